@@ -1,0 +1,93 @@
+import type { Context, Next } from 'koa';
+import { ZodError } from 'zod';
+
+/** An RFC 9457 problem: the only shape in which certflow's API reports errors. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export class HttpProblem extends Error {
+  constructor(
+    public readonly status: number,
+    public readonly title: string,
+    public readonly detail?: string,
+    public readonly errors?: FieldError[],
+    public readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail ?? title);
+    this.name = 'HttpProblem';
+  }
+}
+
+export const badRequest = (detail: string, errors?: FieldError[]) => new HttpProblem(400, 'Bad Request', detail, errors);
+export const unauthorized = (detail = 'Sign in first') => new HttpProblem(401, 'Unauthorized', detail);
+export const forbidden = (detail: string) => new HttpProblem(403, 'Forbidden', detail);
+export const notFound = (detail: string) => new HttpProblem(404, 'Not Found', detail);
+export const conflict = (detail: string) => new HttpProblem(409, 'Conflict', detail);
+export const unprocessable = (detail: string, errors?: FieldError[]) =>
+  new HttpProblem(422, 'Unprocessable Content', detail, errors);
+
+export function fieldErrors(err: ZodError, prefix = ''): FieldError[] {
+  return err.issues.map((i) => ({
+    field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)',
+    message: i.message,
+  }));
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
+
+export function sendProblem(ctx: Context, p: HttpProblem) {
+  ctx.status = p.status;
+  ctx.type = 'application/problem+json';
+  ctx.body = {
+    type: 'about:blank',
+    title: p.title,
+    status: p.status,
+    ...(p.detail ? { detail: p.detail } : {}),
+    ...(p.errors ? { errors: p.errors } : {}),
+    ...p.extra,
+    instance: ctx.path,
+    requestId: ctx.state.requestId,
+  };
+}
+
+/**
+ * Turns every error into problem+json. Client mistakes keep their 4xx and message; anything
+ * unexpected becomes a 500 whose details go to the log under the request id, not to the caller.
+ */
+export function problemMiddleware() {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new HttpProblem(404, 'Not Found', `No route for ${ctx.method} ${ctx.path}`);
+      }
+    } catch (err) {
+      if (err instanceof HttpProblem) return sendProblem(ctx, err);
+      if (err instanceof ZodError) {
+        return sendProblem(ctx, unprocessable('The request has invalid fields', fieldErrors(err)));
+      }
+      const e = err as { status?: number; statusCode?: number; message?: string; type?: string };
+      const status = e.status ?? e.statusCode;
+      if (status && status >= 400 && status < 500) {
+        const detail = e.type === 'entity.parse.failed' ? 'The request body is not valid JSON' : e.message;
+        return sendProblem(ctx, new HttpProblem(status, TITLES[status] ?? 'Bad Request', detail));
+      }
+      ctx.log?.error({ err }, 'unhandled error');
+      sendProblem(ctx, new HttpProblem(500, 'Internal Server Error', 'An unexpected error occurred; quote the request id when reporting it'));
+    }
+  };
+}

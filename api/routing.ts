@@ -1,0 +1,135 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { z, type ZodType } from 'zod';
+import { fieldErrors, unprocessable, badRequest } from './problem';
+
+/**
+ * Routes are declared with their schemas once: the same zod schema validates the request
+ * and describes it in /openapi.json, so the document cannot drift from the behaviour.
+ */
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface RouteSpec<B extends ZodType | undefined, Q extends ZodType | undefined, P extends ZodType | undefined> {
+  method: Method;
+  /** Koa-router style, relative to the router's prefix: `/pings/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  body?: B;
+  query?: Q;
+  params?: P;
+  /** Documented responses besides problem+json errors: status → description. */
+  responses?: Record<number, string>;
+  /** Marks routes that need no sign-in; documented in OpenAPI. */
+  public?: boolean;
+}
+
+type Parsed<S> = S extends ZodType ? z.output<S> : undefined;
+
+export interface RouteInput<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+}
+
+export class ApiRouter {
+  readonly router: Router;
+  readonly specs: RouteSpec<ZodType | undefined, ZodType | undefined, ZodType | undefined>[] = [];
+
+  constructor(readonly prefix: string) {
+    this.router = new Router({ prefix });
+  }
+
+  route<B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, P extends ZodType | undefined = undefined>(
+    spec: RouteSpec<B, Q, P>,
+    handler: (ctx: Context, input: RouteInput<Parsed<B>, Parsed<Q>, Parsed<P>>) => unknown | Promise<unknown>,
+  ): void {
+    this.specs.push(spec);
+    this.router[spec.method](spec.path, async (ctx) => {
+      const input = {
+        body: parse(spec.body, (ctx.request as { body?: unknown }).body ?? {}, 'body'),
+        query: parse(spec.query, ctx.query, 'query'),
+        params: parse(spec.params, ctx.params, 'path'),
+      } as RouteInput<Parsed<B>, Parsed<Q>, Parsed<P>>;
+      const result = await handler(ctx as Context, input);
+      if (result !== undefined) ctx.body = result;
+    });
+  }
+}
+
+function parse(schema: ZodType | undefined, value: unknown, where: 'body' | 'query' | 'path') {
+  if (!schema) return undefined;
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const errors = fieldErrors(r.error, where === 'body' ? '' : where);
+  // A malformed path or query is the caller's URL; a bad body is content we understood but cannot accept.
+  throw where === 'body' ? unprocessable('The request body has invalid fields', errors) : badRequest(`Invalid ${where} parameters`, errors);
+}
+
+export function openApiDocument(routers: ApiRouter[], info: { title: string; version: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const problem = { description: 'Problem (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+  for (const r of routers) {
+    for (const s of r.specs) {
+      const path = (r.prefix + s.path).replace(/:(\w+)/g, '{$1}');
+      const parameters = [
+        ...schemaParams(s.params, 'path'),
+        ...schemaParams(s.query, 'query'),
+      ];
+      const responses: Record<string, unknown> = {};
+      for (const [status, description] of Object.entries(s.responses ?? { 200: 'OK' })) responses[status] = { description };
+      responses['4XX'] = problem;
+      (paths[path] ??= {})[s.method] = {
+        summary: s.summary,
+        tags: [s.tag],
+        ...(s.public ? { security: [] } : {}),
+        ...(parameters.length ? { parameters } : {}),
+        ...(s.body
+          ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(s.body, { io: 'input', unrepresentable: 'any' }) } } } }
+          : {}),
+        responses,
+      };
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    info,
+    paths,
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Staff token from POST /api/v1/auth/login' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Business systems: `ApiKey <id>.<secret>`' },
+      },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['title', 'status'],
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string' },
+            status: { type: 'integer' },
+            detail: { type: 'string' },
+            instance: { type: 'string' },
+            requestId: { type: 'string' },
+            errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+      },
+    },
+    security: [{ bearer: [] }, { apiKey: [] }],
+  };
+}
+
+function schemaParams(schema: ZodType | undefined, where: 'path' | 'query') {
+  if (!schema) return [];
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, unknown>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([name, s]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (json.required ?? []).includes(name),
+    schema: s,
+  }));
+}

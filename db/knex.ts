@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import type { Config } from '../platform/config';
+import { migrationSource } from './migrations';
+
+export type Db = Knex;
+
+export function knexConfig(database: Config['database']): Knex.Config {
+  if (database.client === 'mysql') {
+    return {
+      client: 'mysql2',
+      connection: {
+        uri: database.url,
+        // Certificates are Chinese text: utf8mb4 everywhere, times in UTC.
+        charset: 'utf8mb4',
+        timezone: 'Z',
+        dateStrings: false,
+        supportBigNumbers: true,
+      } as Knex.MySql2ConnectionConfig & { uri: string },
+      pool: { min: 0, max: 10 },
+      migrations: { migrationSource },
+    };
+  }
+  fs.mkdirSync(path.dirname(database.filename), { recursive: true });
+  return {
+    client: 'better-sqlite3',
+    connection: { filename: database.filename },
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      // WAL lets the API read while the worker writes; foreign keys are off by default in SQLite.
+      afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        conn.pragma('journal_mode = WAL');
+        conn.pragma('foreign_keys = ON');
+        conn.pragma('busy_timeout = 5000');
+        done(null, conn);
+      },
+    },
+    migrations: { migrationSource },
+  };
+}
+
+export function openDb(database: Config['database']): Db {
+  return knexFactory(knexConfig(database));
+}
+
+export async function migrate(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest()) as [number, string[]];
+  return applied;
+}
+
+export async function pingDb(db: Db): Promise<void> {
+  await db.raw('select 1');
+}
+
+export function isMysql(db: Db): boolean {
+  return db.client.config.client === 'mysql2';
+}

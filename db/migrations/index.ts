@@ -1,0 +1,24 @@
+import type { Knex } from 'knex';
+import * as m001 from './001_foundation';
+
+/**
+ * Migrations are listed here rather than discovered on disk, so they load the same
+ * way under tsx, compiled JS and the test runner. Append only; never edit a released one.
+ */
+const migrations: Record<string, Knex.Migration> = {
+  '001_foundation': m001,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  async getMigrations() {
+    return Object.keys(migrations);
+  },
+  getMigrationName(name) {
+    return name;
+  },
+  async getMigration(name) {
+    const m = migrations[name];
+    if (!m) throw new Error(`unknown migration ${name}`);
+    return m;
+  },
+};

@@ -1,0 +1,198 @@
+import type { Server } from 'node:http';
+import { Runtime } from '@temporalio/worker';
+import type { LogLevel, LogMetadata } from '@temporalio/common';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger, type Logger } from './logger';
+import { createCache } from './cache';
+import { connectClient, createWorker, ensureSearchAttributes, startDevServer } from './temporal';
+import { migrate, openDb } from '../db/knex';
+import { createActivities } from '../activities';
+import { createApp } from '../api/app';
+
+/**
+ * The entry points: `start` (the embedded default: Temporal dev server + worker + API in
+ * one process tree), `api` and `worker` (production, scaled separately), `migrate`.
+ * Each one wires config → database → Temporal → Koa and nothing else.
+ */
+
+type Cleanup = () => Promise<unknown> | unknown;
+
+/** Resources are released in reverse order of acquisition, also when start-up fails half-way. */
+class Lifecycle {
+  private cleanups: { name: string; fn: Cleanup }[] = [];
+  private stopping: Promise<void> | undefined;
+  constructor(private logger: Logger) {}
+
+  add(name: string, fn: Cleanup) {
+    this.cleanups.push({ name, fn });
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const { name, fn } of this.cleanups.reverse()) {
+        try {
+          await fn();
+          this.logger.debug(`stopped ${name}`);
+        } catch (err) {
+          this.logger.error({ err }, `failed to stop ${name}`);
+        }
+      }
+    })();
+    return this.stopping;
+  }
+}
+
+function temporalLogger(logger: Logger) {
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
+    logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')]({ temporal: meta }, message);
+  return {
+    log,
+    trace: (m: string, meta?: LogMetadata) => log('TRACE', m, meta),
+    debug: (m: string, meta?: LogMetadata) => log('DEBUG', m, meta),
+    info: (m: string, meta?: LogMetadata) => log('INFO', m, meta),
+    warn: (m: string, meta?: LogMetadata) => log('WARN', m, meta),
+    error: (m: string, meta?: LogMetadata) => log('ERROR', m, meta),
+  };
+}
+
+type Role = 'start' | 'api' | 'worker';
+
+async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) {
+  let address = config.temporal.address;
+  let uiUrl: string | undefined;
+  if (!address) {
+    if (role !== 'start') throw new ConfigError([{ variable: 'TEMPORAL_ADDRESS', message: `required for "certflow ${role}"` }]);
+    logger.info('starting the Temporal dev server');
+    const dev = await startDevServer(config, logger);
+    life.add('temporal dev server', () => dev.stop());
+    address = dev.address;
+    uiUrl = dev.uiUrl;
+  }
+
+  const db = openDb(config.database);
+  life.add('database', () => db.destroy());
+  const applied = await migrate(db);
+  if (applied.length) logger.info({ applied }, 'database migrated');
+
+  const cache = await createCache({ redisUrl: config.redisUrl, maxEntries: config.cacheMaxEntries, logger });
+  life.add('cache', () => cache.close());
+
+  const temporal = await connectClient(address, config.temporal.namespace);
+  life.add('temporal client', () => temporal.connection.close());
+  await ensureSearchAttributes(temporal, config.temporal.namespace);
+
+  if (role !== 'api') {
+    // The SDK is chatty at INFO (it logs the whole webpack report); show its warnings unless debugging.
+    const sdkLevel = logger.isLevelEnabled('debug') ? logger.level : 'warn';
+    Runtime.install({
+      logger: temporalLogger(logger.child({ component: 'temporal' }, { level: sdkLevel })),
+      // Signals are ours (below): the worker must drain before the database and the dev server go.
+      shutdownSignals: [],
+    });
+    const { worker, connection } = await createWorker({
+      address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      activities: createActivities({ config, db, cache, logger }),
+    });
+    const running = worker.run();
+    running.catch((err) => {
+      logger.fatal({ err }, 'worker failed');
+      void life.stop().then(() => process.exit(1));
+    });
+    // Registered after the database and cache, so it is stopped before them: in-flight activities finish first.
+    life.add('worker', async () => {
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    });
+  }
+
+  if (role !== 'worker') {
+    const app = createApp({ config, db, cache, temporal, logger });
+    const server: Server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.http.port, config.http.host, () => resolve(s));
+      s.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new Error(`PORT: ${config.http.port} is already in use`) : err),
+      );
+    });
+    life.add('http server', () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }));
+  }
+
+  printBanner(role, config, uiUrl);
+}
+
+function printBanner(role: Role, config: Config, uiUrl: string | undefined) {
+  const lines = ['', `certflow ${role} is running`];
+  if (role !== 'worker') {
+    lines.push(`  API              ${config.http.publicUrl}/api/v1   (OpenAPI: ${config.http.publicUrl}/openapi.json)`);
+    lines.push(`  Health           ${config.http.publicUrl}/readyz`);
+  }
+  if (uiUrl) lines.push(`  Temporal Web UI  ${uiUrl}`);
+  lines.push(`  Database         ${config.database.client === 'sqlite' ? config.database.filename : 'MySQL (DATABASE_URL)'}`);
+  lines.push(`  Cache            ${config.redisUrl ? 'Redis (REDIS_URL)' : 'in-process LRU'}`);
+  lines.push('Press Ctrl-C to stop.', '');
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const command = argv[0] ?? 'start';
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`certflow: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config);
+  const life = new Lifecycle(logger);
+
+  if (command === 'migrate') {
+    const db = openDb(config.database);
+    try {
+      const applied = await migrate(db);
+      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+    } finally {
+      await db.destroy();
+    }
+    return;
+  }
+  if (command !== 'start' && command !== 'api' && command !== 'worker') {
+    process.stderr.write('usage: certflow [start|api|worker|migrate]\n');
+    process.exit(2);
+  }
+
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // Ctrl-C reaches us twice (from the terminal and forwarded by npm): only a signal
+    // given well after the first one means "stop now, do not drain".
+    if (firstSignalAt) {
+      if (Date.now() - firstSignalAt > 2000) {
+        logger.warn('second signal: exiting without draining');
+        process.exit(130);
+      }
+      return;
+    }
+    firstSignalAt = Date.now();
+    logger.info({ signal }, 'shutting down');
+    void life.stop().then(() => {
+      logger.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    await run(command, config, logger, life);
+  } catch (err) {
+    const message = err instanceof ConfigError || /^[A-Z_]+: /.test((err as Error).message) ? (err as Error).message : undefined;
+    if (message) process.stderr.write(`certflow: ${message}\n`);
+    else logger.fatal({ err }, 'start-up failed');
+    await life.stop();
+    process.exit(1);
+  }
+}

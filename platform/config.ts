@@ -1,0 +1,124 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The whole configuration of certflow: read once from the environment, validated,
+ * then passed around as a plain object. Nothing else in the code reads process.env.
+ */
+
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+  PUBLIC_URL: z.url().optional(),
+  DATA_DIR: z.string().min(1).default(path.join(PROJECT_ROOT, 'data')),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(mysql:\/\/|sqlite:)/, 'must start with mysql:// or sqlite:')
+    .optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  CACHE_MAX_ENTRIES: z.coerce.number().int().positive().default(10_000),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:/]+:\d+$/, 'must be host:port, e.g. temporal.example.gov:7233')
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('certflow'),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_CLI: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  http: { host: string; port: number; publicUrl: string };
+  dataDir: string;
+  database: { client: 'sqlite'; filename: string } | { client: 'mysql'; url: string };
+  redisUrl: string | undefined;
+  cacheMaxEntries: number;
+  temporal: {
+    /** Unset: `npm start` runs the CLI dev server itself. */
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    devServer: { port: number; uiPort: number; cliPath: string; dbFilename: string };
+  };
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: { variable: string; message: string }[]) {
+    super(
+      'Invalid configuration:\n' +
+        problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Where setup.sh records the Temporal CLI it installed; PATH is the fallback. */
+export function defaultTemporalCli(root = PROJECT_ROOT): string {
+  const installed = path.join(root, '.tools', 'bin', 'temporal');
+  return fs.existsSync(installed) ? installed : 'temporal';
+}
+
+export function defaultTemporalTestServer(root = PROJECT_ROOT): string {
+  const installed = path.join(root, '.tools', 'bin', 'temporal-test-server');
+  return fs.existsSync(installed) ? installed : 'temporal-test-server';
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, so `FOO= npm start` behaves like no FOO at all.
+  const raw = Object.fromEntries(
+    Object.entries(source).filter(([k, v]) => k in envSchema.shape && v !== undefined && v !== ''),
+  );
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
+    );
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  const database: Config['database'] = e.DATABASE_URL?.startsWith('mysql://')
+    ? { client: 'mysql', url: e.DATABASE_URL }
+    : {
+        client: 'sqlite',
+        filename: e.DATABASE_URL
+          ? path.resolve(e.DATABASE_URL.slice('sqlite:'.length))
+          : path.join(dataDir, 'certflow.sqlite'),
+      };
+  const shownHost = e.HOST === '0.0.0.0' || e.HOST === '::' ? 'localhost' : e.HOST;
+  return {
+    env: e.NODE_ENV,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: (e.PUBLIC_URL ?? `http://${shownHost}:${e.PORT}`).replace(/\/$/, ''),
+    },
+    dataDir,
+    database,
+    redisUrl: e.REDIS_URL,
+    cacheMaxEntries: e.CACHE_MAX_ENTRIES,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      devServer: {
+        port: e.TEMPORAL_DEV_PORT,
+        uiPort: e.TEMPORAL_UI_PORT,
+        cliPath: e.TEMPORAL_CLI ?? defaultTemporalCli(),
+        dbFilename: path.join(dataDir, 'temporal', 'temporal.db'),
+      },
+    },
+    logLevel: e.LOG_LEVEL,
+  };
+}

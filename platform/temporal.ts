@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { SearchAttributeType } from '@temporalio/common';
+import type { Config } from './config';
+import type { Logger } from './logger';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+
+/** gRPC enum values of temporal.api.enums.v1.IndexedValueType, by SDK search attribute type. */
+const INDEXED_VALUE_TYPE: Record<string, number> = {
+  [SearchAttributeType.TEXT]: 1,
+  [SearchAttributeType.KEYWORD]: 2,
+  [SearchAttributeType.INT]: 3,
+  [SearchAttributeType.DOUBLE]: 4,
+  [SearchAttributeType.BOOL]: 5,
+  [SearchAttributeType.DATETIME]: 6,
+  [SearchAttributeType.KEYWORD_LIST]: 7,
+};
+
+export interface DevServer {
+  address: string;
+  uiUrl: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `temporal server start-dev` as a child of this process: SQLite persistence under
+ * the data folder, so workflows survive a restart of `npm start`. The caller stops it
+ * on shutdown (cli.ts wires SIGINT/SIGTERM to that).
+ */
+export async function startDevServer(config: Config, logger: Logger): Promise<DevServer> {
+  const { cliPath, port, uiPort, dbFilename } = config.temporal.devServer;
+  if (cliPath.includes('/') && !fs.existsSync(cliPath)) {
+    throw new Error(`TEMPORAL_CLI: ${cliPath} does not exist; run scripts/setup.sh`);
+  }
+  fs.mkdirSync(path.dirname(dbFilename), { recursive: true });
+  const args = [
+    'server', 'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(port),
+    '--ui-port', String(uiPort),
+    '--db-filename', dbFilename,
+    '--namespace', config.temporal.namespace,
+    '--log-level', 'warn',
+  ];
+  // Its own process group: Ctrl-C in a terminal must not stop the server before the
+  // worker has drained; we stop it last. The exit hook covers every other way out.
+  const child = spawn(cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const output: string[] = [];
+  const keep = (b: Buffer) => {
+    output.push(b.toString());
+    if (output.length > 50) output.shift();
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (err) => reject(new Error(`TEMPORAL_CLI: cannot run ${cliPath}: ${err.message}`))),
+  );
+
+  const address = `127.0.0.1:${port}`;
+  const ready = (async () => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        const connection = await Connection.connect({ address, connectTimeout: 1000 });
+        await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
+        await connection.close();
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`Temporal dev server did not answer on ${address}: ${String(err)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  })();
+  const died = exited.then((code) => {
+    throw new Error(`temporal server start-dev exited with code ${code}:\n${output.join('')}`);
+  });
+  try {
+    await Promise.race([ready, died, spawnError]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  logger.debug({ pid: child.pid, address }, 'temporal dev server up');
+  return {
+    address,
+    uiUrl: `http://localhost:${uiPort}`,
+    process: child,
+    async stop() {
+      process.off('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export async function connectClient(address: string, namespace: string): Promise<Client> {
+  const connection = await Connection.connect({ address, connectTimeout: 5000 });
+  return new Client({ connection, namespace });
+}
+
+/**
+ * Registers the project's search attributes where the namespace lacks them: on the dev
+ * server and on a production cluster alike (there an operator can do it instead when this
+ * identity may not change the namespace).
+ */
+export async function ensureSearchAttributes(client: Client, namespace: string): Promise<void> {
+  const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
+  const missing = SEARCH_ATTRIBUTES.filter((k) => !(k.name in (existing.customAttributes ?? {})));
+  if (missing.length === 0) return;
+  await client.connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, INDEXED_VALUE_TYPE[k.type]!])),
+  });
+}
+
+export async function pingTemporal(client: Client): Promise<void> {
+  await client.connection.workflowService.getSystemInfo({});
+}
+
+export async function createWorker(opts: {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  activities: object;
+  /** A prebuilt bundle (tests build it once for all workers); otherwise bundled from workflows/. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  identity?: string;
+}): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection = await NativeConnection.connect({ address: opts.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities: opts.activities,
+    ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+  });
+  return { worker, connection };
+}

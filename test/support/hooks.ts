@@ -1,0 +1,8 @@
+import { stopTemporal } from './temporal';
+
+// Root hooks: shared servers are started lazily by the tests that need them and stopped once here.
+export const mochaHooks = {
+  async afterAll() {
+    await stopTemporal();
+  },
+};

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { loadConfig, ConfigError } from '../../platform/config';
+
+describe('config', () => {
+  it('defaults to the embedded setup: SQLite under ./data, in-process cache, own Temporal dev server', () => {
+    const c = loadConfig({ DATA_DIR: '/tmp/cf-data' });
+    assert.deepEqual(c.database, { client: 'sqlite', filename: path.join('/tmp/cf-data', 'certflow.sqlite') });
+    assert.equal(c.redisUrl, undefined);
+    assert.equal(c.temporal.address, undefined);
+    assert.equal(c.temporal.taskQueue, 'certflow');
+    assert.equal(c.temporal.devServer.uiPort, 8233);
+    assert.equal(c.temporal.devServer.dbFilename, path.join('/tmp/cf-data', 'temporal', 'temporal.db'));
+    assert.equal(c.http.port, 3000);
+    assert.equal(c.http.publicUrl, 'http://127.0.0.1:3000');
+  });
+
+  it('takes MySQL, Redis and an external Temporal from the environment', () => {
+    const c = loadConfig({
+      DATABASE_URL: 'mysql://certflow:pw@db:3306/certflow',
+      REDIS_URL: 'redis://cache:6379',
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      PORT: '8080',
+      PUBLIC_URL: 'https://certs.example.gov.cn/',
+    });
+    assert.deepEqual(c.database, { client: 'mysql', url: 'mysql://certflow:pw@db:3306/certflow' });
+    assert.equal(c.redisUrl, 'redis://cache:6379');
+    assert.equal(c.temporal.address, 'temporal:7233');
+    assert.equal(c.http.port, 8080);
+    assert.equal(c.http.publicUrl, 'https://certs.example.gov.cn');
+  });
+
+  it('treats empty variables as unset', () => {
+    assert.equal(loadConfig({ REDIS_URL: '', PORT: '' }).http.port, 3000);
+  });
+
+  it('names every bad variable', () => {
+    assert.throws(
+      () => loadConfig({ PORT: 'eighty', DATABASE_URL: 'postgres://x', TEMPORAL_ADDRESS: 'no-port', LOG_LEVEL: 'loud' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(err.problems.map((p) => p.variable).sort(), ['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'TEMPORAL_ADDRESS']);
+        assert.match(err.message, /PORT: /);
+        return true;
+      },
+    );
+  });
+});

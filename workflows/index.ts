@@ -1,0 +1,2 @@
+// Every workflow the worker runs. This file is the entry of the worker's workflow bundle.
+export { pingWorkflow } from './ping';
