@@ -1,0 +1,49 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import type { Client } from '@temporalio/client';
+import { createApp, type AppDeps } from '../../api/app';
+import { loadConfig, type Config } from '../../platform/config';
+import { createMemoryCache, type Cache } from '../../platform/cache';
+import type { Db } from '../../db/knex';
+
+export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export function testConfig(overrides: Partial<Config['temporal']> = {}): Config {
+  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: '/tmp/certflow-test-data' });
+  return { ...base, temporal: { ...base.temporal, ...overrides } };
+}
+
+export interface TestApp {
+  url: string;
+  deps: AppDeps;
+  close(): Promise<void>;
+  fetch(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+}
+
+/** The real Koa app on a free port, driven over HTTP. */
+export async function startTestApp(parts: { db: Db; temporal: Client; cache?: Cache; config?: Config }): Promise<TestApp> {
+  const config = parts.config ?? testConfig();
+  const deps: AppDeps = { config, db: parts.db, cache: parts.cache ?? createMemoryCache(1000), temporal: parts.temporal, logger: silentLogger };
+  const server: Server = await new Promise((resolve) => {
+    const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    deps,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+    fetch(path, init = {}) {
+      const { json, ...rest } = init;
+      return fetch(url + path, {
+        ...rest,
+        ...(json !== undefined
+          ? { method: rest.method ?? 'POST', body: JSON.stringify(json), headers: { 'content-type': 'application/json', ...(rest.headers ?? {}) } }
+          : {}),
+      });
+    },
+  };
+}
