@@ -6,6 +6,7 @@ const explicit = process.argv.slice(2).some((a) => a.startsWith('test/') || a.st
 module.exports = {
   require: ['tsx/cjs', 'test/support/hooks.ts'],
   ...(explicit ? {} : { spec: ['test/**/*.test.ts'] }),
+  extension: ['ts'],
   reporter: 'test/support/reporter.js',
   timeout: 60000,
   slow: 2000,

@@ -10,6 +10,19 @@ import { problemMiddleware } from './problem';
 import { ApiRouter, openApiDocument } from './routing';
 import { healthRoutes } from './routes/health';
 import { pingRoutes } from './routes/pings';
+import { authRoutes } from './routes/auth';
+import { departmentRoutes } from './routes/departments';
+import { userRoutes } from './routes/users';
+import { apiClientRoutes } from './routes/api-clients';
+import { auditRoutes } from './routes/audit';
+import { authenticate } from './auth';
+import { auditMiddleware } from './audit';
+
+declare module 'koa' {
+  interface DefaultContext {
+    deps: AppDeps;
+  }
+}
 
 export interface AppDeps {
   config: Config;
@@ -24,8 +37,15 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = deps.config.env === 'production';
 
+  app.context.deps = deps;
+
   const v1 = new ApiRouter('/api/v1');
   pingRoutes(v1, deps);
+  authRoutes(v1, deps);
+  departmentRoutes(v1, deps);
+  userRoutes(v1, deps);
+  apiClientRoutes(v1, deps);
+  auditRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1' });
   const health = healthRoutes(deps);
@@ -34,9 +54,11 @@ export function createApp(deps: AppDeps): Koa {
   });
 
   app.use(requestContext(deps.logger));
+  app.use(auditMiddleware());
   app.use(problemMiddleware());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '2mb', encoding: 'utf-8' }));
   app.use(health.routes());
+  app.use(authenticate(deps));
   app.use(v1.router.routes());
   app.use(v1.router.allowedMethods({ throw: true }));
   return app;

@@ -1,7 +1,9 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z, type ZodType } from 'zod';
-import { fieldErrors, unprocessable, badRequest } from './problem';
+import { fieldErrors, unprocessable, badRequest, unauthorized, forbidden, HttpProblem } from './problem';
+import { recordAudit } from './audit';
+import type { AuditCategory } from '../db/audit';
 
 /**
  * Routes are declared with their schemas once: the same zod schema validates the request
@@ -20,8 +22,17 @@ export interface RouteSpec<B extends ZodType | undefined, Q extends ZodType | un
   params?: P;
   /** Documented responses besides problem+json errors: status → description. */
   responses?: Record<number, string>;
-  /** Marks routes that need no sign-in; documented in OpenAPI. */
-  public?: boolean;
+  /**
+   * Who may call at all (finer checks: requirePermission in the handler).
+   * `any` (default): signed-in staff or a business system; `staff`: signed-in staff only;
+   * `public`: anyone, no sign-in.
+   */
+  auth?: 'any' | 'staff' | 'public';
+  /**
+   * Audit this route's outcome, success or failure, under this category. The handler names
+   * the object with ctx.state.auditObject (and auditDepartment / auditDetail).
+   */
+  audit?: { category: AuditCategory; action: string };
 }
 
 type Parsed<S> = S extends ZodType ? z.output<S> : undefined;
@@ -46,14 +57,53 @@ export class ApiRouter {
   ): void {
     this.specs.push(spec);
     this.router[spec.method](spec.path, async (ctx) => {
+      const actor = ctx.state.actor;
+      const auth = spec.auth ?? 'any';
+      if (auth !== 'public' && actor.kind === 'anonymous') throw unauthorized();
+      if (auth === 'staff' && actor.kind !== 'user') {
+        ctx.state.denial = { action: `${spec.method.toUpperCase()} ${this.prefix}${spec.path}`, reason: 'only signed-in staff may call this' };
+        throw forbidden('Only signed-in staff may call this');
+      }
+      if (!spec.audit) return this.run(ctx as Context, spec, handler);
+      try {
+        await this.run(ctx as Context, spec, handler);
+        await recordAudit(ctx as Context, {
+          ...spec.audit,
+          outcome: 'success',
+          object: ctx.state.auditObject ?? null,
+          department: ctx.state.auditDepartment ?? null,
+          detail: ctx.state.auditDetail ?? null,
+        });
+      } catch (err) {
+        // Refusals are recorded by the audit middleware under 'authorization'.
+        if (!(err instanceof HttpProblem && err.status === 403)) {
+          await recordAudit(ctx as Context, {
+            ...spec.audit,
+            outcome: 'failure',
+            object: ctx.state.auditObject ?? null,
+            department: ctx.state.auditDepartment ?? null,
+            detail: { error: err instanceof HttpProblem ? `${err.status} ${err.detail ?? err.title}` : 'internal error' },
+          });
+        }
+        throw err;
+      }
+    });
+  }
+
+  private async run<B extends ZodType | undefined, Q extends ZodType | undefined, P extends ZodType | undefined>(
+    ctx: Context,
+    spec: RouteSpec<B, Q, P>,
+    handler: (ctx: Context, input: RouteInput<Parsed<B>, Parsed<Q>, Parsed<P>>) => unknown | Promise<unknown>,
+  ) {
+    {
       const input = {
         body: parse(spec.body, (ctx.request as { body?: unknown }).body ?? {}, 'body'),
         query: parse(spec.query, ctx.query, 'query'),
         params: parse(spec.params, ctx.params, 'path'),
       } as RouteInput<Parsed<B>, Parsed<Q>, Parsed<P>>;
-      const result = await handler(ctx as Context, input);
+      const result = await handler(ctx, input);
       if (result !== undefined) ctx.body = result;
-    });
+    }
   }
 }
 
@@ -82,7 +132,7 @@ export function openApiDocument(routers: ApiRouter[], info: { title: string; ver
       (paths[path] ??= {})[s.method] = {
         summary: s.summary,
         tags: [s.tag],
-        ...(s.public ? { security: [] } : {}),
+        ...(s.auth === 'public' ? { security: [] } : s.auth === 'staff' ? { security: [{ bearer: [] }] } : {}),
         ...(parameters.length ? { parameters } : {}),
         ...(s.body
           ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(s.body, { io: 'input', unrepresentable: 'any' }) } } } }

@@ -17,6 +17,8 @@ export interface Cache {
   del(...keys: string[]): Promise<void>;
   /** Atomically increments a counter that expires ttlSeconds after its first increment. */
   incr(key: string, ttlSeconds: number): Promise<number>;
+  /** A counter's current value (0 when absent or expired). */
+  peek(key: string): Promise<number>;
   /** Throws when the cache cannot answer; used by /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -43,7 +45,10 @@ export function createMemoryCache(maxEntries: number): Cache {
       lru.set(key, value, ttlSeconds ? { ttl: ttlSeconds * 1000 } : undefined);
     },
     async del(...keys) {
-      for (const k of keys) lru.delete(k);
+      for (const k of keys) {
+        lru.delete(k);
+        counters.delete(k);
+      }
     },
     async incr(key, ttlSeconds) {
       const now = Date.now();
@@ -55,6 +60,10 @@ export function createMemoryCache(maxEntries: number): Cache {
       }
       c.n += 1;
       return c.n;
+    },
+    async peek(key) {
+      const c = counters.get(key);
+      return c && c.expiresAt > Date.now() ? c.n : 0;
     },
     async ping() {},
     async close() {
@@ -141,6 +150,9 @@ export async function createRedisCache(opts: RedisCacheOptions): Promise<Cache> 
       const k = prefix + key;
       const [n] = (await client.multi().incr(k).expire(k, ttlSeconds, 'NX').exec()) as unknown as [number];
       return Number(n);
+    },
+    async peek(key) {
+      return Number((await client.get(prefix + key)) ?? 0);
     },
     async ping() {
       await client.ping();

@@ -6,6 +6,7 @@ import { createLogger, type Logger } from './logger';
 import { createCache } from './cache';
 import { connectClient, createWorker, ensureSearchAttributes, startDevServer } from './temporal';
 import { migrate, openDb } from '../db/knex';
+import { demoLogins, seedDemo } from '../db/seed-demo';
 import { createActivities } from '../activities';
 import { createApp } from '../api/app';
 
@@ -73,6 +74,7 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
   life.add('database', () => db.destroy());
   const applied = await migrate(db);
   if (applied.length) logger.info({ applied }, 'database migrated');
+  if (config.demo.enabled && (await seedDemo(db, config.demo.password))) logger.info('demo data seeded');
 
   const cache = await createCache({ redisUrl: config.redisUrl, maxEntries: config.cacheMaxEntries, logger });
   life.add('cache', () => cache.close());
@@ -125,6 +127,16 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
   printBanner(role, config, uiUrl);
 }
 
+function demoBanner(config: Config): string[] {
+  if (!config.demo.enabled) return [];
+  const byDept = new Map<string, string[]>();
+  for (const l of demoLogins()) byDept.set(l.department ?? 'platform', [...(byDept.get(l.department ?? 'platform') ?? []), l.username]);
+  return [
+    `Demo logins (password: ${config.demo.password === 'certflow-demo' ? 'certflow-demo' : 'the value of CERTFLOW_DEMO_PASSWORD'}):`,
+    ...[...byDept].map(([d, users]) => `  ${d.padEnd(9)} ${users.join(', ')}`),
+  ];
+}
+
 function printBanner(role: Role, config: Config, uiUrl: string | undefined) {
   const lines = ['', `certflow ${role} is running`];
   if (role !== 'worker') {
@@ -134,6 +146,7 @@ function printBanner(role: Role, config: Config, uiUrl: string | undefined) {
   if (uiUrl) lines.push(`  Temporal Web UI  ${uiUrl}`);
   lines.push(`  Database         ${config.database.client === 'sqlite' ? config.database.filename : 'MySQL (DATABASE_URL)'}`);
   lines.push(`  Cache            ${config.redisUrl ? 'Redis (REDIS_URL)' : 'in-process LRU'}`);
+  if (role !== 'worker') lines.push(...demoBanner(config));
   lines.push('Press Ctrl-C to stop.', '');
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -32,6 +32,10 @@ const envSchema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI: z.string().min(1).optional(),
+  SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(8),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
+  LOGIN_LOCKOUT_MINUTES: z.coerce.number().int().positive().default(15),
+  CERTFLOW_DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('certflow-demo'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -51,6 +55,9 @@ export interface Config {
     taskQueue: string;
     devServer: { port: number; uiPort: number; cliPath: string; dbFilename: string };
   };
+  auth: { sessionTtlHours: number; maxFailures: number; lockoutMinutes: number };
+  /** Demo departments, staff and types are seeded on first start, never in production. */
+  demo: { enabled: boolean; password: string };
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -119,6 +126,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         dbFilename: path.join(dataDir, 'temporal', 'temporal.db'),
       },
     },
+    auth: { sessionTtlHours: e.SESSION_TTL_HOURS, maxFailures: e.LOGIN_MAX_FAILURES, lockoutMinutes: e.LOGIN_LOCKOUT_MINUTES },
+    demo: { enabled: e.NODE_ENV !== 'production', password: e.CERTFLOW_DEMO_PASSWORD },
     logLevel: e.LOG_LEVEL,
   };
 }

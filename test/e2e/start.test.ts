@@ -76,6 +76,7 @@ describe('npm start (the embedded default, as a newcomer runs it)', function () 
     const base = `http://127.0.0.1:${ports.api}`;
     const first = npmStart(env);
     let pingId: string;
+    let auth: Record<string, string>;
     try {
       await waitReady(base, first);
       assert.match(first.output(), new RegExp(`API\\s+http://127\\.0\\.0\\.1:${ports.api}/api/v1`));
@@ -84,13 +85,18 @@ describe('npm start (the embedded default, as a newcomer runs it)', function () 
       const ready = (await (await fetch(`${base}/readyz`)).json()) as { checks: Record<string, { ok: boolean }> };
       assert.deepEqual(Object.keys(ready.checks).sort(), ['cache', 'database', 'temporal']);
 
-      const r = await fetch(`${base}/api/v1/pings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"message":"e2e"}' });
+      assert.match(first.output(), /Demo logins \(password: certflow-demo\)/);
+      assert.match(first.output(), /market-reviewer/);
+      const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"market-filler","password":"certflow-demo"}' });
+      assert.equal(login.status, 200);
+      auth = { authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
+      const r = await fetch(`${base}/api/v1/pings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{"message":"e2e"}' });
       assert.equal(r.status, 202);
       pingId = ((await r.json()) as { id: string }).id;
       let state: { status?: string } = {};
       for (let i = 0; i < 100 && state.status !== 'recorded'; i++) {
         await sleep(100);
-        state = (await (await fetch(`${base}/api/v1/pings/${pingId}`)).json()) as typeof state;
+        state = (await (await fetch(`${base}/api/v1/pings/${pingId}`, { headers: auth })).json()) as typeof state;
       }
       assert.equal(state.status, 'recorded');
 
@@ -124,7 +130,7 @@ describe('npm start (the embedded default, as a newcomer runs it)', function () 
     const second = npmStart(env);
     try {
       await waitReady(base, second);
-      const again = (await (await fetch(`${base}/api/v1/pings/${pingId!}`)).json()) as { status: string };
+      const again = (await (await fetch(`${base}/api/v1/pings/${pingId!}`, { headers: auth! })).json()) as { status: string };
       assert.equal(again.status, 'recorded');
     } finally {
       const s2 = await stop(second);

@@ -3,10 +3,11 @@ import pino from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { createTestDatabase, type TestDatabase } from '../support/databases';
 import { startWorker, temporalEnv, type RunningWorker } from '../support/temporal';
-import { startTestApp, silentLogger, testConfig, type TestApp } from '../support/app';
+import { DEMO_PASSWORD, startTestApp, silentLogger, testConfig, type TestApp } from '../support/app';
 import { createActivities } from '../../activities';
 import { createMemoryCache, createRedisCache } from '../../platform/cache';
 import { TcpProxy } from '../support/tcp-proxy';
+import { seedDemo } from '../../db/seed-demo';
 import { requireService, TEST_REDIS_URL } from '../support/services';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -15,12 +16,15 @@ describe('API basics', () => {
   let t: TestDatabase;
   let app: TestApp;
   let worker: RunningWorker;
+  let token: string;
 
   before(async () => {
     t = await createTestDatabase('sqlite');
+    await seedDemo(t.db, DEMO_PASSWORD);
     const env = await temporalEnv();
     worker = await startWorker(createActivities({ config: testConfig(), db: t.db, cache: createMemoryCache(10), logger: silentLogger }));
     app = await startTestApp({ db: t.db, temporal: env.client, config: testConfig({ taskQueue: worker.taskQueue }) });
+    token = await app.login('market-handler');
   });
   after(async () => {
     await app?.close();
@@ -44,7 +48,7 @@ describe('API basics', () => {
   });
 
   it('starts the ping workflow over HTTP and reads its state back from the Query', async () => {
-    const started = await app.fetch('/api/v1/pings', { json: { message: '你好，certflow' } });
+    const started = await app.fetch('/api/v1/pings', { json: { message: '你好，certflow' }, token });
     assert.equal(started.status, 202);
     const { id, workflowId } = (await started.json()) as { id: string; workflowId: string };
     assert.equal(workflowId, `ping-${id}`);
@@ -53,7 +57,7 @@ describe('API basics', () => {
     const deadline = Date.now() + 15_000;
     do {
       await sleep(100);
-      state = (await (await app.fetch(`/api/v1/pings/${id}`)).json()) as typeof state;
+      state = (await (await app.fetch(`/api/v1/pings/${id}`, { token })).json()) as typeof state;
     } while (state?.status !== 'recorded' && Date.now() < deadline);
     assert.equal(state?.status, 'recorded');
     assert.equal(state?.message, '你好，certflow');
@@ -61,7 +65,7 @@ describe('API basics', () => {
   });
 
   it('answers bad input with problem+json naming the field, and gives each response a request id', async () => {
-    const r = await app.fetch('/api/v1/pings', { json: { message: '' } });
+    const r = await app.fetch('/api/v1/pings', { json: { message: '' }, token });
     assert.equal(r.status, 422);
     assert.match(r.headers.get('content-type') ?? '', /^application\/problem\+json/);
     const p = (await r.json()) as { status: number; errors: { field: string }[]; requestId: string };
@@ -72,7 +76,7 @@ describe('API basics', () => {
   });
 
   it('answers malformed JSON with 400, not 500', async () => {
-    const r = await app.fetch('/api/v1/pings', { method: 'POST', body: '{"message":', headers: { 'content-type': 'application/json' } });
+    const r = await app.fetch('/api/v1/pings', { method: 'POST', body: '{"message":', headers: { 'content-type': 'application/json' }, token });
     assert.equal(r.status, 400);
     assert.match(((await r.json()) as { detail: string }).detail, /JSON/);
   });
@@ -81,8 +85,9 @@ describe('API basics', () => {
     const unknown = await app.fetch('/api/v1/nothing-here');
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { title: string }).title, 'Not Found');
-    assert.equal((await app.fetch('/api/v1/pings/not-a-uuid')).status, 400);
-    assert.equal((await app.fetch('/api/v1/pings/6f1c2a1e-3c47-4f43-9d7e-0a5b7c9e1f00')).status, 404);
+    assert.equal((await app.fetch('/api/v1/pings/not-a-uuid', { token })).status, 400);
+    assert.equal((await app.fetch('/api/v1/pings/6f1c2a1e-3c47-4f43-9d7e-0a5b7c9e1f00', { token })).status, 404);
+    assert.equal((await app.fetch('/api/v1/pings/6f1c2a1e-3c47-4f43-9d7e-0a5b7c9e1f00')).status, 401, 'anonymous callers are asked to sign in');
   });
 
   it('keeps the caller\'s X-Request-Id for correlation', async () => {

@@ -7,6 +7,8 @@ import { loadConfig, type Config } from '../../platform/config';
 import { createMemoryCache, type Cache } from '../../platform/cache';
 import type { Db } from '../../db/knex';
 
+export const DEMO_PASSWORD = 'certflow-demo';
+
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 export function testConfig(overrides: Partial<Config['temporal']> = {}): Config {
@@ -18,7 +20,9 @@ export interface TestApp {
   url: string;
   deps: AppDeps;
   close(): Promise<void>;
-  fetch(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  fetch(path: string, init?: RequestInit & { json?: unknown; token?: string; apiKey?: string }): Promise<Response>;
+  /** Signs in and returns the bearer token. */
+  login(username: string, password?: string): Promise<string>;
 }
 
 /** The real Koa app on a free port, driven over HTTP. */
@@ -29,7 +33,7 @@ export async function startTestApp(parts: { db: Db; temporal: Client; cache?: Ca
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const app: TestApp = {
     url,
     deps,
     close: () => new Promise<void>((resolve) => {
@@ -37,13 +41,22 @@ export async function startTestApp(parts: { db: Db; temporal: Client; cache?: Ca
       server.closeAllConnections();
     }),
     fetch(path, init = {}) {
-      const { json, ...rest } = init;
+      const { json, token, apiKey, ...rest } = init;
+      const headers: Record<string, string> = { ...(rest.headers as Record<string, string> | undefined) };
+      if (token) headers.authorization = `Bearer ${token}`;
+      if (apiKey) headers.authorization = `ApiKey ${apiKey}`;
+      if (json !== undefined) headers['content-type'] = 'application/json';
       return fetch(url + path, {
         ...rest,
-        ...(json !== undefined
-          ? { method: rest.method ?? 'POST', body: JSON.stringify(json), headers: { 'content-type': 'application/json', ...(rest.headers ?? {}) } }
-          : {}),
+        headers,
+        ...(json !== undefined ? { method: rest.method ?? 'POST', body: JSON.stringify(json) } : {}),
       });
     },
+    async login(username, password = DEMO_PASSWORD) {
+      const r = await app.fetch('/api/v1/auth/login', { json: { username, password } });
+      if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${await r.text()}`);
+      return ((await r.json()) as { token: string }).token;
+    },
   };
+  return app;
 }

@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { AppDeps } from '../app';
+import type { ApiRouter } from '../routing';
+import { notFound, unprocessable } from '../problem';
+import { requirePermission } from '../auth';
+import { departmentCode } from './departments';
+import { API_SCOPES, departmentsFor } from '../../domain/access';
+import { createApiClient, findApiClient, getDepartment, listApiClients, setApiClientActive, type ApiClientRow } from '../../db/org';
+import { newToken, sha256Hex } from '../../platform/secrets';
+
+const view = ({ secretHash: _secret, ...c }: ApiClientRow) => c;
+
+/** Business systems (approval systems) that call certflow with `ApiKey <id>.<secret>`. */
+export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
+  api.route({ method: 'get', path: '/api-clients', summary: 'API clients the caller manages', tag: 'organisation', auth: 'staff' }, async (ctx) => {
+    const scope = departmentsFor(ctx.state.actor, 'api-client.manage');
+    if (scope !== null && scope.length === 0) requirePermission(ctx, 'api-client.manage');
+    return { items: (await listApiClients(deps.db, scope ?? undefined)).map(view) };
+  });
+
+  api.route(
+    {
+      method: 'post',
+      path: '/api-clients',
+      summary: 'Register a business system; the API key is shown only in this response',
+      tag: 'organisation',
+      auth: 'staff',
+      body: z.object({ name: z.string().trim().min(2).max(100), department: departmentCode, scopes: z.array(z.enum(API_SCOPES)).min(1) }),
+      responses: { 201: 'Created; `apiKey` is shown once' },
+      audit: { category: 'configuration', action: 'api-client.create' },
+    },
+    async (ctx, { body }) => {
+      ctx.state.auditDepartment = body.department;
+      requirePermission(ctx, 'api-client.manage', { department: body.department });
+      const dept = await getDepartment(deps.db, body.department);
+      if (!dept) throw unprocessable('Unknown department', [{ field: 'department', message: `no department ${body.department}` }]);
+      const id = `ac_${randomBytes(9).toString('hex')}`;
+      const secret = newToken();
+      ctx.state.auditObject = { type: 'api-client', id };
+      ctx.state.auditDetail = { name: body.name, scopes: body.scopes };
+      const client = await createApiClient(deps.db, { id, name: body.name, departmentId: dept.id, secretHash: sha256Hex(secret), scopes: [...new Set(body.scopes)] });
+      ctx.status = 201;
+      return { ...view(client), apiKey: `${id}.${secret}` };
+    },
+  );
+
+  api.route(
+    {
+      method: 'delete',
+      path: '/api-clients/:id',
+      summary: 'Deactivate an API client (its key stops working at once)',
+      tag: 'organisation',
+      auth: 'staff',
+      params: z.object({ id: z.string().regex(/^ac_[0-9a-f]{18}$/) }),
+      audit: { category: 'configuration', action: 'api-client.deactivate' },
+    },
+    async (ctx, { params }) => {
+      ctx.state.auditObject = { type: 'api-client', id: params.id };
+      const client = await findApiClient(deps.db, params.id);
+      if (!client) throw notFound(`No API client ${params.id}`);
+      ctx.state.auditDepartment = client.department;
+      requirePermission(ctx, 'api-client.manage', { department: client.department });
+      await setApiClientActive(deps.db, client.id, false);
+      return view({ ...client, active: false });
+    },
+  );
+}

@@ -1,0 +1,173 @@
+/**
+ * Who may do what (proposal §2.2). This is the one place that answers "may this actor do
+ * this to this object?"; routes and workflow validators ask it and never decide themselves.
+ * Permissions are scoped by department: a role held in department A says nothing about B.
+ */
+
+export const ROLES = [
+  'platform-admin',
+  'department-admin',
+  'filler',
+  'reviewer',
+  'sealing-officer',
+  'handler',
+  'audit-admin',
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export const ROLE_LABELS: Record<Role, { zh: string; en: string }> = {
+  'platform-admin': { zh: '平台管理员', en: 'Platform admin' },
+  'department-admin': { zh: '部门管理员', en: 'Department admin' },
+  filler: { zh: '填报人员', en: 'Filler' },
+  reviewer: { zh: '审核人员', en: 'Reviewer' },
+  'sealing-officer': { zh: '机要人员', en: 'Sealing officer' },
+  handler: { zh: '经办人员', en: 'Handler' },
+  'audit-admin': { zh: '审计管理员', en: 'Audit admin' },
+};
+
+/** Roles that exist platform-wide rather than in one department. */
+export const PLATFORM_ROLES: readonly Role[] = ['platform-admin'];
+/** Roles that may be held platform-wide (department null): the platform admin, and an audit admin for all departments. */
+export const PLATFORM_WIDE_ROLES: readonly Role[] = ['platform-admin', 'audit-admin'];
+
+export const API_SCOPES = [
+  'applications:write',
+  'applications:read',
+  'certificates:read',
+  'certificates:verify',
+  'certificates:compare',
+] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+
+export interface RoleAssignment {
+  role: Role;
+  /** null: the role holds on every department (platform admin; a platform-wide audit admin). */
+  department: string | null;
+}
+
+export type Actor =
+  | { kind: 'user'; id: number; username: string; displayName: string; roles: RoleAssignment[] }
+  | { kind: 'api-client'; id: string; name: string; department: string; scopes: ApiScope[] }
+  | { kind: 'system'; name: string }
+  | { kind: 'anonymous' };
+
+export type Action =
+  | 'department.create'
+  | 'department.update'
+  | 'department.read'
+  | 'user.manage'
+  | 'role.assign'
+  | 'api-client.manage'
+  | 'audit.read'
+  | 'certificate-type.manage'
+  | 'certificate-type.read'
+  | 'application.create'
+  | 'application.read'
+  | 'task.decide'
+  | 'certificate.read'
+  | 'certificate.revoke'
+  | 'catalog.repair';
+
+/** The department an object belongs to; undefined for platform-level objects. */
+export interface Target {
+  department?: string;
+  /** For role.assign: the role being granted. */
+  role?: Role;
+}
+
+export type Decision = { allowed: true } | { allowed: false; reason: string };
+
+const ALLOW: Decision = { allowed: true };
+const deny = (reason: string): Decision => ({ allowed: false, reason });
+
+/** Which roles grant an action within their department. */
+const GRANTS: Record<Action, readonly Role[]> = {
+  'department.create': [],
+  'department.update': ['department-admin'],
+  'department.read': ['department-admin', 'filler', 'reviewer', 'sealing-officer', 'handler', 'audit-admin'],
+  'user.manage': ['department-admin'],
+  'role.assign': ['department-admin'],
+  'api-client.manage': ['department-admin'],
+  'audit.read': ['audit-admin'],
+  'certificate-type.manage': ['department-admin'],
+  'certificate-type.read': ['department-admin', 'filler', 'reviewer', 'sealing-officer', 'handler'],
+  'application.create': ['filler'],
+  'application.read': ['department-admin', 'filler', 'reviewer', 'sealing-officer', 'handler'],
+  'task.decide': ['reviewer', 'sealing-officer', 'department-admin'],
+  'certificate.read': ['department-admin', 'handler', 'sealing-officer', 'reviewer'],
+  'certificate.revoke': ['department-admin'],
+  'catalog.repair': ['sealing-officer'],
+};
+
+/** What an API client's scopes let it do, within its own department. */
+const SCOPE_GRANTS: Partial<Record<Action, ApiScope>> = {
+  'application.create': 'applications:write',
+  'application.read': 'applications:read',
+  'certificate-type.read': 'applications:write',
+  'certificate.read': 'certificates:read',
+};
+
+export function hasRole(actor: Actor, role: Role, department?: string): boolean {
+  return (
+    actor.kind === 'user' &&
+    actor.roles.some((r) => r.role === role && (r.department === null || department === undefined || r.department === department))
+  );
+}
+
+export function isPlatformAdmin(actor: Actor): boolean {
+  return actor.kind === 'user' && actor.roles.some((r) => r.role === 'platform-admin');
+}
+
+export function authorize(actor: Actor, action: Action, target: Target = {}): Decision {
+  if (actor.kind === 'anonymous') return deny('sign-in required');
+  if (actor.kind === 'system') return ALLOW;
+  if (actor.kind === 'api-client') {
+    const scope = SCOPE_GRANTS[action];
+    if (!scope) return deny(`business systems may not ${action}`);
+    if (!actor.scopes.includes(scope)) return deny(`API client lacks scope ${scope}`);
+    if (target.department !== undefined && target.department !== actor.department) {
+      return deny(`API client belongs to department ${actor.department}, not ${target.department}`);
+    }
+    return ALLOW;
+  }
+  if (isPlatformAdmin(actor)) {
+    // The platform admin runs the organisation, not the departments' business: it does not
+    // fill, review, seal or read certificates (four-eyes and department scoping stay meaningful).
+    const orgActions: Action[] = ['department.create', 'department.update', 'department.read', 'user.manage', 'role.assign', 'api-client.manage', 'certificate-type.read'];
+    if (orgActions.includes(action)) return ALLOW;
+  }
+  if (action === 'role.assign' && target.role && PLATFORM_ROLES.includes(target.role)) {
+    return deny('only a platform admin may grant platform roles');
+  }
+  const grants = GRANTS[action];
+  const held = actor.roles.filter((r) => grants.includes(r.role));
+  if (held.length === 0) return deny(`requires one of: ${grants.join(', ') || 'platform-admin'}`);
+  if (target.department === undefined) return ALLOW;
+  if (held.some((r) => r.department === null || r.department === target.department)) return ALLOW;
+  return deny(`no ${grants.join('/')} role in department ${target.department}`);
+}
+
+/** Departments in which the actor holds a role granting the action; null = all. */
+export function departmentsFor(actor: Actor, action: Action): string[] | null {
+  if (actor.kind === 'system') return null;
+  if (actor.kind === 'anonymous') return [];
+  if (actor.kind === 'api-client') return authorize(actor, action).allowed ? [actor.department] : [];
+  if (isPlatformAdmin(actor) && authorize(actor, action).allowed) return null;
+  const grants = GRANTS[action];
+  const held = actor.roles.filter((r) => grants.includes(r.role));
+  if (held.some((r) => r.department === null)) return null;
+  return [...new Set(held.map((r) => r.department as string))];
+}
+
+export function describeActor(actor: Actor): { type: Actor['kind']; id: string | null; name: string | null } {
+  switch (actor.kind) {
+    case 'user':
+      return { type: 'user', id: String(actor.id), name: actor.username };
+    case 'api-client':
+      return { type: 'api-client', id: actor.id, name: actor.name };
+    case 'system':
+      return { type: 'system', id: null, name: actor.name };
+    case 'anonymous':
+      return { type: 'anonymous', id: null, name: null };
+  }
+}
