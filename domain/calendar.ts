@@ -1,0 +1,29 @@
+/**
+ * Calendar arithmetic without Date: workflow code replays this module, and plain
+ * arithmetic cannot depend on the host's time zone or clock.
+ */
+
+export function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+export function daysInMonth(year: number, month: number): number {
+  if (month === 2) return isLeapYear(year) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/** Proleptic Gregorian, years 1–9999, month 1–12. */
+export function isRealDate(year: number, month: number, day: number): boolean {
+  return (
+    Number.isInteger(year) && Number.isInteger(month) && Number.isInteger(day) &&
+    year >= 1 && year <= 9999 &&
+    month >= 1 && month <= 12 &&
+    day >= 1 && day <= daysInMonth(year, month)
+  );
+}
+
+/** 'YYYY-MM-DD' that names a real day, e.g. not '2023-02-29'. */
+export function isIsoDate(value: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  return m !== null && isRealDate(Number(m[1]), Number(m[2]), Number(m[3]));
+}
