@@ -2,6 +2,8 @@ import type { Db } from '../db/knex';
 import type { Cache } from '../platform/cache';
 import type { Logger } from '../platform/logger';
 import type { Config } from '../platform/config';
+import type { BlobStore } from '../platform/blobs';
+import type { PdfConverter } from './convert';
 import { pingActivities } from './ping';
 
 /** What activities may touch. Workflows never see these: they only call activities. */
@@ -10,6 +12,9 @@ export interface ActivityDeps {
   db: Db;
   cache: Cache;
   logger: Logger;
+  blobs: BlobStore;
+  masterKey: Buffer;
+  converter: PdfConverter;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -5,6 +5,8 @@ import type { Config } from '../platform/config';
 import type { Db } from '../db/knex';
 import type { Cache } from '../platform/cache';
 import type { Logger } from '../platform/logger';
+import type { BlobStore } from '../platform/blobs';
+import type { PdfConverter } from '../activities/convert';
 import { requestContext } from './request-context';
 import { problemMiddleware } from './problem';
 import { ApiRouter, openApiDocument } from './routing';
@@ -15,6 +17,8 @@ import { departmentRoutes } from './routes/departments';
 import { userRoutes } from './routes/users';
 import { apiClientRoutes } from './routes/api-clients';
 import { auditRoutes } from './routes/audit';
+import { certificateTypeRoutes } from './routes/certificate-types';
+import { sealRoutes, trustRoutes } from './routes/seals';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
 
@@ -30,6 +34,10 @@ export interface AppDeps {
   cache: Cache;
   temporal: Client;
   logger: Logger;
+  blobs: BlobStore;
+  masterKey: Buffer;
+  /** DOCX → PDF for template previews. */
+  converter: PdfConverter;
 }
 
 /** Builds the Koa app without listening, so tests drive it in-process. */
@@ -46,12 +54,15 @@ export function createApp(deps: AppDeps): Koa {
   userRoutes(v1, deps);
   apiClientRoutes(v1, deps);
   auditRoutes(v1, deps);
+  certificateTypeRoutes(v1, deps);
+  sealRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1' });
   const health = healthRoutes(deps);
   health.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
+  trustRoutes(health, deps);
 
   app.use(requestContext(deps.logger));
   app.use(auditMiddleware());

@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Db } from './knex';
+import type { BlobStore } from '../platform/blobs';
+import type { CertificateTypeDefinition } from '../domain/certificate-type';
+import { createType, getType, setTypeStatus } from './certificate-types';
 import type { Role } from '../domain/access';
 import { addRole, createDepartment, createUser, getDepartment } from './org';
 import { hashPassword } from '../platform/secrets';
@@ -51,4 +56,74 @@ export async function seedDemo(db: Db, password: string): Promise<boolean> {
     }
   });
   return true;
+}
+
+/** The two demo certificate types, with the sample templates shipped in templates/. */
+export const DEMO_TYPES: { code: string; department: string; template: string; definition: CertificateTypeDefinition }[] = [
+  {
+    code: 'BL',
+    department: 'market',
+    template: 'business-licence.docx',
+    definition: {
+      name: '营业执照',
+      holderKind: 'entity',
+      validity: { kind: 'permanent' },
+      faceFields: [
+        { key: 'entityName', label: '名称', type: 'text', required: true, maxLength: 100, catalog: true },
+        { key: 'creditCode', label: '统一社会信用代码', type: 'creditCode', required: true, catalog: true },
+        { key: 'entityType', label: '类型', type: 'enum', required: true, options: ['有限责任公司', '股份有限公司', '个人独资企业', '合伙企业', '个体工商户'], catalog: true },
+        { key: 'legalRepresentative', label: '法定代表人', type: 'text', required: true, maxLength: 50 },
+        { key: 'businessScope', label: '经营范围', type: 'text', required: true, maxLength: 2000 },
+        { key: 'registeredCapital', label: '注册资本', type: 'text', required: true, maxLength: 50 },
+        { key: 'establishedOn', label: '成立日期', type: 'date', required: true, catalog: true },
+        { key: 'address', label: '住所', type: 'text', required: true, maxLength: 200 },
+      ],
+      approvalChain: [
+        { key: 'review', name: '审核', role: 'reviewer', deadlineHours: 24, escalate: true },
+        { key: 'seal', name: '签章', role: 'sealing-officer', deadlineHours: 8 },
+      ],
+      sealId: null,
+      description: '企业、个体工商户的营业执照（演示）',
+    },
+  },
+  {
+    code: 'FBP',
+    department: 'market',
+    template: 'food-business-permit.docx',
+    definition: {
+      name: '食品经营许可证',
+      holderKind: 'entity',
+      validity: { kind: 'term', months: 60 },
+      faceFields: [
+        { key: 'operatorName', label: '经营者名称', type: 'text', required: true, maxLength: 100, catalog: true },
+        { key: 'creditCode', label: '社会信用代码', type: 'creditCode', required: true, catalog: true },
+        { key: 'legalRepresentative', label: '法定代表人（负责人）', type: 'text', required: true, maxLength: 50 },
+        { key: 'address', label: '住所', type: 'text', required: true, maxLength: 200 },
+        { key: 'premises', label: '经营场所', type: 'text', required: true, maxLength: 200 },
+        { key: 'businessFormat', label: '主体业态', type: 'enum', required: true, options: ['食品销售经营者', '餐饮服务经营者', '单位食堂'], catalog: true },
+        { key: 'businessItems', label: '经营项目', type: 'list', required: true, maxItems: 20 },
+      ],
+      approvalChain: [
+        { key: 'review', name: '审核', role: 'reviewer', deadlineHours: 48, escalate: true },
+        { key: 'seal', name: '签章', role: 'sealing-officer', deadlineHours: 8 },
+      ],
+      sealId: null,
+      description: '食品销售、餐饮服务经营许可（演示）',
+    },
+  },
+];
+
+/** Seeds and publishes the demo types where they do not exist yet. */
+export async function seedDemoTypes(db: Db, blobs: BlobStore, templatesDir = path.resolve(__dirname, '..', 'templates')): Promise<string[]> {
+  const seeded: string[] = [];
+  for (const t of DEMO_TYPES) {
+    if (await getType(db, t.code)) continue;
+    const dept = await getDepartment(db, t.department);
+    if (!dept) continue;
+    const templateSha256 = await blobs.put(fs.readFileSync(path.join(templatesDir, t.template)));
+    await createType(db, { code: t.code, departmentId: dept.id, definition: t.definition, templateSha256, createdBy: 'demo-seed' });
+    await setTypeStatus(db, t.code, 'published', 1);
+    seeded.push(t.code);
+  }
+  return seeded;
 }

@@ -101,7 +101,8 @@ export function checkTemplateTags(fields: readonly FaceField[], found: TemplateT
   const problems: TemplateProblem[] = [];
   const known = new Set<string>([...fields.map((f) => f.key), ...RESERVED_TAGS]);
   const imageFields = new Set(fields.filter((f) => f.type === 'image').map((f) => f.key));
-  for (const tag of found.tags) if (!known.has(tag)) problems.push({ tag, message: `unknown tag {${tag}}: not a face field of this type` });
+  // Tags inside a loop (`businessItems..`, `businessItems.name`) belong to the loop's items.
+  for (const tag of found.tags) if (!tag.includes('.') && !known.has(tag)) problems.push({ tag, message: `unknown tag {${tag}}: not a face field of this type` });
   for (const loop of found.loops) {
     if (!fields.some((f) => f.key === loop && f.type === 'list')) problems.push({ tag: loop, message: `loop {#${loop}} needs a face field of type list` });
   }
@@ -131,3 +132,42 @@ export function validityDates(rule: ValidityRule, issuedOn: string): { validFrom
   const end = new Date(Date.UTC(ty, tm - 1, Math.min(d, lastDay)) - 86_400_000);
   return { validFrom: issuedOn, validUntil: end.toISOString().slice(0, 10) };
 }
+
+/** Plausible sample face data for template previews: every field filled, every value valid. */
+export function sampleFaceData(fields: readonly FaceField[]): Record<string, string | number | string[]> {
+  const out: Record<string, string | number | string[]> = {};
+  for (const f of fields) {
+    switch (f.type) {
+      case 'text': {
+        const sample = `${f.label}（示例）`;
+        out[f.key] = f.maxLength !== undefined ? [...sample].slice(0, f.maxLength).join('') : sample;
+        break;
+      }
+      case 'date':
+        out[f.key] = '2026-01-01';
+        break;
+      case 'number':
+        out[f.key] = f.min ?? 100;
+        break;
+      case 'enum':
+        out[f.key] = f.options![0]!;
+        break;
+      case 'idNumber':
+        out[f.key] = '11010519491231002X'; // the example in GB 11643
+        break;
+      case 'creditCode':
+        out[f.key] = '91350100M000100Y43';
+        break;
+      case 'image':
+        out[f.key] = SAMPLE_PNG;
+        break;
+      case 'list':
+        out[f.key] = [`${f.label}示例一`, `${f.label}示例二`];
+        break;
+    }
+  }
+  return out;
+}
+
+/** A 1×1 transparent PNG. */
+const SAMPLE_PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';

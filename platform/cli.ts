@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import type { LogLevel, LogMetadata } from '@temporalio/common';
@@ -6,8 +7,12 @@ import { createLogger, type Logger } from './logger';
 import { createCache } from './cache';
 import { connectClient, createWorker, ensureSearchAttributes, startDevServer } from './temporal';
 import { migrate, openDb } from '../db/knex';
-import { demoLogins, seedDemo } from '../db/seed-demo';
+import { demoLogins, seedDemo, seedDemoTypes } from '../db/seed-demo';
 import { createActivities } from '../activities';
+import { ensureDevelopmentTrust } from '../activities/seals';
+import { LibreofficeConvertConverter } from '../activities/convert';
+import { createFileBlobStore } from './blobs';
+import { loadMasterKey } from './master-key';
 import { createApp } from '../api/app';
 
 /**
@@ -79,6 +84,17 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
   const cache = await createCache({ redisUrl: config.redisUrl, maxEntries: config.cacheMaxEntries, logger });
   life.add('cache', () => cache.close());
 
+  const blobs = createFileBlobStore(path.join(config.dataDir, 'blobs'));
+  const masterKey = loadMasterKey(config);
+  if (config.demo.enabled) {
+    await ensureDevelopmentTrust({ db, blobs, masterKey, logger });
+    const types = await seedDemoTypes(db, blobs);
+    if (types.length) logger.info({ types }, 'demo certificate types seeded');
+  }
+  // Stock libreoffice-convert for now (previews); the sealing pipeline brings warm converters.
+  const converter = new LibreofficeConvertConverter({ timeoutMs: 60_000 });
+  life.add('pdf converter', () => converter.close());
+
   const temporal = await connectClient(address, config.temporal.namespace);
   life.add('temporal client', () => temporal.connection.close());
   await ensureSearchAttributes(temporal, config.temporal.namespace);
@@ -95,7 +111,7 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
       address,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ config, db, cache, logger }),
+      activities: createActivities({ config, db, cache, logger, blobs, masterKey, converter }),
     });
     const running = worker.run();
     running.catch((err) => {
@@ -111,7 +127,7 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
   }
 
   if (role !== 'worker') {
-    const app = createApp({ config, db, cache, temporal, logger });
+    const app = createApp({ config, db, cache, temporal, logger, blobs, masterKey, converter });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.http.port, config.http.host, () => resolve(s));
       s.once('error', (err: NodeJS.ErrnoException) =>

@@ -35,6 +35,7 @@ const envSchema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(8),
   LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   LOGIN_LOCKOUT_MINUTES: z.coerce.number().int().positive().default(15),
+  CERTFLOW_MASTER_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   CERTFLOW_DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('certflow-demo'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -56,6 +57,11 @@ export interface Config {
     devServer: { port: number; uiPort: number; cliPath: string; dbFilename: string };
   };
   auth: { sessionTtlHours: number; maxFailures: number; lockoutMinutes: number };
+  /**
+   * Encrypts private keys at rest and keys the holder-ID hashes. Unset outside production:
+   * a random one is made once under DATA_DIR/keys/master.key.
+   */
+  masterKey: string | undefined;
   /** Demo departments, staff and types are seeded on first start, never in production. */
   demo: { enabled: boolean; password: string };
   logLevel: Env['LOG_LEVEL'];
@@ -94,6 +100,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.CERTFLOW_MASTER_KEY) {
+    throw new ConfigError([{ variable: 'CERTFLOW_MASTER_KEY', message: 'required in production (it encrypts the seals\' private keys)' }]);
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   const database: Config['database'] = e.DATABASE_URL?.startsWith('mysql://')
     ? { client: 'mysql', url: e.DATABASE_URL }
@@ -127,6 +136,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
     },
     auth: { sessionTtlHours: e.SESSION_TTL_HOURS, maxFailures: e.LOGIN_MAX_FAILURES, lockoutMinutes: e.LOGIN_LOCKOUT_MINUTES },
+    masterKey: e.CERTFLOW_MASTER_KEY,
     demo: { enabled: e.NODE_ENV !== 'production', password: e.CERTFLOW_DEMO_PASSWORD },
     logLevel: e.LOG_LEVEL,
   };

@@ -5,7 +5,14 @@ import type { Client } from '@temporalio/client';
 import { createApp, type AppDeps } from '../../api/app';
 import { loadConfig, type Config } from '../../platform/config';
 import { createMemoryCache, type Cache } from '../../platform/cache';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Db } from '../../db/knex';
+import type { ActivityDeps } from '../../activities';
+import { createFileBlobStore } from '../../platform/blobs';
+import { LibreofficeConvertConverter, type PdfConverter } from '../../activities/convert';
 
 export const DEMO_PASSWORD = 'certflow-demo';
 
@@ -25,10 +32,32 @@ export interface TestApp {
   login(username: string, password?: string): Promise<string>;
 }
 
+let sharedConverter: PdfConverter | undefined;
+/** One stock converter for the run (previews); the pipeline tests bring their own warm pool. */
+export function testConverter(): PdfConverter {
+  sharedConverter ??= new LibreofficeConvertConverter({ timeoutMs: 60_000 });
+  return sharedConverter;
+}
+
+/** Everything activities and the API need, on the given database, with a temp blob store and master key. */
+export function testDeps(db: Db, overrides: Partial<ActivityDeps> = {}): ActivityDeps {
+  return {
+    config: testConfig(),
+    db,
+    cache: createMemoryCache(1000),
+    logger: silentLogger,
+    blobs: createFileBlobStore(fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-blobs-'))),
+    masterKey: randomBytes(32),
+    converter: testConverter(),
+    ...overrides,
+  };
+}
+
 /** The real Koa app on a free port, driven over HTTP. */
-export async function startTestApp(parts: { db: Db; temporal: Client; cache?: Cache; config?: Config }): Promise<TestApp> {
-  const config = parts.config ?? testConfig();
-  const deps: AppDeps = { config, db: parts.db, cache: parts.cache ?? createMemoryCache(1000), temporal: parts.temporal, logger: silentLogger };
+export async function startTestApp(parts: { db: Db; temporal: Client; cache?: Cache; config?: Config; deps?: ActivityDeps }): Promise<TestApp> {
+  const base = parts.deps ?? testDeps(parts.db);
+  const config = parts.config ?? base.config;
+  const deps: AppDeps = { ...base, config, db: parts.db, cache: parts.cache ?? base.cache, temporal: parts.temporal };
   const server: Server = await new Promise((resolve) => {
     const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { forEachDatabase } from '../support/databases';
 import { startWorker, temporalEnv } from '../support/temporal';
 import { createActivities } from '../../activities';
-import { createMemoryCache } from '../../platform/cache';
-import { silentLogger, testConfig } from '../support/app';
+import { testDeps } from '../support/app';
 import { pingStateQuery, pingWorkflow } from '../../workflows/ping';
 import { findPing } from '../../db/pings';
 
@@ -12,7 +11,7 @@ forEachDatabase('pingWorkflow on a real Temporal server', (get) => {
   it('runs its activity, which writes the database, and answers its query', async () => {
     const env = await temporalEnv();
     const { db } = get();
-    const w = await startWorker(createActivities({ config: testConfig(), db, cache: createMemoryCache(10), logger: silentLogger }));
+    const w = await startWorker(createActivities(testDeps(db)));
     try {
       const pingId = randomUUID();
       const handle = await env.client.workflow.start(pingWorkflow, {
@@ -35,7 +34,7 @@ forEachDatabase('pingWorkflow on a real Temporal server', (get) => {
   it('retries a failing activity and still records exactly one row', async () => {
     const env = await temporalEnv();
     const { db } = get();
-    const real = createActivities({ config: testConfig(), db, cache: createMemoryCache(10), logger: silentLogger });
+    const real = createActivities(testDeps(db));
     let calls = 0;
     // Fault injection: the first attempt writes, then "crashes" before reporting back.
     const flaky = {

@@ -1,0 +1,329 @@
+import { z } from 'zod';
+import type { Context } from 'koa';
+import type { AppDeps } from '../app';
+import type { ApiRouter } from '../routing';
+import { conflict, HttpProblem, notFound, unprocessable } from '../problem';
+import { requirePermission } from '../auth';
+import { readRawBody } from '../raw-body';
+import { departmentCode } from './departments';
+import {
+  certificateTypeDefinitionSchema,
+  checkTemplateTags,
+  sampleFaceData,
+  typeCodeSchema,
+  validityDates,
+  type CertificateTypeVersion,
+} from '../../domain/certificate-type';
+import { addTypeVersion, createType, getType, getTypeVersion, listTypes, setTypeStatus, type CertificateTypeSummary } from '../../db/certificate-types';
+import { getDepartment } from '../../db/org';
+import { makeQrPng, renderCertificateDocx, templateTags, TemplateError } from '../../activities/render';
+import { resolveSeal } from '../../activities/seals';
+import { ConversionError } from '../../activities/convert';
+
+const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+const MAX_TEMPLATE_BYTES = 10 * 1024 * 1024;
+
+/** A type's detail: the summary, the version asked for, and whether its template fits it. */
+function detail(summary: CertificateTypeSummary, v: CertificateTypeVersion, templateProblems: { tag: string; message: string }[] | null) {
+  return {
+    ...summary,
+    version: v.version,
+    definition: {
+      name: v.name,
+      holderKind: v.holderKind,
+      validity: v.validity,
+      faceFields: v.faceFields,
+      approvalChain: v.approvalChain,
+      sealId: v.sealId,
+      description: v.description,
+    },
+    faceFields: v.faceFields.map((f) => ({ key: f.key, label: f.label, type: f.type, required: f.required })),
+    template: v.templateSha256 ? { sha256: v.templateSha256, problems: templateProblems ?? [] } : null,
+  };
+}
+
+/**
+ * Certificate types (证照类型): face fields, validity, approval chain, seal and template,
+ * configured by the department's admin. Every change is a new version.
+ */
+export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
+  async function load(code: string, version?: number) {
+    const summary = await getType(deps.db, code);
+    if (!summary) throw notFound(`No certificate type ${code}`);
+    const v = await getTypeVersion(deps.db, code, version ?? summary.latestVersion);
+    if (!v) throw notFound(`Certificate type ${code} has no version ${version}`);
+    return { summary, v };
+  }
+
+  async function templateProblems(v: CertificateTypeVersion) {
+    if (!v.templateSha256) return null;
+    return checkTemplateTags(v.faceFields, templateTags(await deps.blobs.get(v.templateSha256)));
+  }
+
+  function manage(ctx: Context, summary: { code: string; department: string }) {
+    ctx.state.auditObject = { type: 'certificate-type', id: summary.code };
+    ctx.state.auditDepartment = summary.department;
+    requirePermission(ctx, 'certificate-type.manage', { department: summary.department });
+  }
+
+  api.route(
+    {
+      method: 'get',
+      path: '/certificate-types',
+      summary: 'Certificate types, filtered by department and status',
+      tag: 'certificate types',
+      query: z.object({ department: departmentCode.optional(), status: z.enum(['draft', 'published', 'retired']).optional() }),
+    },
+    async (_ctx, { query }) => ({
+      items: await listTypes(deps.db, { departments: query.department ? [query.department] : undefined, status: query.status }),
+    }),
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/certificate-types/:code',
+      summary: 'A type with its face fields (latest version, or ?version=N)',
+      tag: 'certificate types',
+      params: z.object({ code: typeCodeSchema }),
+      query: z.object({ version: z.coerce.number().int().positive().optional() }),
+    },
+    async (_ctx, { params, query }) => {
+      const { summary, v } = await load(params.code, query.version);
+      return detail(summary, v, await templateProblems(v));
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/certificate-types',
+      summary: 'Create a certificate type (version 1, draft)',
+      tag: 'certificate types',
+      auth: 'staff',
+      body: z.object({ code: typeCodeSchema, department: departmentCode }).and(certificateTypeDefinitionSchema),
+      responses: { 201: 'Created' },
+      audit: { category: 'configuration', action: 'certificate-type.create' },
+    },
+    async (ctx, { body }) => {
+      const { code, department, ...definition } = body;
+      manage(ctx, { code, department });
+      const dept = await getDepartment(deps.db, department);
+      if (!dept) throw unprocessable('Unknown department', [{ field: 'department', message: `no department ${department}` }]);
+      if (await getType(deps.db, code)) throw conflict(`Certificate type ${code} already exists`);
+      if (definition.sealId) await checkSeal(department, definition.sealId);
+      await createType(deps.db, { code, departmentId: dept.id, definition, templateSha256: null, createdBy: actorName(ctx) });
+      ctx.status = 201;
+      const { summary, v } = await load(code);
+      return detail(summary, v, null);
+    },
+  );
+
+  api.route(
+    {
+      method: 'put',
+      path: '/certificate-types/:code',
+      summary: 'Save a new version of the definition (the template carries over)',
+      tag: 'certificate types',
+      auth: 'staff',
+      params: z.object({ code: typeCodeSchema }),
+      body: z.object({ expectedVersion: z.int().positive().optional() }).and(certificateTypeDefinitionSchema),
+      responses: { 200: 'Saved as a new version', 409: 'Someone saved another version first' },
+      audit: { category: 'configuration', action: 'certificate-type.update' },
+    },
+    async (ctx, { params, body }) => {
+      const { expectedVersion, ...definition } = body;
+      const { summary, v: latest } = await load(params.code);
+      manage(ctx, summary);
+      if (summary.status === 'retired') throw conflict(`Certificate type ${params.code} is retired`);
+      if (definition.sealId) await checkSeal(summary.department, definition.sealId);
+      const saved = await addTypeVersion(deps.db, params.code, {
+        expectedVersion: expectedVersion ?? latest.version,
+        definition,
+        templateSha256: latest.templateSha256,
+        createdBy: actorName(ctx),
+      });
+      if (saved === false) throw conflict(`Certificate type ${params.code} has changed since version ${expectedVersion}; reload and edit again`);
+      ctx.state.auditDetail = { version: saved };
+      const { summary: s, v } = await load(params.code, saved);
+      return detail(s, v, await templateProblems(v));
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/certificate-types/:code/template',
+      summary: 'Upload the DOCX template (request body); its tags are checked against the face fields',
+      tag: 'certificate types',
+      auth: 'staff',
+      params: z.object({ code: typeCodeSchema }),
+      responses: { 200: 'Saved as a new version', 415: 'Not a DOCX', 422: 'Tags do not fit the face fields' },
+      audit: { category: 'configuration', action: 'certificate-type.template' },
+    },
+    async (ctx, { params }) => {
+      const { summary, v: latest } = await load(params.code);
+      manage(ctx, summary);
+      if (!ctx.is(DOCX_TYPE, 'application/octet-stream')) {
+        throw new HttpProblem(415, 'Unsupported Media Type', `Send the DOCX as the request body with Content-Type ${DOCX_TYPE}`);
+      }
+      const docx = await readRawBody(ctx, MAX_TEMPLATE_BYTES);
+      let found;
+      try {
+        found = templateTags(docx);
+      } catch (err) {
+        if (err instanceof TemplateError) {
+          throw unprocessable(err.message, err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })));
+        }
+        throw err;
+      }
+      const problems = checkTemplateTags(latest.faceFields, found);
+      if (problems.length) {
+        throw unprocessable('The template does not fit the face fields of this type', problems.map((p) => ({ field: p.tag, message: p.message })));
+      }
+      const sha = await deps.blobs.put(docx);
+      const saved = await addTypeVersion(deps.db, params.code, {
+        expectedVersion: latest.version,
+        definition: stripVersion(latest),
+        templateSha256: sha,
+        createdBy: actorName(ctx),
+      });
+      if (saved === false) throw conflict(`Certificate type ${params.code} changed during the upload; try again`);
+      ctx.state.auditDetail = { version: saved, sha256: sha, tags: found };
+      const { summary: s, v } = await load(params.code, saved);
+      return detail(s, v, []);
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/certificate-types/:code/template',
+      summary: 'Download the DOCX template of the latest (or ?version=N) version',
+      tag: 'certificate types',
+      params: z.object({ code: typeCodeSchema }),
+      query: z.object({ version: z.coerce.number().int().positive().optional() }),
+      responses: { 200: 'The DOCX' },
+    },
+    async (ctx, { params, query }) => {
+      const { v } = await load(params.code, query.version);
+      if (!v.templateSha256) throw notFound(`Version ${v.version} of ${params.code} has no template yet`);
+      ctx.type = DOCX_TYPE;
+      ctx.attachment(`${params.code}-v${v.version}.docx`);
+      return deps.blobs.get(v.templateSha256);
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/certificate-types/:code/preview',
+      summary: 'Render the template with sample (or given) face data, as DOCX or PDF',
+      tag: 'certificate types',
+      auth: 'staff',
+      params: z.object({ code: typeCodeSchema }),
+      query: z.object({ format: z.enum(['pdf', 'docx']).default('pdf'), version: z.coerce.number().int().positive().optional() }),
+      body: z.object({ faceData: z.record(z.string(), z.unknown()).optional() }),
+      responses: { 200: 'The rendered preview' },
+    },
+    async (ctx, { params, query, body }) => {
+      const { summary, v } = await load(params.code, query.version);
+      requirePermission(ctx, 'certificate-type.read', { department: summary.department });
+      if (!v.templateSha256) throw unprocessable(`Version ${v.version} of ${params.code} has no template yet`);
+      const dept = (await getDepartment(deps.db, summary.department))!;
+      const seal = await resolveSeal(deps.db, summary.department, v.sealId).catch(() => undefined);
+      if (!seal) throw unprocessable(`Department ${summary.department} has no active seal to preview with`);
+      const issuedOn = new Date().toISOString().slice(0, 10);
+      const validity = validityDates(v.validity, issuedOn);
+      const data = {
+        ...sampleFaceData(v.faceFields),
+        ...(body.faceData ?? {}),
+        certificateNumber: `${params.code}-${dept.regionCode}-${issuedOn.slice(0, 4)}-0000000-0`,
+        identifier: '（样本）',
+        holderName: '（样本持证主体）',
+        holderId: '（样本）',
+        issuerName: dept.name,
+        issuedOn,
+        validFrom: validity.validFrom,
+        validUntil: validity.validUntil ?? '长期',
+        typeName: v.name,
+      };
+      let docx: Buffer;
+      try {
+        docx = renderCertificateDocx({
+          template: await deps.blobs.get(v.templateSha256),
+          data,
+          images: { seal: await deps.blobs.get(seal.imageSha256), qrCode: await makeQrPng(`${deps.config.http.publicUrl}/verify/SAMPLE`) },
+          optionalTags: v.faceFields.filter((f) => !f.required).map((f) => f.key),
+        });
+      } catch (err) {
+        if (err instanceof TemplateError) throw unprocessable(err.message, err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })));
+        throw err;
+      }
+      if (query.format === 'docx') {
+        ctx.type = DOCX_TYPE;
+        return docx;
+      }
+      try {
+        const pdf = await deps.converter.convert(docx);
+        ctx.type = 'application/pdf';
+        return pdf;
+      } catch (err) {
+        if (err instanceof ConversionError) throw new HttpProblem(503, 'Service Unavailable', `PDF conversion failed: ${err.message}`);
+        throw err;
+      }
+    },
+  );
+
+  for (const [action, status] of [
+    ['publish', 'published'],
+    ['retire', 'retired'],
+  ] as const) {
+    api.route(
+      {
+        method: 'post',
+        path: `/certificate-types/:code/${action}`,
+        summary: action === 'publish' ? 'Publish the latest version: new applications use it' : 'Retire the type: no new applications',
+        tag: 'certificate types',
+        auth: 'staff',
+        params: z.object({ code: typeCodeSchema }),
+        audit: { category: 'configuration', action: `certificate-type.${action}` },
+      },
+      async (ctx, { params }) => {
+        const { summary, v } = await load(params.code);
+        manage(ctx, summary);
+        if (action === 'publish') {
+          if (summary.status === 'retired') throw conflict(`Certificate type ${params.code} is retired`);
+          const problems = await templateProblems(v);
+          if (problems === null) throw unprocessable(`Upload a template before publishing ${params.code}`, [{ field: 'template', message: 'missing' }]);
+          if (problems.length) throw unprocessable('The template does not fit the face fields', problems.map((p) => ({ field: p.tag, message: p.message })));
+          await resolveSeal(deps.db, summary.department, v.sealId).catch((err: Error) => {
+            throw unprocessable(`Cannot publish: ${err.message}`, [{ field: 'sealId', message: err.message }]);
+          });
+          await setTypeStatus(deps.db, params.code, status, v.version);
+        } else {
+          await setTypeStatus(deps.db, params.code, status);
+        }
+        ctx.state.auditDetail = { version: v.version };
+        const { summary: s, v: latest } = await load(params.code);
+        return detail(s, latest, await templateProblems(latest));
+      },
+    );
+  }
+
+  async function checkSeal(department: string, sealId: number) {
+    await resolveSeal(deps.db, department, sealId).catch((err: Error) => {
+      throw unprocessable('Unusable seal', [{ field: 'sealId', message: err.message }]);
+    });
+  }
+}
+
+function stripVersion(v: CertificateTypeVersion) {
+  const { code: _c, department: _d, version: _v, templateSha256: _t, ...definition } = v;
+  return definition;
+}
+
+function actorName(ctx: Context): string {
+  const a = ctx.state.actor;
+  return a.kind === 'user' ? a.username : a.kind === 'api-client' ? a.id : a.kind;
+}

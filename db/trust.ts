@@ -1,0 +1,102 @@
+import type { Db } from './knex';
+
+/** The platform's trust roots and the departments' seals. Private keys stay encrypted here. */
+
+export interface TrustRootRow {
+  id: number;
+  name: string;
+  certificatePem: string;
+  encryptedPrivateKey: string | null;
+}
+
+export interface SealRow {
+  id: number;
+  department: string;
+  departmentId: number;
+  name: string;
+  imageSha256: string;
+  certificatePem: string;
+  chainPem: string[];
+  encryptedPrivateKey: string;
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  active: boolean;
+  isDefault: boolean;
+}
+
+const iso = (v: unknown) => (v instanceof Date ? v : new Date(v as string | number)).toISOString();
+
+export async function getActiveRoot(db: Db): Promise<TrustRootRow | undefined> {
+  const r = await db('trust_roots').where({ active: true }).orderBy('id', 'desc').first();
+  return r ? { id: r.id, name: r.name, certificatePem: r.certificate_pem, encryptedPrivateKey: r.encrypted_private_key } : undefined;
+}
+
+export async function insertRoot(db: Db, root: { name: string; certificatePem: string; encryptedPrivateKey: string | null }): Promise<void> {
+  await db('trust_roots').insert({ name: root.name, certificate_pem: root.certificatePem, encrypted_private_key: root.encryptedPrivateKey, active: true, created_at: new Date() });
+}
+
+function toSeal(r: Record<string, unknown>): SealRow {
+  return {
+    id: Number(r.id),
+    department: r.department as string,
+    departmentId: Number(r.department_id),
+    name: r.name as string,
+    imageSha256: r.image_sha256 as string,
+    certificatePem: r.certificate_pem as string,
+    chainPem: JSON.parse(r.chain_pem as string) as string[],
+    encryptedPrivateKey: r.encrypted_private_key as string,
+    serial: r.serial as string,
+    notBefore: iso(r.not_before),
+    notAfter: iso(r.not_after),
+    active: Boolean(r.active),
+    isDefault: Boolean(r.is_default),
+  };
+}
+
+const sealQuery = (db: Db) => db('seals as s').join('departments as d', 'd.id', 's.department_id').select('s.*', 'd.code as department');
+
+export async function listSeals(db: Db, departments?: string[]): Promise<SealRow[]> {
+  const q = sealQuery(db).orderBy('s.id');
+  if (departments) q.whereIn('d.code', departments);
+  return (await q).map(toSeal);
+}
+
+export async function getSeal(db: Db, id: number): Promise<SealRow | undefined> {
+  const r = await sealQuery(db).where('s.id', id).first();
+  return r ? toSeal(r) : undefined;
+}
+
+export async function getDefaultSeal(db: Db, department: string): Promise<SealRow | undefined> {
+  const r = await sealQuery(db).where({ 'd.code': department, 's.active': true, 's.is_default': true }).first();
+  return r ? toSeal(r) : undefined;
+}
+
+export async function insertSeal(
+  db: Db,
+  s: Omit<SealRow, 'id' | 'department' | 'active'>,
+): Promise<number> {
+  return db.transaction(async (trx) => {
+    // One default per department: a new default replaces the old one.
+    if (s.isDefault) await trx('seals').where({ department_id: s.departmentId }).update({ is_default: false });
+    const [id] = await trx('seals').insert({
+      department_id: s.departmentId,
+      name: s.name,
+      image_sha256: s.imageSha256,
+      certificate_pem: s.certificatePem,
+      chain_pem: JSON.stringify(s.chainPem),
+      encrypted_private_key: s.encryptedPrivateKey,
+      serial: s.serial,
+      not_before: new Date(s.notBefore),
+      not_after: new Date(s.notAfter),
+      active: true,
+      is_default: s.isDefault,
+      created_at: new Date(),
+    });
+    return Number(id);
+  });
+}
+
+export async function setSealActive(db: Db, id: number, active: boolean): Promise<void> {
+  await db('seals').where({ id }).update(active ? { active } : { active, is_default: false });
+}
