@@ -5,6 +5,7 @@ import type { Config } from '../platform/config';
 import type { BlobStore } from '../platform/blobs';
 import type { PdfConverter } from './convert';
 import { pingActivities } from './ping';
+import { issuanceActivities } from './issuance';
 
 /** What activities may touch. Workflows never see these: they only call activities. */
 export interface ActivityDeps {
@@ -20,6 +21,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...pingActivities(deps),
+    ...issuanceActivities(deps),
   };
 }
 

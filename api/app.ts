@@ -19,6 +19,8 @@ import { apiClientRoutes } from './routes/api-clients';
 import { auditRoutes } from './routes/audit';
 import { certificateTypeRoutes } from './routes/certificate-types';
 import { sealRoutes, trustRoutes } from './routes/seals';
+import { applicationRoutes } from './routes/applications';
+import { taskRoutes } from './routes/tasks';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
 
@@ -56,6 +58,8 @@ export function createApp(deps: AppDeps): Koa {
   auditRoutes(v1, deps);
   certificateTypeRoutes(v1, deps);
   sealRoutes(v1, deps);
+  applicationRoutes(v1, deps);
+  taskRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1' });
   const health = healthRoutes(deps);

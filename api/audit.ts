@@ -51,7 +51,7 @@ export function auditMiddleware() {
       if (actor?.kind === 'api-client') {
         await recordAudit(ctx, {
           category: 'api-call',
-          action: `${ctx.method} ${(ctx as Context & { routePath?: string }).routePath ?? ctx.path}`,
+          action: `${ctx.method} ${(ctx as Context & { _matchedRoute?: string })._matchedRoute ?? ctx.path}`,
           outcome: ctx.status < 400 ? 'success' : ctx.status === 403 ? 'denied' : 'failure',
           department: actor.department,
           object: ctx.state.auditObject ?? null,

@@ -1,2 +1,3 @@
 // Every workflow the worker runs. This file is the entry of the worker's workflow bundle.
 export { pingWorkflow } from './ping';
+export { issuanceWorkflow } from './issuance';

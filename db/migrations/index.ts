@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as m001 from './001_foundation';
 import * as m002 from './002_org_access';
 import * as m003 from './003_certificate_types';
+import * as m004 from './004_issuance';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -11,6 +12,7 @@ const migrations: Record<string, Knex.Migration> = {
   '001_foundation': m001,
   '002_org_access': m002,
   '003_certificate_types': m003,
+  '004_issuance': m004,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

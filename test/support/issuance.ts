@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import type { TestApp } from './app';
+import { startTestApp, testDeps } from './app';
+import { createTestDatabase, type DbKind, type TestDatabase } from './databases';
+import { startWorker, temporalEnv, type RunningWorker } from './temporal';
+import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../db/seed-demo';
+import { ensureDevelopmentTrust } from '../../activities/seals';
+import { createActivities, type ActivityDeps } from '../../activities';
+import { createType, setTypeStatus } from '../../db/certificate-types';
+import { getDepartment } from '../../db/org';
+import type { ApprovalStep } from '../../domain/certificate-type';
+
+/** Face data that passes the BL (营业执照) type. */
+export const LICENCE = {
+  typeCode: 'BL',
+  holder: { kind: 'entity', id: '91330106MA2B3C4DB0', name: '杭州西湖示例科技有限公司' },
+  faceData: {
+    entityName: '杭州西湖示例科技有限公司',
+    creditCode: '91330106MA2B3C4DB0',
+    entityType: '有限责任公司',
+    legalRepresentative: '张三',
+    businessScope: '软件开发；信息技术咨询服务。',
+    registeredCapital: '100万元',
+    establishedOn: '2024-03-15',
+    address: '浙江省杭州市西湖区文三路1号',
+  },
+};
+
+export interface IssuanceHarness {
+  t: TestDatabase;
+  deps: ActivityDeps;
+  app: TestApp;
+  worker: RunningWorker;
+  /** Replaces the worker (same task queue), as after a crash and restart. */
+  restartWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A database with the demo org, seals and types, a worker on its own queue, and the API. */
+export async function issuanceHarness(kind: DbKind = 'sqlite'): Promise<IssuanceHarness> {
+  const t = await createTestDatabase(kind);
+  const deps = testDeps(t.db);
+  await seedDemo(t.db, 'certflow-demo');
+  await ensureDevelopmentTrust(deps);
+  await seedDemoTypes(t.db, deps.blobs);
+  const env = await temporalEnv();
+  const h: IssuanceHarness = {
+    t,
+    deps,
+    worker: await startWorker(createActivities(deps)),
+    app: undefined as unknown as TestApp,
+    async restartWorker() {
+      await h.worker.stop();
+      h.worker = await startWorker(createActivities(deps), { taskQueue: h.worker.taskQueue });
+    },
+    async close() {
+      await h.app?.close();
+      await h.worker.stop();
+      await t.drop();
+    },
+  };
+  h.app = await startTestApp({ db: t.db, temporal: env.client, deps: { ...deps, config: { ...deps.config, temporal: { ...deps.config.temporal, taskQueue: h.worker.taskQueue } } } });
+  return h;
+}
+
+/** A published copy of BL under another code, with its own approval chain. */
+export async function licenceTypeWithChain(h: IssuanceHarness, code: string, approvalChain: ApprovalStep[]) {
+  const bl = DEMO_TYPES[0]!;
+  const dept = (await getDepartment(h.t.db, 'market'))!;
+  const template = await h.t.db('certificate_type_versions as v').join('certificate_types as t', 't.id', 'v.type_id').where('t.code', 'BL').first('v.template_sha256');
+  await createType(h.t.db, { code, departmentId: dept.id, definition: { ...bl.definition, approvalChain }, templateSha256: template.template_sha256, createdBy: 'test' });
+  await setTypeStatus(h.t.db, code, 'published', 1);
+}
+
+export async function json<T = Record<string, unknown>>(r: Response, status: number): Promise<T> {
+  const text = await r.text();
+  assert.equal(r.status, status, text);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Polls the application until its status is one of the wanted ones. */
+export async function waitForStatus(app: TestApp, token: string, id: string, wanted: string | string[], timeoutMs = 20_000) {
+  const want = Array.isArray(wanted) ? wanted : [wanted];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const a = (await (await app.fetch(`/api/v1/applications/${id}`, { token })).json()) as { status: string; currentStep: { taskId: number } | null };
+    if (want.includes(a.status)) return a;
+    if (Date.now() > deadline) throw new Error(`application ${id} stayed ${a.status}, wanted ${want.join('/')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Polls until the application waits on a step (or the given task) and returns its task id. */
+export async function waitForTask(app: TestApp, token: string, id: string, notTask?: number): Promise<number> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const a = (await (await app.fetch(`/api/v1/applications/${id}`, { token })).json()) as { currentStep: { taskId: number } | null };
+    if (a.currentStep && a.currentStep.taskId !== notTask) return a.currentStep.taskId;
+    if (Date.now() > deadline) throw new Error(`application ${id} has no open step`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
