@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { temporalEnv, workflowBundle } from '../support/temporal';
 import { issuanceHarness, json, LICENCE, licenceTypeWithChain, waitForStatus, waitForTask, type IssuanceHarness } from '../support/issuance';
@@ -6,6 +9,7 @@ import { applicationStateQuery } from '../../workflows/issuance';
 import type { ApplicationState } from '../../domain/issuance';
 
 type Problem = { status: number; detail: string };
+const HISTORIES = path.join(__dirname, 'histories');
 type Decided = ApplicationState;
 
 describe('issuanceWorkflow on a real Temporal server', function () {
@@ -212,13 +216,28 @@ describe('issuanceWorkflow on a real Temporal server', function () {
     assert.equal((await h.t.db('applications')).length, before);
   });
 
-  it('replays every recorded history of this run deterministically with the current workflow code', async () => {
+  it('replays every history of this run deterministically with the current workflow code', async () => {
     const env = await temporalEnv();
-    const ids = await h.t.db('applications').pluck('workflow_id');
-    assert.ok(ids.length >= 8);
-    for (const workflowId of ids) {
+    const rows = await h.t.db('applications').select('workflow_id', 'status');
+    assert.ok(rows.length >= 8);
+    for (const { workflow_id: workflowId, status } of rows) {
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+      // RECORD_HISTORIES=1 refreshes the fixtures below: one finished run per outcome.
+      if (process.env.RECORD_HISTORIES) {
+        fs.mkdirSync(HISTORIES, { recursive: true });
+        const file = path.join(HISTORIES, `issuance-${status}.pb`);
+        if (!fs.existsSync(file)) fs.writeFileSync(file, temporal.api.history.v1.History.encode(history).finish());
+      }
+    }
+  });
+
+  it('replays the histories recorded by earlier releases (changes to the workflow must use patched())', async () => {
+    const files = fs.readdirSync(HISTORIES).filter((f) => f.endsWith('.pb'));
+    assert.ok(files.length >= 4, `fixtures in ${HISTORIES}`);
+    for (const f of files) {
+      const history = temporal.api.history.v1.History.decode(fs.readFileSync(path.join(HISTORIES, f)));
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, f);
     }
   });
 });
