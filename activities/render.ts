@@ -117,6 +117,12 @@ export interface RenderInput {
   images: { seal: Buffer; qrCode: Buffer };
   /** Tags that may be absent from data (rendered empty); every other tag is required. */
   optionalTags?: string[];
+  /**
+   * Timestamp written on every ZIP entry. Without it, entries docxtemplater adds get the
+   * current time and two renders of the same data differ; the sealing step passes the issue
+   * date so that a retried render produces the same bytes (and the same blob).
+   */
+  zipDate?: Date;
 }
 
 export function renderCertificateDocx(input: RenderInput): Buffer {
@@ -165,7 +171,15 @@ export function renderCertificateDocx(input: RenderInput): Buffer {
     const tags = [...new Set(missing.map((m) => m.tag))];
     throw new TemplateError('missing_value', `missing data for template tags: ${tags.join(', ')}`, missing);
   }
-  return doc.getZip().generate({ type: 'nodebuffer', compression: 'DEFLATE' }) as Buffer;
+  const out = doc.getZip();
+  if (input.zipDate) {
+    // PizZip writes DOS dates from local-time fields: rebuild the date from the UTC fields
+    // so that every host writes the same bytes, whatever its time zone.
+    const d = input.zipDate;
+    const local = new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds());
+    for (const file of Object.values(out.files)) file.date = local;
+  }
+  return out.generate({ type: 'nodebuffer', compression: 'DEFLATE' }) as Buffer;
 }
 
 /** The verification QR code: medium error correction survives a seal printed over a corner. */

@@ -19,6 +19,7 @@ import { apiClientRoutes } from './routes/api-clients';
 import { auditRoutes } from './routes/audit';
 import { certificateTypeRoutes } from './routes/certificate-types';
 import { sealRoutes, trustRoutes } from './routes/seals';
+import { certificateRoutes } from './routes/certificates';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
 import { authenticate } from './auth';
@@ -58,6 +59,7 @@ export function createApp(deps: AppDeps): Koa {
   auditRoutes(v1, deps);
   certificateTypeRoutes(v1, deps);
   sealRoutes(v1, deps);
+  certificateRoutes(v1, deps);
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
 

@@ -64,7 +64,21 @@ export interface CurrentStep {
 
 export interface HistoryEntry {
   at: string;
-  kind: 'submitted' | 'task-opened' | 'approved' | 'rejected' | 'returned' | 'amended' | 'withdrawn' | 'overdue' | 'escalated' | 'sealing' | 'issued' | 'failed';
+  kind:
+    | 'submitted'
+    | 'task-opened'
+    | 'approved'
+    | 'rejected'
+    | 'returned'
+    | 'amended'
+    | 'withdrawn'
+    | 'overdue'
+    | 'escalated'
+    | 'sealing'
+    | 'issued'
+    | 'failed'
+    | 'catalog-failed'
+    | 'callback-failed';
   actor?: ActorRef;
   step?: string;
   comment?: string;

@@ -37,6 +37,10 @@ const envSchema = z.object({
   LOGIN_LOCKOUT_MINUTES: z.coerce.number().int().positive().default(15),
   CERTFLOW_MASTER_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   CERTFLOW_DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('certflow-demo'),
+  CATALOG_URL: z.url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  CATALOG_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -65,6 +69,15 @@ export interface Config {
   /** Demo departments, staff and types are seeded on first start, never in production. */
   demo: { enabled: boolean; password: string };
   logLevel: Env['LOG_LEVEL'];
+  /**
+   * Where issued certificates are registered (POST of the catalog metadata). Unset: the
+   * certificates table is the catalog and registration only marks the row registered.
+   */
+  catalog: { url: string | undefined; timeoutMs: number };
+  /** Warm LibreOffice converters on the render queue: how many DOCX → PDF conversions at once. */
+  renderConcurrency: number;
+  /** Calls to applications' callback URLs give up after this long (and are retried). */
+  callbacks: { timeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -139,5 +152,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     masterKey: e.CERTFLOW_MASTER_KEY,
     demo: { enabled: e.NODE_ENV !== 'production', password: e.CERTFLOW_DEMO_PASSWORD },
     logLevel: e.LOG_LEVEL,
+    catalog: { url: e.CATALOG_URL, timeoutMs: e.CATALOG_TIMEOUT_MS },
+    callbacks: { timeoutMs: e.CALLBACK_TIMEOUT_MS },
+    renderConcurrency: e.RENDER_CONCURRENCY,
   };
 }

@@ -135,6 +135,9 @@ export async function createWorker(opts: {
   activities: object;
   /** A prebuilt bundle (tests build it once for all workers); otherwise bundled from workflows/. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** false: an activity-only worker (the render queue). */
+  workflows?: boolean;
+  maxConcurrentActivities?: number;
   identity?: string;
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: opts.address });
@@ -144,9 +147,12 @@ export async function createWorker(opts: {
     taskQueue: opts.taskQueue,
     activities: opts.activities,
     ...(opts.identity ? { identity: opts.identity } : {}),
-    ...(opts.workflowBundle
-      ? { workflowBundle: opts.workflowBundle }
-      : { workflowsPath: require.resolve('../workflows') }),
+    ...(opts.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities } : {}),
+    ...(opts.workflows === false
+      ? {}
+      : opts.workflowBundle
+        ? { workflowBundle: opts.workflowBundle }
+        : { workflowsPath: require.resolve('../workflows') }),
   });
   return { worker, connection };
 }

@@ -1,14 +1,17 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
   defineQuery,
   defineUpdate,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities, RenderActivities } from '../activities';
 import type { ApprovalStep } from '../domain/certificate-type';
 import {
   actorRef,
@@ -38,8 +41,19 @@ const inbox = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 const sealing = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '5 minutes', maximumAttempts: 20 },
+});
+/** The catalog is another system: retry for about an hour, then leave it to a sealing officer. */
+const catalog = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '15 minutes', maximumAttempts: 8 },
+});
+/** The business system's callback: retried with backoff for about a day. */
+const callbacks = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '2 hours', maximumAttempts: 16 },
 });
 
 export interface IssuanceInput {
@@ -212,10 +226,59 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
 
   await setStatus('sealing', { kind: 'sealing' });
   settled++;
-  const number = await sealing.recordSealedPlaceholder({ applicationId: state.applicationId });
-  state.certificateNumber = number;
-  await setStatus('issued', { kind: 'issued' });
+  if (!patched('sealing-pipeline')) {
+    // Runs started before the sealing pipeline existed finish the way they began.
+    state.certificateNumber = await sealing.recordSealedPlaceholder({ applicationId: state.applicationId });
+    await setStatus('issued', { kind: 'issued' });
+    return finish();
+  }
+  try {
+    state.certificateNumber = await seal();
+  } catch (err) {
+    // A failure no retry can mend (a broken template, a seal gone): stop for an operator,
+    // who fixes the cause and resets the run from the Web UI. Nothing half-issued remains.
+    state.error = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err);
+    await setStatus('failed', { kind: 'failed', comment: state.error });
+    return finish();
+  }
+  await setStatus('issued', { kind: 'issued', comment: state.certificateNumber });
+  await afterIssue(state.certificateNumber);
   return finish();
+
+  /** Number → render → convert (render queue) → sign → store: the certificate exists after this. */
+  async function seal(): Promise<string> {
+    const render = proxyActivities<RenderActivities>({
+      taskQueue: `${workflowInfo().taskQueue}-render`,
+      startToCloseTimeout: '2 minutes',
+      retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
+    });
+    const id = state.applicationId;
+    const number = await sealing.allocateCertificateNumber(id);
+    const docxSha = await sealing.renderCertificate(id);
+    const pdfSha = await render.convertCertificate(docxSha);
+    const signed = await sealing.signCertificate(id, pdfSha);
+    await sealing.storeCertificate(id, { ...signed, docxSha });
+    return number;
+  }
+
+  /** Register in the catalog, warm the cache, call the business system back: failures here never undo the certificate. */
+  async function afterIssue(number: string) {
+    try {
+      await catalog.registerInCatalog(number);
+    } catch (err) {
+      log({ kind: 'catalog-failed', comment: `listed for re-registration: ${failureMessage(err)}` });
+    }
+    await sealing.warmCache(number).catch(() => undefined);
+    try {
+      await callbacks.notifyCallback(state.applicationId);
+    } catch (err) {
+      log({ kind: 'callback-failed', comment: failureMessage(err) });
+    }
+  }
+
+  function failureMessage(err: unknown): string {
+    return err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err);
+  }
 
   async function withdraw(): Promise<ApplicationState> {
     await inbox.closeOpenTasks({ applicationId: state.applicationId, reason: 'withdrawn' });

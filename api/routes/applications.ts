@@ -47,12 +47,17 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
     }
   }
 
+  /**
+   * The workflow's own view. A query needs a live worker; when none answers within a few
+   * seconds (workers down, a crashed sticky worker) the database's view is shown instead.
+   */
   async function stateOf(app: ApplicationRow): Promise<ApplicationState | null> {
     try {
-      return await deps.temporal.workflow.getHandle(app.workflowId).query(applicationStateQuery);
+      return await deps.temporal.connection.withDeadline(Date.now() + 3000, () => deps.temporal.workflow.getHandle(app.workflowId).query(applicationStateQuery));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return null;
-      throw err;
+      deps.logger.warn({ err: (err as Error).message, workflowId: app.workflowId }, 'workflow query failed; answering from the database');
+      return null;
     }
   }
 

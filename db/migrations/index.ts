@@ -3,6 +3,7 @@ import * as m001 from './001_foundation';
 import * as m002 from './002_org_access';
 import * as m003 from './003_certificate_types';
 import * as m004 from './004_issuance';
+import * as m005 from './005_certificates';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   '002_org_access': m002,
   '003_certificate_types': m003,
   '004_issuance': m004,
+  '005_certificates': m005,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../db/knex';
 import type { ActivityDeps } from '../../activities';
 import { createFileBlobStore } from '../../platform/blobs';
-import { LibreofficeConvertConverter, type PdfConverter } from '../../activities/convert';
+import { LibreofficeConvertConverter, WarmConverter, type PdfConverter } from '../../activities/convert';
 
 export const DEMO_PASSWORD = 'certflow-demo';
 
@@ -33,6 +33,18 @@ export interface TestApp {
 }
 
 let sharedConverter: PdfConverter | undefined;
+let warmConverter: WarmConverter | undefined;
+
+/** One warm LibreOffice pool for the whole run (the render queue's converter). */
+export function testWarmConverter(): WarmConverter {
+  warmConverter ??= new WarmConverter({ size: 2, timeoutMs: 60_000 });
+  return warmConverter;
+}
+
+export async function closeTestConverters() {
+  await warmConverter?.close();
+  warmConverter = undefined;
+}
 /** One stock converter for the run (previews); the pipeline tests bring their own warm pool. */
 export function testConverter(): PdfConverter {
   sharedConverter ??= new LibreofficeConvertConverter({ timeoutMs: 60_000 });

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createFileBlobStore } from '../../platform/blobs';
 import type { TestApp } from './app';
-import { startTestApp, testDeps } from './app';
+import { startTestApp, testDeps, testWarmConverter } from './app';
 import { createTestDatabase, type DbKind, type TestDatabase } from './databases';
 import { startWorker, temporalEnv, type RunningWorker } from './temporal';
 import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../db/seed-demo';
 import { ensureDevelopmentTrust } from '../../activities/seals';
-import { createActivities, type ActivityDeps } from '../../activities';
+import { createActivities, createRenderActivities, type ActivityDeps } from '../../activities';
 import { createType, setTypeStatus } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
 import type { ApprovalStep } from '../../domain/certificate-type';
@@ -28,9 +32,13 @@ export const LICENCE = {
 
 export interface IssuanceHarness {
   t: TestDatabase;
+  /** Where the blob store keeps its files, to check that nothing is left over. */
+  blobDir: string;
   deps: ActivityDeps;
   app: TestApp;
   worker: RunningWorker;
+  /** The `<queue>-render` worker with the warm LibreOffice pool. */
+  renderWorker: RunningWorker;
   /** Replaces the worker (same task queue), as after a crash and restart. */
   restartWorker(): Promise<void>;
   close(): Promise<void>;
@@ -39,15 +47,19 @@ export interface IssuanceHarness {
 /** A database with the demo org, seals and types, a worker on its own queue, and the API. */
 export async function issuanceHarness(kind: DbKind = 'sqlite'): Promise<IssuanceHarness> {
   const t = await createTestDatabase(kind);
-  const deps = testDeps(t.db);
+  const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-issuance-blobs-'));
+  const deps = testDeps(t.db, { blobs: createFileBlobStore(blobDir) });
   await seedDemo(t.db, 'certflow-demo');
   await ensureDevelopmentTrust(deps);
   await seedDemoTypes(t.db, deps.blobs);
   const env = await temporalEnv();
+  const worker = await startWorker(createActivities(deps));
   const h: IssuanceHarness = {
     t,
+    blobDir,
     deps,
-    worker: await startWorker(createActivities(deps)),
+    worker,
+    renderWorker: await startWorker(createRenderActivities({ ...deps, converter: testWarmConverter() }), { taskQueue: `${worker.taskQueue}-render`, activitiesOnly: true }),
     app: undefined as unknown as TestApp,
     async restartWorker() {
       await h.worker.stop();
@@ -56,6 +68,7 @@ export async function issuanceHarness(kind: DbKind = 'sqlite'): Promise<Issuance
     async close() {
       await h.app?.close();
       await h.worker.stop();
+      await h.renderWorker.stop();
       await t.drop();
     },
   };

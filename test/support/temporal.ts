@@ -54,7 +54,7 @@ export interface RunningWorker {
 }
 
 /** A worker on a task queue of its own, so tests cannot pick up each other's work. */
-export async function startWorker(activities: object, opts: { address?: string; taskQueue?: string } = {}): Promise<RunningWorker> {
+export async function startWorker(activities: object, opts: { address?: string; taskQueue?: string; activitiesOnly?: boolean } = {}): Promise<RunningWorker> {
   const e = await temporalEnv();
   const taskQueue = opts.taskQueue ?? `test-${uniqueSuffix()}`;
   const { worker, connection } = await createWorker({
@@ -62,7 +62,7 @@ export async function startWorker(activities: object, opts: { address?: string; 
     namespace: 'default',
     taskQueue,
     activities,
-    workflowBundle: await workflowBundle(),
+    ...(opts.activitiesOnly ? { workflows: false } : { workflowBundle: await workflowBundle() }),
   });
   const running = worker.run();
   let stopped = false;

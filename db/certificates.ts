@@ -1,0 +1,397 @@
+import type { Knex } from 'knex';
+import type { Db } from './knex';
+import { isMysql } from './knex';
+import { appendAudit, type AuditInput } from './audit';
+import type { CertificateStatus } from '../domain/certificate-record';
+
+/**
+ * Certificate numbers, issued certificates and their catalog state, PDF renditions and
+ * callback deliveries. Every write here is safe to repeat: the sealing activities that call
+ * it are retried by Temporal after a crash at any point.
+ */
+
+const iso = (v: unknown) => (v instanceof Date ? v : new Date(v as string | number)).toISOString();
+/** DATE columns: mysql2 gives a Date at UTC midnight (timezone Z), SQLite the string written. */
+const day = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
+
+/** MySQL/MariaDB may pick a transaction as a deadlock victim; the whole transaction is then safe to run again. */
+export async function withDeadlockRetry<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (i >= attempts || (code !== 'ER_LOCK_DEADLOCK' && code !== 'ER_LOCK_WAIT_TIMEOUT')) throw err;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * i));
+    }
+  }
+}
+
+/** SELECT … FOR UPDATE where it exists; SQLite has one writer at a time anyway. */
+const locked = <T extends Knex.QueryBuilder>(db: Db, q: T): T => (isMysql(db) ? (q.forUpdate() as T) : q);
+
+// ------------------------------------------------------------------ allocation
+
+export interface Allocation {
+  applicationId: string;
+  number: string;
+  identifier: string;
+  typeCode: string;
+  regionCode: string;
+  year: number;
+  serial: number;
+  issuerName: string;
+  issuerCode: string;
+  issuerCodePlaceholder: boolean;
+  sealId: number;
+  allocatedAt: Date;
+  issuedOn: string;
+}
+
+/** What allocation needs besides the serial, worked out before the transaction. */
+export interface AllocationPlan {
+  typeCode: string;
+  regionCode: string;
+  year: number;
+  issuerName: string;
+  issuerCode: string;
+  issuerCodePlaceholder: boolean;
+  sealId: number;
+  allocatedAt: Date;
+  issuedOn: string;
+  format(serial: number): { number: string; identifier: string };
+}
+
+function toAllocation(r: Record<string, unknown>): Allocation {
+  return {
+    applicationId: r.application_id as string,
+    number: r.number as string,
+    identifier: r.identifier as string,
+    typeCode: r.type_code as string,
+    regionCode: r.region_code as string,
+    year: Number(r.year),
+    serial: Number(r.serial),
+    issuerName: r.issuer_name as string,
+    issuerCode: r.issuer_code as string,
+    issuerCodePlaceholder: Boolean(r.issuer_code_placeholder),
+    sealId: Number(r.seal_id),
+    allocatedAt: new Date(iso(r.allocated_at)),
+    issuedOn: r.issued_on as string,
+  };
+}
+
+export async function findAllocation(db: Db, applicationId: string): Promise<Allocation | undefined> {
+  const r = await db('certificate_allocations').where({ application_id: applicationId }).first();
+  return r ? toAllocation(r) : undefined;
+}
+
+/**
+ * Takes the next serial for (type, region, year) and records the number on the application,
+ * all in one transaction; an application that already has a number gets that one back.
+ *
+ * The serial is taken with one atomic upsert (`INSERT … ON DUPLICATE KEY UPDATE last_serial =
+ * last_serial + 1` / SQLite's `ON CONFLICT … DO UPDATE`), which leaves the counter row
+ * exclusively locked until commit: concurrent allocations queue on that row and each reads
+ * its own increment. (INSERT IGNORE followed by UPDATE would take a shared lock first and
+ * deadlock under concurrency.) A rolled-back allocation rolls its increment back: no gaps.
+ */
+export async function allocateNumber(db: Db, applicationId: string, plan: AllocationPlan): Promise<{ allocation: Allocation; created: boolean }> {
+  return withDeadlockRetry(() =>
+    db.transaction(async (trx) => {
+      const app = await locked(db, trx('applications').where({ id: applicationId }).select('id', 'certificate_number').first());
+      if (!app) throw new Error(`no application ${applicationId}`);
+      const existing = await trx('certificate_allocations').where({ application_id: applicationId }).first();
+      if (existing) return { allocation: toAllocation(existing), created: false };
+
+      const key = { type_code: plan.typeCode, region_code: plan.regionCode, year: plan.year };
+      await trx('certificate_numbers')
+        .insert({ ...key, last_serial: 1 })
+        .onConflict(['type_code', 'region_code', 'year'])
+        .merge({ last_serial: trx.raw('last_serial + 1') });
+      const counter = await trx('certificate_numbers').where(key).first('last_serial');
+      const serial = Number(counter.last_serial);
+      const { number, identifier } = plan.format(serial);
+      const row = {
+        application_id: applicationId,
+        number,
+        identifier,
+        ...key,
+        serial,
+        issuer_name: plan.issuerName,
+        issuer_code: plan.issuerCode,
+        issuer_code_placeholder: plan.issuerCodePlaceholder,
+        seal_id: plan.sealId,
+        allocated_at: plan.allocatedAt,
+        issued_on: plan.issuedOn,
+      };
+      await trx('certificate_allocations').insert(row);
+      await trx('applications').where({ id: applicationId }).update({ certificate_number: number, updated_at: new Date() });
+      return { allocation: toAllocation(row), created: true };
+    }),
+  );
+}
+
+// ------------------------------------------------------------------ applications
+
+export interface SealingApplication {
+  id: string;
+  typeCode: string;
+  typeVersion: number;
+  department: string;
+  status: string;
+  holderKind: 'person' | 'entity';
+  holderName: string;
+  holderIdHash: string;
+  holderIdEncrypted: string;
+  submitterType: string;
+  submitterId: string;
+  externalRef: string | null;
+  callbackUrl: string | null;
+  certificateNumber: string | null;
+  faceData: Record<string, unknown>;
+}
+
+/** The application with the face data of its current revision. */
+export async function getSealingApplication(db: Db, id: string): Promise<SealingApplication | undefined> {
+  const r = await db('applications as a')
+    .join('application_revisions as r', (j) => j.on('r.application_id', 'a.id').andOn('r.revision', 'a.revision'))
+    .where('a.id', id)
+    .select('a.*', 'r.face_data')
+    .first();
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    typeCode: r.type_code,
+    typeVersion: Number(r.type_version),
+    department: r.department,
+    status: r.status,
+    holderKind: r.holder_kind,
+    holderName: r.holder_name,
+    holderIdHash: r.holder_id_hash,
+    holderIdEncrypted: r.holder_id_encrypted,
+    submitterType: r.submitter_type,
+    submitterId: r.submitter_id,
+    externalRef: r.external_ref ?? null,
+    callbackUrl: r.callback_url ?? null,
+    certificateNumber: r.certificate_number ?? null,
+    faceData: JSON.parse(r.face_data) as Record<string, unknown>,
+  };
+}
+
+// ------------------------------------------------------------------ certificates
+
+export interface CertificateRow {
+  id: number;
+  number: string;
+  identifier: string;
+  applicationId: string;
+  typeCode: string;
+  typeVersion: number;
+  typeName: string;
+  department: string;
+  issuerName: string;
+  issuerCode: string;
+  regionCode: string;
+  holderKind: 'person' | 'entity';
+  holderCodeType: string;
+  holderName: string;
+  holderIdHash: string;
+  holderIdEncrypted: string;
+  faceData: Record<string, unknown>;
+  issuedAt: string;
+  validFrom: string;
+  validUntil: string | null;
+  status: CertificateStatus;
+  statusChangedAt: string;
+  statusReason: string | null;
+  replacesNumber: string | null;
+  pdfSha256: string;
+  docxSha256: string;
+  recordSha256: string;
+  record: string;
+  recordSignature: string;
+  signerSerial: string;
+  sealId: number;
+  sealName: string;
+  sealedBy: string;
+  sealedAt: string;
+  catalogRegisteredAt: string | null;
+  catalogAttempts: number;
+  catalogLastError: string | null;
+  catalogLastAttemptAt: string | null;
+}
+
+export type NewCertificate = Omit<CertificateRow, 'id' | 'status' | 'statusChangedAt' | 'statusReason' | 'replacesNumber' | 'catalogRegisteredAt' | 'catalogAttempts' | 'catalogLastError' | 'catalogLastAttemptAt'>;
+
+function toCertificate(r: Record<string, unknown>): CertificateRow {
+  const opt = (v: unknown) => (v === null || v === undefined ? null : iso(v));
+  return {
+    id: Number(r.id),
+    number: r.number as string,
+    identifier: r.identifier as string,
+    applicationId: r.application_id as string,
+    typeCode: r.type_code as string,
+    typeVersion: Number(r.type_version),
+    typeName: r.type_name as string,
+    department: r.department as string,
+    issuerName: r.issuer_name as string,
+    issuerCode: r.issuer_code as string,
+    regionCode: r.region_code as string,
+    holderKind: r.holder_kind as 'person' | 'entity',
+    holderCodeType: r.holder_code_type as string,
+    holderName: r.holder_name as string,
+    holderIdHash: r.holder_id_hash as string,
+    holderIdEncrypted: r.holder_id_encrypted as string,
+    faceData: JSON.parse(r.face_data as string) as Record<string, unknown>,
+    issuedAt: iso(r.issued_at),
+    validFrom: day(r.valid_from)!,
+    validUntil: day(r.valid_until),
+    status: r.status as CertificateStatus,
+    statusChangedAt: iso(r.status_changed_at),
+    statusReason: (r.status_reason as string | null) ?? null,
+    replacesNumber: (r.replaces_number as string | null) ?? null,
+    pdfSha256: r.pdf_sha256 as string,
+    docxSha256: r.docx_sha256 as string,
+    recordSha256: r.record_sha256 as string,
+    record: r.record as string,
+    recordSignature: r.record_signature as string,
+    signerSerial: r.signer_serial as string,
+    sealId: Number(r.seal_id),
+    sealName: r.seal_name as string,
+    sealedBy: r.sealed_by as string,
+    sealedAt: iso(r.sealed_at),
+    catalogRegisteredAt: opt(r.catalog_registered_at),
+    catalogAttempts: Number(r.catalog_attempts),
+    catalogLastError: (r.catalog_last_error as string | null) ?? null,
+    catalogLastAttemptAt: opt(r.catalog_last_attempt_at),
+  };
+}
+
+export async function getCertificate(db: Db, number: string): Promise<CertificateRow | undefined> {
+  const r = await db('certificates').where({ number }).first();
+  return r ? toCertificate(r) : undefined;
+}
+
+export async function getCertificateByApplication(db: Db, applicationId: string): Promise<CertificateRow | undefined> {
+  const r = await db('certificates').where({ application_id: applicationId }).first();
+  return r ? toCertificate(r) : undefined;
+}
+
+/**
+ * Stores the certificate, marks the application issued and writes the audit entries — all
+ * or nothing, once. A second call for the same application returns the stored row and
+ * writes nothing. (The history event is the workflow's: it records 'issued' itself.)
+ */
+export async function storeCertificate(db: Db, c: NewCertificate, audit: Omit<AuditInput, 'outcome'>[]): Promise<{ certificate: CertificateRow; created: boolean }> {
+  return withDeadlockRetry(() =>
+    db.transaction(async (trx) => {
+      await locked(db, trx('applications').where({ id: c.applicationId }).first('id'));
+      const existing = await trx('certificates').where({ application_id: c.applicationId }).first();
+      if (existing) return { certificate: toCertificate(existing), created: false };
+      const now = new Date();
+      await trx('certificates').insert({
+        number: c.number,
+        identifier: c.identifier,
+        application_id: c.applicationId,
+        type_code: c.typeCode,
+        type_version: c.typeVersion,
+        type_name: c.typeName,
+        department: c.department,
+        issuer_name: c.issuerName,
+        issuer_code: c.issuerCode,
+        region_code: c.regionCode,
+        holder_kind: c.holderKind,
+        holder_code_type: c.holderCodeType,
+        holder_name: c.holderName,
+        holder_id_hash: c.holderIdHash,
+        holder_id_encrypted: c.holderIdEncrypted,
+        face_data: JSON.stringify(c.faceData),
+        issued_at: new Date(c.issuedAt),
+        valid_from: c.validFrom,
+        valid_until: c.validUntil,
+        status: 'valid',
+        status_changed_at: new Date(c.issuedAt),
+        pdf_sha256: c.pdfSha256,
+        docx_sha256: c.docxSha256,
+        record_sha256: c.recordSha256,
+        record: c.record,
+        record_signature: c.recordSignature,
+        signer_serial: c.signerSerial,
+        seal_id: c.sealId,
+        seal_name: c.sealName,
+        sealed_by: c.sealedBy,
+        sealed_at: new Date(c.sealedAt),
+        catalog_attempts: 0,
+        created_at: now,
+      });
+      await trx('applications').where({ id: c.applicationId }).update({ status: 'issued', updated_at: now });
+      // Inside this transaction (a savepoint): the audit entries exist exactly when the certificate does.
+      for (const entry of audit) await appendAudit(trx, { ...entry, outcome: 'success' });
+      return { certificate: toCertificate((await trx('certificates').where({ application_id: c.applicationId }).first())!), created: true };
+    }),
+  );
+}
+
+// ------------------------------------------------------------------ catalog
+
+export async function recordCatalogAttempt(db: Db, number: string, outcome: { ok: true } | { ok: false; error: string }): Promise<void> {
+  const now = new Date();
+  await db('certificates')
+    .where({ number })
+    .update({
+      catalog_attempts: db.raw('catalog_attempts + 1'),
+      catalog_last_attempt_at: now,
+      ...(outcome.ok ? { catalog_registered_at: now, catalog_last_error: null } : { catalog_last_error: outcome.error.slice(0, 1000) }),
+    });
+}
+
+/** Stored but not registered after at least one attempt, oldest first; keyset-paged by id. */
+export async function listCatalogFailed(db: Db, q: { departments?: string[]; afterId?: number; limit: number }): Promise<{ items: CertificateRow[]; nextCursor: number | null }> {
+  const query = db('certificates').whereNull('catalog_registered_at').where('catalog_attempts', '>', 0).orderBy('id').limit(q.limit + 1);
+  if (q.departments) query.whereIn('department', q.departments);
+  if (q.afterId !== undefined) query.where('id', '>', q.afterId);
+  const rows = (await query).map(toCertificate);
+  const items = rows.slice(0, q.limit);
+  return { items, nextCursor: rows.length > q.limit ? items[items.length - 1]!.id : null };
+}
+
+// ------------------------------------------------------------------ renditions
+
+export async function findRendition(db: Db, docxSha256: string): Promise<string | undefined> {
+  const r = await db('pdf_renditions').where({ docx_sha256: docxSha256 }).first('pdf_sha256');
+  return r?.pdf_sha256;
+}
+
+/** Records (or replaces) the PDF made from a DOCX; called before the PDF blob is written. */
+export async function saveRendition(db: Db, docxSha256: string, pdfSha256: string, convertMs: number): Promise<void> {
+  await db('pdf_renditions')
+    .insert({ docx_sha256: docxSha256, pdf_sha256: pdfSha256, convert_ms: Math.round(convertMs), created_at: new Date() })
+    .onConflict('docx_sha256')
+    .merge(['pdf_sha256', 'convert_ms', 'created_at']);
+}
+
+// ------------------------------------------------------------------ callbacks
+
+export async function wasCallbackDelivered(db: Db, applicationId: string): Promise<boolean> {
+  return Boolean(await db('callback_deliveries').where({ application_id: applicationId, outcome: 'delivered' }).first('id'));
+}
+
+export async function recordCallbackDelivery(
+  db: Db,
+  d: { applicationId: string; url: string; outcome: 'delivered' | 'failed'; statusCode: number | null; error: string | null; durationMs: number; bodySha256: string },
+): Promise<void> {
+  await db('callback_deliveries').insert({
+    application_id: d.applicationId,
+    url: d.url,
+    outcome: d.outcome,
+    status_code: d.statusCode,
+    error: d.error?.slice(0, 1000) ?? null,
+    duration_ms: Math.round(d.durationMs),
+    body_sha256: d.bodySha256,
+    at: new Date(),
+  });
+}
+
+export async function listCallbackDeliveries(db: Db, applicationId: string) {
+  return db('callback_deliveries').where({ application_id: applicationId }).orderBy('id');
+}
