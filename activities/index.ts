@@ -8,6 +8,7 @@ import { pingActivities } from './ping';
 import * as activityContext from './context';
 import { issuanceActivities } from './issuance';
 import { renderQueueActivities, sealingActivities } from './sealing';
+import { lifecycleActivities } from './lifecycle';
 
 /** What activities may touch. Workflows never see these: they only call activities. */
 export interface ActivityDeps {
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps) {
     ...pingActivities(deps),
     ...issuanceActivities(deps),
     ...beatingAtStart(sealingActivities(deps)),
+    ...lifecycleActivities(deps),
   };
 }
 

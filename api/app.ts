@@ -22,6 +22,7 @@ import { sealRoutes, trustRoutes } from './routes/seals';
 import { certificateRoutes } from './routes/certificates';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
+import { revocationRoutes } from './routes/revocations';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
 
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps): Koa {
   certificateRoutes(v1, deps);
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
+  revocationRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1' });
   const health = healthRoutes(deps);

@@ -27,3 +27,16 @@ export function isIsoDate(value: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   return m !== null && isRealDate(Number(m[1]), Number(m[2]), Number(m[3]));
 }
+
+const CHINA_OFFSET_MS = 8 * 3_600_000;
+
+/** The date (YYYY-MM-DD) in China Standard Time at this instant: certificates' days are Beijing days. */
+export function chinaDate(epochMs: number): string {
+  return new Date(epochMs + CHINA_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** YYYY-MM-DD plus n days. */
+export function addDays(isoDate: string, n: number): string {
+  const [y, m, d] = isoDate.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+}

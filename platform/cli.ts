@@ -12,6 +12,7 @@ import { createActivities, createRenderActivities } from '../activities';
 import { ensureDevelopmentTrust } from '../activities/seals';
 import { LibreofficeConvertConverter, WarmConverter } from '../activities/convert';
 import { createFileBlobStore } from './blobs';
+import { ensureExpirySchedule } from './schedules';
 import { loadMasterKey } from './master-key';
 import { createApp } from '../api/app';
 
@@ -136,6 +137,7 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
       workflows: false,
       maxConcurrentActivities: config.renderConcurrency,
     });
+    await ensureExpirySchedule(temporal, { taskQueue: config.temporal.taskQueue, everyMinutes: config.expiry.sweepMinutes, reminderDays: config.expiry.reminderDays });
     const renderRunning = render.worker.run();
     renderRunning.catch((err) => {
       logger.fatal({ err }, 'render worker failed');

@@ -1,3 +1,4 @@
 // Every workflow the worker runs. This file is the entry of the worker's workflow bundle.
 export { pingWorkflow } from './ping';
 export { issuanceWorkflow } from './issuance';
+export { expirySweepWorkflow, revocationWorkflow, notifyStatusChangeWorkflow } from './lifecycle';

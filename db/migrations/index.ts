@@ -4,6 +4,7 @@ import * as m002 from './002_org_access';
 import * as m003 from './003_certificate_types';
 import * as m004 from './004_issuance';
 import * as m005 from './005_certificates';
+import * as m007 from './007_lifecycle';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -15,11 +16,12 @@ const migrations: Record<string, Knex.Migration> = {
   '003_certificate_types': m003,
   '004_issuance': m004,
   '005_certificates': m005,
+  '007_lifecycle': m007,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
   async getMigrations() {
-    return Object.keys(migrations);
+    return Object.keys(migrations).sort();
   },
   getMigrationName(name) {
     return name;
