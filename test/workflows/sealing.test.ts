@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { issuanceHarness, json, LICENCE, waitForStatus, type IssuanceHarness } from '../support/issuance';
+import PizZip from 'pizzip';
+import { issuanceHarness, json, LICENCE, waitForStatus, waitForTask, type IssuanceHarness } from '../support/issuance';
 import { temporalEnv } from '../support/temporal';
 import { blobFiles, referencedBlobs } from '../integration/sealing/helpers';
 import { nssDatabase, pdfsig, run, writeFile } from '../integration/trust/tools';
@@ -91,6 +92,36 @@ describe('sealing pipeline in the issuance workflow', function () {
     ]);
     assert.match(verified.stdout + verified.stderr, /Verification successful/);
     assert.equal(rec.record.document.sha256, (await import('node:crypto')).createHash('sha256').update(pdf).digest('hex'), 'the record names this very PDF');
+  });
+
+  it('seals an application with the type version it was made under, even after the type changed', async () => {
+    const filler = await h.app.login('market-filler');
+    const reviewer = await h.app.login('market-reviewer');
+    const sealer = await h.app.login('market-sealer');
+    const admin = await h.app.login('market-admin');
+    const issueWith = async (before?: () => Promise<void>) => {
+      const { id } = await json<{ id: string }>(await h.app.fetch('/api/v1/applications', { token: filler, json: LICENCE }), 201);
+      await before?.();
+      const review = await waitForTask(h.app, filler, id);
+      const next = await json<{ currentStep: { taskId: number } }>(await h.app.fetch(`/api/v1/tasks/${review}/decision`, { token: reviewer, json: { decision: 'approve' } }), 200);
+      await json(await h.app.fetch(`/api/v1/tasks/${next.currentStep.taskId}/decision`, { token: sealer, json: { decision: 'approve' } }), 200);
+      const done = (await waitForStatus(h.app, filler, id, 'issued', 60_000)) as unknown as { certificateNumber: string; typeVersion: number };
+      const pdf = Buffer.from(await (await h.app.fetch(`/api/v1/certificates/${done.certificateNumber}/pdf`, { token: await h.app.login('market-handler') })).arrayBuffer());
+      return { version: done.typeVersion, text: run('pdftotext', [writeFile(tmp, `v-${id}.pdf`, pdf), '-']).stdout };
+    };
+    // Submitted under version 1; while it waits for review, the admin publishes a new template.
+    const old = await issueWith(async () => {
+      const zip = new PizZip(fs.readFileSync(path.join(ROOT, 'templates/business-licence.docx')));
+      zip.file('word/document.xml', zip.file('word/document.xml')!.asText().replace('营业执照', '营业执照（新版）'));
+      await json(await h.app.fetch('/api/v1/certificate-types/BL/template', { method: 'POST', token: admin, body: zip.generate({ type: 'nodebuffer' }) as Buffer, headers: { 'content-type': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' } }), 200);
+      await json(await h.app.fetch('/api/v1/certificate-types/BL/publish', { method: 'POST', token: admin }), 200);
+    });
+    assert.equal(old.version, 1);
+    assert.match(old.text, /营业执照/);
+    assert.doesNotMatch(old.text, /新版/);
+    const fresh = await issueWith();
+    assert.equal(fresh.version, 2);
+    assert.match(fresh.text, /营业执照（新版）/);
   });
 
   it('calls the business system back with an HMAC signature it can check', async () => {
