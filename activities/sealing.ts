@@ -210,7 +210,10 @@ export function sealingActivities(deps: ActivityDeps) {
         throw err instanceof BlobNotFoundError ? fail('BlobMissing', err.message) : err;
       });
       const signingTime = c.allocation.allocatedAt;
-      const signed = await signPdf(pdf, credential, { reason: '电子证照签发', name: c.allocation.issuerName, location: c.allocation.regionCode, signingTime });
+      // The number in /Reason (covered by the signature) tells a verifier which certificate a
+      // file claims to be even when a byte elsewhere was changed and its hash matches nothing.
+      const reason = `电子证照签发 ${c.allocation.number}`;
+      const signed = await signPdf(pdf, credential, { reason, name: c.allocation.issuerName, location: c.allocation.regionCode, signingTime });
       const signedPdfSha = await blobs.put(signed);
       const bytes = canonicalBytes(buildRecord(c, signedPdfSha));
       const recordSha = await blobs.put(Buffer.from(bytes));

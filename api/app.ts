@@ -23,8 +23,10 @@ import { certificateRoutes } from './routes/certificates';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
 import { revocationRoutes } from './routes/revocations';
+import { verifyRoutes } from './routes/verify';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
+import { webRoutes } from '../web/serve';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -64,6 +66,7 @@ export function createApp(deps: AppDeps): Koa {
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
   revocationRoutes(v1, deps);
+  verifyRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1' });
   const health = healthRoutes(deps);
@@ -77,6 +80,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(problemMiddleware());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '2mb', encoding: 'utf-8' }));
   app.use(health.routes());
+  app.use(webRoutes(deps));
   app.use(authenticate(deps));
   app.use(v1.router.routes());
   app.use(v1.router.allowedMethods({ throw: true }));

@@ -66,7 +66,9 @@ export type Action =
   | 'task.decide'
   | 'certificate.read'
   | 'certificate.revoke'
-  | 'catalog.repair';
+  | 'catalog.repair'
+  | 'stats.read'
+  | 'certificate.compare';
 
 /** The department an object belongs to; undefined for platform-level objects. */
 export interface Target {
@@ -97,6 +99,13 @@ const GRANTS: Record<Action, readonly Role[]> = {
   'certificate.read': ['department-admin', 'handler', 'sealing-officer', 'reviewer'],
   'certificate.revoke': ['department-admin'],
   'catalog.repair': ['sealing-officer'],
+  // Statistics (§4.4.3) for those who run or supervise a department; counts only, no personal data.
+  'stats.read': ['department-admin', 'audit-admin'],
+  // Compare (比对) is for other departments: it answers "does it say X?" per field and never
+  // shows a value, so a handler of any department may ask, with a stated reason, audited.
+  // Callers check it without a department target; readers in the issuing department compare
+  // under certificate.read (api/routes/verify.ts).
+  'certificate.compare': ['handler'],
 };
 
 /** What an API client's scopes let it do, within its own department. */
@@ -105,6 +114,7 @@ const SCOPE_GRANTS: Partial<Record<Action, ApiScope>> = {
   'application.read': 'applications:read',
   'certificate-type.read': 'applications:write',
   'certificate.read': 'certificates:read',
+  'certificate.compare': 'certificates:compare',
 };
 
 export function hasRole(actor: Actor, role: Role, department?: string): boolean {
@@ -157,6 +167,16 @@ export function departmentsFor(actor: Actor, action: Action): string[] | null {
   const held = actor.roles.filter((r) => grants.includes(r.role));
   if (held.some((r) => r.department === null)) return null;
   return [...new Set(held.map((r) => r.department as string))];
+}
+
+/**
+ * "One number, many certificates": a handler serving a holder may find out, by the holder's
+ * ID number and with a stated reason, which certificates other departments hold for them
+ * (number, type, issuer, status, dates) — to use them or to ask for access — without reading
+ * them: names, ID numbers and face data stay with certificate.read in the issuing department.
+ */
+export function mayDiscoverByHolder(actor: Actor): boolean {
+  return actor.kind === 'user' && actor.roles.some((r) => r.role === 'handler');
 }
 
 export function describeActor(actor: Actor): { type: Actor['kind']; id: string | null; name: string | null } {

@@ -22,14 +22,22 @@ function quietRuntime() {
 export function temporalEnv(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
   env ??= (async () => {
-    const e = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: { type: 'existing-path', path: defaultTemporalCli() },
-        searchAttributes: SEARCH_ATTRIBUTES,
-      },
-    });
-    await ensureSearchAttributes(e.client, 'default');
-    return e;
+    // The SDK gives the server 5 s to come up; on a loaded 2-core machine that can be short, so try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const e = await TestWorkflowEnvironment.createLocal({
+          server: {
+            executable: { type: 'existing-path', path: defaultTemporalCli() },
+            searchAttributes: SEARCH_ATTRIBUTES,
+          },
+        });
+        await ensureSearchAttributes(e.client, 'default');
+        return e;
+      } catch (err) {
+        if (attempt === 3) throw err;
+        process.stderr.write(`Temporal dev server did not start (attempt ${attempt}): ${(err as Error).message}\n`);
+      }
+    }
   })();
   return env;
 }

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
-import { authorize, departmentsFor, ROLES, type Action, type Actor, type Role } from '../../domain/access';
+import { authorize, departmentsFor, mayDiscoverByHolder, ROLES, type Action, type Actor, type Role } from '../../domain/access';
 
 const user = (role: Role, department: string | null): Actor => ({ kind: 'user', id: 1, username: 'u', displayName: 'U', roles: [{ role, department }] });
 
 /** What each department role may do in its own department; in any other department it may do none of it. */
 const OWN_DEPARTMENT: Record<Exclude<Role, 'platform-admin'>, Action[]> = {
-  'department-admin': ['department.update', 'department.read', 'user.manage', 'role.assign', 'api-client.manage', 'certificate-type.manage', 'certificate-type.read', 'application.read', 'task.decide', 'certificate.read', 'certificate.revoke'],
+  'department-admin': ['department.update', 'department.read', 'user.manage', 'role.assign', 'api-client.manage', 'certificate-type.manage', 'certificate-type.read', 'application.read', 'task.decide', 'certificate.read', 'certificate.revoke', 'stats.read'],
   filler: ['department.read', 'certificate-type.read', 'application.create', 'application.read'],
   reviewer: ['department.read', 'certificate-type.read', 'application.read', 'task.decide', 'certificate.read'],
   'sealing-officer': ['department.read', 'certificate-type.read', 'application.read', 'task.decide', 'certificate.read', 'catalog.repair'],
   handler: ['department.read', 'certificate-type.read', 'application.read', 'certificate.read'],
-  'audit-admin': ['department.read', 'audit.read'],
+  'audit-admin': ['department.read', 'audit.read', 'stats.read'],
 };
 const ALL_ACTIONS = [...new Set(Object.values(OWN_DEPARTMENT).flat()), 'department.create'] as Action[];
 
@@ -47,6 +47,20 @@ describe('authorize: department scoping', () => {
     assert.ok(authorize(auditor, 'audit.read', { department: 'health' }).allowed);
     assert.equal(departmentsFor(auditor, 'audit.read'), null);
     assert.deepEqual(departmentsFor(user('audit-admin', 'market'), 'audit.read'), ['market']);
+  });
+
+  it('statistics: department and audit admins for their departments, a platform-wide audit admin for all', () => {
+    assert.deepEqual(departmentsFor(user('department-admin', 'market'), 'stats.read'), ['market']);
+    assert.deepEqual(departmentsFor(user('audit-admin', 'health'), 'stats.read'), ['health']);
+    assert.equal(departmentsFor(user('audit-admin', null), 'stats.read'), null);
+    assert.deepEqual(departmentsFor(user('handler', 'market'), 'stats.read'), []);
+    assert.deepEqual(departmentsFor(user('platform-admin', null), 'stats.read'), []);
+  });
+
+  it('only handlers discover other departments\' certificates by holder ID', () => {
+    assert.equal(mayDiscoverByHolder(user('handler', 'market')), true);
+    for (const role of ROLES.filter((r) => r !== 'handler')) assert.equal(mayDiscoverByHolder(user(role, 'market')), false, role);
+    assert.equal(mayDiscoverByHolder({ kind: 'api-client', id: 'ac_1', name: 'x', department: 'market', scopes: ['certificates:read'] }), false);
   });
 
   it('a business system acts only within its department and scopes', () => {

@@ -1,0 +1,111 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Db } from '../db/knex';
+import type { Cache } from '../platform/cache';
+import { createHolderCrypto } from '../platform/holder-crypto';
+import type { CachedCertificate } from '../db/certificate-cache';
+import { getTypeVersion } from '../db/certificate-types';
+import { getRegisteredRecord } from '../db/verification';
+import { validateCreditCode, validateResidentId } from '../domain/check-digits';
+import { validateFaceData } from '../domain/face-fields';
+import type { CertificateRecord } from '../domain/certificate-record';
+import { holderIdBinding } from './sealing';
+
+/**
+ * Compare (比对, proposal §1.4.6): a relying party states what it was told — "the holder's ID is
+ * X, the legal representative is Y" — and learns, per field, whether the certificate says the
+ * same. It never learns the stored value: the answer is one bit per field it already named.
+ *
+ * Claims are normalised exactly as face data was when it was submitted (validateFaceData:
+ * trimmed text, upper-case ID numbers and credit codes, real dates), so `  91350100m000100y43 `
+ * matches the stored code. A claim that could not have been valid face data at all (a credit
+ * code with a wrong check character, an unknown field) is an input error naming the field,
+ * not a silent "no match": the type's field definitions are no secret.
+ *
+ * holderId for a person is compared through the signed record's idBinding (HMAC of number and
+ * ID under a key derived from the master key, see domain/certificate-record.ts): the signed
+ * record decides, not a database row. For an entity, through the keyed lookup hash.
+ */
+
+export const HOLDER_KEYS = ['holderId', 'holderName'] as const;
+
+export interface CompareDeps {
+  db: Db;
+  cache: Cache;
+  masterKey: Buffer;
+}
+
+export class CompareInputError extends Error {
+  constructor(readonly errors: { field: string; message: string }[]) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+    this.name = 'CompareInputError';
+  }
+}
+
+export type CompareResults = Record<string, { match: boolean }>;
+
+export async function compareCertificateFields(deps: CompareDeps, cert: CachedCertificate, claims: Record<string, unknown>): Promise<CompareResults> {
+  const type = await getTypeVersion(deps.db, cert.typeCode, cert.typeVersion);
+  const fields = type?.faceFields ?? [];
+  const errors: { field: string; message: string }[] = [];
+
+  const faceKeys = Object.keys(claims).filter((k) => !(HOLDER_KEYS as readonly string[]).includes(k));
+  for (const k of faceKeys) {
+    if (!fields.some((f) => f.key === k)) errors.push({ field: `fields.${k}`, message: `is not a face field of ${cert.typeCode} (nor holderId / holderName)` });
+  }
+  // Required: an empty claim says nothing; the caller should leave the key out.
+  const claimedFields = fields.filter((f) => faceKeys.includes(f.key)).map((f) => ({ ...f, required: true }));
+  let normalised: Record<string, unknown> = {};
+  if (claimedFields.length) {
+    const v = validateFaceData(claimedFields, Object.fromEntries(claimedFields.map((f) => [f.key, claims[f.key]])));
+    if (v.ok) normalised = v.data;
+    else errors.push(...v.errors.map((e) => ({ field: `fields.${e.field}`, message: e.message })));
+  }
+
+  let holderId: string | undefined;
+  if ('holderId' in claims) {
+    const raw = typeof claims.holderId === 'string' ? claims.holderId.trim() : claims.holderId;
+    const v = cert.holderKind === 'person' ? validateResidentId(raw) : validateCreditCode(raw);
+    if (v.ok) holderId = 'id' in v.value ? v.value.id : v.value.code;
+    else errors.push({ field: 'fields.holderId', message: `${cert.holderKind === 'person' ? 'resident ID number' : 'unified social credit code'} ${v.reason}` });
+  }
+  let holderName: string | undefined;
+  if ('holderName' in claims) {
+    const raw = claims.holderName;
+    if (typeof raw !== 'string' || !raw.trim() || [...raw.trim()].length > 200) errors.push({ field: 'fields.holderName', message: 'must be a name of 1 to 200 characters' });
+    else holderName = raw.trim();
+  }
+  if (errors.length) throw new CompareInputError(errors);
+
+  const results: CompareResults = {};
+  for (const f of claimedFields) results[f.key] = { match: sameValue(normalised[f.key], cert.faceData[f.key]) };
+  if (holderId !== undefined) results.holderId = { match: await holderIdMatches(deps, cert, holderId) };
+  if (holderName !== undefined) results.holderName = { match: holderName === cert.holderName.trim() };
+  return results;
+}
+
+async function holderIdMatches(deps: CompareDeps, cert: CachedCertificate, claimed: string): Promise<boolean> {
+  if (cert.holderKind === 'person') {
+    const registered = await getRegisteredRecord(deps.db, deps.cache, cert.number);
+    const binding = registered ? (JSON.parse(registered.record) as CertificateRecord).holder : undefined;
+    if (binding?.kind === 'person') return equalHex(holderIdBinding(deps.masterKey, cert.number, claimed), binding.idBinding);
+  }
+  return equalHex(createHolderCrypto(deps.masterKey).lookupHash(claimed), cert.holderIdHash);
+}
+
+/** Constant time: the comparison itself should not hint at how close a guess was. */
+function equalHex(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Lists compare as multisets: 经营项目 in another order are the same items. */
+function sameValue(claimed: unknown, stored: unknown): boolean {
+  if (Array.isArray(claimed) && Array.isArray(stored)) {
+    const norm = (a: unknown[]) => a.map((x) => (typeof x === 'string' ? x.trim() : JSON.stringify(x))).sort();
+    const [p, q] = [norm(claimed), norm(stored)];
+    return p.length === q.length && p.every((x, i) => x === q[i]);
+  }
+  if (typeof stored === 'string' && typeof claimed === 'string') return claimed === stored.trim();
+  return claimed === stored;
+}

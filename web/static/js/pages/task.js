@@ -1,0 +1,69 @@
+import { h } from '../dom.js';
+import { t, tOr, formatDateTime } from '../i18n.js';
+import { api } from '../api.js';
+import { pageHeader, section, messageArea, facts, statusBadge } from '../ui.js';
+import { faceDataView, historyView, loadType, fieldsOf, applicationFacts } from '../face-view.js';
+import { decisionPanel } from '../decision.js';
+import { facePreview } from '../preview.js';
+
+export const title = () => t('task.title');
+
+/** GET /tasks/:id → { task, application, faceData, history }, whether nested or flat. */
+export async function loadTask(id) {
+  const body = await api(`/tasks/${encodeURIComponent(id)}`);
+  const task = body.task ?? body;
+  const application = body.application ?? {};
+  return {
+    task,
+    application,
+    faceData: body.faceData ?? application.faceData ?? {},
+    history: body.history ?? application.history ?? [],
+  };
+}
+
+export async function render(main, { params, query, navigate }) {
+  const messages = messageArea();
+  const { task, application, faceData, history } = await loadTask(params.id);
+  const typeCode = application.typeCode || task.typeCode;
+  const version = application.typeVersion;
+  let type = null;
+  try {
+    type = await loadType(typeCode, version);
+  } catch (err) {
+    messages.error(err);
+  }
+  const fields = fieldsOf(type);
+  const typeName = type?.name || type?.definition?.name || typeCode;
+
+  if (query.get('done')) messages.show('success', t(`task.done.${query.get('done')}`));
+
+  const taskFacts = facts([
+    [t('task.step'), task.stepName || task.stepKey],
+    [t('task.role'), tOr(`role.${task.role}`, task.role)],
+    [t('task.department'), task.department],
+    [t('task.status'), statusBadge('task', task.status || 'open')],
+    [t('task.due'), task.dueAt ? h('span', null, formatDateTime(task.dueAt), task.overdue ? h('span', { class: 'badge badge-overdue' }, t('inbox.overdue')) : null) : '—'],
+  ]);
+
+  main.append(
+    pageHeader(t('task.heading', { step: task.stepName || '', type: typeName }), h('a', { href: '/inbox', class: 'btn btn-secondary' }, t('task.backToInbox'))),
+    messages.el,
+    h(
+      'div',
+      { class: 'two-col' },
+      h(
+        'div',
+        { class: 'col-main' },
+        section(t('task.application'), applicationFacts({ ...application, typeCode }, type)),
+        section(t('task.faceData'), faceDataView(fields, faceData)),
+        section(t('preview.title'), facePreview(typeCode, version, faceData)),
+      ),
+      h(
+        'div',
+        { class: 'col-side' },
+        section(t('task.thisTask'), taskFacts, decisionPanel(task, { onDone: (d) => navigate(`/tasks/${encodeURIComponent(params.id)}?done=${d}`, { replace: true }) })),
+        section(t('task.history'), historyView(history)),
+      ),
+    ),
+  );
+}
