@@ -181,6 +181,8 @@ function printBanner(role: Role, config: Config, uiUrl: string | undefined) {
   const lines = ['', `certflow ${role} is running`];
   if (role !== 'worker') {
     lines.push(`  API              ${config.http.publicUrl}/api/v1   (OpenAPI: ${config.http.publicUrl}/openapi.json)`);
+    lines.push(`  Task inbox       ${config.http.publicUrl}/inbox   (sign in with a demo login below)`);
+    lines.push(`  Verify page      ${config.http.publicUrl}/verify   (public)`);
     lines.push(`  Health           ${config.http.publicUrl}/readyz`);
   }
   if (uiUrl) lines.push(`  Temporal Web UI  ${uiUrl}`);
