@@ -3,7 +3,7 @@ import { appendAudit } from '../db/audit';
 import { addNotice, dueForReminder, endCertificate, expireBatch, getNotice, recordNoticeAttempt, type EndStatus } from '../db/lifecycle';
 import { getCertificate } from '../db/certificates';
 import { getApplication } from '../db/applications';
-import { certificateCacheKey } from '../db/certificate-cache';
+import { invalidateCertificate } from '../db/certificate-cache';
 import { bodySha256, callbackSigningKey, postJson, signCallbackBody } from './outbound';
 import type { ActorRef } from '../domain/issuance';
 
@@ -20,7 +20,7 @@ export function lifecycleActivities({ db, cache, config, masterKey }: ActivityDe
     async expireCertificates(input: { asOf: string; limit: number }): Promise<number> {
       const numbers = await expireBatch(db, input.asOf, input.limit);
       if (numbers.length === 0) return 0;
-      await cache.del(...numbers.map(certificateCacheKey));
+      await invalidateCertificate(cache, ...numbers);
       await appendAudit(db, {
         category: 'operation',
         action: 'certificate.expire',
@@ -47,7 +47,7 @@ export function lifecycleActivities({ db, cache, config, masterKey }: ActivityDe
     async revokeCertificate(input: { number: string; status: EndStatus; reason: string; actor: ActorRef }) {
       const result = await endCertificate(db, input.number, input.status, input.reason);
       if (!result) return undefined;
-      await cache.del(certificateCacheKey(input.number));
+      await invalidateCertificate(cache, input.number);
       if (result.changed) {
         const cert = (await getCertificate(db, input.number))!;
         const app = await getApplication(db, cert.applicationId);

@@ -28,3 +28,25 @@ export async function getCertificateCached(db: Db, cache: Cache, number: string)
   await setJson(cache, certificateCacheKey(number), view, CERTIFICATE_CACHE_TTL_S).catch(() => undefined);
   return view;
 }
+
+/** How long after a change the key is deleted a second time (see invalidateCertificate). */
+export const INVALIDATE_AGAIN_AFTER_MS = 1000;
+
+/**
+ * Call after any change to a certificate has been committed (revocation, expiry, status or
+ * catalog-state changes): deletes its cache entry so the next read goes to the database.
+ *
+ * Cache-aside has one race: a reader that missed, read the old row just before the change
+ * committed and writes it back just after this delete would leave the old row cached for a
+ * whole TTL — for a revocation, an hour in which verification says "valid". So the key is
+ * deleted once now and once more a moment later ("delayed double delete"), which removes
+ * such a late write; a reader slower than that has lost a second between its read and its
+ * write, and the next change or the TTL still bounds it. Cache errors never fail the caller:
+ * the database is the truth, and the Cache swallows (and logs) connection failures.
+ */
+export async function invalidateCertificate(cache: Cache, ...numbers: string[]): Promise<void> {
+  if (numbers.length === 0) return;
+  const keys = numbers.map(certificateCacheKey);
+  await cache.del(...keys).catch(() => undefined);
+  setTimeout(() => void cache.del(...keys).catch(() => undefined), INVALIDATE_AGAIN_AFTER_MS).unref();
+}

@@ -10,11 +10,12 @@ import { parseCertificateNumber } from '../../domain/certificate-number';
 import { CERTIFICATE_STATUS_CODES } from '../../domain/certificate-record';
 import { maskHolderId } from '../../domain/holder';
 import { getCertificate, listCatalogFailed } from '../../db/certificates';
-import { getCertificateCached, type CachedCertificate } from '../../db/certificate-cache';
+import { getCertificateCached, invalidateCertificate, type CachedCertificate } from '../../db/certificate-cache';
 import { getTypeVersion } from '../../db/certificate-types';
 import { getSeal } from '../../db/trust';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { callbackSigningKey, OutboundError, registerCertificate } from '../../activities/outbound';
+import { catalogRoutes } from './catalog';
 
 /** A certificate number in the path: validated (check character included) and upper-cased. */
 const numberParam = z.object({
@@ -39,6 +40,8 @@ const numberParam = z.object({
  */
 export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   const holders = createHolderCrypto(deps.masterKey);
+  // GET /certificates (search) and GET /stats: api/routes/catalog.ts.
+  catalogRoutes(api, deps);
 
   /** 404 for unknown numbers, 403 (audited) for readers outside the issuing department. */
   async function readable(ctx: Context, number: string): Promise<CachedCertificate> {
@@ -206,6 +209,9 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
       } catch (err) {
         if (err instanceof OutboundError) throw new HttpProblem(502, 'Bad Gateway', `The catalog registration failed: ${err.message}`);
         throw err;
+      } finally {
+        // Either way the row's catalog state changed, and GET /certificates/:number shows it.
+        await invalidateCertificate(deps.cache, cert.number);
       }
     },
   );

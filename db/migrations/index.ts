@@ -4,6 +4,7 @@ import * as m002 from './002_org_access';
 import * as m003 from './003_certificate_types';
 import * as m004 from './004_issuance';
 import * as m005 from './005_certificates';
+import * as m006 from './006_catalog_indexes';
 import * as m007 from './007_lifecycle';
 
 /**
@@ -16,6 +17,7 @@ const migrations: Record<string, Knex.Migration> = {
   '003_certificate_types': m003,
   '004_issuance': m004,
   '005_certificates': m005,
+  '006_catalog_indexes': m006,
   '007_lifecycle': m007,
 };
 
