@@ -1,4 +1,5 @@
 import type { Db } from './knex';
+import { toIso } from './knex';
 import type { ApplicationStatus, IssuanceMode } from '../domain/issuance';
 import type { HolderKind } from '../domain/holder';
 import type { FaceData } from '../domain/face-fields';
@@ -26,7 +27,6 @@ export interface ApplicationRow {
   updatedAt: string;
 }
 
-const iso = (v: unknown) => (v instanceof Date ? v : new Date(v as string | number)).toISOString();
 
 function toApplication(r: Record<string, unknown>): ApplicationRow {
   return {
@@ -46,8 +46,8 @@ function toApplication(r: Record<string, unknown>): ApplicationRow {
     callbackUrl: (r.callback_url as string | null) ?? null,
     workflowId: r.workflow_id as string,
     certificateNumber: (r.certificate_number as string | null) ?? null,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
+    createdAt: toIso(r.created_at),
+    updatedAt: toIso(r.updated_at),
   };
 }
 
@@ -163,14 +163,14 @@ export function toTask(r: Record<string, unknown>): TaskRow {
     typeCode: r.type_code as string,
     status: r.status as TaskRow['status'],
     assignee: r.assignee_id ? { id: Number(r.assignee_id), name: r.assignee_name as string } : null,
-    dueAt: r.due_at ? iso(r.due_at) : null,
+    dueAt: r.due_at ? toIso(r.due_at) : null,
     overdue: Boolean(r.overdue),
     escalated: Boolean(r.escalated),
     decision: (r.decision as string | null) ?? null,
     decidedBy: (r.decided_by as string | null) ?? null,
     comment: (r.comment as string | null) ?? null,
-    createdAt: iso(r.created_at),
-    decidedAt: r.decided_at ? iso(r.decided_at) : null,
+    createdAt: toIso(r.created_at),
+    decidedAt: r.decided_at ? toIso(r.decided_at) : null,
   };
 }
 
@@ -181,7 +181,7 @@ export async function getTask(db: Db, id: number): Promise<TaskRow | undefined> 
 
 export async function eventsOf(db: Db, applicationId: string) {
   const rows = await db('application_events').where({ application_id: applicationId }).orderBy('id');
-  return rows.map((r) => ({ at: iso(r.at), kind: r.kind as string, actor: (r.actor as string | null) ?? null, step: (r.step as string | null) ?? null, comment: (r.comment as string | null) ?? null }));
+  return rows.map((r) => ({ at: toIso(r.at), kind: r.kind as string, actor: (r.actor as string | null) ?? null, step: (r.step as string | null) ?? null, comment: (r.comment as string | null) ?? null }));
 }
 
 /** Writes an event once, however often the activity that writes it is retried. */

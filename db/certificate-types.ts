@@ -1,4 +1,5 @@
 import type { Db } from './knex';
+import { toIso } from './knex';
 import type { CertificateTypeDefinition, CertificateTypeVersion } from '../domain/certificate-type';
 
 /**
@@ -19,7 +20,6 @@ export interface CertificateTypeSummary {
   updatedAt: string;
 }
 
-const iso = (v: unknown) => (v instanceof Date ? v : new Date(v as string | number)).toISOString();
 
 const summaryQuery = (db: Db) =>
   db('certificate_types as t').join('departments as d', 'd.id', 't.department_id').select('t.*', 'd.code as department');
@@ -32,7 +32,7 @@ function toSummary(r: Record<string, unknown>): CertificateTypeSummary {
     status: r.status as TypeStatus,
     latestVersion: Number(r.latest_version),
     publishedVersion: r.published_version === null ? null : Number(r.published_version),
-    updatedAt: iso(r.updated_at),
+    updatedAt: toIso(r.updated_at),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from './knex';
+import { toIso } from './knex';
 import { isMysql } from './knex';
 import { appendAudit, type AuditInput } from './audit';
 import type { CertificateStatus } from '../domain/certificate-record';
@@ -10,7 +11,6 @@ import type { CertificateStatus } from '../domain/certificate-record';
  * it are retried by Temporal after a crash at any point.
  */
 
-const iso = (v: unknown) => (v instanceof Date ? v : new Date(v as string | number)).toISOString();
 /** DATE columns: mysql2 gives a Date at UTC midnight (timezone Z), SQLite the string written. */
 const day = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
 
@@ -75,7 +75,7 @@ function toAllocation(r: Record<string, unknown>): Allocation {
     issuerCode: r.issuer_code as string,
     issuerCodePlaceholder: Boolean(r.issuer_code_placeholder),
     sealId: Number(r.seal_id),
-    allocatedAt: new Date(iso(r.allocated_at)),
+    allocatedAt: new Date(toIso(r.allocated_at)),
     issuedOn: r.issued_on as string,
   };
 }
@@ -224,7 +224,7 @@ export interface CertificateRow {
 export type NewCertificate = Omit<CertificateRow, 'id' | 'status' | 'statusChangedAt' | 'statusReason' | 'replacesNumber' | 'catalogRegisteredAt' | 'catalogAttempts' | 'catalogLastError' | 'catalogLastAttemptAt'>;
 
 function toCertificate(r: Record<string, unknown>): CertificateRow {
-  const opt = (v: unknown) => (v === null || v === undefined ? null : iso(v));
+  const opt = (v: unknown) => (v === null || v === undefined ? null : toIso(v));
   return {
     id: Number(r.id),
     number: r.number as string,
@@ -243,11 +243,11 @@ function toCertificate(r: Record<string, unknown>): CertificateRow {
     holderIdHash: r.holder_id_hash as string,
     holderIdEncrypted: r.holder_id_encrypted as string,
     faceData: JSON.parse(r.face_data as string) as Record<string, unknown>,
-    issuedAt: iso(r.issued_at),
+    issuedAt: toIso(r.issued_at),
     validFrom: day(r.valid_from)!,
     validUntil: day(r.valid_until),
     status: r.status as CertificateStatus,
-    statusChangedAt: iso(r.status_changed_at),
+    statusChangedAt: toIso(r.status_changed_at),
     statusReason: (r.status_reason as string | null) ?? null,
     replacesNumber: (r.replaces_number as string | null) ?? null,
     pdfSha256: r.pdf_sha256 as string,
@@ -259,7 +259,7 @@ function toCertificate(r: Record<string, unknown>): CertificateRow {
     sealId: Number(r.seal_id),
     sealName: r.seal_name as string,
     sealedBy: r.sealed_by as string,
-    sealedAt: iso(r.sealed_at),
+    sealedAt: toIso(r.sealed_at),
     catalogRegisteredAt: opt(r.catalog_registered_at),
     catalogAttempts: Number(r.catalog_attempts),
     catalogLastError: (r.catalog_last_error as string | null) ?? null,

@@ -58,3 +58,8 @@ export async function pingDb(db: Db): Promise<void> {
 export function isMysql(db: Db): boolean {
   return db.client.config.client === 'mysql2';
 }
+
+/** A timestamp column as ISO text: mysql2 returns Date, better-sqlite3 the stored number. */
+export function toIso(v: unknown): string {
+  return (v instanceof Date ? v : new Date(v as string | number)).toISOString();
+}

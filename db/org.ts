@@ -1,4 +1,5 @@
 import type { Db } from './knex';
+import { toIso } from './knex';
 import type { ApiScope, Role, RoleAssignment } from '../domain/access';
 
 /** Departments, staff, role assignments, API clients and sessions. No permission checks here. */
@@ -22,7 +23,6 @@ export interface User {
 }
 
 const now = () => new Date();
-const iso = (v: unknown) => (v instanceof Date ? v : new Date(v as string | number)).toISOString();
 
 export async function listDepartments(db: Db): Promise<Department[]> {
   const rows = await db('departments as d').leftJoin('departments as p', 'p.id', 'd.parent_id').select('d.*', 'p.code as parent_code').orderBy('d.code');
@@ -42,7 +42,7 @@ function toDepartment(r: Record<string, unknown>): Department {
     regionCode: r.region_code as string,
     creditCode: (r.credit_code as string | null) ?? null,
     parentCode: (r.parent_code as string | null) ?? null,
-    createdAt: iso(r.created_at),
+    createdAt: toIso(r.created_at),
   };
 }
 
@@ -193,8 +193,8 @@ function toClient(r: Record<string, unknown>): ApiClientRow {
     secretHash: r.secret_hash as string,
     scopes: JSON.parse(r.scopes as string) as ApiScope[],
     active: Boolean(r.active),
-    createdAt: iso(r.created_at),
-    lastUsedAt: r.last_used_at ? iso(r.last_used_at) : null,
+    createdAt: toIso(r.created_at),
+    lastUsedAt: r.last_used_at ? toIso(r.last_used_at) : null,
   };
 }
 
@@ -251,7 +251,7 @@ export async function findSessionUser(db: Db, tokenHash: string): Promise<{ user
     .first();
   if (!row) return undefined;
   const [user] = await withRoles(db, [row]);
-  return { user: user!, expiresAt: iso(row.expires_at) };
+  return { user: user!, expiresAt: toIso(row.expires_at) };
 }
 
 export async function revokeSession(db: Db, tokenHash: string) {

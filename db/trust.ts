@@ -1,4 +1,5 @@
 import type { Db } from './knex';
+import { toIso } from './knex';
 
 /** The platform's trust roots and the departments' seals. Private keys stay encrypted here. */
 
@@ -25,7 +26,6 @@ export interface SealRow {
   isDefault: boolean;
 }
 
-const iso = (v: unknown) => (v instanceof Date ? v : new Date(v as string | number)).toISOString();
 
 export async function getActiveRoot(db: Db): Promise<TrustRootRow | undefined> {
   const r = await db('trust_roots').where({ active: true }).orderBy('id', 'desc').first();
@@ -47,8 +47,8 @@ function toSeal(r: Record<string, unknown>): SealRow {
     chainPem: JSON.parse(r.chain_pem as string) as string[],
     encryptedPrivateKey: r.encrypted_private_key as string,
     serial: r.serial as string,
-    notBefore: iso(r.not_before),
-    notAfter: iso(r.not_after),
+    notBefore: toIso(r.not_before),
+    notAfter: toIso(r.not_after),
     active: Boolean(r.active),
     isDefault: Boolean(r.is_default),
   };

@@ -18,7 +18,7 @@ import { callbackSigningKey, OutboundError, registerCertificate } from '../../ac
 import { catalogRoutes } from './catalog';
 
 /** A certificate number in the path: validated (check character included) and upper-cased. */
-const numberParam = z.object({
+export const numberParam = z.object({
   number: z.string().transform((value, ctx) => {
     const parsed = parseCertificateNumber(value);
     if (parsed.ok) return parsed.value.number;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
+import { numberParam } from './certificates';
 import { conflict, notFound } from '../problem';
 import { requirePermission } from '../auth';
 import { actorRef } from '../../domain/issuance';
@@ -17,7 +18,7 @@ export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
       summary: 'End a certificate: revoked (吊销/作废), cancelled (注销) or withdrawn (撤销), with a reason; it fails verification at once',
       tag: 'certificates',
       auth: 'staff',
-      params: z.object({ number: z.string().trim().toUpperCase().min(5).max(40) }),
+      params: numberParam,
       body: z.object({ reason: z.string().trim().min(2).max(500), status: z.enum(['revoked', 'cancelled', 'withdrawn']).default('revoked') }),
       responses: { 200: 'Ended', 409: 'Already ended or expired' },
     },

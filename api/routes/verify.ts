@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Context } from 'koa';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
+import { numberParam } from './certificates';
 import { HttpProblem, notFound, unprocessable, badRequest } from '../problem';
 import { requirePermission } from '../auth';
 import { recordAudit } from '../audit';
@@ -29,14 +30,6 @@ import { compareCertificateFields, CompareInputError } from '../../activities/co
 const MAX_PDF_BYTES = 20 * 1024 * 1024;
 const MAX_REASON_CHARS = 200;
 
-const numberParam = z.object({
-  number: z.string().transform((value, ctx) => {
-    const parsed = parseCertificateNumber(value);
-    if (parsed.ok) return parsed.value.number;
-    ctx.addIssue({ code: 'custom', message: `not a certificate number: ${parsed.reason}` });
-    return z.NEVER;
-  }),
-});
 
 /** Optional fields, so that a PDF upload (no JSON body) passes the router's parse; checked in the handler. */
 const recordBody = z.object({
