@@ -93,6 +93,8 @@ export async function insertApplication(db: Db, a: NewApplication): Promise<void
       updated_at: now,
     });
     await trx('application_revisions').insert({ application_id: a.id, revision: 1, face_data: JSON.stringify(a.faceData), created_by: a.submitter.name ?? a.submitter.id, created_at: now });
+    // The inbox's history starts with the submission, as the workflow's own history does.
+    await trx('application_events').insert({ application_id: a.id, event_key: `${a.id}:submitted`, kind: 'submitted', actor: a.submitter.name ?? a.submitter.id, at: now });
   });
 }
 

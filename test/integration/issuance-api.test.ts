@@ -34,7 +34,9 @@ describe('issuance through the HTTP API, as an approval system and staff use it 
     const task = inbox.items.find((t) => t.applicationId === submitted.id)!;
     assert.equal(task.stepName, '审核');
     assert.equal(task.holderName, LICENCE.holder.name);
-    const detail = await json<{ application: { faceData: Record<string, string>; holder: { id: string }; faceFields: { key: string; label: string }[] } }>(await h.app.fetch(`/api/v1/tasks/${task.id}`, { token: reviewer }), 200);
+    const detail = await json<{ application: { faceData: Record<string, string>; holder: { id: string }; faceFields: { key: string; label: string }[] }; history: { kind: string; actor: string }[] }>(await h.app.fetch(`/api/v1/tasks/${task.id}`, { token: reviewer }), 200);
+    assert.deepEqual(detail.history.slice(0, 2).map((e) => e.kind), ['submitted', 'task-opened']);
+    assert.equal(detail.history[0]!.actor, '企业开办一网通办审批系统');
     assert.equal(detail.application.faceData.legalRepresentative, '张三');
     assert.equal(detail.application.holder.id, '913301********4DB0', 'the holder ID is masked');
     assert.equal(detail.application.faceFields.find((f) => f.key === 'entityName')?.label, '名称');
