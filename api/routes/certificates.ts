@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Context } from 'koa';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { HttpProblem, notFound } from '../problem';
+import { HttpProblem, notFound, unprocessable } from '../problem';
 import { deny, requirePermission } from '../auth';
 import { departmentCode } from './departments';
 import { authorize, departmentsFor } from '../../domain/access';
@@ -18,6 +18,9 @@ import { callbackSigningKey, OutboundError, registerCertificate } from '../../ac
 import { catalogRoutes } from './catalog';
 
 /** A certificate number in the path: validated (check character included) and upper-cased. */
+/** The reason for use (用证事由): required from business systems, optional for staff. */
+const readQuery = z.object({ reason: z.string().trim().min(1).max(200).optional() });
+
 export const numberParam = z.object({
   number: z.string().transform((value, ctx) => {
     const parsed = parseCertificateNumber(value);
@@ -43,9 +46,17 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   // GET /certificates (search) and GET /stats: api/routes/catalog.ts.
   catalogRoutes(api, deps);
 
-  /** 404 for unknown numbers, 403 (audited) for readers outside the issuing department. */
-  async function readable(ctx: Context, number: string): Promise<CachedCertificate> {
+  /**
+   * 404 for unknown numbers, 403 (audited) for readers outside the issuing department.
+   * Other systems must state why they use the certificate (用证事由, STANDARDS sharing
+   * rules); the reason goes into the audit entry.
+   */
+  async function readable(ctx: Context, number: string, reason?: string): Promise<CachedCertificate> {
     ctx.state.auditObject = { type: 'certificate', id: number };
+    if (ctx.state.actor.kind === 'api-client' && !reason) {
+      throw unprocessable('Business systems must give the reason for use', [{ field: 'reason', message: 'required for business systems (用证事由, at most 200 characters)' }]);
+    }
+    if (reason) ctx.state.auditDetail = { ...ctx.state.auditDetail, reason };
     const cert = await getCertificateCached(deps.db, deps.cache, number);
     if (!cert) throw notFound(`No certificate ${number}`);
     ctx.state.auditDepartment = cert.department;
@@ -93,13 +104,13 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
       summary: 'An issued certificate: catalog data, status and links (holder ID masked unless ?reveal=holderId)',
       tag: 'certificates',
       params: numberParam,
-      query: z.object({ reveal: z.enum(['holderId']).optional() }),
+      query: readQuery.extend({ reveal: z.enum(['holderId']).optional() }),
       audit: { category: 'operation', action: 'certificate.read' },
     },
     async (ctx, { params, query }) => {
-      const cert = await readable(ctx, params.number);
+      const cert = await readable(ctx, params.number, query.reason);
       const reveal = query.reveal === 'holderId';
-      if (reveal) ctx.state.auditDetail = { holderIdRevealed: true };
+      if (reveal) ctx.state.auditDetail = { ...ctx.state.auditDetail, holderIdRevealed: true };
       return view(cert, reveal);
     },
   );
@@ -111,11 +122,12 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
       summary: 'The signed PDF',
       tag: 'certificates',
       params: numberParam,
+      query: readQuery,
       responses: { 200: 'application/pdf' },
       audit: { category: 'operation', action: 'certificate.download' },
     },
-    async (ctx, { params }) => {
-      const cert = await readable(ctx, params.number);
+    async (ctx, { params, query }) => {
+      const cert = await readable(ctx, params.number, query.reason);
       ctx.type = 'application/pdf';
       ctx.attachment(`${cert.number}.pdf`);
       ctx.set('x-content-sha256', cert.pdfSha256);
@@ -130,10 +142,11 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
       summary: 'The signed certificate record: canonical JSON, detached CMS signature (base64 DER) and the signer chain',
       tag: 'certificates',
       params: numberParam,
+      query: readQuery,
       audit: { category: 'operation', action: 'certificate.record' },
     },
-    async (ctx, { params }) => {
-      await readable(ctx, params.number);
+    async (ctx, { params, query }) => {
+      await readable(ctx, params.number, query.reason);
       const cert = (await getCertificate(deps.db, params.number))!;
       const seal = await getSeal(deps.db, cert.sealId);
       return {

@@ -147,8 +147,8 @@ forEachDatabase('catalog registration and callbacks', (get) => {
 
     const deliveries = await listCallbackDeliveries(db, appId);
     assert.deepEqual(deliveries.map((d) => [d.outcome, d.status_code]), [['failed', 503], ['delivered', 200]]);
-    // The download link works for that business system.
-    const pdf = await app.fetch(`/api/v1/certificates/${number}/pdf`, { apiKey: client.apiKey });
+    // The download link works for that business system, which states its reason for use.
+    const pdf = await app.fetch(`/api/v1/certificates/${number}/pdf?reason=${encodeURIComponent('存档')}`, { apiKey: client.apiKey });
     assert.equal(pdf.status, 200);
     assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString(), '%PDF-');
   });

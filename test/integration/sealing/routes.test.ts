@@ -80,9 +80,15 @@ forEachDatabase('certificate routes', (get) => {
     const reader = await apiClient('market', ['certificates:read']);
     const writerOnly = await apiClient('market', ['applications:write']);
     const otherDept = await apiClient('health', ['certificates:read']);
-    assert.equal((await app.fetch(`/api/v1/certificates/${entity}`, { apiKey: reader })).status, 200);
-    assert.equal((await app.fetch(`/api/v1/certificates/${entity}`, { apiKey: writerOnly })).status, 403);
-    assert.equal((await app.fetch(`/api/v1/certificates/${entity}/pdf`, { apiKey: otherDept })).status, 403);
+    const why = `?reason=${encodeURIComponent('办理企业变更登记核验营业执照')}`;
+    assert.equal((await app.fetch(`/api/v1/certificates/${entity}${why}`, { apiKey: reader })).status, 200);
+    const noReason = await app.fetch(`/api/v1/certificates/${entity}/pdf`, { apiKey: reader });
+    assert.equal(noReason.status, 422, 'business systems state their reason for use');
+    assert.equal(((await noReason.json()) as { errors: { field: string }[] }).errors[0]!.field, 'reason');
+    const audited = await get().db('audit_log').where({ action: 'certificate.read', object_id: entity, outcome: 'success' }).orderBy('seq', 'desc').first();
+    assert.match(audited.detail, /办理企业变更登记核验营业执照/);
+    assert.equal((await app.fetch(`/api/v1/certificates/${entity}${why}`, { apiKey: writerOnly })).status, 403);
+    assert.equal((await app.fetch(`/api/v1/certificates/${entity}/pdf${why}`, { apiKey: otherDept })).status, 403);
     assert.equal((await app.fetch(`/api/v1/certificates/${entity}`)).status, 401);
   });
 
