@@ -24,11 +24,11 @@ describe('expiry sweep on a large catalog [mysql]', function () {
   it('expires exactly the certificates past their end date, in batches across continue-as-new, and records reminders', async () => {
     const sealId = (await h.t.db('seals').first()).id;
     const asOf = '2026-06-01';
-    const due = await insertBulkCertificates(h.t.db, { count: 8000, validUntil: '2026-05-31', numberPrefix: 'DUE', sealId });
-    const fine = await insertBulkCertificates(h.t.db, { count: 6000, validUntil: '2026-06-01', numberPrefix: 'OK', sealId });
-    const soon = await insertBulkCertificates(h.t.db, { count: 1500, validUntil: '2026-06-20', numberPrefix: 'SOON', sealId });
-    await insertBulkCertificates(h.t.db, { count: 2500, validUntil: null, numberPrefix: 'PERM', sealId });
-    await insertBulkCertificates(h.t.db, { count: 2000, validUntil: '2025-01-01', status: 'revoked', numberPrefix: 'GONE', sealId });
+    const due = await insertBulkCertificates(h.t.db, { count: 8000, validUntil: '2026-05-31', sealId });
+    const fine = await insertBulkCertificates(h.t.db, { count: 6000, validUntil: '2026-06-01', sealId });
+    const soon = await insertBulkCertificates(h.t.db, { count: 1500, validUntil: '2026-06-20', sealId });
+    await insertBulkCertificates(h.t.db, { count: 2500, validUntil: null, sealId });
+    await insertBulkCertificates(h.t.db, { count: 2000, validUntil: '2025-01-01', status: 'revoked', sealId });
     await h.deps.cache.set(certificateCacheKey(due[0]!), '{"status":"valid"}');
 
     const env = await temporalEnv();
