@@ -92,9 +92,11 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
     const types = await seedDemoTypes(db, blobs);
     if (types.length) logger.info({ types }, 'demo certificate types seeded');
   }
-  // Stock libreoffice-convert for now (previews); the sealing pipeline brings warm converters.
+  // Template previews in the API use the stock converter; sealing converts on the render worker's warm pool.
   const converter = new LibreofficeConvertConverter({ timeoutMs: 60_000 });
   life.add('pdf converter', () => converter.close());
+
+  const deps = { config, db, cache, logger, blobs, masterKey, converter };
 
   const temporal = await connectClient(address, config.temporal.namespace);
   life.add('temporal client', () => temporal.connection.close());
@@ -108,50 +110,38 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
       // Signals are ours (below): the worker must drain before the database and the dev server go.
       shutdownSignals: [],
     });
-    const { worker, connection } = await createWorker({
-      address,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      activities: createActivities({ config, db, cache, logger, blobs, masterKey, converter }),
-    });
-    const running = worker.run();
-    running.catch((err) => {
-      logger.fatal({ err }, 'worker failed');
-      void life.stop().then(() => process.exit(1));
-    });
-    // Registered after the database and cache, so it is stopped before them: in-flight activities finish first.
-    life.add('worker', async () => {
-      worker.shutdown();
-      await running.catch(() => undefined);
-      await connection.close();
-    });
+    const workerOptions = { address, namespace: config.temporal.namespace };
+    /** Runs a worker; registered after the database and cache, so it drains before they close. */
+    const run = (name: string, { worker, connection }: Awaited<ReturnType<typeof createWorker>>) => {
+      const running = worker.run();
+      running.catch((err) => {
+        logger.fatal({ err }, `${name} failed`);
+        void life.stop().then(() => process.exit(1));
+      });
+      life.add(name, async () => {
+        worker.shutdown();
+        await running.catch(() => undefined);
+        await connection.close();
+      });
+    };
+    run('worker', await createWorker({ ...workerOptions, taskQueue: config.temporal.taskQueue, activities: createActivities(deps) }));
 
     // DOCX → PDF on its own queue, with warm LibreOffice processes (≈0.2 s a document instead of ≈2 s).
     const renderConverter = new WarmConverter({ size: config.renderConcurrency, timeoutMs: 60_000, logger: logger.child({ component: 'converter' }) });
     life.add('render converters', () => renderConverter.close());
     const render = await createWorker({
-      address,
-      namespace: config.temporal.namespace,
+      ...workerOptions,
       taskQueue: `${config.temporal.taskQueue}-render`,
-      activities: createRenderActivities({ config, db, cache, logger, blobs, masterKey, converter: renderConverter }),
+      activities: createRenderActivities({ ...deps, converter: renderConverter }),
       workflows: false,
       maxConcurrentActivities: config.renderConcurrency,
     });
     await ensureExpirySchedule(temporal, { taskQueue: config.temporal.taskQueue, everyMinutes: config.expiry.sweepMinutes, reminderDays: config.expiry.reminderDays });
-    const renderRunning = render.worker.run();
-    renderRunning.catch((err) => {
-      logger.fatal({ err }, 'render worker failed');
-      void life.stop().then(() => process.exit(1));
-    });
-    life.add('render worker', async () => {
-      render.worker.shutdown();
-      await renderRunning.catch(() => undefined);
-      await render.connection.close();
-    });
+    run('render worker', render);
   }
 
   if (role !== 'worker') {
-    const app = createApp({ config, db, cache, temporal, logger, blobs, masterKey, converter });
+    const app = createApp({ ...deps, temporal });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.http.port, config.http.host, () => resolve(s));
       s.once('error', (err: NodeJS.ErrnoException) =>

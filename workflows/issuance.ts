@@ -237,7 +237,7 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
   } catch (err) {
     // A failure no retry can mend (a broken template, a seal gone): stop for an operator,
     // who fixes the cause and resets the run from the Web UI. Nothing half-issued remains.
-    state.error = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err);
+    state.error = failureMessage(err);
     await setStatus('failed', { kind: 'failed', comment: state.error });
     return finish();
   }
