@@ -67,6 +67,20 @@ export async function loadType(code, version) {
   return typeCache.get(key);
 }
 
+/**
+ * The type an application or certificate was made under, and its fields. When it cannot be
+ * loaded the page still shows what it has (keys instead of labels); `messages`, if given, says why.
+ */
+export async function loadTypeFields(code, version, messages) {
+  try {
+    const type = await loadType(code, version);
+    return { type, fields: fieldsOf(type) };
+  } catch (err) {
+    messages?.error(err);
+    return { type: null, fields: [] };
+  }
+}
+
 /** Full field definitions (labels, types) of a type detail answer. */
 export function fieldsOf(type) {
   return (type && type.definition && type.definition.faceFields) || (type && type.faceFields) || [];

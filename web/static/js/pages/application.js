@@ -3,7 +3,7 @@ import { t } from '../i18n.js';
 import { api } from '../api.js';
 import { currentUser } from '../session.js';
 import { pageHeader, section, messageArea, errorSummary, busy, confirmDialog, button } from '../ui.js';
-import { faceDataView, historyView, loadType, fieldsOf, applicationFacts } from '../face-view.js';
+import { faceDataView, historyView, loadTypeFields, applicationFacts } from '../face-view.js';
 import { buildFaceForm } from '../face-form.js';
 import { describeError } from '../errors.js';
 
@@ -22,13 +22,7 @@ function lastReturn(history = []) {
 export async function render(main, { params, query, navigate }) {
   const messages = messageArea();
   const app = await api(`/applications/${encodeURIComponent(params.id)}`);
-  let type = null;
-  try {
-    type = await loadType(app.typeCode, app.typeVersion);
-  } catch (err) {
-    messages.error(err);
-  }
-  const fields = fieldsOf(type);
+  const { type, fields } = await loadTypeFields(app.typeCode, app.typeVersion, messages);
   const mine = isSubmitter(app);
   if (query.get('created')) messages.show('success', t('app.created'));
   if (query.get('amended')) messages.show('success', t('app.amended'));

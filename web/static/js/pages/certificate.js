@@ -3,7 +3,7 @@ import { t, tOr, formatDate, formatDateTime } from '../i18n.js';
 import { api } from '../api.js';
 import { hasRole } from '../session.js';
 import { pageHeader, section, messageArea, facts, statusBadge, busy, button, confirmDialog, pdfViewer } from '../ui.js';
-import { faceDataView, loadType, fieldsOf } from '../face-view.js';
+import { faceDataView, loadTypeFields } from '../face-view.js';
 
 export const title = (ctx) => `${t('cert.title')} ${ctx.params.number}`;
 
@@ -20,12 +20,7 @@ export async function render(main, { params, query, navigate }) {
     return;
   }
   const here = `/certificates/${encodeURIComponent(cert.number)}`;
-  let type = null;
-  try {
-    type = await loadType(cert.type?.code, cert.type?.version);
-  } catch {
-    type = null;
-  }
+  const { fields } = await loadTypeFields(cert.type?.code, cert.type?.version);
   if (query.get('revoked')) messages.show('success', t('cert.revokedMsg'));
 
   const actions = [h('a', { href: `/verify/${encodeURIComponent(cert.number)}`, class: 'btn btn-secondary' }, t('cert.verify'))];
@@ -90,7 +85,7 @@ export async function render(main, { params, query, navigate }) {
             [t('cert.pdfHash'), h('code', { class: 'small' }, cert.documents?.pdfSha256 || '')],
           ]),
         ),
-        section(t('task.faceData'), faceDataView(fieldsOf(type), cert.faceData || {})),
+        section(t('task.faceData'), faceDataView(fields, cert.faceData || {})),
       ),
       h('div', { class: 'col-side' }, section(t('cert.document'), pdfButton, pdfOut)),
     ),

@@ -2,7 +2,7 @@ import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, itemsOf } from '../api.js';
 import { pageHeader, section, messageArea, facts, statusBadge } from '../ui.js';
-import { faceDataView, historyView, loadType, fieldsOf, applicationFacts } from '../face-view.js';
+import { faceDataView, historyView, loadTypeFields, applicationFacts } from '../face-view.js';
 import { decisionPanel } from '../decision.js';
 import { facePreview } from '../preview.js';
 import { loadTask } from './task.js';
@@ -42,13 +42,7 @@ function waitForCertificate(main, id, done, deadline = Date.now() + 120_000) {
 export async function render(main, { params, query, navigate }) {
   const messages = messageArea();
   const app = await api(`/applications/${encodeURIComponent(params.applicationId)}`);
-  let type = null;
-  try {
-    type = await loadType(app.typeCode, app.typeVersion);
-  } catch (err) {
-    messages.error(err);
-  }
-  const fields = fieldsOf(type);
+  const { type, fields } = await loadTypeFields(app.typeCode, app.typeVersion, messages);
   const taskId = await findSealingTask(app);
   const detail = taskId !== undefined ? await loadTask(taskId) : null;
   const faceData = detail?.faceData ?? app.faceData ?? {};

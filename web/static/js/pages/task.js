@@ -2,7 +2,7 @@ import { h } from '../dom.js';
 import { t, tOr, formatDateTime } from '../i18n.js';
 import { api } from '../api.js';
 import { pageHeader, section, messageArea, facts, statusBadge } from '../ui.js';
-import { faceDataView, historyView, loadType, fieldsOf, applicationFacts } from '../face-view.js';
+import { faceDataView, historyView, loadTypeFields, applicationFacts } from '../face-view.js';
 import { decisionPanel } from '../decision.js';
 import { facePreview } from '../preview.js';
 
@@ -26,13 +26,7 @@ export async function render(main, { params, query, navigate }) {
   const { task, application, faceData, history } = await loadTask(params.id);
   const typeCode = application.typeCode || task.typeCode;
   const version = application.typeVersion;
-  let type = null;
-  try {
-    type = await loadType(typeCode, version);
-  } catch (err) {
-    messages.error(err);
-  }
-  const fields = fieldsOf(type);
+  const { type, fields } = await loadTypeFields(typeCode, version, messages);
   const typeName = type?.name || type?.definition?.name || typeCode;
 
   if (query.get('done')) messages.show('success', t(`task.done.${query.get('done')}`));
