@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
+import { testWarmConverter } from '../../support/app';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { forEachDatabase } from '../../support/databases';
 import { startTestApp, testConfig, type TestApp } from '../../support/app';
-import { WarmConverter } from '../../../activities/convert';
 import { sealingActivities } from '../../../activities/sealing';
 import { getCertificate, listCallbackDeliveries } from '../../../db/certificates';
 import { createApplication, issue, setupSealing, type SealingSetup } from './helpers';
@@ -14,13 +14,8 @@ import { createApplication, issue, setupSealing, type SealingSetup } from './hel
  * The two outbound steps against a real local HTTP server: the catalog push (failing, then
  * repaired by a sealing officer) and the signed callback to the business system.
  */
-let converter: WarmConverter;
-before(async function () {
-  this.timeout(60_000);
-  converter = new WarmConverter({ size: 1, timeoutMs: 30_000 });
-  await converter.start();
-});
-after(() => converter?.close());
+/** The run's shared warm LibreOffice pool (closed by the root hook). */
+const converter = testWarmConverter();
 
 interface Received {
   path: string;

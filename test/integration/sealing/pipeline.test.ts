@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { testWarmConverter } from '../../support/app';
 import fs from 'node:fs';
 import path from 'node:path';
 import { forEachDatabase } from '../../support/databases';
-import { ConversionError, WarmConverter } from '../../../activities/convert';
+import { ConversionError } from '../../../activities/convert';
 import { holderIdBinding, renderQueueActivities } from '../../../activities/sealing';
 import { rootCertificatePem } from '../../../activities/seals';
 import { verifyRecordSignature } from '../../../activities/trust/sign-record';
@@ -20,13 +21,8 @@ import { blobFiles, createApplication, issue, referencedBlobs, setupSealing, typ
  * MariaDB, with real LibreOffice (one warm soffice for the file), checked with tools nobody
  * here wrote: poppler's pdfsig and pdftotext, OpenSSL.
  */
-let converter: WarmConverter;
-before(async function () {
-  this.timeout(60_000);
-  converter = new WarmConverter({ size: 1, timeoutMs: 30_000 });
-  await converter.start();
-});
-after(() => converter?.close());
+/** The run's shared warm LibreOffice pool (closed by the root hook). */
+const converter = testWarmConverter();
 
 forEachDatabase('sealing pipeline', (get) => {
   let s: SealingSetup;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
+import { testWarmConverter } from '../../support/app';
 import type { Client } from '@temporalio/client';
 import { forEachDatabase } from '../../support/databases';
 import { startTestApp, type TestApp } from '../../support/app';
-import { WarmConverter } from '../../../activities/convert';
 import { rootCertificatePem } from '../../../activities/seals';
 import { verifyRecordSignature } from '../../../activities/trust/sign-record';
 import { getCertificate } from '../../../db/certificates';
@@ -10,13 +10,8 @@ import { formatCertificateNumber } from '../../../domain/certificate-number';
 import { createApplication, issue, setupSealing, type SealingSetup } from './helpers';
 
 /** GET /certificates/:number, /pdf, /record: who may read, what they see, what is audited. */
-let converter: WarmConverter;
-before(async function () {
-  this.timeout(60_000);
-  converter = new WarmConverter({ size: 1, timeoutMs: 30_000 });
-  await converter.start();
-});
-after(() => converter?.close());
+/** The run's shared warm LibreOffice pool (closed by the root hook). */
+const converter = testWarmConverter();
 
 forEachDatabase('certificate routes', (get) => {
   let s: SealingSetup;
