@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './knex';
 import { isMysql } from './knex';
+import { maskHolderId } from '../domain/holder';
 
 /**
  * The append-only, hash-chained audit log (proposal §2.2: every login, logout, operation,
@@ -58,9 +59,9 @@ export interface AuditEntry {
 const GENESIS = '0'.repeat(64);
 
 /** 18-character resident ID numbers anywhere in free text: keep region and last four only. */
-const RESIDENT_ID = /(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])/g;
+const RESIDENT_ID = /(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])/g;
 export function maskResidentIds(text: string): string {
-  return text.replace(RESIDENT_ID, (_m, region: string, tail: string) => `${region}********${tail.slice(-4)}`);
+  return text.replace(RESIDENT_ID, maskHolderId);
 }
 
 type Row = {
