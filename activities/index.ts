@@ -1,25 +1,12 @@
-import type { Db } from '../db/knex';
-import type { Cache } from '../platform/cache';
-import type { Logger } from '../platform/logger';
-import type { Config } from '../platform/config';
-import type { BlobStore } from '../platform/blobs';
-import type { PdfConverter } from './convert';
+import type { ServiceDeps } from '../services/deps';
 import { pingActivities } from './ping';
 import * as activityContext from './context';
 import { issuanceActivities } from './issuance';
 import { renderQueueActivities, sealingActivities } from './sealing';
 import { lifecycleActivities } from './lifecycle';
 
-/** What activities may touch. Workflows never see these: they only call activities. */
-export interface ActivityDeps {
-  config: Config;
-  db: Db;
-  cache: Cache;
-  logger: Logger;
-  blobs: BlobStore;
-  masterKey: Buffer;
-  converter: PdfConverter;
-}
+/** Activities are thin Temporal adapters over the services: they get the same deps. */
+export type ActivityDeps = ServiceDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {

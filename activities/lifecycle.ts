@@ -4,7 +4,7 @@ import { addNotice, dueForReminder, endCertificate, expireBatch, getNotice, reco
 import { getCertificate } from '../db/certificates';
 import { getApplication } from '../db/applications';
 import { invalidateCertificate } from '../db/certificate-cache';
-import { bodySha256, callbackSigningKey, postJson, signCallbackBody } from './outbound';
+import { bodySha256, callbackSigningKey, postJson, signCallbackBody } from '../services/outbound';
 import type { ActorRef } from '../domain/issuance';
 
 /**

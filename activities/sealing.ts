@@ -1,13 +1,13 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './index';
-import { ConversionError } from './convert';
-import { makeQrPng, renderCertificateDocx, TemplateError } from './render';
-import { loadSealForSigning, resolveSeal } from './seals';
-import { signPdf } from './trust/sign-pdf';
-import { signRecord } from './trust/sign-record';
-import { TrustError } from './trust/pki';
-import { bodySha256, callbackSigningKey, OutboundError, postJson, registerCertificate, signCallbackBody } from './outbound';
+import { ConversionError } from '../services/documents/convert';
+import { makeQrPng, renderCertificateDocx, TemplateError } from '../services/documents/render';
+import { loadSealForSigning, resolveSeal } from '../services/trust/seals';
+import { signPdf } from '../services/trust/sign-pdf';
+import { signRecord } from '../services/trust/sign-record';
+import { TrustError } from '../services/trust/pki';
+import { bodySha256, callbackSigningKey, OutboundError, postJson, registerCertificate, signCallbackBody } from '../services/outbound';
 import { sha256, BlobNotFoundError } from '../platform/blobs';
 import { setJson } from '../platform/cache';
 import { createHolderCrypto } from '../platform/holder-crypto';
@@ -23,6 +23,7 @@ import { buildIdentifier, buildTypeCode } from '../domain/identifier';
 import { formatCertificateNumber } from '../domain/certificate-number';
 import { creditCodeCheckChar } from '../domain/check-digits';
 import { canonicalBytes } from '../domain/canonical-json';
+import { chinaDate, printedDate } from '../domain/calendar';
 import { validityDates } from '../domain/certificate-type';
 import { HOLDER_CODE_TYPES } from '../domain/holder';
 import { buildCertificateRecord, type CertificateRecord } from '../domain/certificate-record';
@@ -46,12 +47,6 @@ import { buildCertificateRecord, type CertificateRecord } from '../domain/certif
  */
 
 export const RENDER_TASK_QUEUE = 'certflow-render';
-/** China Standard Time has no daylight saving: issue dates are UTC+8 calendar days. */
-const CST_OFFSET_MS = 8 * 3_600_000;
-
-export const chinaDate = (t: Date) => new Date(t.getTime() + CST_OFFSET_MS).toISOString().slice(0, 10);
-/** 2026-03-01 → 2026年03月01日, as certificates print dates. */
-export const printedDate = (isoDate: string) => `${isoDate.slice(0, 4)}年${isoDate.slice(5, 7)}月${isoDate.slice(8, 10)}日`;
 
 const fail = (type: string, message: string) => ApplicationFailure.nonRetryable(message, type);
 
@@ -140,7 +135,7 @@ export function sealingActivities(deps: ActivityDeps) {
       const typeSequence = Number(typeRow.id);
       if (typeSequence > 999) throw fail('NoTypeCode', `type ${app.typeCode} has id ${typeSequence}: give it a national type code`);
       const allocatedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-      const issuedOn = chinaDate(allocatedAt);
+      const issuedOn = chinaDate(allocatedAt.getTime());
       const year = Number(issuedOn.slice(0, 4));
       const issuerCode = department.creditCode ?? placeholderIssuerCode(department.regionCode, department.id);
       const { allocation, created } = await allocateNumber(db, applicationId, {

@@ -6,7 +6,7 @@ import type { Db } from '../db/knex';
 import type { Cache } from '../platform/cache';
 import type { Logger } from '../platform/logger';
 import type { BlobStore } from '../platform/blobs';
-import type { PdfConverter } from '../activities/convert';
+import type { PdfConverter } from '../services/documents/convert';
 import { requestContext } from './request-context';
 import { problemMiddleware } from './problem';
 import { ApiRouter, openApiDocument } from './routing';

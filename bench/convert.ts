@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LibreofficeConvertConverter, WarmConverter, type PdfConverter } from '../activities/convert';
-import { makeQrPng, renderCertificateDocx } from '../activities/render';
+import { LibreofficeConvertConverter, WarmConverter, type PdfConverter } from '../services/documents/convert';
+import { makeQrPng, renderCertificateDocx } from '../services/documents/render';
 import { SAMPLE_DATA } from '../scripts/make-templates';
 
 const TEMPLATES = path.resolve(__dirname, '../templates');

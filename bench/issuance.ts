@@ -16,8 +16,8 @@ import { createFileBlobStore } from '../platform/blobs';
 import { createHolderCrypto } from '../platform/holder-crypto';
 import { migrate, openDb, type Db } from '../db/knex';
 import { seedDemo, seedDemoTypes } from '../db/seed-demo';
-import { ensureDevelopmentTrust } from '../activities/seals';
-import { WarmConverter } from '../activities/convert';
+import { ensureDevelopmentTrust } from '../services/trust/seals';
+import { WarmConverter } from '../services/documents/convert';
 import { renderQueueActivities, sealingActivities } from '../activities/sealing';
 
 const N = Number(process.argv[2] ?? 20);

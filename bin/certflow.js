@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The certflow command: start | api | worker | migrate. TypeScript runs through tsx.
 require('tsx/cjs');
-require('../platform/cli.ts')
+require('../main/cli.ts')
   .main(process.argv.slice(2))
   .catch((err) => {
     console.error(err);

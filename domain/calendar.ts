@@ -35,6 +35,11 @@ export function chinaDate(epochMs: number): string {
   return new Date(epochMs + CHINA_OFFSET_MS).toISOString().slice(0, 10);
 }
 
+/** 2026-03-01 → 2026年03月01日, as certificates print dates. */
+export function printedDate(isoDate: string): string {
+  return `${isoDate.slice(0, 4)}年${isoDate.slice(5, 7)}月${isoDate.slice(8, 10)}日`;
+}
+
 /** YYYY-MM-DD plus n days. */
 export function addDays(isoDate: string, n: number): string {
   const [y, m, d] = isoDate.split('-').map(Number) as [number, number, number];

@@ -16,9 +16,9 @@ import {
 } from '../../domain/certificate-type';
 import { addTypeVersion, createType, getType, getTypeVersion, listTypes, setTypeStatus, type CertificateTypeSummary } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
-import { makeQrPng, renderCertificateDocx, templateTags, TemplateError } from '../../activities/render';
-import { resolveSeal } from '../../activities/seals';
-import { ConversionError } from '../../activities/convert';
+import { makeQrPng, renderCertificateDocx, templateTags, TemplateError } from '../../services/documents/render';
+import { resolveSeal } from '../../services/trust/seals';
+import { ConversionError } from '../../services/documents/convert';
 
 const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 const MAX_TEMPLATE_BYTES = 10 * 1024 * 1024;

@@ -14,7 +14,7 @@ import { getCertificateCached, invalidateCertificate, type CachedCertificate } f
 import { getTypeVersion } from '../../db/certificate-types';
 import { getSeal } from '../../db/trust';
 import { createHolderCrypto } from '../../platform/holder-crypto';
-import { callbackSigningKey, OutboundError, registerCertificate } from '../../activities/outbound';
+import { callbackSigningKey, OutboundError, registerCertificate } from '../../services/outbound';
 import { catalogRoutes } from './catalog';
 
 /** A certificate number in the path: validated (check character included) and upper-cased. */

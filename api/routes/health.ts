@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import Router from '@koa/router';
 import type { AppDeps } from '../app';
 import { pingDb } from '../../db/knex';
-import { pingTemporal } from '../../platform/temporal';
+import { pingTemporal } from '../../main/temporal';
 import { HttpProblem, sendProblem } from '../problem';
 
 type Check = { ok: true; ms: number } | { ok: false; ms: number; error: string };

@@ -8,8 +8,8 @@ import { departmentCode } from './departments';
 import { departmentsFor } from '../../domain/access';
 import { getDepartment } from '../../db/org';
 import { getDefaultSeal, getSeal, listSeals, setSealActive, type SealRow } from '../../db/trust';
-import { createDevelopmentSeal, importSeal, rootCertificatePem } from '../../activities/seals';
-import { TrustError } from '../../activities/trust/pki';
+import { createDevelopmentSeal, importSeal, rootCertificatePem } from '../../services/trust/seals';
+import { TrustError } from '../../services/trust/pki';
 
 /** What the API shows of a seal: never the key, encrypted or not. */
 const view = ({ encryptedPrivateKey: _k, chainPem: _c, ...s }: SealRow) => s;

@@ -10,9 +10,9 @@ import { readRawBody } from '../raw-body';
 import { authorize } from '../../domain/access';
 import { parseCertificateNumber } from '../../domain/certificate-number';
 import { getCertificateCached } from '../../db/certificate-cache';
-import { statusNow, verifyCertificate, VerifyInputError, type VerifyInput } from '../../activities/verify';
-import { chinaDate } from '../../activities/sealing';
-import { compareCertificateFields, CompareInputError } from '../../activities/compare';
+import { statusNow, verifyCertificate, VerifyInputError, type VerifyInput } from '../../services/verify';
+import { chinaDate } from '../../domain/calendar';
+import { compareCertificateFields, CompareInputError } from '../../services/compare';
 
 /**
  * Public verification (DESIGN API contract: `POST /verify`, `GET /verify/:number`, the QR
@@ -184,7 +184,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
       }
       // Caller (from the request) and reason on every use, as the sharing rules require; never the claimed values.
       ctx.state.auditDetail = { reason: body.reason, fields: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.match])) };
-      return { number: cert.number, status: statusNow(cert, chinaDate(new Date())).effective, results };
+      return { number: cert.number, status: statusNow(cert, chinaDate(Date.now())).effective, results };
     },
   );
 }

@@ -5,7 +5,7 @@ import { startTestApp, testDeps, DEMO_PASSWORD, type TestApp } from '../support/
 import { createTestDatabase, type TestDatabase } from '../support/databases';
 import { temporalEnv } from '../support/temporal';
 import { seedDemo, seedDemoTypes } from '../../db/seed-demo';
-import { ensureDevelopmentTrust } from '../../activities/seals';
+import { ensureDevelopmentTrust } from '../../services/trust/seals';
 import type { ActivityDeps } from '../../activities';
 
 /**

@@ -7,8 +7,8 @@ import { forEachDatabase } from '../support/databases';
 import { temporalEnv } from '../support/temporal';
 import { startTestApp, testDeps, type TestApp } from '../support/app';
 import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../db/seed-demo';
-import { ensureDevelopmentTrust } from '../../activities/seals';
-import { createDevelopmentRoot, decryptPrivateKey, issueDepartmentSigningCertificate } from '../../activities/trust/pki';
+import { ensureDevelopmentTrust } from '../../services/trust/seals';
+import { createDevelopmentRoot, decryptPrivateKey, issueDepartmentSigningCertificate } from '../../services/trust/pki';
 import type { ActivityDeps } from '../../activities';
 
 const TEMPLATES = path.resolve(__dirname, '../../templates');

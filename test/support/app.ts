@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../db/knex';
 import type { ActivityDeps } from '../../activities';
 import { createFileBlobStore } from '../../platform/blobs';
-import { LibreofficeConvertConverter, WarmConverter, type PdfConverter } from '../../activities/convert';
+import { LibreofficeConvertConverter, WarmConverter, type PdfConverter } from '../../services/documents/convert';
 
 export const DEMO_PASSWORD = 'certflow-demo';
 

@@ -8,7 +8,7 @@ import { startTestApp, testDeps, testWarmConverter } from './app';
 import { createTestDatabase, type DbKind, type TestDatabase } from './databases';
 import { startWorker, temporalEnv, type RunningWorker } from './temporal';
 import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../db/seed-demo';
-import { ensureDevelopmentTrust } from '../../activities/seals';
+import { ensureDevelopmentTrust } from '../../services/trust/seals';
 import { createActivities, createRenderActivities, type ActivityDeps } from '../../activities';
 import { createType, setTypeStatus } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';

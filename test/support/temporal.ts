@@ -1,7 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { defaultTemporalCli, defaultTemporalTestServer } from '../../platform/config';
-import { createWorker, ensureSearchAttributes } from '../../platform/temporal';
+import { createWorker, ensureSearchAttributes } from '../../main/temporal';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { uniqueSuffix } from './services';
 

@@ -12,8 +12,8 @@ import { createActivities } from '../../activities';
 import { createFileBlobStore } from '../../platform/blobs';
 import { createMemoryCache } from '../../platform/cache';
 import { loadConfig } from '../../platform/config';
-import { createWorker } from '../../platform/temporal';
-import { LibreofficeConvertConverter } from '../../activities/convert';
+import { createWorker } from '../../main/temporal';
+import { LibreofficeConvertConverter } from '../../services/documents/convert';
 
 async function main() {
   const c = JSON.parse(process.env.WORKER_CONFIG!) as { database: Parameters<typeof openDb>[0]; blobDir: string; masterKeyHex: string; taskQueue: string; address: string };

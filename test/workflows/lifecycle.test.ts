@@ -5,7 +5,7 @@ import { issuanceHarness, json, LICENCE, waitForStatus, type IssuanceHarness } f
 import { insertBulkCertificates } from '../support/bulk-certificates';
 import { requireService, TEST_MYSQL_URL } from '../support/services';
 import { expirySweepWorkflow } from '../../workflows/lifecycle';
-import { ensureExpirySchedule, EXPIRY_SCHEDULE_ID } from '../../platform/schedules';
+import { ensureExpirySchedule, EXPIRY_SCHEDULE_ID } from '../../main/schedules';
 import { certificateCacheKey } from '../../db/certificate-cache';
 
 describe('expiry sweep on a large catalog [mysql]', function () {

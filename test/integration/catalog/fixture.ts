@@ -5,7 +5,7 @@ import type { Cache } from '../../../platform/cache';
 import { seedDemo } from '../../../db/seed-demo';
 import { addRole, createUser, getDepartment } from '../../../db/org';
 import { hashPassword } from '../../../platform/secrets';
-import { ensureDevelopmentTrust } from '../../../activities/seals';
+import { ensureDevelopmentTrust } from '../../../services/trust/seals';
 import { createHolderCrypto } from '../../../platform/holder-crypto';
 import { DEMO_PASSWORD, startTestApp, testDeps, type TestApp } from '../../support/app';
 import { applicationRow, certificateRow, entityId, governmentCreditCode, holderName, personId, type Department, type TypeSpec } from '../../../bench/catalog-data';

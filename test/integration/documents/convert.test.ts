@@ -11,8 +11,8 @@ import {
   processesMentioning,
   WarmConverter,
   type PdfConverter,
-} from '../../../activities/convert';
-import { makeQrPng, renderCertificateDocx } from '../../../activities/render';
+} from '../../../services/documents/convert';
+import { makeQrPng, renderCertificateDocx } from '../../../services/documents/render';
 import { SAMPLE_DATA } from '../../../scripts/make-templates';
 
 // Real LibreOffice, real poppler tools. One warm pool serves every warm test; the stock

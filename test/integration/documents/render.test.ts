@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import PizZip from 'pizzip';
-import { makeQrPng, renderCertificateDocx, templateTags, TemplateError } from '../../../activities/render';
+import { makeQrPng, renderCertificateDocx, templateTags, TemplateError } from '../../../services/documents/render';
 import { SAMPLE_DATA } from '../../../scripts/make-templates';
 
 const TEMPLATES = path.resolve(__dirname, '../../../templates');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { forEachDatabase } from '../../support/databases';
 import { testConfig } from '../../support/app';
 import { sealingActivities, placeholderIssuerCode } from '../../../activities/sealing';
-import { LibreofficeConvertConverter } from '../../../activities/convert';
+import { LibreofficeConvertConverter } from '../../../services/documents/convert';
 import { parseCertificateNumber } from '../../../domain/certificate-number';
 import { parseIdentifier } from '../../../domain/identifier';
 import { isValidCreditCode } from '../../../domain/check-digits';

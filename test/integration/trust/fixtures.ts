@@ -1,6 +1,6 @@
 import { createPrivateKey, webcrypto } from 'node:crypto';
 import { x509 } from 'node-opcua-crypto';
-import type { RootCa, SigningCredential } from '../../../activities/trust/pki';
+import type { RootCa, SigningCredential } from '../../../services/trust/pki';
 
 const RSA = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
 

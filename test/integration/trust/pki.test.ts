@@ -13,8 +13,8 @@ import {
   KeyDecryptionError,
   type RootCa,
   type SigningCredential,
-} from '../../../activities/trust/pki';
-import { signRecord, verifyRecordSignature } from '../../../activities/trust/sign-record';
+} from '../../../services/trust/pki';
+import { signRecord, verifyRecordSignature } from '../../../services/trust/sign-record';
 import { issueTlsCertificate } from './fixtures';
 import { run, tempDir, writeFile } from './tools';
 

@@ -6,9 +6,9 @@ import {
   issueDepartmentSigningCertificate,
   type RootCa,
   type SigningCredential,
-} from '../../../activities/trust/pki';
-import { parseDetachedSignature } from '../../../activities/trust/cms';
-import { inspectPdfSignature, PdfSignatureError, signPdf } from '../../../activities/trust/sign-pdf';
+} from '../../../services/trust/pki';
+import { parseDetachedSignature } from '../../../services/trust/cms';
+import { inspectPdfSignature, PdfSignatureError, signPdf } from '../../../services/trust/sign-pdf';
 import { makeTestPdf, nssDatabase, pdfsig, tamperOneByte, tempDir } from './tools';
 
 const market = { code: 'market', name: '市场监督管理局', regionCode: '330100' };

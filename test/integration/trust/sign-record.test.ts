@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, sign } from 'node:crypto';
 import fs from 'node:fs';
 import { canonicalBytes } from '../../../domain/canonical-json';
-import { parseDetachedSignature } from '../../../activities/trust/cms';
+import { parseDetachedSignature } from '../../../services/trust/cms';
 import {
   createDevelopmentRoot,
   issueDepartmentSigningCertificate,
   type RootCa,
   type SigningCredential,
-} from '../../../activities/trust/pki';
-import { signRecord, verifyRecordSignature, type RecordSignatureReport } from '../../../activities/trust/sign-record';
+} from '../../../services/trust/pki';
+import { signRecord, verifyRecordSignature, type RecordSignatureReport } from '../../../services/trust/sign-record';
 import { issueTlsCertificate } from './fixtures';
 import { run, tempDir, writeFile } from './tools';
 

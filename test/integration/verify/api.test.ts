@@ -8,7 +8,7 @@ import { certificateCacheKey } from '../../../db/certificate-cache';
 import { getCertificate } from '../../../db/certificates';
 import { findNumberBySignedPdf } from '../../../db/verification';
 import { formatCertificateNumber } from '../../../domain/certificate-number';
-import type { VerificationReport } from '../../../activities/verify';
+import type { VerificationReport } from '../../../services/verify';
 import { allPassedExcept, NUMBER_CHECKS, outcomes, PDF_CHECKS, RECORD_CHECKS } from './helpers';
 
 /**

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import type { Db } from '../../../db/knex';
-import { createDevelopmentRoot, encryptPrivateKey, issueDepartmentSigningCertificate, type SigningCredential } from '../../../activities/trust/pki';
+import { createDevelopmentRoot, encryptPrivateKey, issueDepartmentSigningCertificate, type SigningCredential } from '../../../services/trust/pki';
 import { getDefaultSeal, insertSeal } from '../../../db/trust';
 import { getDepartment } from '../../../db/org';
-import type { CheckId, CheckStatus, VerificationReport } from '../../../activities/verify';
+import type { CheckId, CheckStatus, VerificationReport } from '../../../services/verify';
 
 /** Check id → status, so a test can assert the whole picture in one deepEqual. */
 export function outcomes(report: VerificationReport): Partial<Record<CheckId, CheckStatus>> {

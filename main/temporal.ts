@@ -4,8 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { SearchAttributeType } from '@temporalio/common';
-import type { Config } from './config';
-import type { Logger } from './logger';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 /** gRPC enum values of temporal.api.enums.v1.IndexedValueType, by SDK search attribute type. */

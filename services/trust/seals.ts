@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import type { Db } from '../db/knex';
-import type { BlobStore } from '../platform/blobs';
-import type { Logger } from '../platform/logger';
-import { getActiveRoot, getDefaultSeal, getSeal, insertRoot, insertSeal, type SealRow } from '../db/trust';
-import { listDepartments, type Department } from '../db/org';
+import type { Db } from '../../db/knex';
+import type { BlobStore } from '../../platform/blobs';
+import type { Logger } from '../../platform/logger';
+import { getActiveRoot, getDefaultSeal, getSeal, insertRoot, insertSeal, type SealRow } from '../../db/trust';
+import { listDepartments, type Department } from '../../db/org';
 import {
   createDevelopmentRoot,
   decryptPrivateKey,
@@ -16,7 +16,7 @@ import {
   TrustError,
   type RootCa,
   type SigningCredential,
-} from './trust/pki';
+} from './pki';
 
 /**
  * Seals (电子印章): a department's seal image plus its signing certificate and private key.

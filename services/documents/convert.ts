@@ -6,7 +6,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import * as libreofficeConvert from 'libreoffice-convert';
-import type { Logger } from '../platform/logger';
+import type { Logger } from '../../platform/logger';
 
 /**
  * DOCX → PDF with LibreOffice, two ways behind one interface:

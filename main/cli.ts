@@ -2,18 +2,18 @@ import path from 'node:path';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import type { LogLevel, LogMetadata } from '@temporalio/common';
-import { ConfigError, loadConfig, type Config } from './config';
-import { createLogger, type Logger } from './logger';
-import { createCache } from './cache';
+import { ConfigError, loadConfig, type Config } from '../platform/config';
+import { createLogger, type Logger } from '../platform/logger';
+import { createCache } from '../platform/cache';
 import { connectClient, createWorker, ensureSearchAttributes, startDevServer } from './temporal';
 import { migrate, openDb } from '../db/knex';
 import { demoLogins, seedDemo, seedDemoTypes } from '../db/seed-demo';
 import { createActivities, createRenderActivities } from '../activities';
-import { ensureDevelopmentTrust } from '../activities/seals';
-import { LibreofficeConvertConverter, WarmConverter } from '../activities/convert';
-import { createFileBlobStore } from './blobs';
+import { ensureDevelopmentTrust } from '../services/trust/seals';
+import { LibreofficeConvertConverter, WarmConverter } from '../services/documents/convert';
+import { createFileBlobStore } from '../platform/blobs';
 import { ensureExpirySchedule } from './schedules';
-import { loadMasterKey } from './master-key';
+import { loadMasterKey } from '../platform/master-key';
 import { createApp } from '../api/app';
 
 /**

@@ -12,7 +12,7 @@ import { maskHolderId } from '../domain/holder';
 import { checkSignerCertificate, describeCertificate, type Check } from './trust/pki';
 import { inspectPdfSignature, PdfSignatureError, type PdfSignatureInspection } from './trust/sign-pdf';
 import { verifyRecordSignature } from './trust/sign-record';
-import { chinaDate } from './sealing';
+import { chinaDate } from '../domain/calendar';
 
 /**
  * Verification (DESIGN "Trust model", STANDARDS "Verification reports"): given a PDF, a record
@@ -130,7 +130,7 @@ export async function verifyCertificate(deps: VerifyDeps, input: VerifyInput): P
     kind = 'record';
     cert = await verifyRecord(deps, input, checks, rootPem);
   }
-  const status = cert ? statusNow(cert, chinaDate(now)) : undefined;
+  const status = cert ? statusNow(cert, chinaDate(now.getTime())) : undefined;
   if (status) checks.from('status', status.check);
   const list = checks.list();
   return {
@@ -377,7 +377,7 @@ function summary(deps: VerifyDeps, cert: CachedCertificate, status: CertificateS
     holder: { kind: cert.holderKind, name: cert.holderKind === 'person' ? maskPersonName(cert.holderName) : cert.holderName, idMasked },
     issuer: { department: cert.department, name: cert.issuerName, code: cert.issuerCode, region: cert.regionCode },
     issuedAt: cert.issuedAt,
-    issuedOn: chinaDate(new Date(cert.issuedAt)),
+    issuedOn: chinaDate(Date.parse(cert.issuedAt)),
     validity: { from: cert.validFrom, until: cert.validUntil },
     status,
     statusCode: CERTIFICATE_STATUS_CODES[status],

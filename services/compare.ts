@@ -8,7 +8,7 @@ import { getRegisteredRecord } from '../db/verification';
 import { validateCreditCode, validateResidentId } from '../domain/check-digits';
 import { validateFaceData } from '../domain/face-fields';
 import type { CertificateRecord } from '../domain/certificate-record';
-import { holderIdBinding } from './sealing';
+import { holderIdBinding } from '../activities/sealing';
 
 /**
  * Compare (比对, proposal §1.4.6): a relying party states what it was told — "the holder's ID is
