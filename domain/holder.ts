@@ -30,7 +30,7 @@ declare const HOLDER_ID: unique symbol;
 
 /**
  * A holder ID that passed its check (GB 11643 for a person, GB 32100 for an entity), in
- * its one canonical spelling: trimmed, upper-case. Only parseHolderId and holderId make
+ * its one canonical spelling: trimmed, upper-case. Only parseHolderId, parseAnyHolderId and holderIdOf make
  * one, so code that takes a HolderId (the lookup hash, the encryption, the record binding
  * in platform/holder-crypto.ts) never normalises again: `…002x` and `…002X` are one key.
  * A plain string at runtime, so it travels through JSON, Temporal payloads and the database.
