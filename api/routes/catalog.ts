@@ -64,7 +64,8 @@ const searchQuery = z
 function holderIdOfKind(q: { holderId?: string; holderKind?: 'person' | 'entity' }, ctx: z.core.$RefinementCtx) {
   if (!q.holderId || !q.holderKind) return;
   const v = parseHolderId(q.holderKind, q.holderId);
-  if (!v.ok) ctx.addIssue({ code: 'custom', path: ['holderId'], message: `is not a ${q.holderKind}'s ID: ${v.reason}` });
+  if (v.ok) return;
+  ctx.addIssue({ code: 'custom', path: ['holderId'], message: `for holderKind ${q.holderKind}: ${v.reason}` });
 }
 
 const statsQuery = z

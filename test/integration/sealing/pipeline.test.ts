@@ -108,7 +108,8 @@ forEachDatabase('sealing pipeline', (get) => {
     const record = (await s.deps.blobs.get(out.recordSha)).toString('utf8');
     assert.doesNotMatch(record, /11010519491231002X/);
     const r = JSON.parse(record);
-    assert.deepEqual(r.holder, { kind: 'person', codeType: '111', name: '张三', idMasked: '110105********002X', idBinding: holderIdBinding(s.deps.masterKey, out.number, holderIdOf('person', holder.id)) });
+    const idBinding = holderIdBinding(s.deps.masterKey, out.number, holderIdOf('person', holder.id));
+    assert.deepEqual(r.holder, { kind: 'person', codeType: '111', name: '张三', idMasked: '110105********002X', idBinding });
     assert.notEqual(r.holder.idBinding, (await getCertificate(db, out.number))!.holderIdHash, 'not the lookup hash: records cannot be linked');
     const cert = (await getCertificate(db, out.number))!;
     assert.equal(cert.holderCodeType, '111');

@@ -42,7 +42,8 @@ describe('HolderId', () => {
       ['110105194912310021', 'check digit should be X, got 1'],
     ];
     for (const [input, reason] of cases) {
-      assert.deepEqual(parseHolderId('person', input), { ok: false, reason: `resident ID number ${reason}` }, String(input));
+      const expected = { ok: false, reason: `resident ID number ${reason}` };
+      assert.deepEqual(parseHolderId('person', input), expected, String(input));
     }
   });
 
@@ -142,8 +143,9 @@ describe('holder (持证主体)', () => {
 
   it('needs a known kind, a name and nothing else', () => {
     const id = '11010519491231002X';
-    assert.deepEqual(issues(holderSchema, { kind: 'robot', id: 'x', name: 'y' }), ["kind: kind must be 'person' or 'entity'"]);
-    assert.deepEqual(issues(holderSchema, { id, name: '张三' }), ["kind: kind must be 'person' or 'entity'"]);
+    const badKind = ["kind: kind must be 'person' or 'entity'"];
+    assert.deepEqual(issues(holderSchema, { kind: 'robot', id: 'x', name: 'y' }), badKind);
+    assert.deepEqual(issues(holderSchema, { id, name: '张三' }), badKind);
     assert.deepEqual(issues(holderSchema, { kind: 'person', id, name: '   ' }), ['name: name is required']);
     assert.deepEqual(issues(holderSchema, { kind: 'person', id, name: '张'.repeat(201) }), [
       'name: name must be at most 200 characters',
