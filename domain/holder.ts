@@ -30,10 +30,11 @@ declare const HOLDER_ID: unique symbol;
 
 /**
  * A holder ID that passed its check (GB 11643 for a person, GB 32100 for an entity), in
- * its one canonical spelling: trimmed, upper-case. Only parseHolderId, parseAnyHolderId and holderIdOf make
- * one, so code that takes a HolderId (the lookup hash, the encryption, the record binding
- * in platform/holder-crypto.ts) never normalises again: `…002x` and `…002X` are one key.
- * A plain string at runtime, so it travels through JSON, Temporal payloads and the database.
+ * its one canonical spelling: trimmed, upper-case. Only the parsers below make one (and
+ * decryption in platform/holder-crypto.ts, which only ever encrypted HolderIds), so code
+ * that takes a HolderId (the lookup hash, the encryption, the record binding) never
+ * normalises again: `…002x` and `…002X` are one key. A plain string at runtime, so it
+ * travels through JSON, Temporal payloads and the database unchanged.
  */
 export type HolderId = string & { readonly [HOLDER_ID]: true };
 
