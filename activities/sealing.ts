@@ -1,4 +1,3 @@
-import { createHmac, hkdfSync } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './index';
 import { ConversionError } from '../services/documents/convert';
@@ -10,7 +9,7 @@ import { TrustError } from '../services/trust/pki';
 import { bodySha256, callbackSigningKey, OutboundError, postJson, registerCertificate, signCallbackBody } from '../services/outbound';
 import { sha256, BlobNotFoundError } from '../platform/blobs';
 import { setJson } from '../platform/cache';
-import { createHolderCrypto } from '../platform/holder-crypto';
+import { createHolderCrypto, holderIdBinding } from '../platform/holder-crypto';
 import { getTypeVersion } from '../db/certificate-types';
 import { getDepartment } from '../db/org';
 import { getSeal } from '../db/trust';
@@ -357,15 +356,6 @@ export function renderQueueActivities(deps: ActivityDeps) {
       return pdfSha;
     },
   };
-}
-
-/**
- * Binds the holder's ID to this certificate's record without revealing it (see
- * domain/certificate-record.ts); comparing an ID against a record recomputes this.
- */
-export function holderIdBinding(masterKey: Buffer, number: string, holderId: string): string {
-  const key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'certflow record holder binding v1', 32));
-  return createHmac('sha256', key).update(`${number}\n${holderId.trim().toUpperCase()}`, 'utf8').digest('hex');
 }
 
 export type SealingActivities = ReturnType<typeof sealingActivities>;

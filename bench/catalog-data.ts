@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { HolderCrypto } from '../platform/holder-crypto';
+import { holderIdOf, type HolderId } from '../domain/holder';
 import { creditCodeCheckChar, residentIdCheckChar, USCC_ALPHABET } from '../domain/check-digits';
 import { formatCertificateNumber } from '../domain/certificate-number';
 import { buildIdentifier, buildTypeCode } from '../domain/identifier';
@@ -109,7 +110,8 @@ export interface RowSpec {
 const signerBlobs = new Map<string, string>();
 
 /** A certificates-table row for this spec, ready for a multi-row INSERT. */
-export function certificateRow(s: RowSpec, holders: HolderCrypto, hashOf: (id: string) => string = holders.lookupHash): Record<string, unknown> {
+export function certificateRow(s: RowSpec, holders: HolderCrypto, hashOf: (id: HolderId) => string = holders.lookupHash): Record<string, unknown> {
+  const holderId = holderIdOf(s.holder.kind, s.holder.id);
   const year = Number(new Date(s.issuedAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 4));
   const number = formatCertificateNumber({ typeCode: s.type.code, region: s.region, year, serial: s.serial });
   const identifier = buildIdentifier({
@@ -128,7 +130,7 @@ export function certificateRow(s: RowSpec, holders: HolderCrypto, hashOf: (id: s
   const record = JSON.stringify({
     format: 'certflow-record/1', number, identifier, type: { code: s.type.code, version: 1, name: s.type.name },
     issuer: { department: s.department.code, name: s.department.name, code: s.department.creditCode, region: s.region },
-    holder: { kind: s.holder.kind, name: s.holder.name, idBinding: hashOf(s.holder.id) }, issuedOn: validFrom, validity: { from: validFrom, until: until?.toISOString().slice(0, 10) ?? null },
+    holder: { kind: s.holder.kind, name: s.holder.name, idBinding: hashOf(holderId) }, issuedOn: validFrom, validity: { from: validFrom, until: until?.toISOString().slice(0, 10) ?? null },
     face, document: { sha256: pdf, mediaType: 'application/pdf' },
   });
   let signer = signerBlobs.get(s.department.code);
@@ -148,8 +150,8 @@ export function certificateRow(s: RowSpec, holders: HolderCrypto, hashOf: (id: s
     holder_kind: s.holder.kind,
     holder_code_type: s.holder.kind === 'person' ? '111' : '001',
     holder_name: s.holder.name,
-    holder_id_hash: hashOf(s.holder.id),
-    holder_id_encrypted: holders.encrypt(s.holder.id),
+    holder_id_hash: hashOf(holderId),
+    holder_id_encrypted: holders.encrypt(holderId),
     face_data: JSON.stringify(face),
     issued_at: s.issuedAt,
     valid_from: validFrom,
@@ -230,7 +232,7 @@ export interface Generator {
 export function catalogGenerator(u: Universe, total: number, holders: HolderCrypto): Generator {
   const serials = new Map<string, number>();
   const hashes = new Map<string, string>();
-  const hashOf = (id: string) => {
+  const hashOf = (id: HolderId) => {
     let h = hashes.get(id);
     if (!h) hashes.set(id, (h = holders.lookupHash(id)));
     return h;

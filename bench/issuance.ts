@@ -14,6 +14,7 @@ import { loadConfig } from '../platform/config';
 import { createMemoryCache } from '../platform/cache';
 import { createFileBlobStore } from '../platform/blobs';
 import { createHolderCrypto } from '../platform/holder-crypto';
+import { holderIdOf } from '../domain/holder';
 import { migrate, openDb, type Db } from '../db/knex';
 import { seedDemo, seedDemoTypes } from '../db/seed-demo';
 import { ensureDevelopmentTrust } from '../services/trust/seals';
@@ -39,7 +40,7 @@ const FACE: Record<string, Record<string, unknown>> = {
 async function application(db: Db, masterKey: Buffer, typeCode: string): Promise<string> {
   const id = randomUUID();
   const crypto = createHolderCrypto(masterKey);
-  const holderId = '91350100M000100Y43';
+  const holderId = holderIdOf('entity', '91350100M000100Y43');
   const now = new Date();
   await db('applications').insert({
     id, type_code: typeCode, type_version: 1, department: 'market', mode: 'auto-seal', status: 'sealing', holder_kind: 'entity',

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { isIsoDate } from './calendar';
-import { validateCreditCode, validateResidentId } from './check-digits';
+import { parseHolderId } from './holder';
 import { invalid, valid, type Validation } from './result';
 
 /** `list`: several short texts (e.g. 经营项目), rendered by a template loop where `{.}` is the item. */
@@ -154,14 +154,11 @@ function checkValue(f: FaceField, v: unknown, pattern: RegExp | undefined): Vali
       return isIsoDate(v) ? valid(v) : invalid(`${v} is not a real date`);
     case 'enum':
       return f.options?.includes(v) ? valid(v) : invalid(`must be one of: ${f.options?.join(', ')}`);
-    case 'idNumber': {
-      const r = validateResidentId(v);
-      return r.ok ? valid(r.value.id) : invalid(`resident ID number ${r.reason}`);
-    }
-    case 'creditCode': {
-      const r = validateCreditCode(v);
-      return r.ok ? valid(r.value.code) : invalid(`unified social credit code ${r.reason}`);
-    }
+    // The same check and spelling as the holder's own ID, so a face field and the holder compare equal.
+    case 'idNumber':
+      return parseHolderId('person', v);
+    case 'creditCode':
+      return parseHolderId('entity', v);
     case 'image':
       return validateImage(v);
   }

@@ -5,11 +5,12 @@
  */
 import { z } from 'zod';
 import { validateCreditCode, validateResidentId } from './check-digits';
-import { valid, type Validation } from './result';
+import { InvalidValueError, invalid, valid, type Validation } from './result';
 
 export type HolderKind = 'person' | 'entity';
+export const HOLDER_KINDS = ['person', 'entity'] as const satisfies readonly HolderKind[];
 
-/** Holder code types used by the catalog and sharing interfaces (STANDARDS.md). */
+/** Holder code types used by the catalog and sharing interfaces. */
 export const HOLDER_CODE_TYPES = { person: '111', entity: '001' } as const satisfies Record<HolderKind, string>;
 export type HolderCodeType = (typeof HOLDER_CODE_TYPES)[HolderKind];
 
@@ -23,37 +24,100 @@ export function holderKindFromCodeType(codeType: string): HolderKind | undefined
   return undefined;
 }
 
+// ---- The holder ID value object ----
+
+declare const HOLDER_ID: unique symbol;
+
+/**
+ * A holder ID that passed its check (GB 11643 for a person, GB 32100 for an entity), in
+ * its one canonical spelling: trimmed, upper-case. Only the parsers below make one (and
+ * decryption in platform/holder-crypto.ts, which only ever encrypted HolderIds), so code
+ * that takes a HolderId (the lookup hash, the encryption, the record binding) never
+ * normalises again: `…002x` and `…002X` are one key. A plain string at runtime, so it
+ * travels through JSON, Temporal payloads and the database unchanged.
+ */
+export type HolderId = string & { readonly [HOLDER_ID]: true };
+
+/** What the ID is called in error messages, per kind of holder. */
+export const HOLDER_ID_NAMES = {
+  person: 'resident ID number',
+  entity: 'unified social credit code',
+} as const satisfies Record<HolderKind, string>;
+
+/**
+ * Parses the ID of a holder of the given kind, at the edge (request body, query, claim).
+ * The reason names the kind of ID and what is wrong with it, ready for a field error:
+ * "resident ID number check digit should be X, got 1".
+ */
+export function parseHolderId(kind: HolderKind, raw: unknown): Validation<HolderId> {
+  const v = check(kind, raw);
+  return v.ok ? v : invalid(`${HOLDER_ID_NAMES[kind]} ${v.reason}`);
+}
+
+/**
+ * Parses an ID whose holder kind the caller did not say (a catalog search by ID alone).
+ * Both kinds normalise alike, so an ID valid as either is one and the same lookup key.
+ */
+export function parseAnyHolderId(raw: unknown): Validation<HolderId> {
+  const person = check('person', raw);
+  if (person.ok) return person;
+  const entity = check('entity', raw);
+  if (entity.ok) return entity;
+  const { person: p, entity: e } = HOLDER_ID_NAMES;
+  if (person.reason === entity.reason) return invalid(`${p} or ${e} ${person.reason}`);
+  return invalid(`neither a ${p} (${person.reason}) nor a ${e} (${entity.reason})`);
+}
+
+/** The check-digit validation of the trimmed input; the reason does not name the kind of ID. */
+function check(kind: HolderKind, raw: unknown): Validation<HolderId> {
+  const input = typeof raw === 'string' ? raw.trim() : raw;
+  const v = kind === 'person' ? validateResidentId(input) : validateCreditCode(input);
+  if (!v.ok) return v;
+  return valid(('id' in v.value ? v.value.id : v.value.code) as HolderId);
+}
+
+/**
+ * For IDs that are ours already (decrypted from the database, fixtures, benchmarks):
+ * a bad one is a bug to surface, not a user error to report.
+ */
+export function holderIdOf(kind: HolderKind, raw: string): HolderId {
+  const v = parseHolderId(kind, raw);
+  if (!v.ok) throw new InvalidValueError('holder ID', v.reason);
+  return v.value;
+}
+
+/** The route schema for the ID of a holder of a known kind: the same check and message everywhere. */
+export function holderIdSchema(kind: HolderKind) {
+  return z.string({ error: `${HOLDER_ID_NAMES[kind]} must be a string` }).transform((value, ctx) => {
+    const v = parseHolderId(kind, value);
+    if (v.ok) return v.value;
+    ctx.addIssue({ code: 'custom', message: v.reason });
+    return z.NEVER;
+  });
+}
+
+/** The route schema for an ID of either kind (see parseAnyHolderId). */
+export const anyHolderIdSchema = z
+  .string({ error: `must be a ${HOLDER_ID_NAMES.person} or ${HOLDER_ID_NAMES.entity}` })
+  .transform((value, ctx) => {
+    const v = parseAnyHolderId(value);
+    if (v.ok) return v.value;
+    ctx.addIssue({ code: 'custom', message: v.reason });
+    return z.NEVER;
+  });
+
 // Long enough for any registered entity name; bounded so a bad request cannot bloat the catalog.
-const name = z
+export const holderNameSchema = z
   .string({ error: 'name must be a string' })
   .trim()
   .min(1, 'name is required')
   .max(200, 'name must be at most 200 characters');
 
-/** Normalises the ID; on failure the issue says what is wrong with it, for the API error. */
-function idSchema(what: string, normalise: (value: string) => Validation<string>) {
-  return z.string({ error: 'id must be a string' }).transform((value, ctx) => {
-    const v = normalise(value);
-    if (v.ok) return v.value;
-    ctx.addIssue({ code: 'custom', message: `${what} ${v.reason}` });
-    return z.NEVER;
-  });
-}
-
-const residentId = (s: string): Validation<string> => {
-  const v = validateResidentId(s);
-  return v.ok ? valid(v.value.id) : v;
-};
-const creditCode = (s: string): Validation<string> => {
-  const v = validateCreditCode(s);
-  return v.ok ? valid(v.value.code) : v;
-};
-
 export const holderSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ kind: z.literal('person'), id: idSchema('resident ID number', residentId), name }),
-    z.strictObject({ kind: z.literal('entity'), id: idSchema('unified social credit code', creditCode), name }),
+    z.strictObject({ kind: z.literal('person'), id: holderIdSchema('person'), name: holderNameSchema }),
+    z.strictObject({ kind: z.literal('entity'), id: holderIdSchema('entity'), name: holderNameSchema }),
   ],
   { error: "kind must be 'person' or 'entity'" },
 );

@@ -1,23 +1,27 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import type { HolderId } from '../domain/holder';
+import { keysOf } from './keys';
 
 /**
- * Holder ID numbers are personal data (DESIGN, trust model): looked up by a keyed hash,
- * stored encrypted, shown in clear only to those allowed. Both keys derive from the
- * master key, each for its own purpose.
+ * Holder ID numbers are personal data: looked up by a keyed hash, stored encrypted, shown
+ * in clear only to those allowed. Each key derives from the master key for its own purpose
+ * (platform/keys.ts). IDs come in as HolderId, already in their one spelling
+ * (domain/holder.ts), so `…002x` and `…002X` hash and bind alike without normalising here.
  */
 export interface HolderCrypto {
   /** Deterministic: the same ID always hashes the same, so it can be indexed. */
-  lookupHash(holderId: string): string;
-  encrypt(holderId: string): string;
-  decrypt(blob: string): string;
+  lookupHash(holderId: HolderId): string;
+  encrypt(holderId: HolderId): string;
+  /** Only HolderIds are ever encrypted, so what comes out is one. */
+  decrypt(blob: string): HolderId;
 }
 
 export function createHolderCrypto(masterKey: Buffer): HolderCrypto {
-  const derive = (info: string) => Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), info, 32));
-  const hashKey = derive('certflow holder-id lookup v1');
-  const encKey = derive('certflow holder-id encryption v1');
+  const keys = keysOf(masterKey);
+  const hashKey = keys.key('holderIdLookup');
+  const encKey = keys.key('holderIdEncryption');
   return {
-    lookupHash: (id) => createHmac('sha256', hashKey).update(id.trim().toUpperCase(), 'utf8').digest('hex'),
+    lookupHash: (id) => createHmac('sha256', hashKey).update(id, 'utf8').digest('hex'),
     encrypt(id) {
       const iv = randomBytes(12);
       const c = createCipheriv('aes-256-gcm', encKey, iv);
@@ -29,7 +33,17 @@ export function createHolderCrypto(masterKey: Buffer): HolderCrypto {
       if (v !== 'h1' || !iv || !tag || !data) throw new Error('not an encrypted holder ID');
       const d = createDecipheriv('aes-256-gcm', encKey, Buffer.from(iv, 'base64'));
       d.setAuthTag(Buffer.from(tag, 'base64'));
-      return Buffer.concat([d.update(Buffer.from(data, 'base64')), d.final()]).toString('utf8');
+      return Buffer.concat([d.update(Buffer.from(data, 'base64')), d.final()]).toString('utf8') as HolderId;
     },
   };
+}
+
+/**
+ * Binds the holder's ID to one certificate's record without revealing it (idBinding, see
+ * domain/certificate-record.ts): HMAC of number and ID. Comparing a claimed ID against a
+ * record (services/compare.ts) recomputes this.
+ */
+export function holderIdBinding(masterKey: Buffer, number: string, holderId: HolderId): string {
+  const key = keysOf(masterKey).key('recordHolderBinding');
+  return createHmac('sha256', key).update(`${number}\n${holderId}`, 'utf8').digest('hex');
 }

@@ -1,14 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db/knex';
 import type { Cache } from '../platform/cache';
-import { createHolderCrypto } from '../platform/holder-crypto';
+import { createHolderCrypto, holderIdBinding } from '../platform/holder-crypto';
 import type { CachedCertificate } from '../db/certificate-cache';
 import { getTypeVersion } from '../db/certificate-types';
 import { getRegisteredRecord } from '../db/verification';
-import { validateCreditCode, validateResidentId } from '../domain/check-digits';
 import { validateFaceData } from '../domain/face-fields';
 import type { CertificateRecord } from '../domain/certificate-record';
-import { holderIdBinding } from '../activities/sealing';
+import { parseHolderId, type HolderId } from '../domain/holder';
 
 /**
  * Compare (比对, proposal §1.4.6): a relying party states what it was told — "the holder's ID is
@@ -61,12 +60,11 @@ export async function compareCertificateFields(deps: CompareDeps, cert: CachedCe
     else errors.push(...v.errors.map((e) => ({ field: `fields.${e.field}`, message: e.message })));
   }
 
-  let holderId: string | undefined;
+  let holderId: HolderId | undefined;
   if ('holderId' in claims) {
-    const raw = typeof claims.holderId === 'string' ? claims.holderId.trim() : claims.holderId;
-    const v = cert.holderKind === 'person' ? validateResidentId(raw) : validateCreditCode(raw);
-    if (v.ok) holderId = 'id' in v.value ? v.value.id : v.value.code;
-    else errors.push({ field: 'fields.holderId', message: `${cert.holderKind === 'person' ? 'resident ID number' : 'unified social credit code'} ${v.reason}` });
+    const v = parseHolderId(cert.holderKind, claims.holderId);
+    if (v.ok) holderId = v.value;
+    else errors.push({ field: 'fields.holderId', message: v.reason });
   }
   let holderName: string | undefined;
   if ('holderName' in claims) {
@@ -83,7 +81,7 @@ export async function compareCertificateFields(deps: CompareDeps, cert: CachedCe
   return results;
 }
 
-async function holderIdMatches(deps: CompareDeps, cert: CachedCertificate, claimed: string): Promise<boolean> {
+async function holderIdMatches(deps: CompareDeps, cert: CachedCertificate, claimed: HolderId): Promise<boolean> {
   if (cert.holderKind === 'person') {
     const registered = await getRegisteredRecord(deps.db, deps.cache, cert.number);
     const binding = registered ? (JSON.parse(registered.record) as CertificateRecord).holder : undefined;

@@ -1,7 +1,8 @@
-import { createHash, createHmac, hkdfSync } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { Config } from '../platform/config';
 import type { Db } from '../db/knex';
 import { createHolderCrypto } from '../platform/holder-crypto';
+import { keysOf, type CallbackOwner } from '../platform/keys';
 import { getCertificate, recordCatalogAttempt, type CertificateRow } from '../db/certificates';
 import { CERTIFICATE_STATUS_CODES } from '../domain/certificate-record';
 
@@ -128,14 +129,13 @@ export async function registerCertificate(deps: CatalogDeps, number: string): Pr
 
 /**
  * The HMAC key a callback is signed with: one per API client (or, for applications staff
- * entered, one per department), derived from the master key with HKDF so nothing new has
+ * entered, one per department), derived from the master key (platform/keys.ts) so nothing new has
  * to be stored and one receiver's key says nothing about another's. The business system
  * fetches its key once with `GET /api/v1/callbacks/signing-key` (its own ApiKey).
  * Rotating the master key changes every callback key.
  */
-export function callbackSigningKey(masterKey: Buffer, owner: { kind: 'api-client'; id: string } | { kind: 'department'; code: string }): Buffer {
-  const who = owner.kind === 'api-client' ? `api-client:${owner.id}` : `department:${owner.code}`;
-  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `certflow callback hmac v1\n${who}`, 32));
+export function callbackSigningKey(masterKey: Buffer, owner: CallbackOwner): Buffer {
+  return keysOf(masterKey).callbackKey(owner);
 }
 
 /** `sha256=<hex HMAC-SHA256 of the exact body bytes>`, the X-Certflow-Signature header. */

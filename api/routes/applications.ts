@@ -9,18 +9,22 @@ import { deny, requirePermission } from '../auth';
 import { recordAudit } from '../audit';
 import { departmentsFor, type Actor } from '../../domain/access';
 import { validateFaceData } from '../../domain/face-fields';
-import { validateCreditCode, validateResidentId } from '../../domain/check-digits';
-import { maskHolderId } from '../../domain/holder';
+import { HOLDER_KINDS, holderNameSchema, maskHolderId, parseHolderId } from '../../domain/holder';
 import { actorRef, chainForMode, FINAL_STATUSES, ISSUANCE_MODES, APPLICATION_STATUSES, type ApplicationState } from '../../domain/issuance';
 import { getType, getTypeVersion } from '../../db/certificate-types';
 import { addRevision, eventsOf, faceDataOf, findByDedupeKey, getApplication, insertApplication, listApplications, type ApplicationRow } from '../../db/applications';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { amendUpdate, applicationStateQuery, issuanceWorkflow, withdrawUpdate, type IssuanceInput } from '../../workflows/issuance';
 
+/**
+ * The ID is checked in the handler (parseHolderId, domain/holder.ts), not here: whether it
+ * is a resident ID or a credit code, and whether that suits the type, is reported together
+ * with the face data's errors, so a caller fixes everything in one round.
+ */
 const holderSchema = z.object({
-  kind: z.enum(['person', 'entity']),
-  id: z.string().trim().min(1).max(32),
-  name: z.string().trim().min(1).max(200),
+  kind: z.enum(HOLDER_KINDS),
+  id: z.string().max(64),
+  name: holderNameSchema,
 });
 
 /** Maps a workflow Update refusal (validator) or failure to the HTTP answer. */
@@ -133,12 +137,11 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
       const version = (await getTypeVersion(deps.db, type.code, type.publishedVersion))!;
       const errors: FieldError[] = [];
       if (body.holder.kind !== version.holderKind) errors.push({ field: 'holder.kind', message: `${type.code} is issued to a ${version.holderKind}` });
-      const holderCheck = body.holder.kind === 'person' ? validateResidentId(body.holder.id) : validateCreditCode(body.holder.id);
-      if (!holderCheck.ok) errors.push({ field: 'holder.id', message: `${body.holder.kind === 'person' ? 'resident ID number' : 'unified social credit code'} ${holderCheck.reason}` });
+      const holderId = parseHolderId(body.holder.kind, body.holder.id);
+      if (!holderId.ok) errors.push({ field: 'holder.id', message: holderId.reason });
       const face = validateFaceData(version.faceFields, body.faceData);
       if (!face.ok) errors.push(...face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message })));
-      if (errors.length) throw unprocessable('The application has invalid fields', errors);
-      const holderId = body.holder.id.toUpperCase();
+      if (errors.length || !holderId.ok) throw unprocessable('The application has invalid fields', errors);
 
       const id = randomUUID();
       const app: Parameters<typeof insertApplication>[1] = {
@@ -149,8 +152,8 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
         mode: body.mode,
         holderKind: body.holder.kind,
         holderName: body.holder.name,
-        holderIdHash: holders.lookupHash(holderId),
-        holderIdEncrypted: holders.encrypt(holderId),
+        holderIdHash: holders.lookupHash(holderId.value),
+        holderIdEncrypted: holders.encrypt(holderId.value),
         submitter: { type: me.type, id: me.id, name: me.name },
         externalRef: body.externalRef ?? null,
         callbackUrl: body.callbackUrl ?? null,

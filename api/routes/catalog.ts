@@ -7,7 +7,7 @@ import { departmentCode } from './departments';
 import { departmentsFor, mayDiscoverByHolder } from '../../domain/access';
 import { isIsoDate } from '../../domain/calendar';
 import { CERTIFICATE_STATUS_CODES, CERTIFICATE_STATUSES } from '../../domain/certificate-record';
-import { maskHolderId } from '../../domain/holder';
+import { anyHolderIdSchema, HOLDER_KINDS, maskHolderId, parseHolderId } from '../../domain/holder';
 import { catalogStats, chinaDayStart, decodeCursor, encodeCursor, searchCatalog, type CatalogRow } from '../../db/catalog';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 
@@ -41,8 +41,8 @@ const ordered =
 
 const searchQuery = z
   .strictObject({
-    holderId: z.string().trim().regex(/^[0-9A-Za-z]{6,40}$/, 'a resident ID number or unified social credit code (letters and digits)').optional(),
-    holderKind: z.enum(['person', 'entity']).optional(),
+    holderId: anyHolderIdSchema.optional(),
+    holderKind: z.enum(HOLDER_KINDS).optional(),
     typeCode: z.string().trim().toUpperCase().pipe(z.string().regex(/^[A-Z0-9]{2,8}$/, 'a certificate type code, 2–8 letters or digits')).optional(),
     department: departmentCode.optional(),
     region: z.string().regex(/^\d{6}$/, 'a six-digit administrative region code (GB/T 2260)').optional(),
@@ -57,7 +57,16 @@ const searchQuery = z
     /** 用证事由: why the caller needs these certificates. */
     reason: z.string().trim().min(2).max(200).optional(),
   })
-  .superRefine(ordered('issuedFrom', 'issuedTo'));
+  .superRefine(ordered('issuedFrom', 'issuedTo'))
+  .superRefine(holderIdOfKind);
+
+/** With holderKind as well, the ID must be of that kind: a person's ID never finds an entity. */
+function holderIdOfKind(q: { holderId?: string; holderKind?: 'person' | 'entity' }, ctx: z.core.$RefinementCtx) {
+  if (!q.holderId || !q.holderKind) return;
+  const v = parseHolderId(q.holderKind, q.holderId);
+  if (v.ok) return;
+  ctx.addIssue({ code: 'custom', path: ['holderId'], message: `for holderKind ${q.holderKind}: ${v.reason}` });
+}
 
 const statsQuery = z
   .strictObject({ from: isoDay.optional(), to: isoDay.optional(), department: departmentCode.optional() })

@@ -3,12 +3,10 @@ import {
   createDecipheriv,
   createPrivateKey,
   randomBytes,
-  scrypt,
   webcrypto,
   X509Certificate,
   type KeyObject,
 } from 'node:crypto';
-import { promisify } from 'node:util';
 import {
   createCrl as opcuaCreateCrl,
   parsePfx,
@@ -18,6 +16,7 @@ import {
   x509,
   type PrivateKey as OpcuaPrivateKey,
 } from 'node-opcua-crypto';
+import { privateKeyEncryptionKey } from '../../platform/keys';
 
 /**
  * The platform's PKI (DESIGN "Trust model"): one root certifies each department's
@@ -377,17 +376,11 @@ const iso = (d: Date) => (Number.isNaN(d.getTime()) ? 'an unreadable date' : d.t
 
 /**
  * Private keys at rest: `v1:<salt>:<iv>:<tag>:<ciphertext>`, base64 parts.
- * v1 = scrypt(master key, per-record salt; N=2^14, r=8, p=1) → AES-256-GCM key, with the
+ * v1 = scrypt(master key, per-record salt; platform/keys.ts) → AES-256-GCM key, with the
  * scheme name as associated data. The version prefix lets a later scheme (an HSM, a
  * KMS-wrapped data key) live beside old records and be migrated one at a time.
  */
-const V1 = { N: 1 << 14, r: 8, p: 1, aad: Buffer.from('certflow private key v1') };
-const scryptAsync = promisify(scrypt) as (
-  password: Buffer,
-  salt: Buffer,
-  keylen: number,
-  options: { N: number; r: number; p: number },
-) => Promise<Buffer>;
+const V1 = { aad: Buffer.from('certflow private key v1') };
 
 export class KeyDecryptionError extends Error {
   constructor(message: string) {
@@ -405,7 +398,7 @@ function masterKeyBytes(masterKey: string | Buffer): Buffer {
 export async function encryptPrivateKey(privateKeyPem: string, masterKey: string | Buffer): Promise<string> {
   const salt = randomBytes(16);
   const iv = randomBytes(12);
-  const key = await scryptAsync(masterKeyBytes(masterKey), salt, 32, V1);
+  const key = await privateKeyEncryptionKey(masterKeyBytes(masterKey), salt);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(V1.aad);
   const ciphertext = Buffer.concat([cipher.update(privateKeyPem, 'utf8'), cipher.final()]);
@@ -423,7 +416,7 @@ export async function decryptPrivateKey(blob: string, masterKey: string | Buffer
   if (parts.length !== 4 || salt!.length !== 16 || iv!.length !== 12 || tag!.length !== 16 || !ciphertext!.length) {
     throw new KeyDecryptionError('damaged encrypted private key (v1 needs salt, iv, tag and ciphertext)');
   }
-  const key = await scryptAsync(masterKeyBytes(masterKey), salt!, 32, V1);
+  const key = await privateKeyEncryptionKey(masterKeyBytes(masterKey), salt!);
   const decipher = createDecipheriv('aes-256-gcm', key, iv!);
   decipher.setAAD(V1.aad);
   decipher.setAuthTag(tag!);

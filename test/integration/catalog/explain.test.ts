@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { createTestDatabase, type TestDatabase } from '../../support/databases';
 import { requireService, TEST_MYSQL_URL } from '../../support/services';
 import { createHolderCrypto } from '../../../platform/holder-crypto';
+import { holderIdOf } from '../../../domain/holder';
 import { catalogQueries, searchCatalog, statsQuery, type CatalogQuery } from '../../../db/catalog';
 import { benchDepartments, benchTypes, catalogGenerator, personId, entityId } from '../../../bench/catalog-data';
 
@@ -64,13 +65,13 @@ describe('catalog query plans [mysql]', () => {
   const market = departments[0]!.code;
   const [entityType, personType] = [types[0]!, types[1]!];
   // A skewed pick makes holder 0 of each kind the busiest: the worst case for "one number, many certificates".
-  const busyPerson = holders.lookupHash(personId(0));
+  const busyPerson = holders.lookupHash(holderIdOf('person', personId(0)));
   const year = { issuedFrom: new Date('2022-01-01T00:00:00+08:00'), issuedBefore: new Date('2023-01-01T00:00:00+08:00') };
 
   const cases: [string, Omit<CatalogQuery, 'limit'>, string][] = [
     ['holder lookup', { holderIdHash: busyPerson, departments: null }, 'certificates_holder_issued'],
     ['holder lookup in the reader\'s departments, next page', { holderIdHash: busyPerson, departments: [market, departments[1]!.code], after: { issuedAtMs: Date.parse('2024-06-01T00:00:00Z'), id: 7000 } }, 'certificates_holder_issued'],
-    ['holder of a company', { holderIdHash: holders.lookupHash(entityId(3)), departments: null }, 'certificates_holder_issued'],
+    ['holder of a company', { holderIdHash: holders.lookupHash(holderIdOf('entity', entityId(3))), departments: null }, 'certificates_holder_issued'],
     ['holder + type', { holderIdHash: busyPerson, typeCode: personType.code, departments: null }, 'certificates_holder'],
     ['type + department + issue dates', { typeCode: entityType.code, departments: [market], ...year }, 'certificates_type_dept_issued'],
     ['type + department, next page', { typeCode: entityType.code, departments: [market], after: { issuedAtMs: Date.parse('2022-06-01T00:00:00Z'), id: 5000 } }, 'certificates_type_dept_issued'],

@@ -171,6 +171,8 @@ forEachDatabase('catalog search', (get) => {
       [{ region: '3301' }, 'query.region'],
       [{ holderKind: 'robot' }, 'query.holderKind'],
       [{ holderId: "1' OR 1=1" }, 'query.holderId'],
+      [{ holderId: '110105194912310021' }, 'query.holderId'],
+      [{ holderId: '91350100M000100Y43', holderKind: 'person' }, 'query.holderId'],
       [{ typeCode: 'B' }, 'query.typeCode'],
       [{ department: 'Market!' }, 'query.department'],
     ];
@@ -178,6 +180,8 @@ forEachDatabase('catalog search', (get) => {
       const r = (await search(as('market-handler'), params, 400)) as unknown as { errors: { field: string; message: string }[] };
       assert.deepEqual(r.errors.map((e) => e.field), [field], JSON.stringify(params));
     }
+    const mismatch = (await search(as('market-handler'), { holderId: ACME.id, holderKind: 'person' }, 400)) as unknown as { errors: { message: string }[] };
+    assert.match(mismatch.errors[0]!.message, /^for holderKind person: resident ID number character \d+ must be a digit$/);
     const unknown = (await search(as('market-handler'), { type: 'BL' }, 400)) as unknown as { errors: { field: string; message: string }[] };
     assert.match(unknown.errors[0]!.message, /type/, 'an unknown parameter is named, not silently ignored');
   });

@@ -7,6 +7,7 @@ import type { ActivityDeps } from '../../../activities';
 import type { PdfConverter } from '../../../services/documents/convert';
 import { createFileBlobStore } from '../../../platform/blobs';
 import { createHolderCrypto } from '../../../platform/holder-crypto';
+import { holderIdOf } from '../../../domain/holder';
 import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../../db/seed-demo';
 import { ensureDevelopmentTrust } from '../../../services/trust/seals';
 import { sealingActivities, renderQueueActivities, type SealingActivities, type RenderQueueActivities } from '../../../activities/sealing';
@@ -91,8 +92,8 @@ export async function createApplication(db: Db, masterKey: Buffer, a: NewApplica
     status: a.status ?? 'sealing',
     holder_kind: holder.kind,
     holder_name: holder.name,
-    holder_id_hash: crypto.lookupHash(holder.id),
-    holder_id_encrypted: crypto.encrypt(holder.id),
+    holder_id_hash: crypto.lookupHash(holderIdOf(holder.kind, holder.id)),
+    holder_id_encrypted: crypto.encrypt(holderIdOf(holder.kind, holder.id)),
     revision: 1,
     submitter_type: a.submitter?.type ?? 'user',
     submitter_id: a.submitter?.id ?? 'market-filler',
