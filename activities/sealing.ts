@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from './index';
 import { ConversionError } from '../services/documents/convert';
-import { makeQrPng, renderCertificateDocx, TemplateError } from '../services/documents/render';
+import { TemplateError } from '../services/documents/render';
+import { renderCertificate, verifyUrl } from '../services/documents/certificate';
 import { loadSealForSigning, resolveSeal } from '../services/trust/seals';
 import { signPdf } from '../services/trust/sign-pdf';
 import { signRecord } from '../services/trust/sign-record';
@@ -22,7 +23,7 @@ import { buildIdentifier, buildTypeCode } from '../domain/identifier';
 import { formatCertificateNumber } from '../domain/certificate-number';
 import { creditCodeCheckChar } from '../domain/check-digits';
 import { canonicalBytes } from '../domain/canonical-json';
-import { chinaDate, printedDate } from '../domain/calendar';
+import { chinaDate } from '../domain/calendar';
 import { validityDates } from '../domain/certificate-type';
 import { HOLDER_CODE_TYPES } from '../domain/holder';
 import { buildCertificateRecord, type CertificateRecord } from '../domain/certificate-record';
@@ -165,28 +166,19 @@ export function sealingActivities(deps: ActivityDeps) {
     async renderCertificate(applicationId: string): Promise<string> {
       const c = await context(applicationId);
       if (!c.type.templateSha256) throw fail('NoTemplate', `type ${c.type.code} v${c.type.version} has no template`);
-      const data: Record<string, unknown> = { ...c.app.faceData };
-      for (const f of c.type.faceFields) {
-        if (f.type === 'date' && typeof data[f.key] === 'string') data[f.key] = printedDate(data[f.key] as string);
-      }
-      Object.assign(data, {
-        certificateNumber: c.allocation.number,
-        identifier: c.allocation.identifier,
-        holderName: c.app.holderName,
-        holderId: c.holderId,
-        issuerName: c.allocation.issuerName,
-        issuedOn: printedDate(c.allocation.issuedOn),
-        validFrom: printedDate(c.validity.validFrom),
-        validUntil: c.validity.validUntil ? printedDate(c.validity.validUntil) : '长期',
-        typeName: c.type.name,
-      });
       try {
-        const docx = renderCertificateDocx({
+        // The same function renders the template preview (services/documents/certificate.ts).
+        const docx = await renderCertificate({
+          type: c.type,
+          faceData: c.app.faceData,
+          holder: { name: c.app.holderName, id: c.holderId },
+          number: c.allocation.number,
+          identifier: c.allocation.identifier,
+          issuerName: c.allocation.issuerName,
+          issuedAt: c.allocation.allocatedAt,
           template: await blobs.get(c.type.templateSha256),
-          data,
-          images: { seal: await blobs.get(c.seal.imageSha256), qrCode: await makeQrPng(`${config.http.publicUrl}/verify/${c.allocation.number}`) },
-          optionalTags: c.type.faceFields.filter((f) => !f.required).map((f) => f.key),
-          zipDate: c.allocation.allocatedAt,
+          sealImage: await blobs.get(c.seal.imageSha256),
+          qrTarget: verifyUrl(config.http.publicUrl, c.allocation.number),
         });
         return await blobs.put(docx);
       } catch (err) {

@@ -11,12 +11,15 @@ import {
   checkTemplateTags,
   sampleFaceData,
   typeCodeSchema,
-  validityDates,
   type CertificateTypeVersion,
 } from '../../domain/certificate-type';
+import { validateFaceData } from '../../domain/face-fields';
 import { addTypeVersion, createType, getType, getTypeVersion, listTypes, setTypeStatus, type CertificateTypeSummary } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
-import { makeQrPng, renderCertificateDocx, templateTags, TemplateError } from '../../services/documents/render';
+import { templateTags, TemplateError } from '../../services/documents/render';
+import {
+  issueInstant, renderCertificate, SAMPLE_HOLDER, SAMPLE_MARK, sampleCertificateNumber, verifyUrl,
+} from '../../services/documents/certificate';
 import { resolveSeal } from '../../services/trust/seals';
 import { ConversionError } from '../../services/documents/convert';
 
@@ -218,12 +221,17 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
     {
       method: 'post',
       path: '/certificate-types/:code/preview',
-      summary: 'Render the template with sample (or given) face data, as DOCX or PDF',
+      summary: 'Render the template as sealing would, with sample (or given) face data and holder, as DOCX or PDF',
       tag: 'certificate types',
       auth: 'staff',
       params: z.object({ code: typeCodeSchema }),
       query: z.object({ format: z.enum(['pdf', 'docx']).default('pdf'), version: z.coerce.number().int().positive().optional() }),
-      body: z.object({ faceData: z.record(z.string(), z.unknown()).optional() }),
+      body: z.object({
+        faceData: z.record(z.string(), z.unknown()).optional(),
+        holder: z.object({ name: z.string().trim().min(1).max(200), id: z.string().trim().min(1).max(64) }).optional(),
+        /** The issue instant to preview with (its China day prints as the issue date); default: now. */
+        issuedAt: z.iso.datetime({ offset: true }).optional(),
+      }),
       responses: { 200: 'The rendered preview' },
     },
     async (ctx, { params, query, body }) => {
@@ -233,28 +241,28 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       const dept = (await getDepartment(deps.db, summary.department))!;
       const seal = await resolveSeal(deps.db, summary.department, v.sealId).catch(() => undefined);
       if (!seal) throw unprocessable(`Department ${summary.department} has no active seal to preview with`);
-      const issuedOn = new Date().toISOString().slice(0, 10);
-      const validity = validityDates(v.validity, issuedOn);
-      const data = {
-        ...sampleFaceData(v.faceFields),
-        ...(body.faceData ?? {}),
-        certificateNumber: `${params.code}-${dept.regionCode}-${issuedOn.slice(0, 4)}-0000000-0`,
-        identifier: '（样本）',
-        holderName: '（样本持证主体）',
-        holderId: '（样本）',
-        issuerName: dept.name,
-        issuedOn,
-        validFrom: validity.validFrom,
-        validUntil: validity.validUntil ?? '长期',
-        typeName: v.name,
-      };
+      // Normalised as an application's face data is when submitted, so the preview prints what sealing would.
+      const face = validateFaceData(v.faceFields, { ...sampleFaceData(v.faceFields), ...(body.faceData ?? {}) });
+      if (!face.ok) {
+        const errors = face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message }));
+        throw unprocessable('The face data has invalid fields', errors);
+      }
+      const issuedAt = issueInstant(body.issuedAt ? Date.parse(body.issuedAt) : Date.now());
+      // Number and identifier do not exist before sealing: clearly marked samples stand in for them.
+      const number = sampleCertificateNumber(params.code, dept.regionCode, issuedAt);
       let docx: Buffer;
       try {
-        docx = renderCertificateDocx({
+        docx = await renderCertificate({
+          type: v,
+          faceData: face.data,
+          holder: body.holder ? { name: body.holder.name, id: body.holder.id.toUpperCase() } : SAMPLE_HOLDER,
+          number,
+          identifier: SAMPLE_MARK,
+          issuerName: dept.name,
+          issuedAt,
           template: await deps.blobs.get(v.templateSha256),
-          data,
-          images: { seal: await deps.blobs.get(seal.imageSha256), qrCode: await makeQrPng(`${deps.config.http.publicUrl}/verify/SAMPLE`) },
-          optionalTags: v.faceFields.filter((f) => !f.required).map((f) => f.key),
+          sealImage: await deps.blobs.get(seal.imageSha256),
+          qrTarget: verifyUrl(deps.config.http.publicUrl, number),
         });
       } catch (err) {
         if (err instanceof TemplateError) throw unprocessable(err.message, err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })));

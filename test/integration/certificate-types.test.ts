@@ -155,6 +155,17 @@ forEachDatabase('certificate types', (get) => {
     assert.match(await render(2), /壹佰万元/);
   });
 
+  it('refuses a preview of face data that could not be sealed, naming each field', async () => {
+    const faceData = { establishedOn: '2026-02-30', nickname: 'x' };
+    const r = await app.fetch('/api/v1/certificate-types/BL/preview?format=docx', { token: admin, json: { faceData } });
+    assert.equal(r.status, 422);
+    const fields = ((await r.json()) as Problem).errors!.map((e) => e.field).sort();
+    assert.deepEqual(fields, ['faceData.establishedOn', 'faceData.nickname']);
+    const when = await app.fetch('/api/v1/certificate-types/BL/preview?format=docx', { token: admin, json: { issuedAt: 'tomorrow' } });
+    assert.equal(when.status, 422);
+    assert.deepEqual(((await when.json()) as Problem).errors!.map((e) => e.field), ['issuedAt']);
+  });
+
   it('previews a template as a PDF that shows the Chinese sample text', async () => {
     if (get().kind === 'mysql') return; // LibreOffice does not care which database; once is enough
     const r = await app.fetch('/api/v1/certificate-types/FBP/preview', { token: admin, json: { faceData: { operatorName: '西湖区示例餐饮有限公司', businessItems: ['热食类食品制售', '冷食类食品制售'] } } });
