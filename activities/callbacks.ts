@@ -12,7 +12,9 @@ export async function notifyAsActivity(send: () => Promise<NotifyOutcome>): Prom
     return await send();
   } catch (err) {
     if (err instanceof CallbackUnavailable) throw ApplicationFailure.nonRetryable(err.message, err.type);
-    if (err instanceof OutboundError && err.permanent) throw ApplicationFailure.nonRetryable(err.message, 'CallbackRefused');
+    if (err instanceof OutboundError && err.permanent) {
+      throw ApplicationFailure.nonRetryable(err.message, 'CallbackRefused');
+    }
     throw err;
   }
 }

@@ -119,7 +119,10 @@ export async function findOutboxMessageByKey(db: Db, dedupeKey: string): Promise
   return r ? toMessage(r) : undefined;
 }
 
-export async function listOutboxMessages(db: Db, filter: { subject?: string; event?: string }): Promise<OutboxMessage[]> {
+export async function listOutboxMessages(
+  db: Db,
+  filter: { subject?: string; event?: string },
+): Promise<OutboxMessage[]> {
   const q = db('outbox').orderBy('id');
   if (filter.subject) q.where('subject', filter.subject);
   if (filter.event) q.where('event', filter.event);
@@ -175,7 +178,9 @@ export async function recordOutboxAttempt(db: Db, id: number, a: AttemptOutcome)
     if (row.status === 'delivered') {
       await trx('outbox').where({ id }).update(counted);
     } else if (a.outcome === 'delivered') {
-      await trx('outbox').where({ id }).update({ ...counted, status: 'delivered', last_error: null, delivered_at: now, next_attempt_at: null });
+      await trx('outbox')
+        .where({ id })
+        .update({ ...counted, status: 'delivered', last_error: null, delivered_at: now, next_attempt_at: null });
     } else {
       await trx('outbox')
         .where({ id })

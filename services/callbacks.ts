@@ -1,6 +1,8 @@
 import type { Config } from '../platform/config';
 import { getApplication, type ApplicationRow } from '../db/applications';
-import { getCertificate, getCertificateByApplication, wasCallbackDelivered, type CertificateRow } from '../db/certificates';
+import {
+  getCertificate, getCertificateByApplication, wasCallbackDelivered, type CertificateRow,
+} from '../db/certificates';
 import { getNotice } from '../db/lifecycle';
 import { expiryRemindersToEnqueue, findOutboxMessageByKey, type OutboxMessage } from '../db/outbox';
 import { dedupeKey, deliver, enqueue, relayPending, type OutboxDeps, type SigningOwner } from './outbox';
@@ -36,7 +38,9 @@ const ALREADY: NotifyOutcome = { delivered: true, skipped: 'already delivered' }
 
 /** API clients' callbacks are signed with their own key, staff-entered applications' with the department's. */
 export function signingOwner(app: ApplicationRow): SigningOwner {
-  return app.submitter.type === 'api-client' ? { kind: 'api-client', id: app.submitter.id } : { kind: 'department', code: app.department };
+  return app.submitter.type === 'api-client'
+    ? { kind: 'api-client', id: app.submitter.id }
+    : { kind: 'department', code: app.department };
 }
 
 /** `certificate.issued`, once per application; throws (retry) until the receiver answers 2xx. */
@@ -70,21 +74,23 @@ export async function notifyIssued(deps: CallbackDeps, applicationId: string): P
 /** `certificate.<event>` for a status change, once per certificate and event; throws (retry) until 2xx. */
 export async function notifyStatus(deps: CallbackDeps, number: string, event: string): Promise<NotifyOutcome> {
   if (!(STATUS_EVENTS as readonly string[]).includes(event)) {
-    throw new CallbackUnavailable(`no callback for event ${JSON.stringify(event)}: one of ${STATUS_EVENTS.join(', ')}`, 'UnknownEvent');
+    const known = STATUS_EVENTS.join(', ');
+    throw new CallbackUnavailable(`no callback for event ${JSON.stringify(event)}: one of ${known}`, 'UnknownEvent');
   }
   const msg = await enqueueStatus(deps, number, event as StatusEvent);
-  return typeof msg === 'string' ? (msg === 'no callback URL' ? NO_URL : ALREADY) : send(deps, msg);
+  return 'id' in msg ? send(deps, msg) : msg;
 }
 
-async function enqueueStatus(deps: CallbackDeps, number: string, event: StatusEvent): Promise<OutboxMessage | 'no callback URL' | 'already delivered'> {
+/** The stored message, or why there is none to send. */
+async function enqueueStatus(deps: CallbackDeps, number: string, event: StatusEvent): Promise<OutboxMessage | NotifyOutcome> {
   const cert = await getCertificate(deps.db, number);
   if (!cert) throw new CallbackUnavailable(`no certificate ${number}`, 'NotFound');
   const app = await getApplication(deps.db, cert.applicationId);
-  if (!app?.callbackUrl) return 'no callback URL';
+  if (!app?.callbackUrl) return NO_URL;
   const known = await findOutboxMessageByKey(deps.db, dedupeKey(`certificate.${event}`, number));
   if (known) return known;
   // Delivered before the outbox existed (migration 008): the notice row says so.
-  if ((await getNotice(deps.db, number, event))?.delivered_at) return 'already delivered';
+  if ((await getNotice(deps.db, number, event))?.delivered_at) return ALREADY;
   return enqueue(deps.db, {
     event: `certificate.${event}`,
     subject: number,
@@ -128,6 +134,10 @@ export async function relayExpiryReminders(
 ): Promise<{ enqueued: number; attempted: number; delivered: number }> {
   const numbers = await expiryRemindersToEnqueue(deps.db, opts.limit);
   for (const number of numbers) await enqueueStatus(deps, number, 'expiring');
-  const relayed = await relayPending(deps, 'certificate.expiring', { limit: opts.limit, giveUpAfter: REMINDER_ATTEMPTS, budgetMs: opts.budgetMs });
+  const relayed = await relayPending(deps, 'certificate.expiring', {
+    limit: opts.limit,
+    giveUpAfter: REMINDER_ATTEMPTS,
+    budgetMs: opts.budgetMs,
+  });
   return { enqueued: numbers.length, ...relayed };
 }

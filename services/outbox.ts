@@ -3,7 +3,9 @@ import type { Db } from '../db/knex';
 import {
   duePendingMessages, getOutboxMessage, insertOutboxMessage, recordOutboxAttempt, type OutboxMessage,
 } from '../db/outbox';
-import { bodySha256, callbackSigningKey, isPermanentHttpStatus, OutboundError, postJson, signCallbackBody } from './outbound';
+import {
+  bodySha256, callbackSigningKey, isPermanentHttpStatus, OutboundError, postJson, signCallbackBody,
+} from './outbound';
 
 /**
  * The one way certflow sends a message to a business system: `enqueue` stores the exact body
@@ -79,11 +81,17 @@ const backoffMs = (attempts: number) => Math.min(10_000 * 2 ** Math.max(0, attem
  * transient failure at that many attempts into a permanent one (for the relay, which has no
  * Temporal retry policy to stop it).
  */
-export async function deliver(deps: OutboxDeps, id: number, opts: { giveUpAfter?: number } = {}): Promise<OutboxMessage> {
+export async function deliver(
+  deps: OutboxDeps,
+  id: number,
+  opts: { giveUpAfter?: number } = {},
+): Promise<OutboxMessage> {
   const msg = await getOutboxMessage(deps.db, id);
   if (!msg) throw new OutboundError(`no outbox message ${id}`, true);
   if (msg.status === 'delivered') return msg;
-  if (msg.status === 'failed') throw new OutboundError(`${msg.event} to ${msg.targetUrl} was refused: ${msg.lastError}`, true);
+  if (msg.status === 'failed') {
+    throw new OutboundError(`${msg.event} to ${msg.targetUrl} was refused: ${msg.lastError}`, true);
+  }
   const key = callbackSigningKey(deps.masterKey, parseOwner(msg.signingOwner));
   const headers = {
     'x-certflow-event': msg.event,
@@ -98,7 +106,8 @@ export async function deliver(deps: OutboxDeps, id: number, opts: { giveUpAfter?
       outcome: 'failed', permanent, statusCode, error: err.message, durationMs,
       retryAt: new Date(Date.now() + backoffMs(msg.attempts + 1)),
     });
-    throw permanent === err.permanent ? err : new OutboundError(`${err.message} (gave up after ${msg.attempts + 1} attempts)`, true);
+    if (permanent === err.permanent) throw err;
+    throw new OutboundError(`${err.message} (gave up after ${msg.attempts + 1} attempts)`, true);
   };
   const t0 = performance.now();
   let res;
@@ -112,7 +121,8 @@ export async function deliver(deps: OutboxDeps, id: number, opts: { giveUpAfter?
     const why = `callback ${msg.targetUrl} answered ${res.status}${res.body ? `: ${res.body.slice(0, 300)}` : ''}`;
     return failed(new OutboundError(why, isPermanentHttpStatus(res.status)), res.status, res.durationMs);
   }
-  return recordOutboxAttempt(deps.db, id, { outcome: 'delivered', statusCode: res.status, error: null, durationMs: res.durationMs });
+  const delivered = { outcome: 'delivered' as const, statusCode: res.status, error: null, durationMs: res.durationMs };
+  return recordOutboxAttempt(deps.db, id, delivered);
 }
 
 /**

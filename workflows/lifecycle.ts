@@ -92,6 +92,6 @@ export async function notifyStatusChangeWorkflow(input: { number: string; event:
   try {
     return (await notify.notifyStatusChange(input)).delivered;
   } catch {
-    return false; // recorded on the notice row (attempts, last_error) for operators
+    return false; // every attempt is recorded in the outbox (outbox, outbox_attempts) for operators
   }
 }

@@ -13,7 +13,7 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('outbox', (t) => {
     t.bigIncrements('id').primary();
-    /** certificate.issued · certificate.revoked · certificate.cancelled · certificate.withdrawn · certificate.expiring */
+    /** certificate.issued · .revoked · .cancelled · .withdrawn · .expiring */
     t.string('event', 40).notNullable();
     /** `<event>:<application id or certificate number>`: the same message is never enqueued twice. */
     t.string('dedupe_key', 120).notNullable().unique();
