@@ -82,7 +82,11 @@ export async function notifyStatus(deps: CallbackDeps, number: string, event: st
 }
 
 /** The stored message, or why there is none to send. */
-async function enqueueStatus(deps: CallbackDeps, number: string, event: StatusEvent): Promise<OutboxMessage | NotifyOutcome> {
+async function enqueueStatus(
+  deps: CallbackDeps,
+  number: string,
+  event: StatusEvent,
+): Promise<OutboxMessage | NotifyOutcome> {
   const cert = await getCertificate(deps.db, number);
   if (!cert) throw new CallbackUnavailable(`no certificate ${number}`, 'NotFound');
   const app = await getApplication(deps.db, cert.applicationId);
