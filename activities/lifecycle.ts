@@ -1,10 +1,11 @@
 import type { ActivityDeps } from './index';
 import { appendAudit } from '../db/audit';
-import { addNotice, dueForReminder, endCertificate, expireBatch, getNotice, recordNoticeAttempt, type EndStatus } from '../db/lifecycle';
+import { addNotice, dueForReminder, endCertificate, expireBatch, type EndStatus } from '../db/lifecycle';
 import { getCertificate } from '../db/certificates';
 import { getApplication } from '../db/applications';
 import { invalidateCertificate } from '../db/certificate-cache';
-import { bodySha256, callbackSigningKey, postJson, signCallbackBody } from '../services/outbound';
+import { notifyStatus, relayExpiryReminders } from '../services/callbacks';
+import { notifyAsActivity } from './callbacks';
 import type { ActorRef } from '../domain/issuance';
 
 /**
@@ -67,29 +68,12 @@ export function lifecycleActivities({ db, cache, config, masterKey }: ActivityDe
 
     /** Tells the application's business system about a status change; throws (and is retried) until it answers 2xx. */
     async notifyStatusChange(input: { number: string; event: string }): Promise<{ delivered: boolean; skipped?: string }> {
-      const notice = await getNotice(db, input.number, input.event);
-      if (!notice?.callback_url) return { delivered: false, skipped: 'no callback URL' };
-      if (notice.delivered_at) return { delivered: true, skipped: 'already delivered' };
-      const cert = (await getCertificate(db, input.number))!;
-      const app = (await getApplication(db, cert.applicationId))!;
-      const body = JSON.stringify({
-        applicationId: app.id,
-        externalRef: app.externalRef,
-        certificateNumber: cert.number,
-        status: cert.status,
-        reason: cert.statusReason,
-        changedAt: cert.statusChangedAt,
-      });
-      const key = callbackSigningKey(masterKey, app.submitter.type === 'api-client' ? { kind: 'api-client', id: app.submitter.id } : { kind: 'department', code: app.department });
-      try {
-        const res = await postJson(notice.callback_url, body, { 'x-certflow-signature': signCallbackBody(key, body), 'x-certflow-event': `certificate.${input.event}`, 'x-certflow-body-sha256': bodySha256(body) }, config.callbacks.timeoutMs);
-        if (res.status < 200 || res.status > 299) throw new Error(`callback answered ${res.status}`);
-      } catch (err) {
-        await recordNoticeAttempt(db, input.number, input.event, { ok: false, error: (err as Error).message });
-        throw err;
-      }
-      await recordNoticeAttempt(db, input.number, input.event, { ok: true });
-      return { delivered: true };
+      return notifyAsActivity(() => notifyStatus({ db, config, masterKey }, input.number, input.event));
+    },
+
+    /** Sends the recorded expiry reminders through the outbox; failed ones wait for the next sweep. */
+    async notifyExpiring(input: { limit: number }): Promise<{ enqueued: number; attempted: number; delivered: number }> {
+      return relayExpiryReminders({ db, config, masterKey }, { limit: input.limit, budgetMs: 60_000 });
     },
   };
 }

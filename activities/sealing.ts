@@ -7,7 +7,9 @@ import { loadSealForSigning, resolveSeal } from '../services/trust/seals';
 import { signPdf } from '../services/trust/sign-pdf';
 import { signRecord } from '../services/trust/sign-record';
 import { TrustError } from '../services/trust/pki';
-import { bodySha256, callbackSigningKey, OutboundError, postJson, registerCertificate, signCallbackBody } from '../services/outbound';
+import { OutboundError, registerCertificate } from '../services/outbound';
+import { notifyIssued } from '../services/callbacks';
+import { notifyAsActivity } from './callbacks';
 import { sha256, BlobNotFoundError } from '../platform/blobs';
 import { setJson } from '../platform/cache';
 import { createHolderCrypto, holderIdBinding } from '../platform/holder-crypto';
@@ -16,7 +18,7 @@ import { getDepartment } from '../db/org';
 import { getSeal } from '../db/trust';
 import {
   allocateNumber, findAllocation, findRendition, getCertificate, getCertificateByApplication, getSealingApplication,
-  recordCallbackDelivery, saveRendition, storeCertificate, wasCallbackDelivered, type Allocation,
+  saveRendition, storeCertificate, type Allocation,
 } from '../db/certificates';
 import { certificateCacheKey, CERTIFICATE_CACHE_TTL_S, cachedView } from '../db/certificate-cache';
 import { buildIdentifier, buildTypeCode } from '../domain/identifier';
@@ -283,36 +285,9 @@ export function sealingActivities(deps: ActivityDeps) {
       await setJson(deps.cache, certificateCacheKey(number), cachedView(cert), CERTIFICATE_CACHE_TTL_S);
     },
 
-    /** Tells the business system, once it has answered 2xx; every attempt is recorded. */
+    /** Tells the business system, once it has answered 2xx; every attempt is recorded in the outbox. */
     async notifyCallback(applicationId: string): Promise<{ delivered: boolean; skipped?: string }> {
-      const app = await getSealingApplication(db, applicationId);
-      if (!app) throw fail('NotFound', `no application ${applicationId}`);
-      if (!app.callbackUrl) return { delivered: false, skipped: 'no callback URL' };
-      if (await wasCallbackDelivered(db, applicationId)) return { delivered: true, skipped: 'already delivered' };
-      const cert = await getCertificateByApplication(db, applicationId);
-      if (!cert) throw fail('NotIssued', `application ${applicationId} has no certificate`);
-      const body = JSON.stringify({
-        applicationId,
-        externalRef: app.externalRef,
-        certificateNumber: cert.number,
-        downloadUrl: `${config.http.publicUrl}/api/v1/certificates/${cert.number}/pdf`,
-        status: 'issued',
-      });
-      const key = callbackSigningKey(deps.masterKey, app.submitterType === 'api-client' ? { kind: 'api-client', id: app.submitterId } : { kind: 'department', code: app.department });
-      const headers = { 'x-certflow-signature': signCallbackBody(key, body), 'x-certflow-event': 'certificate.issued' };
-      const base = { applicationId, url: app.callbackUrl, bodySha256: bodySha256(body) };
-      const t0 = performance.now();
-      let res;
-      try {
-        res = await postJson(app.callbackUrl, body, headers, config.callbacks.timeoutMs);
-      } catch (err) {
-        await recordCallbackDelivery(db, { ...base, outcome: 'failed', statusCode: null, error: (err as Error).message, durationMs: performance.now() - t0 });
-        throw err;
-      }
-      const ok = res.status >= 200 && res.status <= 299;
-      await recordCallbackDelivery(db, { ...base, outcome: ok ? 'delivered' : 'failed', statusCode: res.status, error: ok ? null : res.body.slice(0, 500) || null, durationMs: res.durationMs });
-      if (!ok) throw new Error(`callback ${app.callbackUrl} answered ${res.status}`);
-      return { delivered: true };
+      return notifyAsActivity(() => notifyIssued(deps, applicationId));
     },
   };
 

@@ -372,24 +372,10 @@ export async function saveRendition(db: Db, docxSha256: string, pdfSha256: strin
 
 // ------------------------------------------------------------------ callbacks
 
+// Attempts made before the outbox (db/outbox.ts, migration 008): read only, so in-flight runs are not called twice.
+
 export async function wasCallbackDelivered(db: Db, applicationId: string): Promise<boolean> {
   return Boolean(await db('callback_deliveries').where({ application_id: applicationId, outcome: 'delivered' }).first('id'));
-}
-
-export async function recordCallbackDelivery(
-  db: Db,
-  d: { applicationId: string; url: string; outcome: 'delivered' | 'failed'; statusCode: number | null; error: string | null; durationMs: number; bodySha256: string },
-): Promise<void> {
-  await db('callback_deliveries').insert({
-    application_id: d.applicationId,
-    url: d.url,
-    outcome: d.outcome,
-    status_code: d.statusCode,
-    error: d.error?.slice(0, 1000) ?? null,
-    duration_ms: Math.round(d.durationMs),
-    body_sha256: d.bodySha256,
-    at: new Date(),
-  });
 }
 
 export async function listCallbackDeliveries(db: Db, applicationId: string) {

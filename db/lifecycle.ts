@@ -49,12 +49,6 @@ export async function getNotice(db: Db, number: string, event: string) {
   return db('status_notices').where({ number, event }).first();
 }
 
-export async function recordNoticeAttempt(db: Db, number: string, event: string, outcome: { ok: true } | { ok: false; error: string }) {
-  await db('status_notices')
-    .where({ number, event })
-    .update(outcome.ok ? { delivered_at: new Date(), last_error: null, attempts: db.raw('attempts + 1') } : { last_error: outcome.error.slice(0, 1000), attempts: db.raw('attempts + 1') });
-}
-
 /**
  * Ends a certificate. Idempotent: a certificate already ended the same way is left as it is;
  * one that is expired or ended otherwise cannot be revoked again (returns its status).

@@ -1,4 +1,4 @@
-import { ParentClosePolicy, continueAsNew, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, continueAsNew, patched, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ActorRef } from '../domain/issuance';
 import { addDays, chinaDate } from '../domain/calendar';
@@ -30,7 +30,8 @@ export interface ExpirySweepInput {
 /**
  * Started hourly by the Temporal Schedule `certflow-expiry-sweep`: expires, in batches,
  * every valid certificate whose last valid day is before today; then records reminders
- * for those ending within `reminderDays`.
+ * for those ending within `reminderDays` and sends them to the business systems (a failed
+ * one is tried again by a later sweep, see services/callbacks.ts).
  */
 export async function expirySweepWorkflow(input: ExpirySweepInput = {}): Promise<{ asOf: string; expired: number; reminded: number }> {
   const asOf = input.asOf ?? chinaDate(Date.now());
@@ -51,6 +52,13 @@ export async function expirySweepWorkflow(input: ExpirySweepInput = {}): Promise
     const n = await lifecycle.remindExpiring({ from: asOf, to: until, limit: batchSize });
     reminded += n;
     if (n < batchSize) break;
+  }
+  if (patched('expiry-reminder-callbacks')) {
+    // Runs started before reminders were sent only recorded them; these send them through the outbox.
+    for (;;) {
+      const r = await lifecycle.notifyExpiring({ limit: batchSize });
+      if (r.enqueued < batchSize) break;
+    }
   }
   return { asOf, expired, reminded };
 }
@@ -84,6 +92,6 @@ export async function notifyStatusChangeWorkflow(input: { number: string; event:
   try {
     return (await notify.notifyStatusChange(input)).delivered;
   } catch {
-    return false; // recorded on the notice row (attempts, last_error) for operators
+    return false; // every attempt is recorded in the outbox (outbox, outbox_attempts) for operators
   }
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { createHash, createHmac } from 'node:crypto';
 import { temporalEnv } from '../support/temporal';
 import { issuanceHarness, json, LICENCE, waitForStatus, type IssuanceHarness } from '../support/issuance';
 import { insertBulkCertificates } from '../support/bulk-certificates';
@@ -7,6 +8,7 @@ import { requireService, TEST_MYSQL_URL } from '../support/services';
 import { expirySweepWorkflow } from '../../workflows/lifecycle';
 import { ensureExpirySchedule, EXPIRY_SCHEDULE_ID } from '../../main/schedules';
 import { certificateCacheKey } from '../../db/certificate-cache';
+import { listOutboxAttempts, listOutboxMessages } from '../../db/outbox';
 
 describe('expiry sweep on a large catalog [mysql]', function () {
   this.timeout(240_000);
@@ -48,6 +50,8 @@ describe('expiry sweep on a large catalog [mysql]', function () {
     assert.equal(Number((await h.t.db('certificates').whereIn('number', fine.slice(0, 500)).where('status', 'valid').count({ n: '*' }))[0]!.n), 500, 'the last valid day is still valid');
     assert.equal(await h.deps.cache.get(certificateCacheKey(due[0]!)), undefined, 'expired certificates leave the cache');
     assert.equal(Number((await h.t.db('status_notices').where({ event: 'expiring' }).whereIn('number', soon.slice(0, 100)).count({ n: '*' }))[0]!.n), 100);
+    const reminders = await listOutboxMessages(h.t.db, { event: 'certificate.expiring' });
+    assert.deepEqual(reminders, [], 'their applications have no callback URL: nothing to send');
 
     // It continued as new: more than one run under the same workflow ID.
     const runs = [];
@@ -86,12 +90,13 @@ describe('revocation', function () {
   this.timeout(120_000);
   let h: IssuanceHarness;
   let number = '';
-  const received: { event: string; body: string }[] = [];
+  const received: { event: string; body: string; headers: http.IncomingHttpHeaders }[] = [];
+  let apiKey = '';
   const receiver = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      received.push({ event: String(req.headers['x-certflow-event']), body });
+      received.push({ event: String(req.headers['x-certflow-event']), body, headers: req.headers });
       res.end('ok');
     });
   });
@@ -100,7 +105,7 @@ describe('revocation', function () {
     h = await issuanceHarness('sqlite');
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const admin = await h.app.login('market-admin');
-    const apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] } }), 201)).apiKey;
+    apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] } }), 201)).apiKey;
     const callbackUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
     const { id } = await json<{ id: string }>(await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, mode: 'auto-seal', callbackUrl } }), 201);
     const done = (await waitForStatus(h.app, admin, id, 'issued', 60_000)) as unknown as { certificateNumber: string };
@@ -138,6 +143,22 @@ describe('revocation', function () {
     assert.ok(notice, JSON.stringify(received.map((r) => r.event)));
     assert.equal(JSON.parse(notice.body).status, 'revoked');
     assert.equal(JSON.parse(notice.body).certificateNumber, number);
-    assert.ok((await h.t.db('status_notices').where({ number, event: 'revoked' }).first()).delivered_at);
+    const { key } = await json<{ key: string }>(await h.app.fetch('/api/v1/callbacks/signing-key', { apiKey }), 200);
+    const hmac = (body: string) => 'sha256=' + createHmac('sha256', Buffer.from(key, 'base64')).update(body).digest('hex');
+    const signature = notice.headers['x-certflow-signature'];
+    assert.equal(signature, hmac(notice.body), 'the business system verifies it with its key');
+    assert.equal(notice.headers['x-certflow-body-sha256'], createHash('sha256').update(notice.body).digest('hex'));
+    const [msg, ...more] = await listOutboxMessages(h.t.db, { subject: number, event: 'certificate.revoked' });
+    assert.equal(more.length, 0);
+    assert.deepEqual(
+      [msg!.status, msg!.body, String(msg!.id)],
+      ['delivered', notice.body, notice.headers['x-certflow-delivery']],
+    );
+    const attempts = await listOutboxAttempts(h.t.db, msg!.id);
+    assert.deepEqual(attempts.map((a) => [a.outcome, a.statusCode]), [['delivered', 200]]);
+    // The issuance callback before it went through the same outbox, signed the same way.
+    const issued = received.find((r) => r.event === 'certificate.issued')!;
+    assert.equal(issued.headers['x-certflow-signature'], hmac(issued.body));
+    assert.equal(issued.headers['x-certflow-body-sha256'], createHash('sha256').update(issued.body).digest('hex'));
   });
 });

@@ -1,0 +1,147 @@
+import type { Config } from '../platform/config';
+import { getApplication, type ApplicationRow } from '../db/applications';
+import {
+  getCertificate, getCertificateByApplication, wasCallbackDelivered, type CertificateRow,
+} from '../db/certificates';
+import { getNotice } from '../db/lifecycle';
+import { expiryRemindersToEnqueue, findOutboxMessageByKey, type OutboxMessage } from '../db/outbox';
+import { dedupeKey, deliver, enqueue, relayPending, type OutboxDeps, type SigningOwner } from './outbox';
+
+/**
+ * What the business system that submitted an application is told, all through the outbox
+ * (services/outbox.ts): the certificate was issued, it was revoked/cancelled/withdrawn, or it
+ * is about to expire. The bodies' fields are what integrators parse: add, never rename.
+ */
+
+export interface CallbackDeps extends OutboxDeps {
+  config: Pick<Config, 'callbacks' | 'http'>;
+}
+
+export type NotifyOutcome = { delivered: boolean; skipped?: string };
+
+/** The message cannot be built: a retry will not change that. */
+export class CallbackUnavailable extends Error {
+  constructor(
+    message: string,
+    public readonly type: 'NotFound' | 'NotIssued' | 'UnknownEvent',
+  ) {
+    super(message);
+    this.name = 'CallbackUnavailable';
+  }
+}
+
+export const STATUS_EVENTS = ['revoked', 'cancelled', 'withdrawn', 'expiring'] as const;
+export type StatusEvent = (typeof STATUS_EVENTS)[number];
+
+const NO_URL: NotifyOutcome = { delivered: false, skipped: 'no callback URL' };
+const ALREADY: NotifyOutcome = { delivered: true, skipped: 'already delivered' };
+
+/** API clients' callbacks are signed with their own key, staff-entered applications' with the department's. */
+export function signingOwner(app: ApplicationRow): SigningOwner {
+  return app.submitter.type === 'api-client'
+    ? { kind: 'api-client', id: app.submitter.id }
+    : { kind: 'department', code: app.department };
+}
+
+/** `certificate.issued`, once per application; throws (retry) until the receiver answers 2xx. */
+export async function notifyIssued(deps: CallbackDeps, applicationId: string): Promise<NotifyOutcome> {
+  const app = await getApplication(deps.db, applicationId);
+  if (!app) throw new CallbackUnavailable(`no application ${applicationId}`, 'NotFound');
+  if (!app.callbackUrl) return NO_URL;
+  let msg = await findOutboxMessageByKey(deps.db, dedupeKey('certificate.issued', applicationId));
+  if (!msg) {
+    // Delivered before the outbox existed (migration 008): callback_deliveries says so.
+    if (await wasCallbackDelivered(deps.db, applicationId)) return ALREADY;
+    const cert = await getCertificateByApplication(deps.db, applicationId);
+    if (!cert) throw new CallbackUnavailable(`application ${applicationId} has no certificate`, 'NotIssued');
+    msg = await enqueue(deps.db, {
+      event: 'certificate.issued',
+      subject: applicationId,
+      targetUrl: app.callbackUrl,
+      owner: signingOwner(app),
+      body: {
+        applicationId,
+        externalRef: app.externalRef,
+        certificateNumber: cert.number,
+        downloadUrl: `${deps.config.http.publicUrl}/api/v1/certificates/${cert.number}/pdf`,
+        status: 'issued',
+      },
+    });
+  }
+  return send(deps, msg);
+}
+
+/** `certificate.<event>` for a status change, once per certificate and event; throws (retry) until 2xx. */
+export async function notifyStatus(deps: CallbackDeps, number: string, event: string): Promise<NotifyOutcome> {
+  if (!(STATUS_EVENTS as readonly string[]).includes(event)) {
+    const known = STATUS_EVENTS.join(', ');
+    throw new CallbackUnavailable(`no callback for event ${JSON.stringify(event)}: one of ${known}`, 'UnknownEvent');
+  }
+  const msg = await enqueueStatus(deps, number, event as StatusEvent);
+  return 'id' in msg ? send(deps, msg) : msg;
+}
+
+/** The stored message, or why there is none to send. */
+async function enqueueStatus(
+  deps: CallbackDeps,
+  number: string,
+  event: StatusEvent,
+): Promise<OutboxMessage | NotifyOutcome> {
+  const cert = await getCertificate(deps.db, number);
+  if (!cert) throw new CallbackUnavailable(`no certificate ${number}`, 'NotFound');
+  const app = await getApplication(deps.db, cert.applicationId);
+  if (!app?.callbackUrl) return NO_URL;
+  const known = await findOutboxMessageByKey(deps.db, dedupeKey(`certificate.${event}`, number));
+  if (known) return known;
+  // Delivered before the outbox existed (migration 008): the notice row says so.
+  if ((await getNotice(deps.db, number, event))?.delivered_at) return ALREADY;
+  return enqueue(deps.db, {
+    event: `certificate.${event}`,
+    subject: number,
+    targetUrl: app.callbackUrl,
+    owner: signingOwner(app),
+    body: statusBody(cert, app, event),
+  });
+}
+
+function statusBody(cert: CertificateRow, app: ApplicationRow, event: StatusEvent): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    applicationId: app.id,
+    externalRef: app.externalRef,
+    certificateNumber: cert.number,
+    status: cert.status,
+    reason: cert.statusReason,
+    changedAt: cert.statusChangedAt,
+  };
+  // A reminder is about the end date, not a status change.
+  if (event === 'expiring') body.validUntil = cert.validUntil;
+  return body;
+}
+
+async function send(deps: CallbackDeps, msg: OutboxMessage): Promise<NotifyOutcome> {
+  if (msg.status === 'delivered') return ALREADY;
+  await deliver(deps, msg.id);
+  return { delivered: true };
+}
+
+/** A reminder keeps being retried by later sweeps for about a day (10 s doubling to 2 h), like the notify workflow. */
+const REMINDER_ATTEMPTS = 16;
+
+/**
+ * Expiry reminders: the sweep records them in `status_notices` and has no activity per
+ * certificate, so this enqueues up to `limit` of them and then tries the due ones (each once,
+ * for at most `budgetMs`); the failed ones wait, backed off, for the next sweep.
+ */
+export async function relayExpiryReminders(
+  deps: CallbackDeps,
+  opts: { limit: number; budgetMs: number },
+): Promise<{ enqueued: number; attempted: number; delivered: number }> {
+  const numbers = await expiryRemindersToEnqueue(deps.db, opts.limit);
+  for (const number of numbers) await enqueueStatus(deps, number, 'expiring');
+  const relayed = await relayPending(deps, 'certificate.expiring', {
+    limit: opts.limit,
+    giveUpAfter: REMINDER_ATTEMPTS,
+    budgetMs: opts.budgetMs,
+  });
+  return { enqueued: numbers.length, ...relayed };
+}

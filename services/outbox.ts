@@ -1,0 +1,153 @@
+import type { Config } from '../platform/config';
+import type { Db } from '../db/knex';
+import {
+  duePendingMessages, getOutboxMessage, insertOutboxMessage, recordOutboxAttempt, type OutboxMessage,
+} from '../db/outbox';
+import {
+  bodySha256, callbackSigningKey, isPermanentHttpStatus, OutboundError, postJson, signCallbackBody,
+} from './outbound';
+
+/**
+ * The one way certflow sends a message to a business system: `enqueue` stores the exact body
+ * once per dedupe key, `deliver` POSTs it, signed, and records the attempt. The callers are
+ * Temporal activities, so `deliver` throws on failure and Temporal's retry policy does the
+ * waiting; the expiry sweep, which has no activity per message, uses `relayPending`.
+ *
+ * What a receiver gets (docs for integrators: `GET /api/v1/callbacks/signing-key`):
+ * - `x-certflow-event`: e.g. `certificate.issued`, `certificate.revoked`, `certificate.expiring`;
+ * - `x-certflow-signature: sha256=<hex HMAC-SHA256 of the exact body>` with its callback key;
+ * - `x-certflow-body-sha256`: the body's SHA-256, the same on every attempt;
+ * - `x-certflow-delivery`: the outbox id, the same on every attempt, so a receiver that got a
+ *   message whose answer was lost can recognise the retry.
+ */
+
+export type SigningOwner = Parameters<typeof callbackSigningKey>[1];
+
+export interface OutboxDeps {
+  config: Pick<Config, 'callbacks'>;
+  db: Db;
+  masterKey: Buffer;
+}
+
+/** The owner as stored and as `GET /api/v1/callbacks/signing-key` names it. */
+export function ownerName(owner: SigningOwner): string {
+  return owner.kind === 'api-client' ? `api-client:${owner.id}` : `department:${owner.code}`;
+}
+
+export function parseOwner(name: string): SigningOwner {
+  const i = name.indexOf(':');
+  const kind = name.slice(0, i);
+  const value = name.slice(i + 1);
+  if (i > 0 && value && kind === 'api-client') return { kind, id: value };
+  if (i > 0 && value && kind === 'department') return { kind, code: value };
+  throw new Error(`unknown callback key owner ${JSON.stringify(name)}`);
+}
+
+export const dedupeKey = (event: string, subject: string) => `${event}:${subject}`;
+
+export interface NewMessage {
+  event: string;
+  /** Certificate number or application id: with the event it is the dedupe key. */
+  subject: string;
+  targetUrl: string;
+  owner: SigningOwner;
+  body: Record<string, unknown>;
+}
+
+/**
+ * Stores the message unless the same event for the same subject is already in the outbox;
+ * returns the stored row either way, so its body (and signature) never changes on a retry.
+ */
+export async function enqueue(db: Db, m: NewMessage): Promise<OutboxMessage> {
+  const body = JSON.stringify(m.body);
+  return insertOutboxMessage(db, {
+    event: m.event,
+    dedupeKey: dedupeKey(m.event, m.subject),
+    subject: m.subject,
+    targetUrl: m.targetUrl,
+    signingOwner: ownerName(m.owner),
+    body,
+    bodySha256: bodySha256(body),
+  });
+}
+
+/** How long a relay waits after the n-th failed attempt: 10 s doubling, at most 2 h (like the notify retry policy). */
+const backoffMs = (attempts: number) => Math.min(10_000 * 2 ** Math.max(0, attempts - 1), 2 * 3600_000);
+
+/**
+ * POSTs one message and records the attempt. Returns the delivered row (at once if it was
+ * delivered before); throws OutboundError otherwise, `permanent` when the receiver refused the
+ * content (4xx other than 408/429) or the message was refused before. `giveUpAfter` turns a
+ * transient failure at that many attempts into a permanent one (for the relay, which has no
+ * Temporal retry policy to stop it).
+ */
+export async function deliver(
+  deps: OutboxDeps,
+  id: number,
+  opts: { giveUpAfter?: number } = {},
+): Promise<OutboxMessage> {
+  const msg = await getOutboxMessage(deps.db, id);
+  if (!msg) throw new OutboundError(`no outbox message ${id}`, true);
+  if (msg.status === 'delivered') return msg;
+  if (msg.status === 'failed') {
+    throw new OutboundError(`${msg.event} to ${msg.targetUrl} was refused: ${msg.lastError}`, true);
+  }
+  const key = callbackSigningKey(deps.masterKey, parseOwner(msg.signingOwner));
+  const headers = {
+    'x-certflow-event': msg.event,
+    'x-certflow-signature': signCallbackBody(key, msg.body),
+    'x-certflow-body-sha256': msg.bodySha256,
+    'x-certflow-delivery': String(msg.id),
+  };
+  const failed = async (err: OutboundError, statusCode: number | null, durationMs: number): Promise<never> => {
+    const exhausted = opts.giveUpAfter !== undefined && msg.attempts + 1 >= opts.giveUpAfter;
+    const permanent = err.permanent || exhausted;
+    await recordOutboxAttempt(deps.db, id, {
+      outcome: 'failed', permanent, statusCode, error: err.message, durationMs,
+      retryAt: new Date(Date.now() + backoffMs(msg.attempts + 1)),
+    });
+    if (permanent === err.permanent) throw err;
+    throw new OutboundError(`${err.message} (gave up after ${msg.attempts + 1} attempts)`, true);
+  };
+  const t0 = performance.now();
+  let res;
+  try {
+    res = await postJson(msg.targetUrl, msg.body, headers, deps.config.callbacks.timeoutMs);
+  } catch (err) {
+    const e = err instanceof OutboundError ? err : new OutboundError((err as Error).message, false);
+    return failed(e, null, performance.now() - t0);
+  }
+  if (res.status < 200 || res.status > 299) {
+    const why = `callback ${msg.targetUrl} answered ${res.status}${res.body ? `: ${res.body.slice(0, 300)}` : ''}`;
+    return failed(new OutboundError(why, isPermanentHttpStatus(res.status)), res.status, res.durationMs);
+  }
+  const delivered = { outcome: 'delivered' as const, statusCode: res.status, error: null, durationMs: res.durationMs };
+  return recordOutboxAttempt(deps.db, id, delivered);
+}
+
+/**
+ * Tries each pending message of `event` that is due, once, oldest first, until `budgetMs` has
+ * passed; a failure is recorded (with its next try backed off) and does not stop the others.
+ * For messages no activity of their own retries, such as expiry reminders.
+ */
+export async function relayPending(
+  deps: OutboxDeps,
+  event: string,
+  opts: { limit: number; giveUpAfter: number; budgetMs: number },
+): Promise<{ attempted: number; delivered: number }> {
+  const due = await duePendingMessages(deps.db, event, new Date(), opts.limit);
+  const stopAt = Date.now() + opts.budgetMs;
+  let delivered = 0;
+  let attempted = 0;
+  for (const m of due) {
+    if (Date.now() >= stopAt) break; // the rest stay due for the next run
+    attempted++;
+    try {
+      await deliver(deps, m.id, { giveUpAfter: opts.giveUpAfter });
+      delivered++;
+    } catch (err) {
+      if (!(err instanceof OutboundError)) throw err;
+    }
+  }
+  return { attempted, delivered };
+}
