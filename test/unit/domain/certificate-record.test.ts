@@ -53,7 +53,8 @@ describe('certificate record', () => {
   });
 
   it('refuses to build a person\'s record without the binding', () => {
-    assert.throws(() => buildCertificateRecord(input({ holder: { kind: 'person', name: '张三丰', id: '11010519491231002X' } })));
+    const holder = { kind: 'person' as const, name: '张三丰', id: '11010519491231002X' };
+    assert.throws(() => buildCertificateRecord(input({ holder })), /holderIdBinding/);
   });
 
   it('masks face fields of type idNumber and keeps every other value as submitted', () => {

@@ -178,7 +178,9 @@ describe('issuance rules: amend and withdraw', () => {
   });
 
   it('nobody else amends it, not even a reviewer of the department', () => {
-    for (const actor of [reviewer, admin, staff(6, 'filler')]) assert.equal(checkAmend(returned(), actor)?.kind, 'forbidden');
+    for (const actor of [reviewer, admin, staff(6, 'filler')]) {
+      assert.equal(checkAmend(returned(), actor)?.kind, 'forbidden');
+    }
   });
 
   it('only a returned application can be amended', () => {
