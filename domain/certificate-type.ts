@@ -1,6 +1,6 @@
 /**
- * A certificate type (证照类型) as a department admin configures it (proposal §2.4 step 1,
- * §4.2): basic info, holder kind, validity rule, face fields, catalog metadata, the
+ * A certificate type (证照类型) as a department admin configures it (docs/api.md,
+ * "Certificate types"): basic info, holder kind, validity rule, face fields, catalog metadata, the
  * approval chain, the seal and the template. Each saved change is a new immutable version;
  * applications and certificates keep the version they were made under.
  */
@@ -38,7 +38,7 @@ export const certificateTypeDefinitionSchema = z
     holderKind: z.enum(['person', 'entity']),
     validity: validityRuleSchema,
     faceFields: faceFieldListSchema,
-    /** An empty chain means auto-seal: approved the moment it is submitted (proposal §2.8 mode 1). */
+    /** An empty chain means auto-seal: approved the moment it is submitted (docs/issuance.md, "Modes"). */
     approvalChain: z.array(approvalStepSchema).max(10).default([]),
     /** The seal used when sealing; null: the department's default seal. */
     sealId: z.int().positive().nullable().default(null),

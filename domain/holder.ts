@@ -9,7 +9,7 @@ import { valid, type Validation } from './result';
 
 export type HolderKind = 'person' | 'entity';
 
-/** Holder code types used by the catalog and sharing interfaces (STANDARDS.md). */
+/** Holder code types used by the catalog and sharing interfaces (docs/standards.md). */
 export const HOLDER_CODE_TYPES = { person: '111', entity: '001' } as const satisfies Record<HolderKind, string>;
 export type HolderCodeType = (typeof HOLDER_CODE_TYPES)[HolderKind];
 

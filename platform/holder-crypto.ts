@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
- * Holder ID numbers are personal data (DESIGN, trust model): looked up by a keyed hash,
+ * Holder ID numbers are personal data (docs/trust.md): looked up by a keyed hash,
  * stored encrypted, shown in clear only to those allowed. Both keys derive from the
  * master key, each for its own purpose.
  */
