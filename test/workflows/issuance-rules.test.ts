@@ -168,7 +168,7 @@ describe('issuance workflow rules (recorded activities)', function () {
     );
 
     const after = await run.decide(admin, 'approve');
-    assert.equal(after.currentStep?.key, 'seal', 'the admin\'s approval moves the chain on');
+    assert.equal(after.currentStep?.key, 'seal', "the admin's approval moves the chain on");
   });
 
   it('past its deadline a step without escalate is overdue, but still only its role decides', async () => {
@@ -176,7 +176,10 @@ describe('issuance workflow rules (recorded activities)', function () {
     await run.waitFor((s) => s.currentStep?.key === 'second');
     const s = await run.waitFor((x) => x.currentStep?.overdue === true);
     assert.equal(s.currentStep?.escalated, false);
-    assert.deepEqual(s.history.filter((h) => h.kind === 'escalated'), []);
+    assert.deepEqual(
+      s.history.filter((h) => h.kind === 'escalated'),
+      [],
+    );
     assert.equal(await refusal(run.decide(admin, 'approve')), 'forbidden');
     assert.equal((await run.decide(reviewer, 'approve')).currentStep?.key, 'seal');
   });

@@ -31,13 +31,13 @@ const input = (over: Partial<RecordInput> = {}): RecordInput => ({
 });
 
 describe('certificate record', () => {
-  it('carries an entity holder\'s credit code in clear: it is public registry data', () => {
+  it("carries an entity holder's credit code in clear: it is public registry data", () => {
     const r = buildCertificateRecord(input());
     assert.equal(r.format, RECORD_FORMAT);
     assert.deepEqual(r.holder, { kind: 'entity', codeType: '001', name: '杭州示例有限公司', id: '91350100M000100Y43' });
   });
 
-  it('never carries a person\'s resident ID number: only the mask and the per-certificate binding', () => {
+  it("never carries a person's resident ID number: only the mask and the per-certificate binding", () => {
     const id = '11010519491231002X';
     const r = buildCertificateRecord(
       input({ holder: { kind: 'person', name: '张三丰', id }, holderIdBinding: 'c0ffee'.repeat(10) }),
@@ -52,14 +52,18 @@ describe('certificate record', () => {
     assert.ok(!canonicalize(r).includes(id), 'the full ID appears nowhere in the signed text');
   });
 
-  it('refuses to build a person\'s record without the binding', () => {
+  it("refuses to build a person's record without the binding", () => {
     const holder = { kind: 'person' as const, name: '张三丰', id: '11010519491231002X' };
     assert.throws(() => buildCertificateRecord(input({ holder })), /holderIdBinding/);
   });
 
   it('masks face fields of type idNumber and keeps every other value as submitted', () => {
     const r = buildCertificateRecord(input());
-    assert.deepEqual(r.faceData, { entityName: '杭州示例有限公司', legalRepId: '110105********002X', items: ['食品销售'] });
+    assert.deepEqual(r.faceData, {
+      entityName: '杭州示例有限公司',
+      legalRepId: '110105********002X',
+      items: ['食品销售'],
+    });
     assert.deepEqual(recordFaceData(FIELDS, { legalRepId: 42 }), { legalRepId: 42 }, 'only strings are masked');
   });
 

@@ -47,7 +47,7 @@ describe('certificate type: validity', () => {
     assert.equal(validityDates({ kind: 'term', months: 60 }, '2026-01-01').validUntil, '2030-12-31');
   });
 
-  it('a term that lands past the end of a shorter month ends on that month\'s last day minus one', () => {
+  it("a term that lands past the end of a shorter month ends on that month's last day minus one", () => {
     // 31 January + 1 month: February has no 31st, so the term ends the day before 28 February.
     assert.equal(validityDates({ kind: 'term', months: 1 }, '2026-01-31').validUntil, '2026-02-27');
     assert.equal(validityDates({ kind: 'term', months: 1 }, '2028-01-31').validUntil, '2028-02-28', 'leap year');
@@ -106,7 +106,9 @@ describe('certificate type: definition schema', () => {
 
   it('a step key may not repeat, and the error names the second one', () => {
     const step = { key: 'review', name: '审核', role: 'reviewer' };
-    const r = certificateTypeDefinitionSchema.safeParse(definition({ approvalChain: [step, { ...step, name: '复核' }] }));
+    const r = certificateTypeDefinitionSchema.safeParse(
+      definition({ approvalChain: [step, { ...step, name: '复核' }] }),
+    );
     assert.deepEqual(issuePaths(r), ['approvalChain.1.key']);
   });
 
@@ -159,21 +161,30 @@ describe('certificate type: template tags', () => {
 
   it('a required face field missing from the template is named; optional and 副本 fields may be left out', () => {
     const problems = checkTemplateTags(FIELDS, { ...complete, tags: complete.tags.filter((t) => t !== 'legalRep') });
-    assert.deepEqual(problems.map((p) => p.tag), ['legalRep']);
+    assert.deepEqual(
+      problems.map((p) => p.tag),
+      ['legalRep'],
+    );
     assert.match(problems[0]!.message, /法定代表人/);
   });
 
   it('every template must place the seal and the QR code', () => {
     const problems = checkTemplateTags(FIELDS, { ...complete, images: ['photo'] });
-    assert.deepEqual(problems.map((p) => p.tag), ['seal', 'qrCode']);
+    assert.deepEqual(
+      problems.map((p) => p.tag),
+      ['seal', 'qrCode'],
+    );
   });
 });
 
 describe('certificate type: sample face data for previews', () => {
-  it('fills every field with a value that passes the type\'s own face-data check', () => {
+  it("fills every field with a value that passes the type's own face-data check", () => {
     const sample = sampleFaceData(FIELDS);
-    assert.deepEqual(Object.keys(sample), FIELDS.map((f) => f.key));
-    assert.equal(sample.entityName, '名称（示', 'cut to the field\'s maxLength');
+    assert.deepEqual(
+      Object.keys(sample),
+      FIELDS.map((f) => f.key),
+    );
+    assert.equal(sample.entityName, '名称（示', "cut to the field's maxLength");
     const checked = faceDataSchema(FIELDS).safeParse(sample);
     assert.ok(checked.success, JSON.stringify(checked.error?.issues));
   });

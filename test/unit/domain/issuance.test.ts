@@ -204,7 +204,7 @@ describe('issuance rules: amend and withdraw', () => {
 });
 
 describe('issuance rules: which chain a mode runs (chainForMode)', () => {
-  it('review runs the type\'s chain as configured, as a copy', () => {
+  it("review runs the type's chain as configured, as a copy", () => {
     const chain = chainForMode('review', CHAIN);
     assert.deepEqual(chain, CHAIN);
     assert.notEqual(chain, CHAIN);
@@ -218,8 +218,10 @@ describe('issuance rules: which chain a mode runs (chainForMode)', () => {
     assert.deepEqual(chainForMode('online-seal', CHAIN), [CHAIN[2]]);
   });
 
-  it('online-seal asks a sealing officer even when the type\'s chain has no sealing step', () => {
-    assert.deepEqual(chainForMode('online-seal', [CHAIN[0]!]), [{ key: 'seal', name: '签章', role: 'sealing-officer' }]);
+  it("online-seal asks a sealing officer even when the type's chain has no sealing step", () => {
+    assert.deepEqual(chainForMode('online-seal', [CHAIN[0]!]), [
+      { key: 'seal', name: '签章', role: 'sealing-officer' },
+    ]);
     assert.deepEqual(chainForMode('online-seal', []), [{ key: 'seal', name: '签章', role: 'sealing-officer' }]);
   });
 });
