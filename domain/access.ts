@@ -27,7 +27,10 @@ export const ROLE_LABELS: Record<Role, { zh: string; en: string }> = {
 
 /** Roles that exist platform-wide rather than in one department. */
 export const PLATFORM_ROLES: readonly Role[] = ['platform-admin'];
-/** Roles that may be held platform-wide (department null): the platform admin, and an audit admin for all departments. */
+/**
+ * Roles that may be held platform-wide (department null): the platform admin, and an audit admin
+ * for all departments.
+ */
 export const PLATFORM_WIDE_ROLES: readonly Role[] = ['platform-admin', 'audit-admin'];
 
 export const API_SCOPES = [

@@ -26,7 +26,10 @@ export const approvalStepSchema = z.strictObject({
   key: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'step key: lower-case letters, digits and dashes'),
   name: z.string().trim().min(1).max(50),
   role: z.enum(STEP_ROLES),
-  /** Past this, the task is overdue: a reminder is recorded and, if escalate is set, the department admin is asked too. */
+  /**
+   * Past this, the task is overdue: a reminder is recorded and, if escalate is set, the department
+   * admin is asked too.
+   */
   deadlineHours: z.number().positive().max(24 * 365).optional(),
   escalate: z.boolean().optional(),
 });

@@ -261,7 +261,10 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     return number;
   }
 
-  /** Register in the catalog, warm the cache, call the business system back: failures here never undo the certificate. */
+  /**
+   * Register in the catalog, warm the cache, call the business system back: failures here never
+   * undo the certificate.
+   */
   async function afterIssue(number: string) {
     try {
       await catalog.registerInCatalog(number);
