@@ -9,7 +9,7 @@ import { notifyAsActivity } from './callbacks';
 import type { ActorRef } from '../domain/issuance';
 
 /**
- * A certificate's life after issue (proposal §3.4): the expiry sweep, reminders before
+ * A certificate's life after issue (docs/issuance.md, "After issue"): the expiry sweep, reminders before
  * expiry, revocation and cancellation, and telling the business system. Every status change
  * deletes the certificate's cache entry, so verification sees it at once.
  */

@@ -31,7 +31,7 @@ import { HOLDER_CODE_TYPES } from '../domain/holder';
 import { buildCertificateRecord, type CertificateRecord } from '../domain/certificate-record';
 
 /**
- * The sealing pipeline (DESIGN "The issuance workflow" step 3), one activity per step, each
+ * The sealing pipeline (docs/issuance.md, "Sealing"), one activity per step, each
  * idempotent by application id or content hash so that a worker dying at any point and
  * Temporal retrying cannot make a second number, a second certificate or a stray blob:
  *

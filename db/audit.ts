@@ -4,7 +4,7 @@ import { isMysql } from './knex';
 import { maskHolderId } from '../domain/holder';
 
 /**
- * The append-only, hash-chained audit log (proposal §2.2: every login, logout, operation,
+ * The append-only, hash-chained audit log (docs/access.md: every login, logout, operation,
  * authorization, configuration, storing, sealing, revocation, verification and API call).
  * Each entry's hash covers its content and the previous entry's hash, so editing, removing
  * or inserting an entry anywhere breaks the chain from there on; verifyAuditChain finds it.

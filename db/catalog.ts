@@ -4,8 +4,8 @@ import { isMysql } from './knex';
 import type { CertificateStatus } from '../domain/certificate-record';
 
 /**
- * Catalog search and statistics over the certificates table (issue 7; requirement §3.6: a
- * search over tens of millions of records within 3 s). Every query here is shaped so that
+ * Catalog search and statistics over the certificates table (the target, a search over
+ * tens of millions of records within 3 s, is measured in docs/benchmarks.md). Every query here is shaped so that
  * one index answers it (see migrations 005 and 006) and its cost grows with the page size,
  * not the table:
  *

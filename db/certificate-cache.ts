@@ -3,7 +3,7 @@ import { getJson, setJson, type Cache } from '../platform/cache';
 import { getCertificate, type CertificateRow } from './certificates';
 
 /**
- * Certificates in the cache (proposal §3.4, "LRU cache in front of the store"): the row
+ * Certificates in the cache (docs/architecture.md, "Cache"): the row
  * without the record and its signature (the bulky part, read only by /record). The sealing
  * pipeline warms it; anything that changes a certificate (revocation, status changes) must
  * delete the key. The database stays the truth: a cache miss or an unreachable cache falls

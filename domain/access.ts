@@ -1,5 +1,5 @@
 /**
- * Who may do what (proposal §2.2). This is the one place that answers "may this actor do
+ * Who may do what (docs/access.md). This is the one place that answers "may this actor do
  * this to this object?"; routes and workflow validators ask it and never decide themselves.
  * Permissions are scoped by department: a role held in department A says nothing about B.
  */
@@ -27,7 +27,10 @@ export const ROLE_LABELS: Record<Role, { zh: string; en: string }> = {
 
 /** Roles that exist platform-wide rather than in one department. */
 export const PLATFORM_ROLES: readonly Role[] = ['platform-admin'];
-/** Roles that may be held platform-wide (department null): the platform admin, and an audit admin for all departments. */
+/**
+ * Roles that may be held platform-wide (department null): the platform admin, and an audit admin
+ * for all departments.
+ */
 export const PLATFORM_WIDE_ROLES: readonly Role[] = ['platform-admin', 'audit-admin'];
 
 export const API_SCOPES = [
@@ -99,7 +102,7 @@ const GRANTS: Record<Action, readonly Role[]> = {
   'certificate.read': ['department-admin', 'handler', 'sealing-officer', 'reviewer'],
   'certificate.revoke': ['department-admin'],
   'catalog.repair': ['sealing-officer'],
-  // Statistics (§4.4.3) for those who run or supervise a department; counts only, no personal data.
+  // Statistics (docs/api.md) for those who run or supervise a department; counts only, no personal data.
   'stats.read': ['department-admin', 'audit-admin'],
   // Compare (比对) is for other departments: it answers "does it say X?" per field and never
   // shows a value, so a handler of any department may ask, with a stated reason, audited.

@@ -1,5 +1,5 @@
 /**
- * The certificate record (DESIGN "Trust model"): the canonical JSON that the issuing
+ * The certificate record (docs/trust.md): the canonical JSON that the issuing
  * department signs beside the PDF. Anyone holding record + signature + the platform root can
  * check, without certflow, what was issued to whom, by whom, valid when, and which PDF
  * (by SHA-256) is the document.
@@ -28,7 +28,7 @@ import { HOLDER_CODE_TYPES, maskHolderId } from './holder';
 
 export const RECORD_FORMAT = 'certflow.certificate-record/1';
 
-/** Certificate statuses by name, with the codes of the ministry interface (STANDARDS). */
+/** Certificate statuses by name, with the codes of the ministry interface (docs/standards.md). */
 export const CERTIFICATE_STATUS_CODES = {
   valid: '01',
   suspended: '02',

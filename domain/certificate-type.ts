@@ -1,6 +1,6 @@
 /**
- * A certificate type (证照类型) as a department admin configures it (proposal §2.4 step 1,
- * §4.2): basic info, holder kind, validity rule, face fields, catalog metadata, the
+ * A certificate type (证照类型) as a department admin configures it (docs/api.md,
+ * "Certificate types"): basic info, holder kind, validity rule, face fields, catalog metadata, the
  * approval chain, the seal and the template. Each saved change is a new immutable version;
  * applications and certificates keep the version they were made under.
  */
@@ -26,7 +26,10 @@ export const approvalStepSchema = z.strictObject({
   key: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'step key: lower-case letters, digits and dashes'),
   name: z.string().trim().min(1).max(50),
   role: z.enum(STEP_ROLES),
-  /** Past this, the task is overdue: a reminder is recorded and, if escalate is set, the department admin is asked too. */
+  /**
+   * Past this, the task is overdue: a reminder is recorded and, if escalate is set, the department
+   * admin is asked too.
+   */
   deadlineHours: z.number().positive().max(24 * 365).optional(),
   escalate: z.boolean().optional(),
 });
@@ -38,7 +41,7 @@ export const certificateTypeDefinitionSchema = z
     holderKind: z.enum(['person', 'entity']),
     validity: validityRuleSchema,
     faceFields: faceFieldListSchema,
-    /** An empty chain means auto-seal: approved the moment it is submitted (proposal §2.8 mode 1). */
+    /** An empty chain means auto-seal: approved the moment it is submitted (docs/issuance.md, "Modes"). */
     approvalChain: z.array(approvalStepSchema).max(10).default([]),
     /** The seal used when sealing; null: the department's default seal. */
     sealId: z.int().positive().nullable().default(null),

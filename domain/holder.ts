@@ -10,7 +10,7 @@ import { InvalidValueError, invalid, valid, type Validation } from './result';
 export type HolderKind = 'person' | 'entity';
 export const HOLDER_KINDS = ['person', 'entity'] as const satisfies readonly HolderKind[];
 
-/** Holder code types used by the catalog and sharing interfaces. */
+/** Holder code types used by the catalog and sharing interfaces (docs/standards.md). */
 export const HOLDER_CODE_TYPES = { person: '111', entity: '001' } as const satisfies Record<HolderKind, string>;
 export type HolderCodeType = (typeof HOLDER_CODE_TYPES)[HolderKind];
 

@@ -1,5 +1,5 @@
 /**
- * The rules of the issuance flow (proposal §2.4, §2.8), shared by the workflow's Update
+ * The rules of the issuance flow (docs/issuance.md), shared by the workflow's Update
  * validators and the API: who may decide a step, four-eyes, which chain a mode runs.
  * Pure code: the workflow imports it.
  */
@@ -11,7 +11,7 @@ export type ApplicationStatus = (typeof APPLICATION_STATUSES)[number];
 export const FINAL_STATUSES: readonly ApplicationStatus[] = ['issued', 'rejected', 'withdrawn', 'failed'];
 
 /**
- * §2.8: `review` runs the type's chain; `auto-seal` seals at once (the approval system
+ * docs/issuance.md, "Modes": `review` runs the type's chain; `auto-seal` seals at once (the approval system
  * already approved); `online-seal` skips review and asks a sealing officer to seal.
  */
 export const ISSUANCE_MODES = ['review', 'auto-seal', 'online-seal'] as const;

@@ -3,7 +3,7 @@ import { createClient } from 'redis';
 import type { Logger } from './logger';
 
 /**
- * The cache in front of the store (proposal §3.4: "LRU cache in front of the store").
+ * The cache in front of the store (docs/architecture.md, "Cache").
  * Redis when REDIS_URL is set, an in-process LRU otherwise. The cache is never the
  * source of truth: a cache that is down makes lookups slower, never wrong, so reads
  * and writes here swallow connection errors (logged) and callers fall back to the

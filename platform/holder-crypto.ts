@@ -3,7 +3,7 @@ import type { HolderId } from '../domain/holder';
 import { keysOf } from './keys';
 
 /**
- * Holder ID numbers are personal data: looked up by a keyed hash, stored encrypted, shown
+ * Holder ID numbers are personal data (docs/trust.md): looked up by a keyed hash, stored encrypted, shown
  * in clear only to those allowed. Each key derives from the master key for its own purpose
  * (platform/keys.ts). IDs come in as HolderId, already in their one spelling
  * (domain/holder.ts), so `…002x` and `…002X` hash and bind alike without normalising here.

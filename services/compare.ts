@@ -10,7 +10,7 @@ import type { CertificateRecord } from '../domain/certificate-record';
 import { parseHolderId, type HolderId } from '../domain/holder';
 
 /**
- * Compare (比对, proposal §1.4.6): a relying party states what it was told — "the holder's ID is
+ * Compare (比对, docs/standards.md "Sharing rules"): a relying party states what it was told — "the holder's ID is
  * X, the legal representative is Y" — and learns, per field, whether the certificate says the
  * same. It never learns the stored value: the answer is one bit per field it already named.
  *

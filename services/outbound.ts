@@ -53,7 +53,7 @@ const isPermanent = (status: number) => status >= 400 && status < 500 && status 
 
 // ------------------------------------------------------------------ catalog
 
-/** Catalog metadata (STANDARDS "Catalog metadata") for one certificate, with the holder code in clear. */
+/** Catalog metadata (docs/standards.md) for one certificate, with the holder code in clear. */
 export function catalogPayload(c: CertificateRow, holderId: string, publicUrl: string) {
   return {
     identifier: c.identifier,

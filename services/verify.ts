@@ -15,7 +15,7 @@ import { verifyRecordSignature } from './trust/sign-record';
 import { chinaDate } from '../domain/calendar';
 
 /**
- * Verification (DESIGN "Trust model", STANDARDS "Verification reports"): given a PDF, a record
+ * Verification (docs/trust.md, "Verification"): given a PDF, a record
  * with its signature, or a certificate number, report each check separately — passed, failed
  * or indeterminate, with a reason — the way EU DSS and W3C VC verifiers do, so a relying party
  * sees *what* is wrong (the file was altered, the signer is not ours, the certificate was

@@ -30,7 +30,7 @@ import type { Actor } from '../domain/access';
 import { ApplicationStatus as StatusKey, CertType, Department } from './search-attributes';
 
 /**
- * One application, from submission to a stored certificate (proposal §2.4):
+ * One application, from submission to a stored certificate (docs/issuance.md):
  * fill → review → seal, with return for correction, four-eyes and deadlines.
  * Face data never enters the workflow: it stays in the database, so Temporal's history
  * (visible to operators in the Web UI) holds no personal data.
@@ -261,7 +261,10 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     return number;
   }
 
-  /** Register in the catalog, warm the cache, call the business system back: failures here never undo the certificate. */
+  /**
+   * Register in the catalog, warm the cache, call the business system back: failures here never
+   * undo the certificate.
+   */
   async function afterIssue(number: string) {
     try {
       await catalog.registerInCatalog(number);

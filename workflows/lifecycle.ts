@@ -3,7 +3,10 @@ import type { Activities } from '../activities';
 import type { ActorRef } from '../domain/issuance';
 import { addDays, chinaDate } from '../domain/calendar';
 
-/** Expiry, reminders and revocation (proposal §3.4): short, idempotent steps, each retried on its own. */
+/**
+ * Expiry, reminders and revocation (docs/issuance.md, "After issue"): short, idempotent steps,
+ * each retried on its own.
+ */
 
 const lifecycle = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',

@@ -38,7 +38,7 @@ export function updateProblem(err: unknown): HttpProblem | undefined {
   return conflict(message);
 }
 
-/** Issuance (proposal §2.4, §2.8): submit, follow, amend and withdraw applications. */
+/** Issuance (docs/issuance.md): submit, follow, amend and withdraw applications. */
 export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   const holders = createHolderCrypto(deps.masterKey);
 

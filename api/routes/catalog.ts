@@ -24,7 +24,7 @@ import { createHolderCrypto } from '../../platform/holder-crypto';
  *   `access: "catalog-only"` — enough to know what the holder has and to ask the issuing
  *   department for access, not to read it. Other filters never cross departments: browsing
  *   another department's catalog by type or region is not a handler's job.
- * - The reason for use (用证事由, STANDARDS sharing rules) is recorded in the audit entry;
+ * - The reason for use (用证事由, docs/standards.md "Sharing rules") is recorded in the audit entry;
  *   business systems must give one.
  */
 

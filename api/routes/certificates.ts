@@ -48,8 +48,8 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
 
   /**
    * 404 for unknown numbers, 403 (audited) for readers outside the issuing department.
-   * Other systems must state why they use the certificate (用证事由, STANDARDS sharing
-   * rules); the reason goes into the audit entry.
+   * Other systems must state why they use the certificate (用证事由, docs/standards.md
+   * "Sharing rules"); the reason goes into the audit entry.
    */
   async function readable(ctx: Context, number: string, reason?: string): Promise<CachedCertificate> {
     ctx.state.auditObject = { type: 'certificate', id: number };

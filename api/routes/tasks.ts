@@ -25,7 +25,7 @@ function mayWork(actor: Actor, task: TaskRow): boolean {
 }
 
 /**
- * The task inbox (STANDARDS.md: Camunda Tasklist / Flowable habits): my tasks, my role's
+ * The task inbox (docs/issuance.md, in the habits of Camunda Tasklist and Flowable): my tasks, my role's
  * queue, claim, decide. Reads come from the tasks table the workflow keeps in step;
  * decisions go through the workflow's `decide` Update, whose validator has the last word.
  */

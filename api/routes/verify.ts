@@ -15,8 +15,8 @@ import { chinaDate } from '../../domain/calendar';
 import { compareCertificateFields, CompareInputError } from '../../services/compare';
 
 /**
- * Public verification (DESIGN API contract: `POST /verify`, `GET /verify/:number`, the QR
- * code's target) and compare (`POST /certificates/:number/compare`).
+ * Public verification (docs/trust.md, "Verification": `POST /verify`, `GET /verify/:number`,
+ * the QR code's target) and compare (`POST /certificates/:number/compare`).
  *
  * Verification needs no sign-in, so it is rate-limited per client IP (VERIFY_RATE_LIMIT_PER_MINUTE)
  * before any work — before a 20 MB upload is even read. Every verification is audited under

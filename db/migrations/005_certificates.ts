@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 /**
  * Issued certificates: the number counters, each application's number allocation, the
- * certificates themselves with the catalog metadata (STANDARDS "Catalog metadata"), the
+ * certificates themselves with the catalog metadata (docs/standards.md, "Catalog metadata"), the
  * DOCX → PDF renditions and the callback deliveries.
  *
  * Sized for tens of millions of certificates: an auto-increment primary key (InnoDB
@@ -72,11 +72,11 @@ export async function up(knex: Knex): Promise<void> {
     t.date('valid_from').notNullable();
     /** Null: permanent. */
     t.date('valid_until').nullable();
-    /** valid · suspended · withdrawn · cancelled · expired · revoked (STANDARDS codes 01–05, 07). */
+    /** valid · suspended · withdrawn · cancelled · expired · revoked (codes 01–05, 07: docs/standards.md). */
     t.string('status', 16).notNullable();
     t.timestamp('status_changed_at', { precision: 3 }).notNullable();
     t.string('status_reason', 500).nullable();
-    /** The certificate this one renews or replaces (STANDARDS); null for a first issue. */
+    /** The certificate this one renews or replaces (docs/standards.md); null for a first issue. */
     t.string('replaces_number', 40).nullable();
     t.string('pdf_sha256', 64).notNullable();
     t.string('docx_sha256', 64).notNullable();

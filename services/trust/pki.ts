@@ -19,7 +19,7 @@ import {
 import { privateKeyEncryptionKey } from '../../platform/keys';
 
 /**
- * The platform's PKI (DESIGN "Trust model"): one root certifies each department's
+ * The platform's PKI (docs/trust.md): one root certifies each department's
  * signing certificate; a seal is the seal image plus that department's key.
  *
  * Development: `createDevelopmentRoot` + `issueDepartmentSigningCertificate` on first

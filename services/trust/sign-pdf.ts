@@ -9,7 +9,7 @@ import type { SigningCredential } from './pki';
  * The PDF signature of an issued certificate: an incremental update holding a
  * signature dictionary whose /Contents is our detached CMS (see cms.ts) over the
  * /ByteRange — the whole file except /Contents itself. Poppler's pdfsig, Acrobat and
- * the verify service all check it. Order matters (DESIGN): stamp the seal and QR code
+ * the verify service all check it. Order matters (docs/trust.md): stamp the seal and QR code
  * first, sign last; any save after signing breaks the signature.
  *
  * SubFilter adbe.pkcs7.detached rather than ETSI.CAdES.detached: PAdES forbids the

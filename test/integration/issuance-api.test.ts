@@ -55,7 +55,7 @@ describe('issuance through the HTTP API, as an approval system and staff use it 
     assert.ok(calls.includes('POST /api/v1/applications') && calls.includes('GET /api/v1/applications/:id'), calls.join());
   });
 
-  it('auto-seal mode (§2.8 mode 1) runs no chain; online-seal mode (mode 2) answers with the sealing page', async () => {
+  it('auto-seal mode runs no chain; online-seal mode answers with the sealing page', async () => {
     const auto = await json<{ id: string }>(await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, mode: 'auto-seal' } }), 201);
     await waitForStatusByKey(auto.id, 'issued');
     assert.equal((await h.t.db('tasks').where({ application_id: auto.id })).length, 0);

@@ -6,7 +6,7 @@ const RSA = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: ne
 
 /**
  * A certificate our own root issued with a TLS profile (serverAuth/clientAuth, like the
- * OPC-UA profile DESIGN warns about): chains fine, must still not be accepted as a seal.
+ * OPC-UA profile docs/trust.md warns about): chains fine, must still not be accepted as a seal.
  */
 export async function issueTlsCertificate(root: RootCa): Promise<SigningCredential> {
   const keys = (await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;

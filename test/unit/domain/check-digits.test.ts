@@ -153,7 +153,7 @@ describe('ISO/IEC 7064 MOD 37,36', () => {
     assert.equal(mod37_36CheckChar('A12425GABC1234002'), 'M'); // GRid example
     assert.equal(mod37_36CheckChar('104G7M'), '3');
     assert.equal(mod37_36CheckChar('12CD'), '5');
-    // The body of the GB/T 36904 example in STANDARDS.md, which ends in U.
+    // The body of the GB/T 36904 example in docs/standards.md, which ends in U.
     assert.equal(mod37_36CheckChar('11100000000013338W01111430000006122244L20230000403001'), 'U');
   });
 

@@ -10,7 +10,7 @@ import {
 } from '../../../domain/identifier';
 import { InvalidValueError } from '../../../domain/result';
 
-// The example from STANDARDS.md, seen in public implementations of GB/T 36904.
+// The example from docs/standards.md, seen in public implementations of GB/T 36904.
 const EXAMPLE = '1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U';
 const EXAMPLE_PARTS = {
   typeCode: '11100000000013338W011',
