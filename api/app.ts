@@ -8,6 +8,7 @@ import type { Logger } from '../platform/logger';
 import type { BlobStore } from '../platform/blobs';
 import type { PdfConverter } from '../services/documents/convert';
 import { requestContext } from './request-context';
+import { clientAddress } from './client-address';
 import { problemMiddleware } from './problem';
 import { ApiRouter, openApiDocument } from './routing';
 import { healthRoutes } from './routes/health';
@@ -49,7 +50,8 @@ export interface AppDeps {
 /** Builds the Koa app without listening, so tests drive it in-process. */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
-  app.proxy = deps.config.env === 'production';
+  // Client addresses come from clientAddress(), which believes X-Forwarded-For only from TRUSTED_PROXIES.
+  app.proxy = false;
 
   app.context.deps = deps;
 
@@ -75,6 +77,7 @@ export function createApp(deps: AppDeps): Koa {
   });
   trustRoutes(health, deps);
 
+  app.use(clientAddress(deps.config.http.trustedProxies));
   app.use(requestContext(deps.logger));
   app.use(auditMiddleware());
   app.use(problemMiddleware());

@@ -7,7 +7,7 @@ import { forEachDatabase } from '../support/databases';
 import { temporalEnv } from '../support/temporal';
 import { startTestApp, testConfig, type TestApp } from '../support/app';
 import { seedDemo, seedDemoTypes } from '../../db/seed-demo';
-import { appendAudit, entryHash } from '../../db/audit';
+import { appendAudit, entryHash, verifyAuditChain } from '../../db/audit';
 import { addRole, getDepartment } from '../../db/org';
 import { openDb } from '../../db/knex';
 import type { Config } from '../../platform/config';
@@ -275,7 +275,6 @@ forEachDatabase('security findings #19 #20', (get) => {
           prev = hash;
         }
         await db.migrate.latest();
-        const { verifyAuditChain } = await import('../../db/audit');
         const key = app.deps.masterKey;
         await appendAudit(db, { category: 'login', action: 'login', outcome: 'success', actor: { type: 'user', id: '1', name: 'new' } }, key);
         assert.deepEqual(await verifyAuditChain(db, key), { ok: true, entries: 4, headHash: (await db('audit_head').first()).hash });

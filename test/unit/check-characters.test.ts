@@ -12,7 +12,7 @@ describe('check-character messages', () => {
     for (const c of ALPHABET.replace(right, '')) {
       const r = parseCertificateNumber(good.slice(0, -1) + c);
       assert.ok(!r.ok);
-      assert.equal(r.reason, 'the check character is wrong');
+      assert.equal(r.reason, 'check character is wrong');
     }
   });
 

@@ -29,14 +29,14 @@ describe('holder (持证主体)', () => {
 
   it('says what is wrong with the ID, for the kind of holder given', () => {
     assert.deepEqual(issues({ kind: 'person', id: '110105194912310021', name: '张三' }), [
-      'id: resident ID number check digit should be X, got 1',
+      'id: resident ID number check digit is wrong',
     ]);
     // A credit code is not a resident ID, and the other way round.
     assert.deepEqual(issues({ kind: 'person', id: '91350100M000100Y43', name: '张三' }), [
       'id: resident ID number character 9 must be a digit',
     ]);
     assert.deepEqual(issues({ kind: 'entity', id: '11010519491231002X', name: '某公司' }), [
-      'id: unified social credit code check character should be B, got X',
+      'id: unified social credit code check character is wrong',
     ]);
     assert.deepEqual(issues({ kind: 'entity', id: 91350100, name: '某公司' }), ['id: id must be a string']);
   });
