@@ -10,7 +10,7 @@ import type { PdfConverter } from '../services/documents/convert';
 import { requestContext } from './request-context';
 import { clientAddress } from './client-address';
 import { problemMiddleware } from './problem';
-import { ApiRouter, openApiDocument } from './routing';
+import { ApiRouter, allowedMethods, openApiDocument, refuseUnknownMethods } from './routing';
 import { healthRoutes } from './routes/health';
 import { pingRoutes } from './routes/pings';
 import { authRoutes } from './routes/auth';
@@ -81,11 +81,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestContext(deps.logger));
   app.use(auditMiddleware());
   app.use(problemMiddleware());
+  app.use(refuseUnknownMethods());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '2mb', encoding: 'utf-8' }));
   app.use(health.routes());
   app.use(webRoutes(deps));
   app.use(authenticate(deps));
   app.use(v1.router.routes());
-  app.use(v1.router.allowedMethods({ throw: true }));
+  app.use(allowedMethods(v1));
   return app;
 }

@@ -36,6 +36,7 @@ export const API_SCOPES = [
   'certificates:read',
   'certificates:verify',
   'certificates:compare',
+  'operations:ping',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
@@ -68,7 +69,8 @@ export type Action =
   | 'certificate.revoke'
   | 'catalog.repair'
   | 'stats.read'
-  | 'certificate.compare';
+  | 'certificate.compare'
+  | 'operations.ping';
 
 /** The department an object belongs to; undefined for platform-level objects. */
 export interface Target {
@@ -106,6 +108,8 @@ const GRANTS: Record<Action, readonly Role[]> = {
   // Callers check it without a department target; readers in the issuing department compare
   // under certificate.read (api/routes/verify.ts).
   'certificate.compare': ['handler'],
+  // Pings start a workflow: any staff member may check a deployment, a business system only with its scope.
+  'operations.ping': ['department-admin', 'filler', 'reviewer', 'sealing-officer', 'handler', 'audit-admin'],
 };
 
 /** What an API client's scopes let it do, within its own department. */
@@ -115,6 +119,7 @@ const SCOPE_GRANTS: Partial<Record<Action, ApiScope>> = {
   'certificate-type.read': 'applications:write',
   'certificate.read': 'certificates:read',
   'certificate.compare': 'certificates:compare',
+  'operations.ping': 'operations:ping',
 };
 
 export function hasRole(actor: Actor, role: Role, department?: string): boolean {
@@ -143,7 +148,7 @@ export function authorize(actor: Actor, action: Action, target: Target = {}): De
   if (isPlatformAdmin(actor)) {
     // The platform admin runs the organisation, not the departments' business: it does not
     // fill, review, seal or read certificates (four-eyes and department scoping stay meaningful).
-    const orgActions: Action[] = ['department.create', 'department.update', 'department.read', 'user.manage', 'role.assign', 'api-client.manage', 'certificate-type.read'];
+    const orgActions: Action[] = ['department.create', 'department.update', 'department.read', 'user.manage', 'role.assign', 'api-client.manage', 'certificate-type.read', 'operations.ping'];
     if (orgActions.includes(action)) return ALLOW;
   }
   if (action === 'role.assign' && target.role && PLATFORM_ROLES.includes(target.role)) {
