@@ -6,6 +6,7 @@ import * as m004 from './004_issuance';
 import * as m005 from './005_certificates';
 import * as m006 from './006_catalog_indexes';
 import * as m007 from './007_lifecycle';
+import * as m008 from './008_audit_keyed_chain';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -19,6 +20,7 @@ const migrations: Record<string, Knex.Migration> = {
   '005_certificates': m005,
   '006_catalog_indexes': m006,
   '007_lifecycle': m007,
+  '008_audit_keyed_chain': m008,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

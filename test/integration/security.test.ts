@@ -117,8 +117,8 @@ forEachDatabase('security findings #19 #20', (get) => {
       token = await app.login('pw-changer', 'second-password-2');
       const denied = await get().db('audit_log').where({ actor_name: 'pw-changer', outcome: 'denied' }).select('detail');
       assert.ok(denied.some((d) => /wrong current password/.test(d.detail)), JSON.stringify(denied));
-      // The wrong guess above counted; four more reach the limit of five, and then sign-in is locked.
-      for (let i = 0; i < 4; i++) {
+      // Wrong guesses count like failed sign-ins (a success resets the count): five, and sign-in is locked.
+      for (let i = 0; i < 5; i++) {
         const r = await app.fetch(`/api/v1/users/${id}`, { method: 'PUT', token, json: { password: 'third-password-3', currentPassword: `guess-${i}-guess` } });
         assert.equal(r.status, 403);
       }
