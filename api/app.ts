@@ -27,6 +27,7 @@ import { revocationRoutes } from './routes/revocations';
 import { verifyRoutes } from './routes/verify';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
+import { AuditAggregator } from './audit-aggregator';
 import { webRoutes } from '../web/serve';
 
 declare module 'koa' {
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Koa {
   app.proxy = false;
 
   app.context.deps = deps;
+  app.context.auditAggregator = new AuditAggregator(deps.db, deps.masterKey, deps.logger);
 
   const v1 = new ApiRouter('/api/v1');
   pingRoutes(v1, deps);

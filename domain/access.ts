@@ -30,6 +30,26 @@ export const PLATFORM_ROLES: readonly Role[] = ['platform-admin'];
 /** Roles that may be held platform-wide (department null): the platform admin, and an audit admin for all departments. */
 export const PLATFORM_WIDE_ROLES: readonly Role[] = ['platform-admin', 'audit-admin'];
 
+/** Roles that administer people and configuration; they never also audit the same departments. */
+export const ADMIN_ROLES: readonly Role[] = ['platform-admin', 'department-admin'];
+
+/** null is platform-wide, so it overlaps every department. */
+const overlaps = (a: string | null, b: string | null) => a === null || b === null || a === b;
+const scopeName = (d: string | null) => (d === null ? 'platform-wide' : `in ${d}`);
+
+/**
+ * Separation of duties: nobody administers and audits the same department, or they would
+ * audit themselves. Why holding `add` beside `held` would break it, or null.
+ */
+export function separationOfDutiesConflict(held: readonly RoleAssignment[], add: RoleAssignment): string | null {
+  const clashes = (r: RoleAssignment) =>
+    (ADMIN_ROLES.includes(add.role) && r.role === 'audit-admin') || (add.role === 'audit-admin' && ADMIN_ROLES.includes(r.role));
+  const clash = held.find((r) => clashes(r) && overlaps(r.department, add.department));
+  return clash
+    ? `separation of duties: ${add.role} ${scopeName(add.department)} overlaps ${clash.role} held ${scopeName(clash.department)}`
+    : null;
+}
+
 export const API_SCOPES = [
   'applications:write',
   'applications:read',
@@ -155,11 +175,22 @@ export function authorize(actor: Actor, action: Action, target: Target = {}): De
     return deny('only a platform admin may grant platform roles');
   }
   const grants = GRANTS[action];
-  const held = actor.roles.filter((r) => grants.includes(r.role));
+  const held = heldFor(actor.roles, action);
   if (held.length === 0) return deny(`requires one of: ${grants.join(', ') || 'platform-admin'}`);
   if (target.department === undefined) return ALLOW;
   if (held.some((r) => r.department === null || r.department === target.department)) return ALLOW;
   return deny(`no ${grants.join('/')} role in department ${target.department}`);
+}
+
+/**
+ * The assignments that grant the action. An audit-admin role overlapping one of the actor's
+ * admin roles (granted before separation of duties was enforced) does not count: nobody reads
+ * the audit log of what they administer.
+ */
+function heldFor(roles: readonly RoleAssignment[], action: Action): RoleAssignment[] {
+  const held = roles.filter((r) => GRANTS[action].includes(r.role));
+  if (action !== 'audit.read') return held;
+  return held.filter((r) => !roles.some((a) => ADMIN_ROLES.includes(a.role) && overlaps(a.department, r.department)));
 }
 
 /** Departments in which the actor holds a role granting the action; null = all. */
@@ -168,8 +199,7 @@ export function departmentsFor(actor: Actor, action: Action): string[] | null {
   if (actor.kind === 'anonymous') return [];
   if (actor.kind === 'api-client') return authorize(actor, action).allowed ? [actor.department] : [];
   if (isPlatformAdmin(actor) && authorize(actor, action).allowed) return null;
-  const grants = GRANTS[action];
-  const held = actor.roles.filter((r) => grants.includes(r.role));
+  const held = heldFor(actor.roles, action);
   if (held.some((r) => r.department === null)) return null;
   return [...new Set(held.map((r) => r.department as string))];
 }

@@ -11,6 +11,7 @@ import { appendAudit, entryHash, verifyAuditChain } from '../../db/audit';
 import { addRole, getDepartment } from '../../db/org';
 import { openDb } from '../../db/knex';
 import type { Config } from '../../platform/config';
+import { createMemoryCache } from '../../platform/cache';
 
 /** Regression tests for the probe's findings (issues #19 and #20). */
 
@@ -148,7 +149,9 @@ forEachDatabase('security findings #19 #20', (get) => {
     const rowsAfter = (s: number) => get().db('audit_log').where('seq', '>', s).orderBy('seq');
     const total = (rows: { detail: string | null }[]) => rows.reduce((n, r) => n + Number((JSON.parse(r.detail ?? '{}') as { count?: number }).count ?? 1), 0);
     before(async () => {
-      fresh = await startTestApp({ db: get().db, temporal: (await temporalEnv()).client, config: config({ auth: { ...config().auth, maxFailuresPerAddress: 50 } }) });
+      // Its own counters, the same master key (one deployment): the audit chain stays verifiable.
+      const deps = { ...app.deps, cache: createMemoryCache(1000) };
+      fresh = await startTestApp({ db: get().db, temporal: (await temporalEnv()).client, deps, config: config({ auth: { ...config().auth, maxFailuresPerAddress: 50 } }) });
     });
     after(() => fresh?.close());
 
@@ -221,7 +224,8 @@ forEachDatabase('security findings #19 #20', (get) => {
       const temporal = (await temporalEnv()).client;
       const ipOf = async (trustedProxies: string[], username: string) => {
         const base = config();
-        const prod = await startTestApp({ db: get().db, temporal, config: { ...base, env: 'production', http: { ...base.http, trustedProxies } } });
+        const deps = { ...app.deps, cache: createMemoryCache(1000) };
+        const prod = await startTestApp({ db: get().db, temporal, deps, config: { ...base, env: 'production', http: { ...base.http, trustedProxies } } });
         try {
           const r = await prod.fetch('/api/v1/auth/login', { json: { username, password: 'wrong-password-x' }, headers: { 'x-forwarded-for': '203.0.113.7' } });
           assert.equal(r.status, 401);
