@@ -39,7 +39,13 @@ export function lifecycleActivities({ db, cache, config, masterKey }: ActivityDe
         await addNotice(db, { number: c.number, event: 'expiring', applicationId: c.application_id, callbackUrl: c.callback_url, dueOn });
       }
       if (due.length) {
-        await appendAudit(db, { category: 'operation', action: 'certificate.remind-expiry', outcome: 'success', actor: system, detail: { window: [input.from, input.to], count: due.length, numbers: due.map((c) => c.number) } }, masterKey);
+        await appendAudit(db, {
+          category: 'operation',
+          action: 'certificate.remind-expiry',
+          outcome: 'success',
+          actor: system,
+          detail: { window: [input.from, input.to], count: due.length, numbers: due.map((c) => c.number) },
+        }, masterKey);
       }
       return due.length;
     },

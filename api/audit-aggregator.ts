@@ -50,7 +50,12 @@ export class AuditAggregator {
     if (!this.pending.has(key) && this.pending.size >= this.maxGroups) {
       // Past maxGroups distinct groups in one window, further ones share one counter, so memory stays bounded.
       key = `${entry.category}|${entry.action}|${entry.outcome}|(many sources)`;
-      full = { ...full, actor: { type: entry.actor.type, id: null, name: null }, ip: null, detail: { reason: entry.detail?.reason ?? null, sources: 'many' } };
+      full = {
+        ...full,
+        actor: { type: entry.actor.type, id: null, name: null },
+        ip: null,
+        detail: { reason: entry.detail?.reason ?? null, sources: 'many' },
+      };
     }
     const now = new Date().toISOString();
     const p = this.pending.get(key);
@@ -60,7 +65,8 @@ export class AuditAggregator {
       if (entry.actor.id && p.actors.size < SAMPLE) p.actors.add(entry.actor.id);
       return;
     }
-    this.pending.set(key, { entry: full, count: 0, first: now, last: now, actors: new Set(entry.actor.id ? [entry.actor.id] : []) });
+    const actors = new Set(entry.actor.id ? [entry.actor.id] : []);
+    this.pending.set(key, { entry: full, count: 0, first: now, last: now, actors });
     await this.write({ ...full, detail: { ...full.detail, count: 1 } });
   }
 

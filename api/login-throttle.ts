@@ -23,7 +23,9 @@ export function loginThrottle(deps: AppDeps) {
   const window = lockoutMinutes * 60;
 
   async function release(ctx: Context, ...keys: string[]) {
-    await Promise.all(keys.map((k) => deps.cache.decr(k))).catch((err: Error) => ctx.log.warn({ err: err.message }, 'login throttle: could not release a reservation'));
+    await Promise.all(keys.map((k) => deps.cache.decr(k))).catch((err: Error) =>
+      ctx.log.warn({ err: err.message }, 'login throttle: could not release a reservation'),
+    );
   }
 
   return {
@@ -36,7 +38,11 @@ export function loginThrottle(deps: AppDeps) {
         counts = await Promise.all([deps.cache.incr(userKey, window), deps.cache.incr(ipKey, window)]);
       } catch (err) {
         ctx.log.error({ err: (err as Error).message }, 'login throttle: counters unavailable; refusing sign-in');
-        throw new HttpProblem(503, 'Service Unavailable', 'Sign-in is unavailable for the moment (the failed-attempt counters cannot be reached); try again shortly');
+        throw new HttpProblem(
+          503,
+          'Service Unavailable',
+          'Sign-in is unavailable for the moment (the failed-attempt counters cannot be reached); try again shortly',
+        );
       }
       const [userCount = 0, ipCount = 0] = counts;
       if (userCount > maxFailures || ipCount > maxFailuresPerAddress) {
@@ -49,7 +55,8 @@ export function loginThrottle(deps: AppDeps) {
           detail: { reason: 'too many failed attempts' },
         });
         ctx.set('Retry-After', String(window));
-        throw new HttpProblem(429, 'Too Many Requests', `Too many failed sign-ins; try again in ${lockoutMinutes} minutes`);
+        const detail = `Too many failed sign-ins; try again in ${lockoutMinutes} minutes`;
+        throw new HttpProblem(429, 'Too Many Requests', detail);
       }
       return {
         async succeeded() {

@@ -128,7 +128,8 @@ export function allowedMethods(api: ApiRouter) {
   return async (ctx: Context, next: Next) => {
     await answer(ctx as never, next);
     if (ctx.status === 405) {
-      throw new HttpProblem(405, 'Method Not Allowed', `${ctx.method} is not allowed here; use ${ctx.response.get('Allow')}`);
+      const detail = `${ctx.method} is not allowed here; use ${ctx.response.get('Allow')}`;
+      throw new HttpProblem(405, 'Method Not Allowed', detail);
     }
   };
 }

@@ -122,7 +122,8 @@ export function entryHash(prevHash: string, r: Omit<Row, 'prev_hash' | 'hash'>):
 
 /** Scheme 2: the same bytes under HMAC-SHA256 with the chain key. */
 export function keyedEntryHash(key: Buffer, prevHash: string, r: Omit<Row, 'prev_hash' | 'hash'>): string {
-  return createHmac('sha256', key).update('v2\n').update(prevHash).update('\n').update(entryContent(r), 'utf8').digest('hex');
+  const mac = createHmac('sha256', key).update('v2\n').update(prevHash).update('\n');
+  return mac.update(entryContent(r), 'utf8').digest('hex');
 }
 
 function headMac(key: Buffer, h: { seq: number; hash: string; keyedFrom: number }): string {
@@ -241,7 +242,8 @@ export async function verifyAuditChain(db: Db, masterKey: Buffer, batchSize = 20
       }
       const keyed = seq >= keyedFrom;
       if (keyed && Number(r.hash_version ?? 1) !== 2) {
-        return { ok: false, entries: seq - 1, firstBroken: { seq, reason: 'the entry is not keyed although it was written after keyed hashing began: it was rewritten' } };
+        const reason = 'the entry is not keyed although it was written after keyed hashing began: it was rewritten';
+        return { ok: false, entries: seq - 1, firstBroken: { seq, reason } };
       }
       const recomputed = keyed ? keyedEntryHash(key, prev, r) : entryHash(prev, r);
       if (!sameHex(recomputed, r.hash)) {
@@ -257,14 +259,18 @@ export async function verifyAuditChain(db: Db, masterKey: Buffer, batchSize = 20
     return {
       ok: false,
       entries: expected - 1,
-      firstBroken: { seq: expected, reason: `the chain head records ${Number(last.seq)} entries; entries after ${expected - 1} were removed` },
+      firstBroken: {
+        seq: expected,
+        reason: `the chain head records ${Number(last.seq)} entries; entries after ${expected - 1} were removed`,
+      },
     };
   }
   // Keyed entries exist: the head must carry the MAC that only the key holder can make.
   if (expected - 1 >= keyedFrom) {
     const mac = headMac(key, { seq: expected - 1, hash: prev, keyedFrom });
     if (!last.mac || !sameHex(mac, last.mac) || Number(last.keyed_from) !== keyedFrom) {
-      return { ok: false, entries: expected - 1, firstBroken: { seq: expected - 1, reason: 'the chain head\'s MAC does not match: the head was rewritten' } };
+      const reason = 'the chain head\'s MAC does not match: the head was rewritten';
+      return { ok: false, entries: expected - 1, firstBroken: { seq: expected - 1, reason } };
     }
   }
   return { ok: true, entries: expected - 1, headHash: prev };

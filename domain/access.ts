@@ -43,10 +43,12 @@ const scopeName = (d: string | null) => (d === null ? 'platform-wide' : `in ${d}
  */
 export function separationOfDutiesConflict(held: readonly RoleAssignment[], add: RoleAssignment): string | null {
   const clashes = (r: RoleAssignment) =>
-    (ADMIN_ROLES.includes(add.role) && r.role === 'audit-admin') || (add.role === 'audit-admin' && ADMIN_ROLES.includes(r.role));
+    (ADMIN_ROLES.includes(add.role) && r.role === 'audit-admin') ||
+    (add.role === 'audit-admin' && ADMIN_ROLES.includes(r.role));
   const clash = held.find((r) => clashes(r) && overlaps(r.department, add.department));
   return clash
-    ? `separation of duties: ${add.role} ${scopeName(add.department)} overlaps ${clash.role} held ${scopeName(clash.department)}`
+    ? `separation of duties: ${add.role} ${scopeName(add.department)} overlaps ` +
+        `${clash.role} held ${scopeName(clash.department)}`
     : null;
 }
 
@@ -168,7 +170,10 @@ export function authorize(actor: Actor, action: Action, target: Target = {}): De
   if (isPlatformAdmin(actor)) {
     // The platform admin runs the organisation, not the departments' business: it does not
     // fill, review, seal or read certificates (four-eyes and department scoping stay meaningful).
-    const orgActions: Action[] = ['department.create', 'department.update', 'department.read', 'user.manage', 'role.assign', 'api-client.manage', 'certificate-type.read', 'operations.ping'];
+    const orgActions: Action[] = [
+      'department.create', 'department.update', 'department.read', 'user.manage', 'role.assign',
+      'api-client.manage', 'certificate-type.read', 'operations.ping',
+    ];
     if (orgActions.includes(action)) return ALLOW;
   }
   if (action === 'role.assign' && target.role && PLATFORM_ROLES.includes(target.role)) {

@@ -83,7 +83,8 @@ function pruneExpired(counters: Map<string, { expiresAt: number }>, now: number)
   for (const [k, c] of counters) if (c.expiresAt <= now) counters.delete(k);
 }
 
-const DECR_IF_POSITIVE = `if (tonumber(redis.call('GET', KEYS[1]) or '0') > 0) then return redis.call('DECR', KEYS[1]) end return 0`;
+const DECR_IF_POSITIVE =
+  "if (tonumber(redis.call('GET', KEYS[1]) or '0') > 0) then return redis.call('DECR', KEYS[1]) end return 0";
 
 export interface RedisCacheOptions {
   url: string;

@@ -41,7 +41,9 @@ const envSchema = z.object({
     .string()
     .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
     .superRefine((list, ctx) => {
-      for (const p of list) if (!isAddressOrRange(p)) ctx.addIssue({ code: 'custom', message: `${p} is not an IP address or CIDR range` });
+      for (const p of list) {
+        if (!isAddressOrRange(p)) ctx.addIssue({ code: 'custom', message: `${p} is not an IP address or CIDR range` });
+      }
     })
     .default([]),
   CERTFLOW_MASTER_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),

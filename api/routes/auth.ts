@@ -38,7 +38,9 @@ export function authRoutes(api: ApiRouter, deps: AppDeps) {
           category: 'login',
           action: 'login',
           outcome: 'failure',
-          actor: user ? { type: 'user', id: String(user.id), name: user.username } : { type: 'anonymous', id: null, name: username },
+          actor: user
+            ? { type: 'user', id: String(user.id), name: user.username }
+            : { type: 'anonymous', id: null, name: username },
           detail: { reason },
         });
         throw unauthorized('Wrong username or password');

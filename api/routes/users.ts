@@ -5,9 +5,12 @@ import type { ApiRouter } from '../routing';
 import { conflict, forbidden, notFound, unprocessable } from '../problem';
 import { deny, requirePermission } from '../auth';
 import { departmentCode } from './departments';
-import { ADMIN_ROLES, ROLES, PLATFORM_WIDE_ROLES, departmentsFor, isPlatformAdmin, separationOfDutiesConflict, type Role } from '../../domain/access';
 import {
-  addRole, createUser, findUserForLogin, getDepartment, getRoleAssignment, getUser, listUsers, removeRole, updateUser, type Department, type User,
+  ADMIN_ROLES, ROLES, PLATFORM_WIDE_ROLES, departmentsFor, isPlatformAdmin, separationOfDutiesConflict, type Role,
+} from '../../domain/access';
+import {
+  addRole, createUser, findUserForLogin, getDepartment, getRoleAssignment, getUser, listUsers, removeRole, updateUser,
+  type Department, type User,
 } from '../../db/org';
 import { hashPassword, verifyPassword } from '../../platform/secrets';
 import { loginThrottle } from '../login-throttle';
@@ -25,13 +28,15 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
    */
   function requireRoleChange(ctx: Context, r: { role: Role; department: string | null }) {
     if (r.department === null) {
-      if (!isPlatformAdmin(ctx.state.actor)) deny(ctx, 'role.assign', 'only a platform admin grants or withdraws platform-wide roles');
+      if (!isPlatformAdmin(ctx.state.actor)) {
+        deny(ctx, 'role.assign', 'only a platform admin grants or withdraws platform-wide roles');
+      }
       return;
     }
     requirePermission(ctx, 'role.assign', { department: r.department, role: r.role });
   }
 
-  /** Nobody changes their own roles: an admin cannot make itself its own auditor, nor demote itself by mistake. */
+  /** Nobody grants themselves a role: an admin could otherwise make itself its own auditor, or more. */
   function refuseOwnRoles(ctx: Context, userId: number) {
     const actor = ctx.state.actor;
     if (actor.kind === 'user' && actor.id === userId) deny(ctx, 'role.assign', 'you cannot grant a role to yourself');
@@ -120,13 +125,14 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
   /** Counts like a sign-in (api/login-throttle.ts): a wrong current password is a failed attempt. */
   async function checkCurrentPassword(ctx: Context, user: User, current: string | undefined) {
     if (current === undefined) {
-      throw unprocessable('Changing your own password needs your current password', [{ field: 'currentPassword', message: 'required' }]);
+      throw unprocessable('Changing your own password needs your current password', [
+        { field: 'currentPassword', message: 'required' },
+      ]);
     }
     const attempt = await throttle.begin(ctx, user.username);
     const stored = await findUserForLogin(deps.db, user.username);
     if (!stored || !(await verifyPassword(current, stored.passwordHash))) {
       await attempt.failed();
-      ctx.state.auditDetail = { changed: ['password'] };
       deny(ctx, 'user.manage', 'wrong current password');
     }
     await attempt.succeeded();
