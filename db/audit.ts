@@ -220,7 +220,8 @@ export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: Audi
 }
 
 export type ChainReport =
-  | { ok: true; entries: number; headHash: string }
+  /** keyedFrom: the first keyed entry; it only moves if someone rewrote the head, so auditors may note it. */
+  | { ok: true; entries: number; headHash: string; keyedFrom: number }
   | { ok: false; entries: number; firstBroken: { seq: number; reason: string } };
 
 /** Walks the whole chain in seq order, in batches, and names the first entry that does not hold. */
@@ -273,5 +274,5 @@ export async function verifyAuditChain(db: Db, masterKey: Buffer, batchSize = 20
       return { ok: false, entries: expected - 1, firstBroken: { seq: expected - 1, reason } };
     }
   }
-  return { ok: true, entries: expected - 1, headHash: prev };
+  return { ok: true, entries: expected - 1, headHash: prev, keyedFrom };
 }

@@ -14,6 +14,8 @@ describe('sign-in lockout with Redis counters', () => {
   let proxy: TcpProxy;
   let cache: Cache;
   let app: TestApp;
+  const signIn = (username: string, password: string) =>
+    app.fetch('/api/v1/auth/login', { json: { username, password } });
 
   before(async function () {
     t = await createTestDatabase('sqlite');
@@ -22,13 +24,15 @@ describe('sign-in lockout with Redis counters', () => {
     proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
     await proxy.open();
     try {
-      cache = await createRedisCache({ url: `redis://${proxy.url}`, prefix: `certflow-test:${uniqueSuffix()}:`, logger: pino({ level: 'silent' }) });
+      const prefix = `certflow-test:${uniqueSuffix()}:`;
+      cache = await createRedisCache({ url: `redis://${proxy.url}`, prefix, logger: pino({ level: 'silent' }) });
     } catch (err) {
       await proxy.close();
       requireService(this, `Redis at ${TEST_REDIS_URL}`, err);
     }
     const base = testConfig();
-    app = await startTestApp({ db: t.db, temporal: (await temporalEnv()).client, cache, config: { ...base, auth: { ...base.auth, maxFailures: 5 } } });
+    const config = { ...base, auth: { ...base.auth, maxFailures: 5 } };
+    app = await startTestApp({ db: t.db, temporal: (await temporalEnv()).client, cache, config });
   });
   after(async () => {
     await app?.close();
@@ -38,9 +42,8 @@ describe('sign-in lockout with Redis counters', () => {
   });
 
   it('checks at most five of twenty parallel guesses; the rest are 429', async () => {
-    const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => app.fetch('/api/v1/auth/login', { json: { username: 'market-filler', password: `parallel-guess-${i}` } })),
-    );
+    const guesses = Array.from({ length: 20 }, (_, i) => signIn('market-filler', `parallel-guess-${i}`));
+    const results = await Promise.all(guesses);
     const statuses = results.map((r) => r.status);
     assert.equal(statuses.filter((s) => s === 401).length, 5, statuses.join(','));
     assert.equal(statuses.filter((s) => s === 429).length, 15, statuses.join(','));
@@ -48,13 +51,13 @@ describe('sign-in lockout with Redis counters', () => {
 
   it('refuses sign-in with 503 while Redis is unreachable, and works again when it is back', async () => {
     await proxy.close();
-    const r = await app.fetch('/api/v1/auth/login', { json: { username: 'market-reviewer', password: 'certflow-demo' } });
+    const r = await signIn('market-reviewer', 'certflow-demo');
     assert.equal(r.status, 503);
     assert.match(((await r.json()) as { detail: string }).detail, /sign-in/i);
     await proxy.open();
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const again = await app.fetch('/api/v1/auth/login', { json: { username: 'market-reviewer', password: 'certflow-demo' } });
+      const again = await signIn('market-reviewer', 'certflow-demo');
       if (again.status === 200) break;
       assert.ok(Date.now() < deadline, `still ${again.status}`);
       await new Promise((resolve) => setTimeout(resolve, 200));

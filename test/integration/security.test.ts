@@ -19,11 +19,13 @@ type Problem = { status: number; title: string; detail: string; errors?: { field
 
 const config = (patch: Partial<Config> = {}): Config => {
   const base = testConfig();
-  return { ...base, auth: { ...base.auth, maxFailures: 5, lockoutMinutes: 15, maxFailuresPerAddress: 1000 }, ...patch };
+  const auth = { ...base.auth, maxFailures: 5, lockoutMinutes: 15, maxFailuresPerAddress: 1000 };
+  return { ...base, auth, ...patch };
 };
 
 /** Raw HTTP, because fetch() refuses methods such as TRACE. */
-function rawRequest(url: string, method: string, path: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+type RawResponse = { status: number; headers: http.IncomingHttpHeaders; body: string };
+function rawRequest(url: string, method: string, path: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.request(url + path, { method }, (res) => {
       let body = '';
@@ -40,6 +42,12 @@ forEachDatabase('security findings #19 #20', (get) => {
   const userId = async (username: string) => Number((await get().db('users').where({ username }).first()).id);
   const assignments = async (username: string) =>
     get().db('role_assignments').where({ user_id: await userId(username) }).select('id', 'role', 'department_id');
+  const grant = async (token: string, username: string, role: string, department: string | null) =>
+    app.fetch(`/api/v1/users/${await userId(username)}/roles`, { token, json: { role, department } });
+  const withdraw = async (token: string, username: string, assignmentId: number) =>
+    app.fetch(`/api/v1/users/${await userId(username)}/roles/${assignmentId}`, { method: 'DELETE', token });
+  const signIn = (username: string, password: string) =>
+    app.fetch('/api/v1/auth/login', { json: { username, password } });
 
   before(async () => {
     const { db } = get();
@@ -53,48 +61,52 @@ forEachDatabase('security findings #19 #20', (get) => {
     it('a department admin cannot withdraw the platform-wide audit admin\'s role', async () => {
       const token = await app.login('market-admin');
       const [a] = await assignments('auditor');
-      const r = await app.fetch(`/api/v1/users/${await userId('auditor')}/roles/${a!.id}`, { method: 'DELETE', token });
+      const r = await withdraw(token, 'auditor', a!.id);
       assert.equal(r.status, 403);
       assert.equal((await assignments('auditor')).length, 1);
     });
 
     it('nobody grants a role to themselves, so an admin cannot make itself its own auditor', async () => {
       const token = await app.login('market-admin');
-      const self = await app.fetch(`/api/v1/users/${await userId('market-admin')}/roles`, { token, json: { role: 'audit-admin', department: 'market' } });
+      const self = await grant(token, 'market-admin', 'audit-admin', 'market');
       assert.equal(self.status, 403);
       assert.match(((await self.json()) as Problem).detail, /yourself/);
       assert.equal((await app.fetch('/api/v1/audit', { token })).status, 403);
       const pa = await app.login('platform-admin');
-      const paSelf = await app.fetch(`/api/v1/users/${await userId('platform-admin')}/roles`, { token: pa, json: { role: 'audit-admin', department: null } });
-      assert.equal(paSelf.status, 403);
+      assert.equal((await grant(pa, 'platform-admin', 'audit-admin', null)).status, 403);
     });
 
     it('nobody holds admin and audit-admin for overlapping departments', async () => {
       const pa = await app.login('platform-admin');
-      const both = await app.fetch(`/api/v1/users/${await userId('market-admin')}/roles`, { token: pa, json: { role: 'audit-admin', department: 'market' } });
+      const both = await grant(pa, 'market-admin', 'audit-admin', 'market');
       assert.equal(both.status, 409);
       assert.match(((await both.json()) as Problem).detail, /separation of duties/);
-      const auditorAdmin = await app.fetch(`/api/v1/users/${await userId('auditor')}/roles`, { token: pa, json: { role: 'department-admin', department: 'health' } });
+      const auditorAdmin = await grant(pa, 'auditor', 'department-admin', 'health');
       assert.equal(auditorAdmin.status, 409, 'a platform-wide audit admin overlaps every department');
       const created = await app.fetch('/api/v1/users', {
         token: pa,
-        json: { username: 'two-hats', displayName: 'x', password: 'a-good-password', roles: [{ role: 'department-admin', department: 'health' }, { role: 'audit-admin', department: 'health' }] },
+        json: {
+          username: 'two-hats',
+          displayName: 'x',
+          password: 'a-good-password',
+          roles: [{ role: 'department-admin', department: 'health' }, { role: 'audit-admin', department: 'health' }],
+        },
       });
       assert.equal(created.status, 409);
       assert.equal(await get().db('users').where({ username: 'two-hats' }).first(), undefined);
       // Different departments do not overlap.
-      const ok = await app.fetch(`/api/v1/users/${await userId('market-reviewer')}/roles`, { token: pa, json: { role: 'audit-admin', department: 'health' } });
-      assert.equal(ok.status, 201);
+      assert.equal((await grant(pa, 'market-reviewer', 'audit-admin', 'health')).status, 201);
       // A pair made before the rule existed does not let its holder audit the department it administers.
       const { db } = get();
       await addRole(db, await userId('health-admin'), 'audit-admin', (await getDepartment(db, 'health'))!);
-      assert.equal((await app.fetch('/api/v1/audit', { token: await app.login('health-admin') })).status, 403);
+      const healthAdmin = await app.login('health-admin');
+      assert.equal((await app.fetch('/api/v1/audit', { token: healthAdmin })).status, 403);
     });
 
     it('an administrator cannot withdraw their own admin role', async () => {
       const token = await app.login('market-admin');
       const own = (await assignments('market-admin')).find((a) => a.role === 'department-admin')!;
-      const r = await app.fetch(`/api/v1/users/${await userId('market-admin')}/roles/${own.id}`, { method: 'DELETE', token });
+      const r = await withdraw(token, 'market-admin', own.id);
       assert.ok(r.status === 409 || r.status === 422, String(r.status));
       assert.match(((await r.json()) as Problem).detail, /your own/);
       assert.ok((await assignments('market-admin')).some((a) => a.role === 'department-admin'));
@@ -104,42 +116,40 @@ forEachDatabase('security findings #19 #20', (get) => {
   describe('changing one\'s own password', () => {
     it('needs the current password; a wrong one is refused, audited and counts toward lockout', async () => {
       const pa = await app.login('platform-admin');
-      const created = await app.fetch('/api/v1/users', { token: pa, json: { username: 'pw-changer', displayName: 'x', password: 'first-password-1', roles: [{ role: 'reviewer', department: 'health' }] } });
+      const roles = [{ role: 'reviewer', department: 'health' }];
+      const json = { username: 'pw-changer', displayName: 'x', password: 'first-password-1', roles };
+      const created = await app.fetch('/api/v1/users', { token: pa, json });
       assert.equal(created.status, 201);
       const id = await userId('pw-changer');
       let token = await app.login('pw-changer', 'first-password-1');
-      const missing = await app.fetch(`/api/v1/users/${id}`, { method: 'PUT', token, json: { password: 'second-password-2' } });
+      const put = (body: Record<string, string>, as = token) =>
+        app.fetch(`/api/v1/users/${id}`, { method: 'PUT', token: as, json: body });
+      const missing = await put({ password: 'second-password-2' });
       assert.equal(missing.status, 422);
       assert.deepEqual(((await missing.json()) as Problem).errors?.map((e) => e.field), ['currentPassword']);
-      const wrong = await app.fetch(`/api/v1/users/${id}`, { method: 'PUT', token, json: { password: 'second-password-2', currentPassword: 'not-my-password' } });
-      assert.equal(wrong.status, 403);
-      const right = await app.fetch(`/api/v1/users/${id}`, { method: 'PUT', token, json: { password: 'second-password-2', currentPassword: 'first-password-1' } });
-      assert.equal(right.status, 200);
+      assert.equal((await put({ password: 'second-password-2', currentPassword: 'not-my-password' })).status, 403);
+      assert.equal((await put({ password: 'second-password-2', currentPassword: 'first-password-1' })).status, 200);
       token = await app.login('pw-changer', 'second-password-2');
-      const denied = await get().db('audit_log').where({ actor_name: 'pw-changer', outcome: 'denied' }).select('detail');
+      const denied = await get().db('audit_log').where({ actor_name: 'pw-changer', outcome: 'denied' });
       assert.ok(denied.some((d) => /wrong current password/.test(d.detail)), JSON.stringify(denied));
       // Wrong guesses count like failed sign-ins (a success resets the count): five, and sign-in is locked.
       for (let i = 0; i < 5; i++) {
-        const r = await app.fetch(`/api/v1/users/${id}`, { method: 'PUT', token, json: { password: 'third-password-3', currentPassword: `guess-${i}-guess` } });
-        assert.equal(r.status, 403);
+        assert.equal((await put({ password: 'third-password-3', currentPassword: `guess-${i}-guess` })).status, 403);
       }
-      const locked = await app.fetch('/api/v1/auth/login', { json: { username: 'pw-changer', password: 'second-password-2' } });
-      assert.equal(locked.status, 429);
+      assert.equal((await signIn('pw-changer', 'second-password-2')).status, 429);
       // An admin resetting someone else's password needs no current password.
-      const reset = await app.fetch(`/api/v1/users/${id}`, { method: 'PUT', token: pa, json: { password: 'reset-password-4' } });
-      assert.equal(reset.status, 200);
+      assert.equal((await put({ password: 'reset-password-4' }, pa)).status, 200);
     });
   });
 
   describe('sign-in lockout under concurrency', () => {
     it('checks at most five of twenty parallel guesses; the rest are 429', async () => {
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => app.fetch('/api/v1/auth/login', { json: { username: 'health-filler', password: `parallel-guess-${i}` } })),
-      );
+      const guesses = Array.from({ length: 20 }, (_, i) => signIn('health-filler', `parallel-guess-${i}`));
+      const results = await Promise.all(guesses);
       const statuses = results.map((r) => r.status);
       assert.equal(statuses.filter((s) => s === 401).length, 5, statuses.join(','));
       assert.equal(statuses.filter((s) => s === 429).length, 15, statuses.join(','));
-      assert.equal((await app.fetch('/api/v1/auth/login', { json: { username: 'health-filler', password: 'certflow-demo' } })).status, 429);
+      assert.equal((await signIn('health-filler', 'certflow-demo')).status, 429);
     });
   });
 
@@ -147,19 +157,23 @@ forEachDatabase('security findings #19 #20', (get) => {
     let fresh: TestApp;
     const seq = async () => Number((await get().db('audit_head').first()).seq);
     const rowsAfter = (s: number) => get().db('audit_log').where('seq', '>', s).orderBy('seq');
-    const total = (rows: { detail: string | null }[]) => rows.reduce((n, r) => n + Number((JSON.parse(r.detail ?? '{}') as { count?: number }).count ?? 1), 0);
+    const countOf = (detail: string | null) => Number((JSON.parse(detail ?? '{}') as { count?: number }).count ?? 1);
+    const total = (rows: { detail: string | null }[]) => rows.reduce((n, r) => n + countOf(r.detail), 0);
     before(async () => {
       // Its own counters, the same master key (one deployment): the audit chain stays verifiable.
       const deps = { ...app.deps, cache: createMemoryCache(1000) };
-      fresh = await startTestApp({ db: get().db, temporal: (await temporalEnv()).client, deps, config: config({ auth: { ...config().auth, maxFailuresPerAddress: 50 } }) });
+      const limited = config({ auth: { ...config().auth, maxFailuresPerAddress: 50 } });
+      fresh = await startTestApp({ db: get().db, temporal: (await temporalEnv()).client, deps, config: limited });
     });
     after(() => fresh?.close());
 
-    it('200 made-up API keys write a handful of entries whose counts add up, and are answered 429 past the limit', async () => {
+    it('200 made-up API keys: a handful of entries whose counts add up, 429 past the limit', async () => {
       const start = await seq();
       const statuses: number[] = [];
       for (let i = 0; i < 200; i += 20) {
-        const batch = await Promise.all(Array.from({ length: 20 }, (_, j) => fresh.fetch('/api/v1/auth/me', { apiKey: `madeup${i + j}.secret` })));
+        const batch = await Promise.all(
+          Array.from({ length: 20 }, (_, j) => fresh.fetch('/api/v1/auth/me', { apiKey: `madeup${i + j}.secret` })),
+        );
         statuses.push(...batch.map((r) => r.status));
       }
       assert.ok(statuses.filter((s) => s === 429).length >= 100, statuses.join(','));
@@ -172,10 +186,12 @@ forEachDatabase('security findings #19 #20', (get) => {
 
     it('200 sign-ins against a locked account write a handful of entries whose counts add up', async () => {
       const start = await seq();
-      for (let i = 0; i < 5; i++) await fresh.fetch('/api/v1/auth/login', { json: { username: 'health-handler', password: `wrong-${i}-password` } });
+      const freshSignIn = (password: string) =>
+        fresh.fetch('/api/v1/auth/login', { json: { username: 'health-handler', password } });
+      for (let i = 0; i < 5; i++) await freshSignIn(`wrong-${i}-password`);
       const statuses: number[] = [];
       for (let i = 0; i < 200; i += 20) {
-        const batch = await Promise.all(Array.from({ length: 20 }, () => fresh.fetch('/api/v1/auth/login', { json: { username: 'health-handler', password: 'certflow-demo' } })));
+        const batch = await Promise.all(Array.from({ length: 20 }, () => freshSignIn('certflow-demo')));
         statuses.push(...batch.map((r) => r.status));
       }
       assert.ok(statuses.every((s) => s === 429), statuses.join(','));
@@ -197,7 +213,8 @@ forEachDatabase('security findings #19 #20', (get) => {
           assert.equal((JSON.parse(r.body) as Problem).status, 501);
         }
       }
-      for (const [method, p, allow] of [['PATCH', '/api/v1/auth/login', /POST/], ['PUT', '/api/v1/audit', /GET/]] as const) {
+      const known = [['PATCH', '/api/v1/auth/login', /POST/], ['PUT', '/api/v1/audit', /GET/]] as const;
+      for (const [method, p, allow] of known) {
         const r = await rawRequest(app.url, method, p);
         assert.equal(r.status, 405, `${method} ${p}: ${r.body}`);
         assert.match(String(r.headers.allow), allow);
@@ -209,15 +226,18 @@ forEachDatabase('security findings #19 #20', (get) => {
   describe('smaller findings', () => {
     it('a business system needs a scope to start pings', async () => {
       const admin = await app.login('market-admin');
-      const created = await app.fetch('/api/v1/api-clients', { token: admin, json: { name: '无关系统', department: 'market', scopes: ['certificates:read'] } });
+      const json = { name: '无关系统', department: 'market', scopes: ['certificates:read'] };
+      const created = await app.fetch('/api/v1/api-clients', { token: admin, json });
       const { apiKey } = (await created.json()) as { apiKey: string };
       assert.equal((await app.fetch('/api/v1/pings', { apiKey, json: { message: 'hi' } })).status, 403);
     });
 
     it('only the owning department (and platform admins) download a type\'s DOCX template', async () => {
-      assert.equal((await app.fetch('/api/v1/certificate-types/BL/template', { token: await app.login('health-reviewer') })).status, 403);
-      assert.equal((await app.fetch('/api/v1/certificate-types/BL/template', { token: await app.login('market-filler') })).status, 200);
-      assert.equal((await app.fetch('/api/v1/certificate-types/BL/template', { token: await app.login('platform-admin') })).status, 200);
+      const download = async (username: string) =>
+        (await app.fetch('/api/v1/certificate-types/BL/template', { token: await app.login(username) })).status;
+      assert.equal(await download('health-reviewer'), 403);
+      assert.equal(await download('market-filler'), 200);
+      assert.equal(await download('platform-admin'), 200);
     });
 
     it('in production, X-Forwarded-For is believed only from TRUSTED_PROXIES', async () => {
@@ -225,9 +245,11 @@ forEachDatabase('security findings #19 #20', (get) => {
       const ipOf = async (trustedProxies: string[], username: string) => {
         const base = config();
         const deps = { ...app.deps, cache: createMemoryCache(1000) };
-        const prod = await startTestApp({ db: get().db, temporal, deps, config: { ...base, env: 'production', http: { ...base.http, trustedProxies } } });
+        const prodConfig: Config = { ...base, env: 'production', http: { ...base.http, trustedProxies } };
+        const prod = await startTestApp({ db: get().db, temporal, deps, config: prodConfig });
         try {
-          const r = await prod.fetch('/api/v1/auth/login', { json: { username, password: 'wrong-password-x' }, headers: { 'x-forwarded-for': '203.0.113.7' } });
+          const json = { username, password: 'wrong-password-x' };
+          const r = await prod.fetch('/api/v1/auth/login', { json, headers: { 'x-forwarded-for': '203.0.113.7' } });
           assert.equal(r.status, 401);
           await prod.flushAudit();
           return (await get().db('audit_log').where({ actor_name: username }).orderBy('seq', 'desc').first()).ip;
@@ -248,7 +270,8 @@ forEachDatabase('security findings #19 #20', (get) => {
       let prev = (await db('audit_log').where({ seq: victimSeq - 1 }).first()).hash as string;
       for (const r of rows) {
         const hash = entryHash(prev, r);
-        await db('audit_log').where({ seq: r.seq }).update({ prev_hash: prev, hash, ...('hash_version' in r ? { hash_version: 1 } : {}) });
+        const downgrade = 'hash_version' in r ? { hash_version: 1 } : {};
+        await db('audit_log').where({ seq: r.seq }).update({ prev_hash: prev, hash, ...downgrade });
         prev = hash;
       }
       await db('audit_head').where({ id: 1 }).update({ hash: prev });
@@ -257,22 +280,28 @@ forEachDatabase('security findings #19 #20', (get) => {
     it('a consistent rewrite with plain SHA-256 is caught, naming the row', async () => {
       const { db } = get();
       const token = await app.login('auditor');
-      assert.equal(((await (await app.fetch('/api/v1/audit/verify', { token })).json()) as { ok: boolean }).ok, true);
+      type Report = { ok: boolean; firstBroken?: { seq: number } };
+      const verify = async () => (await (await app.fetch('/api/v1/audit/verify', { token })).json()) as Report;
+      assert.equal((await verify()).ok, true);
       const victim = await db('audit_log').where({ category: 'login', outcome: 'failure' }).orderBy('seq').first();
       await rewrite(db, Number(victim.seq));
-      const report = (await (await app.fetch('/api/v1/audit/verify', { token })).json()) as { ok: boolean; firstBroken?: { seq: number } };
+      const report = await verify();
       assert.equal(report.ok, false);
       assert.equal(report.firstBroken?.seq, Number(victim.seq));
     });
 
-    it('entries written before the keyed scheme still verify, and are protected by the keyed ones after them', async () => {
+    it('entries from before the keyed scheme still verify, and the keyed ones after them protect them', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-legacy-'));
       const db = openDb({ client: 'sqlite', filename: path.join(dir, 'legacy.sqlite') });
       try {
         for (let i = 0; i < 7; i++) await db.migrate.up();
         let prev = '0'.repeat(64);
         for (let seq = 1; seq <= 3; seq++) {
-          const row = { seq, at: new Date().toISOString(), category: 'login', action: 'login', outcome: 'failure', actor_type: 'anonymous', actor_id: null, actor_name: `old-${seq}`, department: null, object_type: null, object_id: null, request_id: null, ip: null, detail: null };
+          const row = {
+            seq, at: new Date().toISOString(), category: 'login', action: 'login', outcome: 'failure',
+            actor_type: 'anonymous', actor_id: null, actor_name: `old-${seq}`, department: null,
+            object_type: null, object_id: null, request_id: null, ip: null, detail: null,
+          };
           const hash = entryHash(prev, row);
           await db('audit_log').insert({ ...row, prev_hash: prev, hash });
           await db('audit_head').where({ id: 1 }).update({ seq, hash });
@@ -280,8 +309,10 @@ forEachDatabase('security findings #19 #20', (get) => {
         }
         await db.migrate.latest();
         const key = app.deps.masterKey;
-        await appendAudit(db, { category: 'login', action: 'login', outcome: 'success', actor: { type: 'user', id: '1', name: 'new' } }, key);
-        assert.deepEqual(await verifyAuditChain(db, key), { ok: true, entries: 4, headHash: (await db('audit_head').first()).hash });
+        const actor = { type: 'user', id: '1', name: 'new' };
+        await appendAudit(db, { category: 'login', action: 'login', outcome: 'success', actor }, key);
+        const headHash = (await db('audit_head').first()).hash;
+        assert.deepEqual(await verifyAuditChain(db, key), { ok: true, entries: 4, headHash, keyedFrom: 4 });
         await rewrite(db, 2);
         const report = await verifyAuditChain(db, key);
         assert.ok(!report.ok && report.firstBroken.seq === 4, JSON.stringify(report));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { formatCertificateNumber, parseCertificateNumber } from '../../domain/certificate-number';
 import { mod37_36CheckChar, validateMod37_36 } from '../../domain/check-digits';
 
-/** A wrong check character is reported as wrong, never with the right one (issue #20): no oracle for guessing numbers. */
+/** A wrong check character is reported as wrong, never with the right one (issue #20): no oracle for guessing. */
 describe('check-character messages', () => {
   const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
