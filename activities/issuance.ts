@@ -12,7 +12,7 @@ import { getTypeVersion } from '../db/certificate-types';
  * (tasks table) and the application's history in step, and audit every decision.
  * Each is idempotent, keyed by application, round and step, so a retry changes nothing.
  */
-export function issuanceActivities({ db }: ActivityDeps) {
+export function issuanceActivities({ db, masterKey }: ActivityDeps) {
   const audit = (applicationId: string, department: string, action: string, actor: ActorRef, detail: Record<string, unknown>) =>
     appendAudit(db, {
       category: 'operation',
@@ -22,7 +22,7 @@ export function issuanceActivities({ db }: ActivityDeps) {
       department,
       object: { type: 'application', id: applicationId },
       detail,
-    });
+    }, masterKey);
 
   return {
     async markApplication(input: { applicationId: string; status: ApplicationStatus; event: (Omit<HistoryEntry, 'at'> & { key: string }) | null }) {

@@ -28,7 +28,7 @@ export function lifecycleActivities({ db, cache, config, masterKey }: ActivityDe
         outcome: 'success',
         actor: system,
         detail: { asOf: input.asOf, count: numbers.length, numbers },
-      });
+      }, masterKey);
       return numbers.length;
     },
 
@@ -40,7 +40,13 @@ export function lifecycleActivities({ db, cache, config, masterKey }: ActivityDe
         await addNotice(db, { number: c.number, event: 'expiring', applicationId: c.application_id, callbackUrl: c.callback_url, dueOn });
       }
       if (due.length) {
-        await appendAudit(db, { category: 'operation', action: 'certificate.remind-expiry', outcome: 'success', actor: system, detail: { window: [input.from, input.to], count: due.length, numbers: due.map((c) => c.number) } });
+        await appendAudit(db, {
+          category: 'operation',
+          action: 'certificate.remind-expiry',
+          outcome: 'success',
+          actor: system,
+          detail: { window: [input.from, input.to], count: due.length, numbers: due.map((c) => c.number) },
+        }, masterKey);
       }
       return due.length;
     },
@@ -61,7 +67,7 @@ export function lifecycleActivities({ db, cache, config, masterKey }: ActivityDe
           department: cert.department,
           object: { type: 'certificate', id: input.number },
           detail: { reason: input.reason, previous: result.previous },
-        });
+        }, masterKey);
       }
       return result;
     },

@@ -264,6 +264,7 @@ export function sealingActivities(deps: ActivityDeps) {
           { category: 'storing', action: 'certificate.store', actor, department: c.department.code, object,
             detail: { applicationId, identifier: a.identifier, typeCode: c.type.code, typeVersion: c.type.version, docxSha256: input.docxSha, pdfSha256: input.signedPdfSha, recordSha256: input.recordSha } },
         ],
+        deps.masterKey,
       );
       return { number: certificate.number, created };
     },

@@ -8,8 +8,9 @@ import type { Logger } from '../platform/logger';
 import type { BlobStore } from '../platform/blobs';
 import type { PdfConverter } from '../services/documents/convert';
 import { requestContext } from './request-context';
+import { clientAddress } from './client-address';
 import { problemMiddleware } from './problem';
-import { ApiRouter, openApiDocument } from './routing';
+import { ApiRouter, allowedMethods, openApiDocument, refuseUnknownMethods } from './routing';
 import { healthRoutes } from './routes/health';
 import { pingRoutes } from './routes/pings';
 import { authRoutes } from './routes/auth';
@@ -26,6 +27,7 @@ import { revocationRoutes } from './routes/revocations';
 import { verifyRoutes } from './routes/verify';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
+import { AuditAggregator } from './audit-aggregator';
 import { webRoutes } from '../web/serve';
 
 declare module 'koa' {
@@ -49,9 +51,11 @@ export interface AppDeps {
 /** Builds the Koa app without listening, so tests drive it in-process. */
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
-  app.proxy = deps.config.env === 'production';
+  // Client addresses come from clientAddress(), which believes X-Forwarded-For only from TRUSTED_PROXIES.
+  app.proxy = false;
 
   app.context.deps = deps;
+  app.context.auditAggregator = new AuditAggregator(deps.db, deps.masterKey, deps.logger);
 
   const v1 = new ApiRouter('/api/v1');
   pingRoutes(v1, deps);
@@ -75,14 +79,16 @@ export function createApp(deps: AppDeps): Koa {
   });
   trustRoutes(health, deps);
 
+  app.use(clientAddress(deps.config.http.trustedProxies));
   app.use(requestContext(deps.logger));
   app.use(auditMiddleware());
   app.use(problemMiddleware());
+  app.use(refuseUnknownMethods());
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '2mb', encoding: 'utf-8' }));
   app.use(health.routes());
   app.use(webRoutes(deps));
   app.use(authenticate(deps));
   app.use(v1.router.routes());
-  app.use(v1.router.allowedMethods({ throw: true }));
+  app.use(allowedMethods(v1));
   return app;
 }

@@ -21,7 +21,7 @@ export async function recordAudit(ctx: Context, entry: Partial): Promise<void> {
       actor: entry.actor ?? describeActor(ctx.state.actor ?? { kind: 'anonymous' }),
       requestId: ctx.state.requestId,
       ip: ctx.ip,
-    });
+    }, ctx.deps.masterKey);
   } catch (err) {
     // The action has happened; failing the response now would only hide that. Shout instead.
     ctx.log.error({ err, audit: entry }, 'AUDIT ENTRY COULD NOT BE WRITTEN');

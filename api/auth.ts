@@ -4,7 +4,6 @@ import { authorize, describeActor, type Action, type Actor, type Target } from '
 import { findApiClient, findSessionUser, touchApiClient, type User } from '../db/org';
 import { safeEqualHex, sha256Hex } from '../platform/secrets';
 import { HttpProblem, unauthorized } from './problem';
-import { recordAudit } from './audit';
 
 declare module 'koa' {
   interface DefaultState {
@@ -41,15 +40,19 @@ export function authenticate(deps: AppDeps) {
         const dot = credential.indexOf('.');
         const id = dot > 0 ? credential.slice(0, dot) : '';
         const secret = dot > 0 ? credential.slice(dot + 1) : '';
+        await refuseFloodingAddress(ctx, deps);
         const client = id ? await findApiClient(deps.db, id) : undefined;
         if (!client || !client.active || !safeEqualHex(sha256Hex(secret), client.secretHash)) {
-          await recordAudit(ctx, {
+          const reason = !client ? 'unknown API key' : !client.active ? 'API client deactivated' : 'wrong secret';
+          await countFailure(ctx, deps);
+          // Grouped by address and reason, not by the key id, which the caller makes up at will.
+          await ctx.auditAggregator.record(ctx, `${ctx.ip}|${reason}`, {
             category: 'api-call',
             action: `${ctx.method} ${ctx.path}`,
             outcome: 'denied',
             actor: { type: 'api-client', id: id || null, name: client?.name ?? null },
             department: client?.department ?? null,
-            detail: { reason: !client ? 'unknown API key' : !client.active ? 'API client deactivated' : 'wrong secret' },
+            detail: { reason },
           });
           throw unauthorized('Unknown, inactive or wrong API key; expected `ApiKey <id>.<secret>`');
         }
@@ -61,6 +64,40 @@ export function authenticate(deps: AppDeps) {
     }
     await next();
   };
+}
+
+/**
+ * Bad API keys per client address and lockout window: past LOGIN_MAX_FAILURES_PER_ADDRESS the
+ * address gets 429 before any key is looked up. Unlike sign-in, a key is not a guessable
+ * password (its secret is 256 random bits), so this limit is about floods, not guessing:
+ * it reads then counts, and a cache outage lifts it rather than stopping every business system.
+ */
+const badKeyCounter = (ip: string) => `auth-fail:ip:${ip}`;
+
+async function refuseFloodingAddress(ctx: Context, deps: AppDeps) {
+  let failures: number;
+  try {
+    failures = await deps.cache.peek(badKeyCounter(ctx.ip));
+  } catch (err) {
+    ctx.log.warn({ err: (err as Error).message }, 'bad-key counter unavailable; not throttling');
+    return;
+  }
+  if (failures < deps.config.auth.maxFailuresPerAddress) return;
+  await ctx.auditAggregator.record(ctx, `${ctx.ip}|throttled`, {
+    category: 'api-call',
+    action: `${ctx.method} ${ctx.path}`,
+    outcome: 'denied',
+    actor: { type: 'anonymous', id: null, name: null },
+    detail: { reason: 'too many bad API keys from this address' },
+  });
+  ctx.set('Retry-After', String(deps.config.auth.lockoutMinutes * 60));
+  throw new HttpProblem(429, 'Too Many Requests', 'Too many bad API keys from this address; try again later');
+}
+
+async function countFailure(ctx: Context, deps: AppDeps) {
+  await deps.cache
+    .incr(badKeyCounter(ctx.ip), deps.config.auth.lockoutMinutes * 60)
+    .catch((err: Error) => ctx.log.warn({ err: err.message }, 'bad-key counter unavailable'));
 }
 
 /** Throws 403 (and leaves the reason for the audit log) unless the actor may do this. */

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import { z, type ZodType } from 'zod';
 import { fieldErrors, unprocessable, badRequest, unauthorized, forbidden, HttpProblem } from './problem';
 import { recordAudit } from './audit';
@@ -105,6 +105,33 @@ export class ApiRouter {
       if (result !== undefined) ctx.body = result;
     }
   }
+}
+
+/** What the API implements; anything else (TRACE, PROPFIND, QUERY, …) is answered 501 on every path. */
+const IMPLEMENTED = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+export function refuseUnknownMethods() {
+  return async (ctx: Context, next: Next) => {
+    if (!IMPLEMENTED.has(ctx.method)) {
+      throw new HttpProblem(501, 'Not Implemented', `The method ${ctx.method} is not supported`);
+    }
+    await next();
+  };
+}
+
+/**
+ * 405 with an Allow header for a known path called with another method (and the Allow list
+ * for OPTIONS), as problem+json: the router's own errors would carry no Allow header.
+ */
+export function allowedMethods(api: ApiRouter) {
+  const answer = api.router.allowedMethods({ throw: false });
+  return async (ctx: Context, next: Next) => {
+    await answer(ctx as never, next);
+    if (ctx.status === 405) {
+      const detail = `${ctx.method} is not allowed here; use ${ctx.response.get('Allow')}`;
+      throw new HttpProblem(405, 'Method Not Allowed', detail);
+    }
+  };
 }
 
 function parse(schema: ZodType | undefined, value: unknown, where: 'body' | 'query' | 'path') {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { Db } from './knex';
 import { isMysql } from './knex';
 import { maskHolderId } from '../domain/holder';
@@ -8,6 +8,13 @@ import { maskHolderId } from '../domain/holder';
  * authorization, configuration, storing, sealing, revocation, verification and API call).
  * Each entry's hash covers its content and the previous entry's hash, so editing, removing
  * or inserting an entry anywhere breaks the chain from there on; verifyAuditChain finds it.
+ *
+ * A plain hash only proves consistency: whoever can write the tables can edit an entry and
+ * re-hash everything after it. So the chain is keyed (hash_version 2): each hash is an
+ * HMAC-SHA256 under a key derived from the master key, which is never in the database, and
+ * the head carries a MAC too. Entries written before (hash_version 1, plain SHA-256, below
+ * audit_head.keyed_from) still verify, and the first keyed entry after them covers their
+ * last hash, so rewriting them is caught there.
  */
 
 export const AUDIT_CATEGORIES = [
@@ -81,24 +88,59 @@ type Row = {
   detail: string | null;
   prev_hash: string;
   hash: string;
+  hash_version?: number | string;
 };
 
+type Head = { seq: number | string; hash: string; keyed_from: number | string | null; mac: string | null };
+
+/**
+ * The chain key: HKDF-SHA256 of the master key with an info string used for nothing else.
+ * Kept here, beside the only code that uses it, like the holder-ID keys in platform/holder-crypto.ts.
+ */
+const chainKeys = new WeakMap<Buffer, Buffer>();
+export function auditChainKey(masterKey: Buffer): Buffer {
+  let key = chainKeys.get(masterKey);
+  if (!key) {
+    key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'certflow audit-chain hmac v2', 32));
+    chainKeys.set(masterKey, key);
+  }
+  return key;
+}
+
 /** The exact bytes an entry's hash covers: a fixed-order JSON array of its stored columns. */
-export function entryHash(prevHash: string, r: Omit<Row, 'prev_hash' | 'hash'>): string {
-  const content = JSON.stringify([
+function entryContent(r: Omit<Row, 'prev_hash' | 'hash'>): string {
+  return JSON.stringify([
     Number(r.seq), r.at, r.category, r.action, r.outcome, r.actor_type, r.actor_id, r.actor_name,
     r.department, r.object_type, r.object_id, r.request_id, r.ip, r.detail,
   ]);
-  return createHash('sha256').update(prevHash).update('\n').update(content, 'utf8').digest('hex');
 }
 
-export async function appendAudit(db: Db, input: AuditInput): Promise<AuditEntry> {
+/** Scheme 1 (entries before keyed_from): plain SHA-256 over the previous hash and the content. */
+export function entryHash(prevHash: string, r: Omit<Row, 'prev_hash' | 'hash'>): string {
+  return createHash('sha256').update(prevHash).update('\n').update(entryContent(r), 'utf8').digest('hex');
+}
+
+/** Scheme 2: the same bytes under HMAC-SHA256 with the chain key. */
+export function keyedEntryHash(key: Buffer, prevHash: string, r: Omit<Row, 'prev_hash' | 'hash'>): string {
+  const mac = createHmac('sha256', key).update('v2\n').update(prevHash).update('\n');
+  return mac.update(entryContent(r), 'utf8').digest('hex');
+}
+
+function headMac(key: Buffer, h: { seq: number; hash: string; keyedFrom: number }): string {
+  return createHmac('sha256', key).update(`head\n${h.seq}\n${h.hash}\n${h.keyedFrom}`).digest('hex');
+}
+
+const sameHex = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+/** Appends one entry; masterKey keys the chain (see auditChainKey). */
+export async function appendAudit(db: Db, input: AuditInput, masterKey: Buffer): Promise<AuditEntry> {
+  const key = auditChainKey(masterKey);
   const detail = input.detail ? maskResidentIds(JSON.stringify(input.detail)) : null;
   const objectId = input.object ? maskResidentIds(input.object.id) : null;
   return db.transaction(async (trx) => {
     // Lock the head row: appends are serialised, so 50 concurrent writers still form one chain.
     const headQuery = trx('audit_head').where({ id: 1 }).first();
-    const head = (await (isMysql(db) ? headQuery.forUpdate() : headQuery)) as { seq: number | string; hash: string };
+    const head = (await (isMysql(db) ? headQuery.forUpdate() : headQuery)) as Head;
     const row = {
       seq: Number(head.seq) + 1,
       at: new Date().toISOString(),
@@ -115,9 +157,11 @@ export async function appendAudit(db: Db, input: AuditInput): Promise<AuditEntry
       ip: input.ip ?? null,
       detail,
     };
-    const hash = entryHash(head.hash, row);
-    await trx('audit_log').insert({ ...row, prev_hash: head.hash, hash });
-    await trx('audit_head').where({ id: 1 }).update({ seq: row.seq, hash });
+    const hash = keyedEntryHash(key, head.hash, row);
+    const keyedFrom = Number(head.keyed_from ?? 1);
+    await trx('audit_log').insert({ ...row, prev_hash: head.hash, hash, hash_version: 2 });
+    const mac = headMac(key, { seq: row.seq, hash, keyedFrom });
+    await trx('audit_head').where({ id: 1 }).update({ seq: row.seq, hash, keyed_from: keyedFrom, mac });
     return toEntry({ ...row, prev_hash: head.hash, hash });
   });
 }
@@ -176,11 +220,15 @@ export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: Audi
 }
 
 export type ChainReport =
-  | { ok: true; entries: number; headHash: string }
+  /** keyedFrom: the first keyed entry; it only moves if someone rewrote the head, so auditors may note it. */
+  | { ok: true; entries: number; headHash: string; keyedFrom: number }
   | { ok: false; entries: number; firstBroken: { seq: number; reason: string } };
 
 /** Walks the whole chain in seq order, in batches, and names the first entry that does not hold. */
-export async function verifyAuditChain(db: Db, batchSize = 2000): Promise<ChainReport> {
+export async function verifyAuditChain(db: Db, masterKey: Buffer, batchSize = 2000): Promise<ChainReport> {
+  const key = auditChainKey(masterKey);
+  const head = (await db('audit_head').where({ id: 1 }).first()) as Head;
+  const keyedFrom = Number(head.keyed_from ?? 1);
   let prev = GENESIS;
   let expected = 1;
   for (;;) {
@@ -193,8 +241,13 @@ export async function verifyAuditChain(db: Db, batchSize = 2000): Promise<ChainR
       if (r.prev_hash !== prev) {
         return { ok: false, entries: seq - 1, firstBroken: { seq, reason: 'prev_hash does not match the hash of the entry before it' } };
       }
-      const recomputed = entryHash(prev, r);
-      if (recomputed !== r.hash) {
+      const keyed = seq >= keyedFrom;
+      if (keyed && Number(r.hash_version ?? 1) !== 2) {
+        const reason = 'the entry is not keyed although it was written after keyed hashing began: it was rewritten';
+        return { ok: false, entries: seq - 1, firstBroken: { seq, reason } };
+      }
+      const recomputed = keyed ? keyedEntryHash(key, prev, r) : entryHash(prev, r);
+      if (!sameHex(recomputed, r.hash)) {
         return { ok: false, entries: seq - 1, firstBroken: { seq, reason: 'content does not match its hash: the entry was altered' } };
       }
       prev = r.hash;
@@ -202,13 +255,24 @@ export async function verifyAuditChain(db: Db, batchSize = 2000): Promise<ChainR
     }
     if (rows.length < batchSize) break;
   }
-  const head = (await db('audit_head').where({ id: 1 }).first()) as { seq: number | string; hash: string };
-  if (Number(head.seq) !== expected - 1 || head.hash !== prev) {
+  const last = (await db('audit_head').where({ id: 1 }).first()) as Head;
+  if (Number(last.seq) !== expected - 1 || last.hash !== prev) {
     return {
       ok: false,
       entries: expected - 1,
-      firstBroken: { seq: expected, reason: `the chain head records ${Number(head.seq)} entries; entries after ${expected - 1} were removed` },
+      firstBroken: {
+        seq: expected,
+        reason: `the chain head records ${Number(last.seq)} entries; entries after ${expected - 1} were removed`,
+      },
     };
   }
-  return { ok: true, entries: expected - 1, headHash: prev };
+  // Keyed entries exist: the head must carry the MAC that only the key holder can make.
+  if (expected - 1 >= keyedFrom) {
+    const mac = headMac(key, { seq: expected - 1, hash: prev, keyedFrom });
+    if (!last.mac || !sameHex(mac, last.mac) || Number(last.keyed_from) !== keyedFrom) {
+      const reason = 'the chain head\'s MAC does not match: the head was rewritten';
+      return { ok: false, entries: expected - 1, firstBroken: { seq: expected - 1, reason } };
+    }
+  }
+  return { ok: true, entries: expected - 1, headHash: prev, keyedFrom };
 }

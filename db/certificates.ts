@@ -282,7 +282,12 @@ export async function getCertificateByApplication(db: Db, applicationId: string)
  * or nothing, once. A second call for the same application returns the stored row and
  * writes nothing. (The history event is the workflow's: it records 'issued' itself.)
  */
-export async function storeCertificate(db: Db, c: NewCertificate, audit: Omit<AuditInput, 'outcome'>[]): Promise<{ certificate: CertificateRow; created: boolean }> {
+export async function storeCertificate(
+  db: Db,
+  c: NewCertificate,
+  audit: Omit<AuditInput, 'outcome'>[],
+  masterKey: Buffer,
+): Promise<{ certificate: CertificateRow; created: boolean }> {
   return withDeadlockRetry(() =>
     db.transaction(async (trx) => {
       await locked(db, trx('applications').where({ id: c.applicationId }).first('id'));
@@ -326,7 +331,7 @@ export async function storeCertificate(db: Db, c: NewCertificate, audit: Omit<Au
       });
       await trx('applications').where({ id: c.applicationId }).update({ status: 'issued', updated_at: now });
       // Inside this transaction (a savepoint): the audit entries exist exactly when the certificate does.
-      for (const entry of audit) await appendAudit(trx, { ...entry, outcome: 'success' });
+      for (const entry of audit) await appendAudit(trx, { ...entry, outcome: 'success' }, masterKey);
       return { certificate: toCertificate((await trx('certificates').where({ application_id: c.applicationId }).first())!), created: true };
     }),
   );

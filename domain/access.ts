@@ -33,12 +33,35 @@ export const PLATFORM_ROLES: readonly Role[] = ['platform-admin'];
  */
 export const PLATFORM_WIDE_ROLES: readonly Role[] = ['platform-admin', 'audit-admin'];
 
+/** Roles that administer people and configuration; they never also audit the same departments. */
+export const ADMIN_ROLES: readonly Role[] = ['platform-admin', 'department-admin'];
+
+/** null is platform-wide, so it overlaps every department. */
+const overlaps = (a: string | null, b: string | null) => a === null || b === null || a === b;
+const scopeName = (d: string | null) => (d === null ? 'platform-wide' : `in ${d}`);
+
+/**
+ * Separation of duties: nobody administers and audits the same department, or they would
+ * audit themselves. Why holding `add` beside `held` would break it, or null.
+ */
+export function separationOfDutiesConflict(held: readonly RoleAssignment[], add: RoleAssignment): string | null {
+  const clashes = (r: RoleAssignment) =>
+    (ADMIN_ROLES.includes(add.role) && r.role === 'audit-admin') ||
+    (add.role === 'audit-admin' && ADMIN_ROLES.includes(r.role));
+  const clash = held.find((r) => clashes(r) && overlaps(r.department, add.department));
+  return clash
+    ? `separation of duties: ${add.role} ${scopeName(add.department)} overlaps ` +
+        `${clash.role} held ${scopeName(clash.department)}`
+    : null;
+}
+
 export const API_SCOPES = [
   'applications:write',
   'applications:read',
   'certificates:read',
   'certificates:verify',
   'certificates:compare',
+  'operations:ping',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
@@ -71,7 +94,8 @@ export type Action =
   | 'certificate.revoke'
   | 'catalog.repair'
   | 'stats.read'
-  | 'certificate.compare';
+  | 'certificate.compare'
+  | 'operations.ping';
 
 /** The department an object belongs to; undefined for platform-level objects. */
 export interface Target {
@@ -109,6 +133,8 @@ const GRANTS: Record<Action, readonly Role[]> = {
   // Callers check it without a department target; readers in the issuing department compare
   // under certificate.read (api/routes/verify.ts).
   'certificate.compare': ['handler'],
+  // Pings start a workflow: any staff member may check a deployment, a business system only with its scope.
+  'operations.ping': ['department-admin', 'filler', 'reviewer', 'sealing-officer', 'handler', 'audit-admin'],
 };
 
 /** What an API client's scopes let it do, within its own department. */
@@ -118,6 +144,7 @@ const SCOPE_GRANTS: Partial<Record<Action, ApiScope>> = {
   'certificate-type.read': 'applications:write',
   'certificate.read': 'certificates:read',
   'certificate.compare': 'certificates:compare',
+  'operations.ping': 'operations:ping',
 };
 
 export function hasRole(actor: Actor, role: Role, department?: string): boolean {
@@ -146,18 +173,32 @@ export function authorize(actor: Actor, action: Action, target: Target = {}): De
   if (isPlatformAdmin(actor)) {
     // The platform admin runs the organisation, not the departments' business: it does not
     // fill, review, seal or read certificates (four-eyes and department scoping stay meaningful).
-    const orgActions: Action[] = ['department.create', 'department.update', 'department.read', 'user.manage', 'role.assign', 'api-client.manage', 'certificate-type.read'];
+    const orgActions: Action[] = [
+      'department.create', 'department.update', 'department.read', 'user.manage', 'role.assign',
+      'api-client.manage', 'certificate-type.read', 'operations.ping',
+    ];
     if (orgActions.includes(action)) return ALLOW;
   }
   if (action === 'role.assign' && target.role && PLATFORM_ROLES.includes(target.role)) {
     return deny('only a platform admin may grant platform roles');
   }
   const grants = GRANTS[action];
-  const held = actor.roles.filter((r) => grants.includes(r.role));
+  const held = heldFor(actor.roles, action);
   if (held.length === 0) return deny(`requires one of: ${grants.join(', ') || 'platform-admin'}`);
   if (target.department === undefined) return ALLOW;
   if (held.some((r) => r.department === null || r.department === target.department)) return ALLOW;
   return deny(`no ${grants.join('/')} role in department ${target.department}`);
+}
+
+/**
+ * The assignments that grant the action. An audit-admin role overlapping one of the actor's
+ * admin roles (granted before separation of duties was enforced) does not count: nobody reads
+ * the audit log of what they administer.
+ */
+function heldFor(roles: readonly RoleAssignment[], action: Action): RoleAssignment[] {
+  const held = roles.filter((r) => GRANTS[action].includes(r.role));
+  if (action !== 'audit.read') return held;
+  return held.filter((r) => !roles.some((a) => ADMIN_ROLES.includes(a.role) && overlaps(a.department, r.department)));
 }
 
 /** Departments in which the actor holds a role granting the action; null = all. */
@@ -166,8 +207,7 @@ export function departmentsFor(actor: Actor, action: Action): string[] | null {
   if (actor.kind === 'anonymous') return [];
   if (actor.kind === 'api-client') return authorize(actor, action).allowed ? [actor.department] : [];
   if (isPlatformAdmin(actor) && authorize(actor, action).allowed) return null;
-  const grants = GRANTS[action];
-  const held = actor.roles.filter((r) => grants.includes(r.role));
+  const held = heldFor(actor.roles, action);
   if (held.some((r) => r.department === null)) return null;
   return [...new Set(held.map((r) => r.department as string))];
 }

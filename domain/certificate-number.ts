@@ -75,7 +75,7 @@ export function parseCertificateNumber(input: unknown): Validation<ParsedCertifi
   if (!parts.ok) return parts;
   if (!/^[0-9A-Z]$/.test(check)) return invalid('check must be one character, 0-9 or A-Z');
   const expected = mod37_36CheckChar(typeCode + region + year + serial);
-  if (check !== expected) return invalid(`check character should be ${expected}, got ${check}`);
+  if (check !== expected) return invalid('check character is wrong');
   return valid({ ...parts.value, number, check });
 }
 

@@ -47,7 +47,7 @@ export function validateResidentId(input: unknown): Validation<ResidentId> {
   if (Number(y) < ID_MIN_BIRTH_YEAR) return invalid(`birth year ${y} is before ${ID_MIN_BIRTH_YEAR}`);
 
   const expected = residentIdCheckChar(id.slice(0, 17));
-  if (id[17] !== expected) return invalid(`check digit should be ${expected}, got ${id[17]}`);
+  if (id[17] !== expected) return invalid('check digit is wrong');
   const sequence = id.slice(14, 17);
   return valid({
     id,
@@ -105,7 +105,7 @@ export function validateCreditCode(input: unknown): Validation<CreditCode> {
   const region = code.slice(2, 8);
   if (!/^\d{6}$/.test(region)) return invalid(`region code (characters 3-8) must be 6 digits, got ${region}`);
   const expected = creditCodeCheckChar(code.slice(0, 17));
-  if (code[17] !== expected) return invalid(`check character should be ${expected}, got ${code[17]}`);
+  if (code[17] !== expected) return invalid('check character is wrong');
   return valid({
     code,
     registrationAuthority: code[0]!,
@@ -146,6 +146,6 @@ export function validateMod37_36(value: unknown): Validation<string> {
   if (bad >= 0) return invalid(`character ${bad + 1} ('${value[bad]}') is not 0-9 or A-Z`);
   const expected = mod37_36CheckChar(value.slice(0, -1));
   const actual = value.slice(-1);
-  if (actual !== expected) return invalid(`check character should be ${expected}, got ${actual}`);
+  if (actual !== expected) return invalid('check character is wrong');
   return valid(value);
 }

@@ -47,7 +47,7 @@ export const HOLDER_ID_NAMES = {
 /**
  * Parses the ID of a holder of the given kind, at the edge (request body, query, claim).
  * The reason names the kind of ID and what is wrong with it, ready for a field error:
- * "resident ID number check digit should be X, got 1".
+ * "resident ID number check digit is wrong".
  */
 export function parseHolderId(kind: HolderKind, raw: unknown): Validation<HolderId> {
   const v = check(kind, raw);

@@ -148,10 +148,14 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
         reject(err.code === 'EADDRINUSE' ? new Error(`PORT: ${config.http.port} is already in use`) : err),
       );
     });
-    life.add('http server', () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }));
+    life.add('http server', async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      // Repeated failures still being counted are written before the database closes.
+      await app.context.auditAggregator.close();
+    });
   }
 
   printBanner(role, config, uiUrl);

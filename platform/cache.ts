@@ -17,6 +17,8 @@ export interface Cache {
   del(...keys: string[]): Promise<void>;
   /** Atomically increments a counter that expires ttlSeconds after its first increment. */
   incr(key: string, ttlSeconds: number): Promise<number>;
+  /** Undoes one incr (a reserved attempt that did not count); never below 0, never creates the key. */
+  decr(key: string): Promise<void>;
   /** A counter's current value (0 when absent or expired). */
   peek(key: string): Promise<number>;
   /** Throws when the cache cannot answer; used by /readyz. */
@@ -61,6 +63,10 @@ export function createMemoryCache(maxEntries: number): Cache {
       c.n += 1;
       return c.n;
     },
+    async decr(key) {
+      const c = counters.get(key);
+      if (c && c.expiresAt > Date.now() && c.n > 0) c.n -= 1;
+    },
     async peek(key) {
       const c = counters.get(key);
       return c && c.expiresAt > Date.now() ? c.n : 0;
@@ -76,6 +82,9 @@ export function createMemoryCache(maxEntries: number): Cache {
 function pruneExpired(counters: Map<string, { expiresAt: number }>, now: number) {
   for (const [k, c] of counters) if (c.expiresAt <= now) counters.delete(k);
 }
+
+const DECR_IF_POSITIVE =
+  "if (tonumber(redis.call('GET', KEYS[1]) or '0') > 0) then return redis.call('DECR', KEYS[1]) end return 0";
 
 export interface RedisCacheOptions {
   url: string;
@@ -150,6 +159,10 @@ export async function createRedisCache(opts: RedisCacheOptions): Promise<Cache> 
       const k = prefix + key;
       const [n] = (await client.multi().incr(k).expire(k, ttlSeconds, 'NX').exec()) as unknown as [number];
       return Number(n);
+    },
+    async decr(key) {
+      // A plain DECR would create a counter without expiry if this one just expired.
+      await client.eval(DECR_IF_POSITIVE, { keys: [prefix + key] });
     },
     async peek(key) {
       return Number((await client.get(prefix + key)) ?? 0);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import fs from 'node:fs';
+import net from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -35,6 +36,16 @@ const envSchema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(8),
   LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   LOGIN_LOCKOUT_MINUTES: z.coerce.number().int().positive().default(15),
+  LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().optional(),
+  TRUSTED_PROXIES: z
+    .string()
+    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+    .superRefine((list, ctx) => {
+      for (const p of list) {
+        if (!isAddressOrRange(p)) ctx.addIssue({ code: 'custom', message: `${p} is not an IP address or CIDR range` });
+      }
+    })
+    .default([]),
   CERTFLOW_MASTER_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   CERTFLOW_DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('certflow-demo'),
   CATALOG_URL: z.url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
@@ -49,9 +60,28 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** An IPv4/IPv6 address, optionally with a /prefix that fits it. */
+function isAddressOrRange(s: string): boolean {
+  const [addr = '', prefix, extra] = s.split('/');
+  if (extra !== undefined) return false;
+  const family = net.isIP(addr);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 export interface Config {
   env: Env['NODE_ENV'];
-  http: { host: string; port: number; publicUrl: string };
+  http: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    /**
+     * Addresses (or CIDR ranges) of the reverse proxies in front of the API. X-Forwarded-For
+     * is believed only when the connection comes from one of them; empty: never.
+     */
+    trustedProxies: string[];
+  };
   dataDir: string;
   database: { client: 'sqlite'; filename: string } | { client: 'mysql'; url: string };
   redisUrl: string | undefined;
@@ -63,7 +93,14 @@ export interface Config {
     taskQueue: string;
     devServer: { port: number; uiPort: number; cliPath: string; dbFilename: string };
   };
-  auth: { sessionTtlHours: number; maxFailures: number; lockoutMinutes: number };
+  auth: {
+    sessionTtlHours: number;
+    /** Failed sign-ins per username before it is locked for lockoutMinutes. */
+    maxFailures: number;
+    lockoutMinutes: number;
+    /** Failed sign-ins (and bad credentials) per client address per lockout window. */
+    maxFailuresPerAddress: number;
+  };
   /**
    * Encrypts private keys at rest and keys the holder-ID hashes. Unset outside production:
    * a random one is made once under DATA_DIR/keys/master.key.
@@ -139,6 +176,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       host: e.HOST,
       port: e.PORT,
       publicUrl: (e.PUBLIC_URL ?? `http://${shownHost}:${e.PORT}`).replace(/\/$/, ''),
+      trustedProxies: e.TRUSTED_PROXIES,
     },
     dataDir,
     database,
@@ -155,7 +193,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         dbFilename: path.join(dataDir, 'temporal', 'temporal.db'),
       },
     },
-    auth: { sessionTtlHours: e.SESSION_TTL_HOURS, maxFailures: e.LOGIN_MAX_FAILURES, lockoutMinutes: e.LOGIN_LOCKOUT_MINUTES },
+    auth: {
+      sessionTtlHours: e.SESSION_TTL_HOURS,
+      maxFailures: e.LOGIN_MAX_FAILURES,
+      lockoutMinutes: e.LOGIN_LOCKOUT_MINUTES,
+      maxFailuresPerAddress: e.LOGIN_MAX_FAILURES_PER_ADDRESS ?? e.LOGIN_MAX_FAILURES * 10,
+    },
     masterKey: e.CERTFLOW_MASTER_KEY,
     demo: { enabled: e.NODE_ENV !== 'production', password: e.CERTFLOW_DEMO_PASSWORD },
     logLevel: e.LOG_LEVEL,

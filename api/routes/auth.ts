@@ -2,33 +2,18 @@ import { z } from 'zod';
 import type { Context } from 'koa';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { HttpProblem, unauthorized } from '../problem';
+import { unauthorized } from '../problem';
+import { loginThrottle } from '../login-throttle';
 import { recordAudit } from '../audit';
 import { userActor } from '../auth';
 import { createSession, findUserForLogin, revokeSession } from '../../db/org';
 import { dummyPasswordHash, newToken, sha256Hex, verifyPassword } from '../../platform/secrets';
-import { createMemoryCache, type Cache } from '../../platform/cache';
 import { ROLE_LABELS } from '../../domain/access';
 
-/**
- * Sign-in for staff. Failed attempts are counted per username and per address (in Redis
- * when configured, so every API process sees them); past the limit the account is locked
- * for a while. If Redis is down the counters fall back to this process, never to "no limit".
- */
+/** Sign-in for staff, throttled per username and address by api/login-throttle.ts. */
 export function authRoutes(api: ApiRouter, deps: AppDeps) {
-  const fallback = createMemoryCache(10_000);
-  const { maxFailures, lockoutMinutes, sessionTtlHours } = deps.config.auth;
-  const window = lockoutMinutes * 60;
-  const perAddressLimit = maxFailures * 10;
-
-  async function counters<T>(fn: (c: Cache) => Promise<T>): Promise<T> {
-    try {
-      return await fn(deps.cache);
-    } catch (err) {
-      deps.logger.warn({ err: (err as Error).message }, 'login throttle: cache unavailable, counting in-process');
-      return fn(fallback);
-    }
-  }
+  const throttle = loginThrottle(deps);
+  const { sessionTtlHours } = deps.config.auth;
 
   api.route(
     {
@@ -38,34 +23,29 @@ export function authRoutes(api: ApiRouter, deps: AppDeps) {
       tag: 'auth',
       auth: 'public',
       body: z.object({ username: z.string().trim().min(1).max(64), password: z.string().min(1).max(200) }),
-      responses: { 200: 'Signed in', 429: 'Too many failed attempts' },
+      responses: { 200: 'Signed in', 429: 'Too many failed attempts', 503: 'Sign-in throttling unavailable' },
     },
     async (ctx: Context, { body }) => {
       const username = body.username.toLowerCase();
-      const userKey = `login-fail:user:${username}`;
-      const ipKey = `login-fail:ip:${ctx.ip}`;
-      const attempted = { type: 'anonymous', id: null, name: username };
-      const [userFails, ipFails] = await counters((c) => Promise.all([c.peek(userKey), c.peek(ipKey)]));
-      if (userFails >= maxFailures || ipFails >= perAddressLimit) {
-        await recordAudit(ctx, { category: 'login', action: 'login', outcome: 'denied', actor: attempted, detail: { reason: 'too many failed attempts' } });
-        ctx.set('Retry-After', String(window));
-        throw new HttpProblem(429, 'Too Many Requests', `Too many failed sign-ins; try again in ${lockoutMinutes} minutes`);
-      }
+      const attempt = await throttle.begin(ctx, username);
       const user = await findUserForLogin(deps.db, username);
       // Hash even for unknown users, so response time does not tell which usernames exist.
       const passwordOk = await verifyPassword(body.password, user?.passwordHash ?? (await dummyPasswordHash()));
       if (!user || !passwordOk || !user.active) {
-        await counters((c) => Promise.all([c.incr(userKey, window), c.incr(ipKey, window)]));
-        await recordAudit(ctx, {
+        await attempt.failed();
+        const reason = !user ? 'unknown user' : !passwordOk ? 'wrong password' : 'user deactivated';
+        await ctx.auditAggregator.record(ctx, `${ctx.ip}|${username}`, {
           category: 'login',
           action: 'login',
           outcome: 'failure',
-          actor: user ? { type: 'user', id: String(user.id), name: user.username } : attempted,
-          detail: { reason: !user ? 'unknown user' : !passwordOk ? 'wrong password' : 'user deactivated' },
+          actor: user
+            ? { type: 'user', id: String(user.id), name: user.username }
+            : { type: 'anonymous', id: null, name: username },
+          detail: { reason },
         });
         throw unauthorized('Wrong username or password');
       }
-      await counters((c) => c.del(userKey));
+      await attempt.succeeded();
       const token = newToken();
       const expiresAt = new Date(Date.now() + sessionTtlHours * 3600_000);
       await createSession(deps.db, { tokenHash: sha256Hex(token), userId: user.id, expiresAt });

@@ -209,7 +209,9 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       responses: { 200: 'The DOCX' },
     },
     async (ctx, { params, query }) => {
-      const { v } = await load(params.code, query.version);
+      const { summary, v } = await load(params.code, query.version);
+      // The template is the department's working document, not public: its own staff and systems only.
+      requirePermission(ctx, 'certificate-type.read', { department: summary.department });
       if (!v.templateSha256) throw notFound(`Version ${v.version} of ${params.code} has no template yet`);
       ctx.type = DOCX_TYPE;
       ctx.attachment(`${params.code}-v${v.version}.docx`);

@@ -4,6 +4,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
 import { notFound } from '../problem';
+import { requirePermission } from '../auth';
 import { pingWorkflow, pingStateQuery } from '../../workflows/ping';
 
 /** A round trip through every part of the system; operators use it to check a deployment. */
@@ -18,6 +19,7 @@ export function pingRoutes(api: ApiRouter, deps: AppDeps) {
       responses: { 202: 'Workflow started' },
     },
     async (ctx, { body }) => {
+      requirePermission(ctx, 'operations.ping');
       const pingId = randomUUID();
       const handle = await deps.temporal.workflow.start(pingWorkflow, {
         taskQueue: deps.config.temporal.taskQueue,
@@ -38,7 +40,8 @@ export function pingRoutes(api: ApiRouter, deps: AppDeps) {
       tag: 'operations',
       params: z.object({ id: z.uuid() }),
     },
-    async (_ctx, { params }) => {
+    async (ctx, { params }) => {
+      requirePermission(ctx, 'operations.ping');
       const handle = deps.temporal.workflow.getHandle(`ping-${params.id}`);
       try {
         return await handle.query(pingStateQuery);

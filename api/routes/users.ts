@@ -5,15 +5,43 @@ import type { ApiRouter } from '../routing';
 import { conflict, forbidden, notFound, unprocessable } from '../problem';
 import { deny, requirePermission } from '../auth';
 import { departmentCode } from './departments';
-import { ROLES, PLATFORM_WIDE_ROLES, departmentsFor, isPlatformAdmin, type Role } from '../../domain/access';
-import { addRole, createUser, getDepartment, getRoleAssignment, getUser, listUsers, removeRole, updateUser, type Department, type User } from '../../db/org';
-import { hashPassword } from '../../platform/secrets';
+import {
+  ADMIN_ROLES, ROLES, PLATFORM_WIDE_ROLES, departmentsFor, isPlatformAdmin, separationOfDutiesConflict, type Role,
+} from '../../domain/access';
+import {
+  addRole, createUser, findUserForLogin, getDepartment, getRoleAssignment, getUser, listUsers, removeRole, updateUser,
+  type Department, type User,
+} from '../../db/org';
+import { hashPassword, verifyPassword } from '../../platform/secrets';
+import { loginThrottle } from '../login-throttle';
 
 const password = z.string().min(10, 'at least 10 characters').max(200);
 const roleBody = z.object({ role: z.enum(ROLES), department: departmentCode.nullable() });
 
 /** Staff and their roles. Department admins manage the people of their own department only. */
 export function userRoutes(api: ApiRouter, deps: AppDeps) {
+  const throttle = loginThrottle(deps);
+
+  /**
+   * Granting and withdrawing a role need the same right: a platform-wide role (department
+   * null) is the platform admin's alone, a department role needs role.assign there.
+   */
+  function requireRoleChange(ctx: Context, r: { role: Role; department: string | null }) {
+    if (r.department === null) {
+      if (!isPlatformAdmin(ctx.state.actor)) {
+        deny(ctx, 'role.assign', 'only a platform admin grants or withdraws platform-wide roles');
+      }
+      return;
+    }
+    requirePermission(ctx, 'role.assign', { department: r.department, role: r.role });
+  }
+
+  /** Nobody grants themselves a role: an admin could otherwise make itself its own auditor, or more. */
+  function refuseOwnRoles(ctx: Context, userId: number) {
+    const actor = ctx.state.actor;
+    if (actor.kind === 'user' && actor.id === userId) deny(ctx, 'role.assign', 'you cannot grant a role to yourself');
+  }
+
   async function resolveRole(ctx: Context, r: { role: Role; department: string | null }, field: string) {
     if (r.role === 'platform-admin' && r.department !== null) {
       throw unprocessable('Invalid role assignment', [{ field, message: 'platform-admin is platform-wide: department must be null' }]);
@@ -21,11 +49,8 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
     if (r.department === null && !PLATFORM_WIDE_ROLES.includes(r.role)) {
       throw unprocessable('Invalid role assignment', [{ field, message: `${r.role} needs a department` }]);
     }
-    if (r.department === null) {
-      if (!isPlatformAdmin(ctx.state.actor)) deny(ctx, 'role.assign', 'only a platform admin grants platform-wide roles');
-      return null;
-    }
-    requirePermission(ctx, 'role.assign', { department: r.department, role: r.role });
+    requireRoleChange(ctx, r);
+    if (r.department === null) return null;
     const dept = await getDepartment(deps.db, r.department);
     if (!dept) throw unprocessable('Unknown department', [{ field, message: `no department ${r.department}` }]);
     return dept;
@@ -80,6 +105,10 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       }
       const departments: (Department | null)[] = [];
       for (const [i, r] of body.roles.entries()) departments.push(await resolveRole(ctx, r, `roles.${i}`));
+      for (const [i, r] of body.roles.entries()) {
+        const clash = separationOfDutiesConflict(body.roles.slice(0, i), r);
+        if (clash) throw conflict(`Role ${i + 1} breaks ${clash}`);
+      }
       ctx.state.auditDepartment = departments.find((d) => d)?.code ?? null;
       if (await deps.db('users').where({ username: body.username }).first()) throw conflict(`Username ${body.username} is taken`);
       const passwordHash = await hashPassword(body.password);
@@ -93,6 +122,22 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
     },
   );
 
+  /** Counts like a sign-in (api/login-throttle.ts): a wrong current password is a failed attempt. */
+  async function checkCurrentPassword(ctx: Context, user: User, current: string | undefined) {
+    if (current === undefined) {
+      throw unprocessable('Changing your own password needs your current password', [
+        { field: 'currentPassword', message: 'required' },
+      ]);
+    }
+    const attempt = await throttle.begin(ctx, user.username);
+    const stored = await findUserForLogin(deps.db, user.username);
+    if (!stored || !(await verifyPassword(current, stored.passwordHash))) {
+      await attempt.failed();
+      deny(ctx, 'user.manage', 'wrong current password');
+    }
+    await attempt.succeeded();
+  }
+
   api.route(
     {
       method: 'put',
@@ -101,19 +146,26 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       tag: 'organisation',
       auth: 'staff',
       params: z.object({ id: z.coerce.number().int().positive() }),
-      body: z.object({ displayName: z.string().trim().min(1).max(100).optional(), active: z.boolean().optional(), password: password.optional() }),
+      body: z.object({
+        displayName: z.string().trim().min(1).max(100).optional(),
+        active: z.boolean().optional(),
+        password: password.optional(),
+        /** Needed to change one's own password, so a borrowed session cannot take the account over. */
+        currentPassword: z.string().min(1).max(200).optional(),
+      }),
       audit: { category: 'configuration', action: 'user.update' },
     },
     async (ctx, { params, body }) => {
       const user = await getUser(deps.db, params.id);
       if (!user) throw notFound(`No user ${params.id}`);
       ctx.state.auditObject = { type: 'user', id: user.username };
-      ctx.state.auditDetail = { changed: Object.keys(body) };
+      ctx.state.auditDetail = { changed: Object.keys(body).filter((k) => k !== 'currentPassword') };
       const actor = ctx.state.actor;
       const self = actor.kind === 'user' && actor.id === user.id;
       // Anyone may change their own name and password; everything else is an admin's.
       if (!self || body.active !== undefined) requireManage(ctx, user);
       if (self && body.active === false) throw forbidden('You cannot deactivate yourself');
+      if (self && body.password !== undefined) await checkCurrentPassword(ctx, user, body.currentPassword);
       await updateUser(deps.db, user.id, {
         displayName: body.displayName,
         active: body.active,
@@ -141,7 +193,10 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       const user = await getUser(deps.db, params.id);
       if (!user) throw notFound(`No user ${params.id}`);
       ctx.state.auditObject = { type: 'user', id: user.username };
+      refuseOwnRoles(ctx, user.id);
       const dept = await resolveRole(ctx, body, '(body)');
+      const clash = separationOfDutiesConflict(user.roles, body);
+      if (clash) throw conflict(`${user.username} cannot hold this role: ${clash}`);
       await addRole(deps.db, user.id, body.role, dept);
       ctx.status = 201;
       return getUser(deps.db, user.id);
@@ -164,7 +219,12 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       ctx.state.auditObject = { type: 'user', id: String(params.id) };
       ctx.state.auditDepartment = a.department;
       ctx.state.auditDetail = { role: a.role, department: a.department };
-      requirePermission(ctx, 'role.assign', { department: a.department ?? undefined, role: a.role });
+      requireRoleChange(ctx, a);
+      const actor = ctx.state.actor;
+      if (actor.kind === 'user' && actor.id === a.userId && ADMIN_ROLES.includes(a.role)) {
+        // Withdrawing one's own admin role can lock a department out; another admin must do it.
+        throw conflict('You cannot withdraw your own admin role; ask another administrator');
+      }
       await removeRole(deps.db, a.id);
       return getUser(deps.db, params.id);
     },

@@ -7,6 +7,7 @@ import * as m005 from './005_certificates';
 import * as m006 from './006_catalog_indexes';
 import * as m007 from './007_lifecycle';
 import * as m008 from './008_outbox';
+import * as m009 from './009_audit_keyed_chain';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -21,6 +22,7 @@ const migrations: Record<string, Knex.Migration> = {
   '006_catalog_indexes': m006,
   '007_lifecycle': m007,
   '008_outbox': m008,
+  '009_audit_keyed_chain': m009,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -27,6 +27,8 @@ export interface TestApp {
   url: string;
   deps: AppDeps;
   close(): Promise<void>;
+  /** Writes the audit entries the app is still aggregating (repeated unauthenticated failures). */
+  flushAudit(): Promise<void>;
   fetch(path: string, init?: RequestInit & { json?: unknown; token?: string; apiKey?: string }): Promise<Response>;
   /** Signs in and returns the bearer token. */
   login(username: string, password?: string): Promise<string>;
@@ -70,17 +72,22 @@ export async function startTestApp(parts: { db: Db; temporal: Client; cache?: Ca
   const base = parts.deps ?? testDeps(parts.db);
   const config = parts.config ?? base.config;
   const deps: AppDeps = { ...base, config, db: parts.db, cache: parts.cache ?? base.cache, temporal: parts.temporal };
+  const koa = createApp(deps);
   const server: Server = await new Promise((resolve) => {
-    const s = createApp(deps).listen(0, '127.0.0.1', () => resolve(s));
+    const s = koa.listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const app: TestApp = {
     url,
     deps,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    flushAudit: () => koa.context.auditAggregator.flush(),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await koa.context.auditAggregator.close();
+    },
     fetch(path, init = {}) {
       const { json, token, apiKey, ...rest } = init;
       const headers: Record<string, string> = { ...(rest.headers as Record<string, string> | undefined) };

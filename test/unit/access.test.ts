@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { authorize, departmentsFor, mayDiscoverByHolder, ROLES, type Action, type Actor, type Role } from '../../domain/access';
+import {
+  authorize, departmentsFor, mayDiscoverByHolder, ROLES, separationOfDutiesConflict,
+  type Action, type Actor, type ApiScope, type Role,
+} from '../../domain/access';
 
 const user = (role: Role, department: string | null): Actor => ({ kind: 'user', id: 1, username: 'u', displayName: 'U', roles: [{ role, department }] });
 
@@ -73,5 +76,37 @@ describe('authorize: department scoping', () => {
 
   it('anonymous callers may do nothing', () => {
     for (const action of ALL_ACTIONS) assert.equal(authorize({ kind: 'anonymous' }, action).allowed, false);
+  });
+});
+
+describe('separation of duties', () => {
+  const two = (a: [Role, string | null], b: [Role, string | null]): Actor => ({
+    kind: 'user', id: 1, username: 'u', displayName: 'U',
+    roles: [{ role: a[0], department: a[1] }, { role: b[0], department: b[1] }],
+  });
+
+  it('admin and audit-admin clash where their departments overlap (platform-wide overlaps all)', () => {
+    const clash = (held: [Role, string | null], add: [Role, string | null]) =>
+      separationOfDutiesConflict([{ role: held[0], department: held[1] }], { role: add[0], department: add[1] });
+    assert.match(clash(['department-admin', 'market'], ['audit-admin', 'market'])!, /separation of duties/);
+    assert.ok(clash(['audit-admin', null], ['department-admin', 'health']));
+    assert.ok(clash(['platform-admin', null], ['audit-admin', 'health']));
+    assert.equal(clash(['department-admin', 'market'], ['audit-admin', 'health']), null);
+    assert.equal(clash(['reviewer', 'market'], ['audit-admin', 'market']), null);
+  });
+
+  it('an overlapping pair held from before does not read the log it administers', () => {
+    const both = two(['department-admin', 'market'], ['audit-admin', 'market']);
+    assert.equal(authorize(both, 'audit.read', { department: 'market' }).allowed, false);
+    assert.deepEqual(departmentsFor(both, 'audit.read'), []);
+    const apart = two(['department-admin', 'market'], ['audit-admin', 'health']);
+    assert.deepEqual(departmentsFor(apart, 'audit.read'), ['health']);
+  });
+
+  it('a business system pings only with the operations:ping scope; staff may ping', () => {
+    const client = (scopes: ApiScope[]): Actor => ({ kind: 'api-client', id: 'ac_1', name: 'x', department: 'market', scopes });
+    assert.equal(authorize(client(['certificates:read']), 'operations.ping').allowed, false);
+    assert.ok(authorize(client(['operations:ping']), 'operations.ping').allowed);
+    assert.ok(authorize(user('filler', 'market'), 'operations.ping').allowed);
   });
 });

@@ -45,4 +45,15 @@ describe('config', () => {
       },
     );
   });
+  it('reads TRUSTED_PROXIES as addresses and CIDR ranges, and names a bad entry', () => {
+    assert.deepEqual(loadConfig({}).http.trustedProxies, []);
+    const proxies = loadConfig({ TRUSTED_PROXIES: ' 10.0.0.1, 10.1.0.0/16 ,::1' }).http.trustedProxies;
+    assert.deepEqual(proxies, ['10.0.0.1', '10.1.0.0/16', '::1']);
+    assert.throws(
+      () => loadConfig({ TRUSTED_PROXIES: '10.0.0.1,proxy.example.gov' }),
+      (err: unknown) =>
+        err instanceof ConfigError && err.problems[0]?.variable === 'TRUSTED_PROXIES' && /proxy\.example\.gov/.test(err.message),
+    );
+    assert.throws(() => loadConfig({ TRUSTED_PROXIES: '10.0.0.0/33' }), /TRUSTED_PROXIES/);
+  });
 });

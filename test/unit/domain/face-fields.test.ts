@@ -145,11 +145,11 @@ describe('face data', () => {
     });
     assert.equal(r.ok, false);
     assert.deepEqual(r.ok ? [] : r.errors, [
-      { field: 'creditCode', label: '统一社会信用代码', message: 'unified social credit code check character should be 0, got 1' },
+      { field: 'creditCode', label: '统一社会信用代码', message: 'unified social credit code check character is wrong' },
       { field: 'name', label: '名称', message: 'must be at most 100 characters, got 101' },
       { field: 'entityType', label: '类型', message: 'must be one of: 有限责任公司, 股份有限公司, 个人独资企业' },
       { field: 'legalRepresentative', label: '法定代表人', message: 'must be at least 2 characters' },
-      { field: 'representativeId', label: '法定代表人身份证号码', message: 'resident ID number check digit should be X, got 1' },
+      { field: 'representativeId', label: '法定代表人身份证号码', message: 'resident ID number check digit is wrong' },
       { field: 'registeredCapital', label: '注册资本（万元）', message: 'must be a finite number' },
       { field: 'establishedOn', label: '成立日期', message: '2023-02-29 is not a real date' },
       { field: 'postcode', label: '邮政编码', message: 'must match the pattern \\d{6}' },
