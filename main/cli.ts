@@ -103,7 +103,7 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
   const cache = await createCache({ redisUrl: config.redisUrl, maxEntries: config.cacheMaxEntries, logger });
   life.add('cache', () => cache.close());
 
-  const blobs = await createBlobStore(config.blobs);
+  const blobs = createBlobStore(config.blobs);
   life.add('blob store', () => blobs.close?.());
   const masterKey = loadMasterKey(config);
   if (config.demo.enabled) {

@@ -118,7 +118,7 @@ export function createS3BlobStore(config: S3BlobConfig): BlobStore {
       }
       return verified(hash, data, where(key));
     },
-    has: (hash) => has(s3BlobKey(config, hash)),
+    has: async (hash) => has(s3BlobKey(config, hash)),
     close: () => client.destroy(),
   };
 }

@@ -87,10 +87,10 @@ export function createFileBlobStore(root: string): BlobStore {
 
 /**
  * The store the configuration names. The S3 client is loaded only when asked for, so the
- * embedded default (`npm start`) does not pay for the AWS SDK.
+ * embedded default (`npm start`) does not pay for the AWS SDK (and blobs-s3.ts may import this file).
  */
-export async function createBlobStore(config: Config['blobs']): Promise<BlobStore> {
+export function createBlobStore(config: Config['blobs']): BlobStore {
   if (config.kind === 'file') return createFileBlobStore(config.dir);
-  const { createS3BlobStore } = await import('./blobs-s3');
+  const { createS3BlobStore } = require('./blobs-s3') as typeof import('./blobs-s3');
   return createS3BlobStore(config);
 }
