@@ -94,6 +94,22 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/**
+ * What every process of a multi-process production deployment (docker-compose.yml: api, worker,
+ * render-worker, migrate) must be given. Unset, each falls back to a per-process default
+ * (SQLite and blobs under DATA_DIR, the in-process cache, a Temporal dev server, http://HOST:PORT)
+ * that separate containers cannot share; test/integration/compose.test.ts holds the file to it.
+ */
+export const PRODUCTION_SERVICE_VARIABLES = [
+  'NODE_ENV',
+  'CERTFLOW_MASTER_KEY',
+  'PUBLIC_URL',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'TEMPORAL_ADDRESS',
+  'BLOB_STORE_URL',
+] as const satisfies readonly (keyof Env)[];
+
 export interface Config {
   env: Env['NODE_ENV'];
   http: { host: string; port: number; publicUrl: string };
