@@ -18,7 +18,8 @@ FROM ${NODE_IMAGE}
 # LibreOffice without the GUI (DOCX → PDF), CJK fonts for Chinese certificates, python3-uno for
 # the warm converters (services/documents/convert.ts), tini to reap soffice and forward signals.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libreoffice-writer-nogui fonts-noto-cjk python3-uno tini ca-certificates \
+ && apt-get install -y --no-install-recommends \
+      libreoffice-writer-nogui fonts-noto-cjk python3-uno tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/certflow certflow \
  && mkdir -p /var/lib/certflow && chown certflow:certflow /var/lib/certflow

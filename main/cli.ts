@@ -144,12 +144,17 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
       });
     };
     if (does.mainQueue) {
-      run('worker', await createWorker({ ...workerOptions, taskQueue: config.temporal.taskQueue, activities: createActivities(deps) }));
+      const activities = createActivities(deps);
+      run('worker', await createWorker({ ...workerOptions, taskQueue: config.temporal.taskQueue, activities }));
     }
 
     if (does.renderQueue) {
       // DOCX → PDF on its own queue, with warm LibreOffice processes (≈0.2 s a document instead of ≈2 s).
-      const renderConverter = new WarmConverter({ size: config.renderConcurrency, timeoutMs: 60_000, logger: logger.child({ component: 'converter' }) });
+      const renderConverter = new WarmConverter({
+        size: config.renderConcurrency,
+        timeoutMs: 60_000,
+        logger: logger.child({ component: 'converter' }),
+      });
       life.add('render converters', () => renderConverter.close());
       const render = await createWorker({
         ...workerOptions,
@@ -162,7 +167,11 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
     }
     // The expiry sweep's schedule starts workflows on the main queue, so its pollers own it.
     if (does.mainQueue) {
-      await ensureExpirySchedule(temporal, { taskQueue: config.temporal.taskQueue, everyMinutes: config.expiry.sweepMinutes, reminderDays: config.expiry.reminderDays });
+      await ensureExpirySchedule(temporal, {
+        taskQueue: config.temporal.taskQueue,
+        everyMinutes: config.expiry.sweepMinutes,
+        reminderDays: config.expiry.reminderDays,
+      });
     }
   }
 
@@ -194,8 +203,8 @@ function demoBanner(config: Config): string[] {
 }
 
 function printBanner(role: Role, does: Duties, config: Config, uiUrl: string | undefined) {
-  const queues = [does.mainQueue && config.temporal.taskQueue, does.renderQueue && `${config.temporal.taskQueue}-render`];
-  const polling = queues.filter(Boolean).join(', ');
+  const queue = config.temporal.taskQueue;
+  const polling = [does.mainQueue && queue, does.renderQueue && `${queue}-render`].filter(Boolean).join(', ');
   const lines = ['', `certflow ${role} is running${polling ? ` (task queues: ${polling})` : ''}`];
   if (does.http) {
     lines.push(`  API              ${config.http.publicUrl}/api/v1   (OpenAPI: ${config.http.publicUrl}/openapi.json)`);

@@ -61,9 +61,8 @@ export function createS3BlobStore(config: S3BlobConfig): BlobStore {
     const e = err as Error;
     const code = status(err);
     const detail = e.name === 'NoSuchBucket' ? `bucket ${Bucket} does not exist (BLOB_STORE_URL)` : e.message;
-    return new Error(`blob store: ${op} ${where(key)} failed: ${code ?? ''} ${e.name}: ${detail}`.replace(/ {2,}/g, ' '), {
-      cause: err,
-    });
+    const message = `blob store: ${op} ${where(key)} failed: ${code ?? ''} ${e.name}: ${detail}`;
+    return new Error(message.replace(/ {2,}/g, ' '), { cause: err });
   };
 
   const has = async (key: string) => {

@@ -37,8 +37,12 @@ function parseBlobStoreUrl(value: string, ctx: z.RefinementCtx): S3Location {
     return fail(`must be a URL, ${example}`);
   }
   if (url.protocol !== 's3:') return fail(`must start with s3:// (unset means files under DATA_DIR/blobs), ${example}`);
-  if (url.username || url.password) return fail('must not hold credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
-  if (!BUCKET.test(url.hostname)) return fail(`"${url.hostname}" is not a valid bucket name (3–63 of a-z 0-9 . -), ${example}`);
+  if (url.username || url.password) {
+    return fail('must not hold credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+  }
+  if (!BUCKET.test(url.hostname)) {
+    return fail(`"${url.hostname}" is not a valid bucket name (3–63 of a-z 0-9 . -), ${example}`);
+  }
   const unknown = [...url.searchParams.keys()].filter((k) => k !== 'endpoint' && k !== 'region');
   if (unknown.length) return fail(`unknown parameter ${unknown.join(', ')} (only endpoint and region)`);
   const endpoint = url.searchParams.get('endpoint') ?? undefined;
@@ -46,7 +50,7 @@ function parseBlobStoreUrl(value: string, ctx: z.RefinementCtx): S3Location {
     return fail(`endpoint must be http(s)://host[:port] with no path, ${example}`);
   }
   const region = url.searchParams.get('region') ?? undefined;
-  if (region !== undefined && !/^[a-z0-9-]+$/.test(region)) return fail('region must be a region name such as us-east-1');
+  if (region !== undefined && !/^[a-z0-9-]+$/.test(region)) return fail('region must be a name such as us-east-1');
   const prefix = url.pathname.replace(/^\/+|\/+$/g, '');
   return { bucket: url.hostname, prefix: prefix ? `${prefix}/` : '', endpoint: endpoint?.replace(/\/$/, ''), region };
 }
@@ -187,13 +191,15 @@ function blobStoreConfig(e: Env, dataDir: string): Config['blobs'] {
   const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = e;
   if (!id !== !secret) {
     const missing = id ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID';
-    throw new ConfigError([{ variable: missing, message: 'set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither' }]);
+    const message = 'set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither';
+    throw new ConfigError([{ variable: missing, message }]);
   }
+  const session = token ? { sessionToken: token } : {};
   return {
     kind: 's3',
     ...s3,
     region: s3.region ?? e.AWS_REGION ?? 'us-east-1',
-    credentials: id && secret ? { accessKeyId: id, secretAccessKey: secret, ...(token ? { sessionToken: token } : {}) } : undefined,
+    credentials: id && secret ? { accessKeyId: id, secretAccessKey: secret, ...session } : undefined,
   };
 }
 

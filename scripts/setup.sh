@@ -14,8 +14,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # 1. Debian packages: LibreOffice (DOCX → PDF) with Chinese fonts, poppler (pdfsig,
 #    pdftotext, pdftoppm), Chromium for browser tests, python3-uno for warm converters,
 #    docker-compose to check docker-compose.yml (test/integration/compose.test.ts).
-APT_PACKAGES=(libreoffice-writer-nogui fonts-noto-cjk poppler-utils chromium python3-uno openssl ca-certificates libnss3-tools
-  docker-compose)
+APT_PACKAGES=(libreoffice-writer-nogui fonts-noto-cjk poppler-utils chromium python3-uno openssl ca-certificates
+  libnss3-tools docker-compose)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -64,7 +64,8 @@ describe('docker-compose.yml (production topology)', function () {
   before(function () {
     const probe = spawnSync('docker-compose', ['version'], { encoding: 'utf8' });
     if (probe.error || probe.status !== 0) {
-      requireService(this, 'docker-compose (Debian package docker-compose, installed by scripts/setup.sh)', probe.error ?? probe.stderr);
+      const what = 'docker-compose (Debian package docker-compose, installed by scripts/setup.sh)';
+      requireService(this, what, probe.error ?? probe.stderr);
     }
     envFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-compose-')), 'empty.env');
     fs.writeFileSync(envFile, '');
@@ -121,7 +122,7 @@ describe('docker-compose.yml (production topology)', function () {
     }
   });
 
-  it('runs each certflow command once its prerequisites are done or healthy, and drains workers before killing them', () => {
+  it('runs each certflow command once its prerequisites are done or healthy; drains workers before killing', () => {
     const all = services();
     assert.deepEqual(all.api?.command, ['api']);
     assert.deepEqual(all.worker?.command, ['worker', '--no-render']);
@@ -140,11 +141,14 @@ describe('docker-compose.yml (production topology)', function () {
       const seconds = Number(/^(\d+)s$/.exec(all[name]!.stop_grace_period ?? '')?.[1] ?? 0);
       assert.ok(seconds > 60, `${name}: stop_grace_period ${all[name]!.stop_grace_period}`);
     }
-    for (const name of ['mysql', 'redis', 'seaweedfs', 'api']) assert.ok(all[name]?.healthcheck, `${name} has a health check`);
+    for (const name of ['mysql', 'redis', 'seaweedfs', 'api']) {
+      assert.ok(all[name]?.healthcheck, `${name} has a health check`);
+    }
     assert.equal(all.temporal?.depends_on?.['temporal-admin-tools']?.condition, 'service_completed_successfully');
     assert.equal(all['temporal-admin-tools']?.depends_on?.mysql?.condition, 'service_healthy');
     const version = (image: string | undefined) => image?.split(':')[1];
-    assert.equal(version(all['temporal-admin-tools']?.image), version(all.temporal?.image), 'admin-tools and server versions match');
+    const [tools, server] = [all['temporal-admin-tools']?.image, all.temporal?.image];
+    assert.equal(version(tools), version(server), 'admin-tools and server versions match');
   });
 
   it('creates the namespace and every search attribute of workflows/search-attributes.ts', () => {

@@ -52,10 +52,12 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-const logTail = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(-15).join('\n') : '');
+const logTail = (file: string) =>
+  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(-15).join('\n') : '';
 
 async function startOnce(binary: string): Promise<Seaweed> {
-  const { CreateBucketCommand, PutObjectCommand } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+  type Sdk = typeof import('@aws-sdk/client-s3');
+  const { CreateBucketCommand, PutObjectCommand } = require('@aws-sdk/client-s3') as Sdk;
   const { createS3Client } = require('../../platform/blobs-s3') as typeof import('../../platform/blobs-s3');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-seaweedfs-'));
   const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = await freePorts(8);
@@ -72,13 +74,17 @@ async function startOnce(binary: string): Promise<Seaweed> {
     `-s3.localSocket=${path.join(dir, 's3.sock')}`,
   ], { stdio: ['ignore', out, out] });
   // weed also makes gRPC sockets under /tmp that no flag moves; they are removed on stop.
-  const sockets = [`master-grpc-${masterGrpc}`, `volume-grpc-${volumeGrpc}`, `filer-grpc-${filerGrpc}`, `s3-grpc-${s3Grpc}`]
+  const grpc = { master: masterGrpc, volume: volumeGrpc, filer: filerGrpc, s3: s3Grpc };
+  const sockets = Object.entries(grpc)
+    .map(([name, port]) => `${name}-grpc-${port}`)
     .map((name) => `/tmp/seaweedfs-${name}.sock`);
   fs.closeSync(out);
   let exited: string | undefined;
   proc.once('exit', (code, signal) => (exited = `weed exited (${signal ?? code})`));
   const endpoint = `http://127.0.0.1:${s3}`;
-  const client = createS3Client({ kind: 's3', bucket: 'x', prefix: '', endpoint, region: 'us-east-1', credentials: undefined });
+  const storeConfig = (bucket: string, prefix = ''): S3BlobConfig =>
+    ({ kind: 's3', bucket, prefix, endpoint, region: 'us-east-1', credentials: undefined });
+  const client = createS3Client(storeConfig('unused'));
   running = { proc, dir, client, sockets };
 
   // Ready means a write lands: S3 answers a few seconds before the volume server takes data.
@@ -92,7 +98,9 @@ async function startOnce(binary: string): Promise<Seaweed> {
       await client.send(new PutObjectCommand({ Bucket: probe, Key: 'ready', Body: Buffer.from('ready') }));
       break;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`SeaweedFS did not take a write within 60 s (${(err as Error).message}):\n${logTail(log)}`);
+      if (Date.now() > deadline) {
+        throw new Error(`SeaweedFS did not take a write within 60 s (${(err as Error).message}):\n${logTail(log)}`);
+      }
       await new Promise((r) => setTimeout(r, 300));
     }
   }
@@ -104,7 +112,7 @@ async function startOnce(binary: string): Promise<Seaweed> {
       await client.send(new CreateBucketCommand({ Bucket: bucket }));
       return bucket;
     },
-    storeConfig: (bucket, prefix = '') => ({ kind: 's3', bucket, prefix, endpoint, region: 'us-east-1', credentials: undefined }),
+    storeConfig,
   };
 }
 
