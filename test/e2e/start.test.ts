@@ -158,4 +158,23 @@ describe('npm start (the embedded default, as a newcomer runs it)', function () 
     assert.equal(r.status, 1);
     assert.match(r.stderr, /TEMPORAL_ADDRESS: required for "certflow worker"/);
   });
+
+  it('render-worker is a production entry point too; flags are checked; a bad BLOB_STORE_URL stops start-up', () => {
+    const certflow = (args: string[], extra: Record<string, string>) =>
+      spawnSync('node', ['bin/certflow.js', ...args], {
+        cwd: ROOT,
+        env: { ...process.env, TEMPORAL_ADDRESS: '', BLOB_STORE_URL: '', DATA_DIR: dataDir, ...extra },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const render = certflow(['render-worker'], {});
+    assert.equal(render.status, 1);
+    assert.match(render.stderr, /TEMPORAL_ADDRESS: required for "certflow render-worker"/);
+    const flag = certflow(['api', '--no-render'], {});
+    assert.equal(flag.status, 2);
+    assert.match(flag.stderr, /usage: certflow .*worker \[--no-render\]/);
+    const blobs = certflow(['worker'], { BLOB_STORE_URL: 'http://127.0.0.1:8333/certflow' });
+    assert.equal(blobs.status, 2);
+    assert.match(blobs.stderr, /BLOB_STORE_URL: must start with s3:\/\//);
+  });
 });

@@ -56,4 +56,57 @@ describe('config', () => {
     );
     assert.throws(() => loadConfig({ TRUSTED_PROXIES: '10.0.0.0/33' }), /TRUSTED_PROXIES/);
   });
+
+  describe('BLOB_STORE_URL', () => {
+    it('defaults to files under DATA_DIR/blobs', () => {
+      assert.deepEqual(loadConfig({ DATA_DIR: '/tmp/cf-data' }).blobs, { kind: 'file', dir: '/tmp/cf-data/blobs' });
+    });
+
+    it('takes a bucket, a key prefix, an endpoint and a region; credentials from the AWS variables', () => {
+      const c = loadConfig({
+        BLOB_STORE_URL: 's3://certflow-blobs/prod/eu/?endpoint=http://seaweedfs:8333/&region=cn-north-1',
+        AWS_ACCESS_KEY_ID: 'id',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        AWS_REGION: 'us-west-2',
+      });
+      assert.deepEqual(c.blobs, {
+        kind: 's3',
+        bucket: 'certflow-blobs',
+        prefix: 'prod/eu/',
+        endpoint: 'http://seaweedfs:8333',
+        region: 'cn-north-1',
+        credentials: { accessKeyId: 'id', secretAccessKey: 'secret' },
+      });
+      const plain = loadConfig({ BLOB_STORE_URL: 's3://certflow', AWS_REGION: 'us-west-2' }).blobs;
+      const expected = { bucket: 'certflow', prefix: '', endpoint: undefined, region: 'us-west-2' };
+      assert.deepEqual(plain, { kind: 's3', ...expected, credentials: undefined });
+    });
+
+    it('stops start-up on a bad URL, naming BLOB_STORE_URL', () => {
+      const bad = [
+        'http://127.0.0.1:8333/certflow',
+        's3://Bad_Bucket?endpoint=http://127.0.0.1:8333',
+        's3://certflow?endpoint=ftp://x',
+        's3://certflow?endpoint=http://host:8333/path',
+        's3://certflow?endpont=http://host:8333',
+        's3://key:secret@certflow',
+        'not a url',
+      ];
+      for (const value of bad) {
+        assert.throws(() => loadConfig({ BLOB_STORE_URL: value }), (err: unknown) => {
+          assert.ok(err instanceof ConfigError, value);
+          assert.deepEqual(err.problems.map((p) => p.variable), ['BLOB_STORE_URL'], value);
+          assert.match(err.message, /BLOB_STORE_URL: /);
+          return true;
+        });
+      }
+    });
+
+    it('wants both AWS keys or neither', () => {
+      assert.throws(
+        () => loadConfig({ BLOB_STORE_URL: 's3://certflow', AWS_ACCESS_KEY_ID: 'id' }),
+        (err: unknown) => err instanceof ConfigError && err.problems[0]?.variable === 'AWS_SECRET_ACCESS_KEY',
+      );
+    });
+  });
 });
