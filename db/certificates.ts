@@ -3,6 +3,7 @@ import type { Db } from './knex';
 import { toIso } from './knex';
 import { isMysql } from './knex';
 import { appendAudit, type AuditInput } from './audit';
+import { setApplicationStatus, toApplication, type ApplicationRecord } from './applications';
 import type { CertificateStatus } from '../domain/certificate-record';
 
 /**
@@ -62,7 +63,27 @@ export interface AllocationPlan {
   format(serial: number): { number: string; identifier: string };
 }
 
-function toAllocation(r: Record<string, unknown>): Allocation {
+/** A timestamp column as stored: mysql2 gives a Date, better-sqlite3 the number written. */
+type DbTime = Date | string | number;
+
+/** A row of `certificate_allocations` as the drivers return it. */
+interface AllocationRecord {
+  application_id: string;
+  number: string;
+  identifier: string;
+  type_code: string;
+  region_code: string;
+  year: number | string;
+  serial: number | string;
+  issuer_name: string;
+  issuer_code: string;
+  issuer_code_placeholder: boolean | number;
+  seal_id: number | string;
+  allocated_at: DbTime;
+  issued_on: string;
+}
+
+function toAllocation(r: AllocationRecord): Allocation {
   return {
     applicationId: r.application_id as string,
     number: r.number as string,
@@ -81,7 +102,7 @@ function toAllocation(r: Record<string, unknown>): Allocation {
 }
 
 export async function findAllocation(db: Db, applicationId: string): Promise<Allocation | undefined> {
-  const r = await db('certificate_allocations').where({ application_id: applicationId }).first();
+  const r = (await db('certificate_allocations').where({ application_id: applicationId }).first()) as AllocationRecord | undefined;
   return r ? toAllocation(r) : undefined;
 }
 
@@ -100,7 +121,9 @@ export async function allocateNumber(db: Db, applicationId: string, plan: Alloca
     db.transaction(async (trx) => {
       const app = await locked(db, trx('applications').where({ id: applicationId }).select('id', 'certificate_number').first());
       if (!app) throw new Error(`no application ${applicationId}`);
-      const existing = await trx('certificate_allocations').where({ application_id: applicationId }).first();
+      const existing = (await trx('certificate_allocations').where({ application_id: applicationId }).first()) as
+        | AllocationRecord
+        | undefined;
       if (existing) return { allocation: toAllocation(existing), created: false };
 
       const key = { type_code: plan.typeCode, region_code: plan.regionCode, year: plan.year };
@@ -108,7 +131,7 @@ export async function allocateNumber(db: Db, applicationId: string, plan: Alloca
         .insert({ ...key, last_serial: 1 })
         .onConflict(['type_code', 'region_code', 'year'])
         .merge({ last_serial: trx.raw('last_serial + 1') });
-      const counter = await trx('certificate_numbers').where(key).first('last_serial');
+      const counter = (await trx('certificate_numbers').where(key).first('last_serial')) as { last_serial: number | string };
       const serial = Number(counter.last_serial);
       const { number, identifier } = plan.format(serial);
       const row = {
@@ -153,27 +176,28 @@ export interface SealingApplication {
 
 /** The application with the face data of its current revision. */
 export async function getSealingApplication(db: Db, id: string): Promise<SealingApplication | undefined> {
-  const r = await db('applications as a')
+  const r = (await db('applications as a')
     .join('application_revisions as r', (j) => j.on('r.application_id', 'a.id').andOn('r.revision', 'a.revision'))
     .where('a.id', id)
     .select('a.*', 'r.face_data')
-    .first();
+    .first()) as (ApplicationRecord & { face_data: string }) | undefined;
   if (!r) return undefined;
+  const a = toApplication(r);
   return {
-    id: r.id,
-    typeCode: r.type_code,
-    typeVersion: Number(r.type_version),
-    department: r.department,
-    status: r.status,
-    holderKind: r.holder_kind,
-    holderName: r.holder_name,
-    holderIdHash: r.holder_id_hash,
-    holderIdEncrypted: r.holder_id_encrypted,
-    submitterType: r.submitter_type,
-    submitterId: r.submitter_id,
-    externalRef: r.external_ref ?? null,
-    callbackUrl: r.callback_url ?? null,
-    certificateNumber: r.certificate_number ?? null,
+    id: a.id,
+    typeCode: a.typeCode,
+    typeVersion: a.typeVersion,
+    department: a.department,
+    status: a.status,
+    holderKind: a.holderKind,
+    holderName: a.holderName,
+    holderIdHash: a.holderIdHash,
+    holderIdEncrypted: a.holderIdEncrypted,
+    submitterType: a.submitter.type,
+    submitterId: a.submitter.id,
+    externalRef: a.externalRef,
+    callbackUrl: a.callbackUrl,
+    certificateNumber: a.certificateNumber,
     faceData: JSON.parse(r.face_data) as Record<string, unknown>,
   };
 }
@@ -223,7 +247,50 @@ export interface CertificateRow {
 
 export type NewCertificate = Omit<CertificateRow, 'id' | 'status' | 'statusChangedAt' | 'statusReason' | 'replacesNumber' | 'catalogRegisteredAt' | 'catalogAttempts' | 'catalogLastError' | 'catalogLastAttemptAt'>;
 
-function toCertificate(r: Record<string, unknown>): CertificateRow {
+/** A row of `certificates` as the drivers return it (DATE columns: see `day`). */
+interface CertificateRecord {
+  id: number | string;
+  number: string;
+  identifier: string;
+  application_id: string;
+  type_code: string;
+  type_version: number | string;
+  type_name: string;
+  department: string;
+  issuer_name: string;
+  issuer_code: string;
+  region_code: string;
+  holder_kind: string;
+  holder_code_type: string;
+  holder_name: string;
+  holder_id_hash: string;
+  holder_id_encrypted: string;
+  face_data: string;
+  issued_at: DbTime;
+  valid_from: Date | string;
+  valid_until: Date | string | null;
+  status: string;
+  status_changed_at: DbTime;
+  status_reason: string | null;
+  replaces_number: string | null;
+  pdf_sha256: string;
+  docx_sha256: string;
+  record_sha256: string;
+  record: string;
+  record_signature: string;
+  signer_serial: string;
+  seal_id: number | string;
+  seal_name: string;
+  sealed_by: string;
+  sealed_at: DbTime;
+  catalog_registered_at: DbTime | null;
+  catalog_attempts: number | string;
+  catalog_last_error: string | null;
+  catalog_last_attempt_at: DbTime | null;
+}
+
+/** The one mapper of `certificates` rows. */
+function toCertificate(r: CertificateRecord): CertificateRow {
   const opt = (v: unknown) => (v === null || v === undefined ? null : toIso(v));
   return {
     id: Number(r.id),
@@ -268,12 +335,12 @@ function toCertificate(r: Record<string, unknown>): CertificateRow {
 }
 
 export async function getCertificate(db: Db, number: string): Promise<CertificateRow | undefined> {
-  const r = await db('certificates').where({ number }).first();
+  const r = (await db('certificates').where({ number }).first()) as CertificateRecord | undefined;
   return r ? toCertificate(r) : undefined;
 }
 
 export async function getCertificateByApplication(db: Db, applicationId: string): Promise<CertificateRow | undefined> {
-  const r = await db('certificates').where({ application_id: applicationId }).first();
+  const r = (await db('certificates').where({ application_id: applicationId }).first()) as CertificateRecord | undefined;
   return r ? toCertificate(r) : undefined;
 }
 
@@ -286,7 +353,9 @@ export async function storeCertificate(db: Db, c: NewCertificate, audit: Omit<Au
   return withDeadlockRetry(() =>
     db.transaction(async (trx) => {
       await locked(db, trx('applications').where({ id: c.applicationId }).first('id'));
-      const existing = await trx('certificates').where({ application_id: c.applicationId }).first();
+      const existing = (await trx('certificates').where({ application_id: c.applicationId }).first()) as
+        | CertificateRecord
+        | undefined;
       if (existing) return { certificate: toCertificate(existing), created: false };
       const now = new Date();
       await trx('certificates').insert({
@@ -324,10 +393,11 @@ export async function storeCertificate(db: Db, c: NewCertificate, audit: Omit<Au
         catalog_attempts: 0,
         created_at: now,
       });
-      await trx('applications').where({ id: c.applicationId }).update({ status: 'issued', updated_at: now });
+      await setApplicationStatus(trx, c.applicationId, 'issued', now);
       // Inside this transaction (a savepoint): the audit entries exist exactly when the certificate does.
       for (const entry of audit) await appendAudit(trx, { ...entry, outcome: 'success' });
-      return { certificate: toCertificate((await trx('certificates').where({ application_id: c.applicationId }).first())!), created: true };
+      const stored = (await trx('certificates').where({ application_id: c.applicationId }).first()) as CertificateRecord;
+      return { certificate: toCertificate(stored), created: true };
     }),
   );
 }
@@ -350,7 +420,7 @@ export async function listCatalogFailed(db: Db, q: { departments?: string[]; aft
   const query = db('certificates').whereNull('catalog_registered_at').where('catalog_attempts', '>', 0).orderBy('id').limit(q.limit + 1);
   if (q.departments) query.whereIn('department', q.departments);
   if (q.afterId !== undefined) query.where('id', '>', q.afterId);
-  const rows = (await query).map(toCertificate);
+  const rows = ((await query) as CertificateRecord[]).map(toCertificate);
   const items = rows.slice(0, q.limit);
   return { items, nextCursor: rows.length > q.limit ? items[items.length - 1]!.id : null };
 }
@@ -358,7 +428,9 @@ export async function listCatalogFailed(db: Db, q: { departments?: string[]; aft
 // ------------------------------------------------------------------ renditions
 
 export async function findRendition(db: Db, docxSha256: string): Promise<string | undefined> {
-  const r = await db('pdf_renditions').where({ docx_sha256: docxSha256 }).first('pdf_sha256');
+  const r = (await db('pdf_renditions').where({ docx_sha256: docxSha256 }).first('pdf_sha256')) as
+    | { pdf_sha256: string }
+    | undefined;
   return r?.pdf_sha256;
 }
 
