@@ -1,5 +1,7 @@
 import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ServiceError, type ServiceErrorKind } from '../services/errors';
 
 /** An RFC 9457 problem: the only shape in which certflow's API reports errors. */
 export interface FieldError {
@@ -35,6 +37,39 @@ export function fieldErrors(err: ZodError, prefix = ''): FieldError[] {
   }));
 }
 
+const KIND_STATUS: Record<ServiceErrorKind, number> = {
+  'not-found': 404,
+  conflict: 409,
+  invalid: 422,
+  forbidden: 403,
+  unavailable: 503,
+  'bad-gateway': 502,
+};
+
+/**
+ * The one translation of what services and Temporal report into HTTP: a ServiceError by its
+ * kind; a workflow that has finished as a conflict; a refused workflow Update by the kind its
+ * validator gave as the failure type (workflows/issuance.ts). Undefined: not a known error.
+ */
+export function problemOf(err: unknown): HttpProblem | undefined {
+  if (err instanceof HttpProblem) return err;
+  if (err instanceof ServiceError) {
+    const status = KIND_STATUS[err.kind];
+    return new HttpProblem(status, err.title ?? TITLES[status] ?? 'Bad Request', err.message, err.errors);
+  }
+  if (err instanceof WorkflowNotFoundError) {
+    return conflict('The application\'s workflow has finished; nothing more can be decided');
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause as { type?: string; message?: string } | undefined;
+    const message = cause?.message ?? err.message;
+    if (cause?.type === 'forbidden') return forbidden(message);
+    if (cause?.type === 'invalid') return unprocessable(message, [{ field: 'comment', message }]);
+    return conflict(message);
+  }
+  return undefined;
+}
+
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -46,6 +81,7 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
 
@@ -76,7 +112,8 @@ export function problemMiddleware() {
         throw new HttpProblem(404, 'Not Found', `No route for ${ctx.method} ${ctx.path}`);
       }
     } catch (err) {
-      if (err instanceof HttpProblem) return sendProblem(ctx, err);
+      const known = problemOf(err);
+      if (known) return sendProblem(ctx, known);
       if (err instanceof ZodError) {
         return sendProblem(ctx, unprocessable('The request has invalid fields', fieldErrors(err)));
       }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Context } from 'koa';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { conflict, forbidden, notFound } from '../problem';
+import { conflict, forbidden, notFound, problemOf } from '../problem';
 import { DECISIONS } from '../../domain/issuance';
 import { hasRole, type Actor, type Role } from '../../domain/access';
 import { eventsOf, faceDataOf, getApplication } from '../../db/applications';
@@ -11,7 +11,6 @@ import { getTypeVersion } from '../../db/certificate-types';
 import { maskHolderId } from '../../domain/holder';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { decideUpdate } from '../../workflows/issuance';
-import { updateProblem } from './applications';
 
 /** Departments where the actor holds the role (null: everywhere). */
 function roleDepartments(actor: Actor, role: Role): string[] | null {
@@ -156,9 +155,9 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
           .executeUpdate(decideUpdate, { args: [{ taskId: task.id, decision: body.decision, comment: body.comment, actor }] });
         return state;
       } catch (err) {
-        const problem = updateProblem(err);
+        const problem = problemOf(err);
         if (problem?.status === 403) ctx.state.denial = { action: 'task.decide', reason: problem.detail ?? 'refused', department: task.department };
-        throw problem ?? err;
+        throw err;
       }
     },
   );
