@@ -6,7 +6,7 @@ import { conflict, forbidden, notFound, unprocessable } from '../problem';
 import { deny, requirePermission } from '../auth';
 import { departmentCode } from './departments';
 import { ROLES, PLATFORM_WIDE_ROLES, departmentsFor, isPlatformAdmin, type Role } from '../../domain/access';
-import { addRole, createUser, getDepartment, getRoleAssignment, getUser, listUsers, removeRole, updateUser, type Department, type User } from '../../db/org';
+import { addRole, createUserWithRoles, getDepartment, getRoleAssignment, getUser, listUsers, removeRole, updateUser, usernameTaken, type Department, type User } from '../../db/org';
 import { hashPassword } from '../../platform/secrets';
 
 const password = z.string().min(10, 'at least 10 characters').max(200);
@@ -81,13 +81,10 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       const departments: (Department | null)[] = [];
       for (const [i, r] of body.roles.entries()) departments.push(await resolveRole(ctx, r, `roles.${i}`));
       ctx.state.auditDepartment = departments.find((d) => d)?.code ?? null;
-      if (await deps.db('users').where({ username: body.username }).first()) throw conflict(`Username ${body.username} is taken`);
+      if (await usernameTaken(deps.db, body.username)) throw conflict(`Username ${body.username} is taken`);
       const passwordHash = await hashPassword(body.password);
-      const id = await deps.db.transaction(async (trx) => {
-        const userId = await createUser(trx, { username: body.username, displayName: body.displayName, passwordHash });
-        for (const [i, r] of body.roles.entries()) await addRole(trx, userId, r.role, departments[i] ?? null);
-        return userId;
-      });
+      const roles = body.roles.map((r, i) => ({ role: r.role, department: departments[i] ?? null }));
+      const id = await createUserWithRoles(deps.db, { username: body.username, displayName: body.displayName, passwordHash }, roles);
       ctx.status = 201;
       return getUser(deps.db, id);
     },
