@@ -2,6 +2,11 @@ import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ServiceError, type ServiceErrorKind } from '../services/errors';
+import { TemplateError } from '../services/documents/render';
+import { ConversionError } from '../services/documents/convert';
+import { OutboundError } from '../services/outbound';
+import { VerifyInputError } from '../services/verify';
+import { CompareInputError } from '../services/compare';
 
 /** An RFC 9457 problem: the only shape in which certflow's API reports errors. */
 export interface FieldError {
@@ -48,7 +53,7 @@ const KIND_STATUS: Record<ServiceErrorKind, number> = {
 
 /**
  * The one translation of what services and Temporal report into HTTP: a ServiceError by its
- * kind; a workflow that has finished as a conflict; a refused workflow Update by the kind its
+ * kind; the services' own input and upstream errors; a workflow that has finished as a conflict; a refused workflow Update by the kind its
  * validator gave as the failure type (workflows/issuance.ts). Undefined: not a known error.
  */
 export function problemOf(err: unknown): HttpProblem | undefined {
@@ -57,6 +62,19 @@ export function problemOf(err: unknown): HttpProblem | undefined {
     const status = KIND_STATUS[err.kind];
     return new HttpProblem(status, err.title ?? TITLES[status] ?? 'Bad Request', err.message, err.errors);
   }
+  if (err instanceof TemplateError) {
+    return unprocessable(err.message, err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })));
+  }
+  if (err instanceof ConversionError) return new HttpProblem(503, 'Service Unavailable', `PDF conversion failed: ${err.message}`);
+  // The API's only outbound call is the catalog push (POST /certificates/:number/catalog).
+  if (err instanceof OutboundError) return new HttpProblem(502, 'Bad Gateway', `The catalog registration failed: ${err.message}`);
+  if (err instanceof VerifyInputError) {
+    // The number comes from the path (GET /verify/:number); everything else from the body.
+    return err.field === 'number'
+      ? badRequest('Invalid path parameters', [{ field: 'path.number', message: err.message }])
+      : unprocessable(`Cannot verify this: ${err.message}`, [{ field: err.field, message: err.message }]);
+  }
+  if (err instanceof CompareInputError) return unprocessable('Some claimed values cannot be compared', err.errors);
   if (err instanceof WorkflowNotFoundError) {
     return conflict('The application\'s workflow has finished; nothing more can be decided');
   }
