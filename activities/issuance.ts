@@ -20,7 +20,7 @@ export function issuanceActivities(deps: ActivityDeps) {
     async markOverdue(input: inbox.MarkOverdueInput) {
       await inbox.markOverdue(deps, input);
     },
-    async applyAmendment(input: Parameters<typeof inbox.applyAmendment>[1]) {
+    async applyAmendment(input: inbox.ApplyAmendmentInput) {
       await inbox.applyAmendment(deps, input);
     },
     async closeOpenTasks(input: Parameters<typeof inbox.closeOpenTasks>[1]) {

@@ -53,8 +53,9 @@ const KIND_STATUS: Record<ServiceErrorKind, number> = {
 
 /**
  * The one translation of what services and Temporal report into HTTP: a ServiceError by its
- * kind; the services' own input and upstream errors; a workflow that has finished as a conflict; a refused workflow Update by the kind its
- * validator gave as the failure type (workflows/issuance.ts). Undefined: not a known error.
+ * kind; the services' own input and upstream errors; a workflow that has finished as a
+ * conflict; a refused workflow Update by the kind its validator gave as the failure type
+ * (workflows/issuance.ts). Undefined: not a known error.
  */
 export function problemOf(err: unknown): HttpProblem | undefined {
   if (err instanceof HttpProblem) return err;
@@ -65,9 +66,13 @@ export function problemOf(err: unknown): HttpProblem | undefined {
   if (err instanceof TemplateError) {
     return unprocessable(err.message, err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })));
   }
-  if (err instanceof ConversionError) return new HttpProblem(503, 'Service Unavailable', `PDF conversion failed: ${err.message}`);
+  if (err instanceof ConversionError) {
+    return new HttpProblem(503, 'Service Unavailable', `PDF conversion failed: ${err.message}`);
+  }
   // The API's only outbound call is the catalog push (POST /certificates/:number/catalog).
-  if (err instanceof OutboundError) return new HttpProblem(502, 'Bad Gateway', `The catalog registration failed: ${err.message}`);
+  if (err instanceof OutboundError) {
+    return new HttpProblem(502, 'Bad Gateway', `The catalog registration failed: ${err.message}`);
+  }
   if (err instanceof VerifyInputError) {
     // The number comes from the path (GET /verify/:number); everything else from the body.
     return err.field === 'number'

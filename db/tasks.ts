@@ -96,9 +96,8 @@ export interface StepKey {
 }
 
 export async function findStepTask(db: Db, k: StepKey): Promise<TaskRow | undefined> {
-  const r = (await tasks(db).where({ application_id: k.applicationId, round: k.round, step_index: k.stepIndex }).first()) as
-    | TaskRecord
-    | undefined;
+  const where = { application_id: k.applicationId, round: k.round, step_index: k.stepIndex };
+  const r = (await tasks(db).where(where).first()) as TaskRecord | undefined;
   return r ? toTask(r) : undefined;
 }
 
@@ -175,8 +174,13 @@ export async function releaseTask(db: Db, id: number, userId: number): Promise<b
   return changed === 1;
 }
 
+export interface Approval {
+  decidedBy: string | null;
+  role: string;
+}
+
 /** Who approved, newest first, with the role of the step they approved. */
-export async function approvalsOf(db: Db, applicationId: string): Promise<{ decidedBy: string | null; role: string }[]> {
+export async function approvalsOf(db: Db, applicationId: string): Promise<Approval[]> {
   const rows = (await db('tasks')
     .where({ application_id: applicationId, decision: 'approve' })
     .orderBy('id', 'desc')
@@ -238,7 +242,11 @@ export async function listInbox(db: Db, f: InboxFilter): Promise<InboxItem[]> {
 }
 
 /** Open tasks in these departments: how many the user has claimed, how many are overdue. */
-export async function inboxCounts(db: Db, userId: number, departments: string[]): Promise<{ mine: number; overdue: number }> {
+export async function inboxCounts(
+  db: Db,
+  userId: number,
+  departments: string[],
+): Promise<{ mine: number; overdue: number }> {
   const counts = (await db('tasks')
     .where({ status: 'open' })
     .whereIn('department', departments)

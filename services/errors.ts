@@ -19,7 +19,11 @@ export class ServiceError extends Error {
   /** A short title for the API's answer when the kind's own title says too little. */
   readonly title?: string;
 
-  constructor(kind: ServiceErrorKind, message: string, options: { code?: string; errors?: FieldError[]; title?: string } = {}) {
+  constructor(
+    kind: ServiceErrorKind,
+    message: string,
+    options: { code?: string; errors?: FieldError[]; title?: string } = {},
+  ) {
     super(message);
     this.name = 'ServiceError';
     this.kind = kind;

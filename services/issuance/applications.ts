@@ -68,11 +68,19 @@ export async function applicationView(deps: Deps, app: ApplicationRow, viewer: A
 }
 
 /** Proposes corrected face data; the workflow's `amend` Update accepts it (and restarts the chain) or refuses. */
-export async function amendApplication(deps: Deps, app: ApplicationRow, faceData: Record<string, unknown>, actor: Actor) {
+export async function amendApplication(
+  deps: Deps,
+  app: ApplicationRow,
+  faceData: Record<string, unknown>,
+  actor: Actor,
+): Promise<void> {
   const version = (await getTypeVersion(deps.db, app.typeCode, app.typeVersion))!;
   const face = validateFaceData(version.faceFields, faceData);
   if (!face.ok) {
-    const errors = face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message }));
+    const errors = face.errors.map((e) => ({
+      field: e.field ? `faceData.${e.field}` : 'faceData',
+      message: e.message,
+    }));
     throw invalidError('The amendment has invalid fields', errors);
   }
   if (FINAL_STATUSES.includes(app.status)) throw conflictError(`The application is ${app.status}`);
@@ -87,9 +95,12 @@ export async function withdrawApplication(
   reason: string | undefined,
   audit: AuditTrail,
 ): Promise<void> {
-  if (FINAL_STATUSES.includes(app.status)) throw conflictError(`An application that is ${app.status} cannot be withdrawn`);
+  if (FINAL_STATUSES.includes(app.status)) {
+    throw conflictError(`An application that is ${app.status} cannot be withdrawn`);
+  }
   await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(withdrawUpdate, { args: [{ actor, reason }] });
   const object = { type: 'application', id: app.id };
   const detail = { reason: reason ?? null };
-  await audit({ category: 'operation', action: 'application.withdraw', outcome: 'success', department: app.department, object, detail });
+  const department = app.department;
+  await audit({ category: 'operation', action: 'application.withdraw', outcome: 'success', department, object, detail });
 }

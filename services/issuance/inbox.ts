@@ -45,8 +45,8 @@ export interface MarkApplicationInput {
 export async function markApplication({ db }: Deps, input: MarkApplicationInput): Promise<void> {
   await setApplicationStatus(db, input.applicationId, input.status);
   if (input.event) {
-    const e = input.event;
-    await addEvent(db, { applicationId: input.applicationId, key: e.key, kind: e.kind, actor: e.actor?.name, step: e.step, comment: e.comment });
+    const { key, kind, actor, step, comment } = input.event;
+    await addEvent(db, { applicationId: input.applicationId, key, kind, actor: actor?.name, step, comment });
   }
 }
 
@@ -76,7 +76,8 @@ export async function openTask({ db }: Deps, input: OpenTaskInput): Promise<{ ta
     dueAt: input.deadlineMs === null ? null : new Date(now.getTime() + input.deadlineMs),
     createdAt: now,
   });
-  await addEvent(db, { applicationId: input.applicationId, key: `task:${task.id}`, kind: 'task-opened', step: input.step.name });
+  const key = `task:${task.id}`;
+  await addEvent(db, { applicationId: input.applicationId, key, kind: 'task-opened', step: input.step.name });
   return { taskId: task.id, dueAt: task.dueAt };
 }
 
@@ -94,13 +95,14 @@ export async function recordDecision(deps: Deps, input: RecordDecisionInput): Pr
   const task = await getTask(db, input.taskId);
   if (!task) throw notFoundError(`no task ${input.taskId}`);
   if (task.status === 'open') {
-    await decideTask(db, input.taskId, { decision: input.decision, decidedBy: input.actor.name, comment: input.comment });
+    const decided = { decision: input.decision, decidedBy: input.actor.name, comment: input.comment };
+    await decideTask(db, input.taskId, decided);
     const detail = { taskId: input.taskId, step: input.step, comment: input.comment };
     await audit(deps, input.applicationId, task.department, `task.${input.decision}`, input.actor, detail);
   }
   const kind = input.decision === 'approve' ? 'approved' : input.decision === 'reject' ? 'rejected' : 'returned';
-  const key = `decision:${input.taskId}`;
-  await addEvent(db, { applicationId: input.applicationId, key, kind, actor: input.actor.name, step: input.step, comment: input.comment });
+  const { applicationId, step, comment } = input;
+  await addEvent(db, { applicationId, key: `decision:${input.taskId}`, kind, actor: input.actor.name, step, comment });
 }
 
 export interface MarkOverdueInput {
@@ -117,14 +119,13 @@ export async function markOverdue(deps: Deps, input: MarkOverdueInput): Promise<
   if (!task.overdue) {
     await markTaskOverdue(db, input.taskId, input.escalate);
     const deadline: ActorRef = { type: 'system', id: 'deadline', name: 'deadline' };
-    await audit(deps, input.applicationId, task.department, input.escalate ? 'task.escalate' : 'task.remind', deadline, {
-      taskId: input.taskId,
-      step: input.step,
-      dueAt: task.dueAt,
-    });
+    const action = input.escalate ? 'task.escalate' : 'task.remind';
+    const detail = { taskId: input.taskId, step: input.step, dueAt: task.dueAt };
+    await audit(deps, input.applicationId, task.department, action, deadline, detail);
   }
   const { applicationId, taskId, step } = input;
-  await addEvent(db, { applicationId, key: `overdue:${taskId}`, kind: 'overdue', step, comment: 'reminder: past the deadline' });
+  const reminder = 'reminder: past the deadline';
+  await addEvent(db, { applicationId, key: `overdue:${taskId}`, kind: 'overdue', step, comment: reminder });
   if (input.escalate) {
     const comment = 'escalated to the department admin';
     await addEvent(db, { applicationId, key: `escalated:${taskId}`, kind: 'escalated', step, comment });
@@ -132,7 +133,13 @@ export async function markOverdue(deps: Deps, input: MarkOverdueInput): Promise<
 }
 
 /** Makes a proposed revision current, after checking it again against the type version. */
-export async function applyAmendment(deps: Deps, input: { applicationId: string; revision: number; actor: ActorRef }): Promise<void> {
+export interface ApplyAmendmentInput {
+  applicationId: string;
+  revision: number;
+  actor: ActorRef;
+}
+
+export async function applyAmendment(deps: Deps, input: ApplyAmendmentInput): Promise<void> {
   const { db } = deps;
   const app = await getApplication(db, input.applicationId);
   if (!app) throw notFoundError(`no application ${input.applicationId}`, 'Error');
@@ -144,8 +151,9 @@ export async function applyAmendment(deps: Deps, input: { applicationId: string;
     throw invalidError(`revision ${input.revision} of ${input.applicationId} does not validate`, undefined, 'Error');
   }
   await setCurrentRevision(db, input.applicationId, input.revision);
-  await addEvent(db, { applicationId: input.applicationId, key: `amended:${input.revision}`, kind: 'amended', actor: input.actor.name });
-  await audit(deps, input.applicationId, app.department, 'application.amend', input.actor, { revision: input.revision });
+  const { applicationId, revision, actor } = input;
+  await addEvent(db, { applicationId, key: `amended:${revision}`, kind: 'amended', actor: actor.name });
+  await audit(deps, applicationId, app.department, 'application.amend', actor, { revision });
 }
 
 export async function closeOpenTasks({ db }: Deps, input: { applicationId: string; reason: string }): Promise<void> {
