@@ -289,47 +289,72 @@ interface CertificateRecord {
   catalog_last_attempt_at: DbTime | null;
 }
 
-/** The one mapper of `certificates` rows. */
-function toCertificate(r: CertificateRecord): CertificateRow {
-  const opt = (v: unknown) => (v === null || v === undefined ? null : toIso(v));
+/**
+ * The listing columns: never face_data, the record or its signature (the bulky part of a
+ * row). The catalog (db/catalog.ts) reads only these, so that its indexes answer it.
+ */
+export const LISTING_COLUMNS = [
+  'id', 'number', 'identifier', 'type_code', 'type_version', 'type_name', 'department', 'issuer_name', 'region_code',
+  'holder_kind', 'holder_code_type', 'holder_name', 'holder_id_encrypted', 'issued_at', 'valid_from', 'valid_until',
+  'status', 'status_changed_at',
+] as const satisfies readonly (keyof CertificateRecord)[];
+
+export type ListingRecord = Pick<CertificateRecord, (typeof LISTING_COLUMNS)[number]>;
+
+export type CertificateListing = Pick<
+  CertificateRow,
+  | 'id' | 'number' | 'identifier' | 'typeCode' | 'typeVersion' | 'typeName' | 'department' | 'issuerName' | 'regionCode'
+  | 'holderKind' | 'holderCodeType' | 'holderName' | 'holderIdEncrypted' | 'issuedAt' | 'validFrom' | 'validUntil'
+  | 'status' | 'statusChangedAt'
+>;
+
+/** The one mapper of `certificates` rows, for the listing columns (the full row adds the rest). */
+export function toCertificateListing(r: ListingRecord): CertificateListing {
   return {
     id: Number(r.id),
-    number: r.number as string,
-    identifier: r.identifier as string,
-    applicationId: r.application_id as string,
-    typeCode: r.type_code as string,
+    number: r.number,
+    identifier: r.identifier,
+    typeCode: r.type_code,
     typeVersion: Number(r.type_version),
-    typeName: r.type_name as string,
-    department: r.department as string,
-    issuerName: r.issuer_name as string,
-    issuerCode: r.issuer_code as string,
-    regionCode: r.region_code as string,
+    typeName: r.type_name,
+    department: r.department,
+    issuerName: r.issuer_name,
+    regionCode: r.region_code,
     holderKind: r.holder_kind as 'person' | 'entity',
-    holderCodeType: r.holder_code_type as string,
-    holderName: r.holder_name as string,
-    holderIdHash: r.holder_id_hash as string,
-    holderIdEncrypted: r.holder_id_encrypted as string,
-    faceData: JSON.parse(r.face_data as string) as Record<string, unknown>,
+    holderCodeType: r.holder_code_type,
+    holderName: r.holder_name,
+    holderIdEncrypted: r.holder_id_encrypted,
     issuedAt: toIso(r.issued_at),
     validFrom: day(r.valid_from)!,
     validUntil: day(r.valid_until),
     status: r.status as CertificateStatus,
     statusChangedAt: toIso(r.status_changed_at),
-    statusReason: (r.status_reason as string | null) ?? null,
-    replacesNumber: (r.replaces_number as string | null) ?? null,
-    pdfSha256: r.pdf_sha256 as string,
-    docxSha256: r.docx_sha256 as string,
-    recordSha256: r.record_sha256 as string,
-    record: r.record as string,
-    recordSignature: r.record_signature as string,
-    signerSerial: r.signer_serial as string,
+  };
+}
+
+function toCertificate(r: CertificateRecord): CertificateRow {
+  const opt = (v: unknown) => (v === null || v === undefined ? null : toIso(v));
+  return {
+    ...toCertificateListing(r),
+    applicationId: r.application_id,
+    issuerCode: r.issuer_code,
+    holderIdHash: r.holder_id_hash,
+    faceData: JSON.parse(r.face_data) as Record<string, unknown>,
+    statusReason: r.status_reason ?? null,
+    replacesNumber: r.replaces_number ?? null,
+    pdfSha256: r.pdf_sha256,
+    docxSha256: r.docx_sha256,
+    recordSha256: r.record_sha256,
+    record: r.record,
+    recordSignature: r.record_signature,
+    signerSerial: r.signer_serial,
     sealId: Number(r.seal_id),
-    sealName: r.seal_name as string,
-    sealedBy: r.sealed_by as string,
+    sealName: r.seal_name,
+    sealedBy: r.sealed_by,
     sealedAt: toIso(r.sealed_at),
     catalogRegisteredAt: opt(r.catalog_registered_at),
     catalogAttempts: Number(r.catalog_attempts),
-    catalogLastError: (r.catalog_last_error as string | null) ?? null,
+    catalogLastError: r.catalog_last_error ?? null,
     catalogLastAttemptAt: opt(r.catalog_last_attempt_at),
   };
 }
