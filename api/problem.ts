@@ -1,5 +1,12 @@
 import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ServiceError, type ServiceErrorKind } from '../services/errors';
+import { TemplateError } from '../services/documents/render';
+import { ConversionError } from '../services/documents/convert';
+import { OutboundError } from '../services/outbound';
+import { VerifyInputError } from '../services/verify';
+import { CompareInputError } from '../services/compare';
 
 /** An RFC 9457 problem: the only shape in which certflow's API reports errors. */
 export interface FieldError {
@@ -35,6 +42,57 @@ export function fieldErrors(err: ZodError, prefix = ''): FieldError[] {
   }));
 }
 
+const KIND_STATUS: Record<ServiceErrorKind, number> = {
+  'not-found': 404,
+  conflict: 409,
+  invalid: 422,
+  forbidden: 403,
+  unavailable: 503,
+  'bad-gateway': 502,
+};
+
+/**
+ * The one translation of what services and Temporal report into HTTP: a ServiceError by its
+ * kind; the services' own input and upstream errors; a workflow that has finished as a
+ * conflict; a refused workflow Update by the kind its validator gave as the failure type
+ * (workflows/issuance.ts). Undefined: not a known error.
+ */
+export function problemOf(err: unknown): HttpProblem | undefined {
+  if (err instanceof HttpProblem) return err;
+  if (err instanceof ServiceError) {
+    const status = KIND_STATUS[err.kind];
+    return new HttpProblem(status, err.title ?? TITLES[status] ?? 'Bad Request', err.message, err.errors);
+  }
+  if (err instanceof TemplateError) {
+    return unprocessable(err.message, err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })));
+  }
+  if (err instanceof ConversionError) {
+    return new HttpProblem(503, 'Service Unavailable', `PDF conversion failed: ${err.message}`);
+  }
+  // The API's only outbound call is the catalog push (POST /certificates/:number/catalog).
+  if (err instanceof OutboundError) {
+    return new HttpProblem(502, 'Bad Gateway', `The catalog registration failed: ${err.message}`);
+  }
+  if (err instanceof VerifyInputError) {
+    // The number comes from the path (GET /verify/:number); everything else from the body.
+    return err.field === 'number'
+      ? badRequest('Invalid path parameters', [{ field: 'path.number', message: err.message }])
+      : unprocessable(`Cannot verify this: ${err.message}`, [{ field: err.field, message: err.message }]);
+  }
+  if (err instanceof CompareInputError) return unprocessable('Some claimed values cannot be compared', err.errors);
+  if (err instanceof WorkflowNotFoundError) {
+    return conflict('The application\'s workflow has finished; nothing more can be decided');
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause as { type?: string; message?: string } | undefined;
+    const message = cause?.message ?? err.message;
+    if (cause?.type === 'forbidden') return forbidden(message);
+    if (cause?.type === 'invalid') return unprocessable(message, [{ field: 'comment', message }]);
+    return conflict(message);
+  }
+  return undefined;
+}
+
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -46,6 +104,7 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
 
@@ -76,7 +135,8 @@ export function problemMiddleware() {
         throw new HttpProblem(404, 'Not Found', `No route for ${ctx.method} ${ctx.path}`);
       }
     } catch (err) {
-      if (err instanceof HttpProblem) return sendProblem(ctx, err);
+      const known = problemOf(err);
+      if (known) return sendProblem(ctx, known);
       if (err instanceof ZodError) {
         return sendProblem(ctx, unprocessable('The request has invalid fields', fieldErrors(err)));
       }

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { z, type ZodType } from 'zod';
-import { fieldErrors, unprocessable, badRequest, unauthorized, forbidden, HttpProblem } from './problem';
+import { fieldErrors, unprocessable, badRequest, unauthorized, forbidden, HttpProblem, problemOf } from './problem';
 import { recordAudit } from './audit';
 import type { AuditCategory } from '../db/audit';
 
@@ -76,13 +76,14 @@ export class ApiRouter {
         });
       } catch (err) {
         // Refusals are recorded by the audit middleware under 'authorization'.
-        if (!(err instanceof HttpProblem && err.status === 403)) {
+        const problem = problemOf(err);
+        if (problem?.status !== 403) {
           await recordAudit(ctx as Context, {
             ...spec.audit,
             outcome: 'failure',
             object: ctx.state.auditObject ?? null,
             department: ctx.state.auditDepartment ?? null,
-            detail: { error: err instanceof HttpProblem ? `${err.status} ${err.detail ?? err.title}` : 'internal error' },
+            detail: { error: problem ? `${problem.status} ${problem.detail ?? problem.title}` : 'internal error' },
           });
         }
         throw err;

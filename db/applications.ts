@@ -4,7 +4,46 @@ import type { ApplicationStatus, IssuanceMode } from '../domain/issuance';
 import type { HolderKind } from '../domain/holder';
 import type { FaceData } from '../domain/face-fields';
 
-/** Applications, their face-data revisions, inbox tasks and events. */
+/** Applications, their face-data revisions and events (inbox tasks: db/tasks.ts). */
+
+/** A timestamp column as stored: mysql2 gives a Date, better-sqlite3 the number written. */
+type DbTime = Date | string | number;
+
+/** A row of `applications` as the drivers return it. */
+export interface ApplicationRecord {
+  id: string;
+  type_code: string;
+  type_version: number | string;
+  department: string;
+  mode: string;
+  status: string;
+  holder_kind: string;
+  holder_name: string;
+  holder_id_hash: string;
+  holder_id_encrypted: string;
+  revision: number | string;
+  submitter_type: string;
+  submitter_id: string;
+  submitter_name: string | null;
+  dedupe_key: string | null;
+  external_ref: string | null;
+  callback_url: string | null;
+  workflow_id: string;
+  certificate_number: string | null;
+  created_at: DbTime;
+  updated_at: DbTime;
+}
+
+interface EventRecord {
+  id: number | string;
+  application_id: string;
+  event_key: string;
+  kind: string;
+  actor: string | null;
+  step: string | null;
+  comment: string | null;
+  at: DbTime;
+}
 
 export interface ApplicationRow {
   id: string;
@@ -28,36 +67,39 @@ export interface ApplicationRow {
 }
 
 
-function toApplication(r: Record<string, unknown>): ApplicationRow {
+/** The one mapper of `applications` rows (db/certificates.ts's sealing view uses it too). */
+export function toApplication(r: ApplicationRecord): ApplicationRow {
   return {
-    id: r.id as string,
-    typeCode: r.type_code as string,
+    id: r.id,
+    typeCode: r.type_code,
     typeVersion: Number(r.type_version),
-    department: r.department as string,
+    department: r.department,
     mode: r.mode as IssuanceMode,
     status: r.status as ApplicationStatus,
     holderKind: r.holder_kind as HolderKind,
-    holderName: r.holder_name as string,
-    holderIdHash: r.holder_id_hash as string,
-    holderIdEncrypted: r.holder_id_encrypted as string,
+    holderName: r.holder_name,
+    holderIdHash: r.holder_id_hash,
+    holderIdEncrypted: r.holder_id_encrypted,
     revision: Number(r.revision),
-    submitter: { type: r.submitter_type as string, id: r.submitter_id as string, name: (r.submitter_name as string | null) ?? null },
-    externalRef: (r.external_ref as string | null) ?? null,
-    callbackUrl: (r.callback_url as string | null) ?? null,
-    workflowId: r.workflow_id as string,
-    certificateNumber: (r.certificate_number as string | null) ?? null,
+    submitter: { type: r.submitter_type, id: r.submitter_id, name: r.submitter_name ?? null },
+    externalRef: r.external_ref ?? null,
+    callbackUrl: r.callback_url ?? null,
+    workflowId: r.workflow_id,
+    certificateNumber: r.certificate_number ?? null,
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
   };
 }
 
+const applications = (db: Db) => db<ApplicationRecord>('applications');
+
 export async function getApplication(db: Db, id: string): Promise<ApplicationRow | undefined> {
-  const r = await db('applications').where({ id }).first();
+  const r = (await applications(db).where({ id }).first()) as ApplicationRecord | undefined;
   return r ? toApplication(r) : undefined;
 }
 
 export async function findByDedupeKey(db: Db, key: string): Promise<ApplicationRow | undefined> {
-  const r = await db('applications').where({ dedupe_key: key }).first();
+  const r = (await applications(db).where({ dedupe_key: key }).first()) as ApplicationRecord | undefined;
   return r ? toApplication(r) : undefined;
 }
 
@@ -99,18 +141,36 @@ export async function insertApplication(db: Db, a: NewApplication): Promise<void
 }
 
 export async function faceDataOf(db: Db, applicationId: string, revision: number): Promise<FaceData | undefined> {
-  const r = await db('application_revisions').where({ application_id: applicationId, revision }).first();
+  const r = (await db('application_revisions').where({ application_id: applicationId, revision }).first('face_data')) as
+    | { face_data: string }
+    | undefined;
   return r ? (JSON.parse(r.face_data) as FaceData) : undefined;
 }
 
 /** A proposed amendment; it becomes current only when the workflow accepts it. */
 export async function addRevision(db: Db, applicationId: string, faceData: FaceData, createdBy: string): Promise<number> {
   return db.transaction(async (trx) => {
-    const last = await trx('application_revisions').where({ application_id: applicationId }).max({ n: 'revision' }).first();
+    const last = (await trx('application_revisions').where({ application_id: applicationId }).max({ n: 'revision' }).first()) as
+      | { n: number | string | null }
+      | undefined;
     const revision = Number(last?.n ?? 0) + 1;
     await trx('application_revisions').insert({ application_id: applicationId, revision, face_data: JSON.stringify(faceData), created_by: createdBy, created_at: new Date() });
     return revision;
   });
+}
+
+/**
+ * The one writer of an application's status after submission: the workflow's activities (via
+ * services/issuance/inbox.ts) and the certificate's store (db/certificates.ts, in its
+ * transaction) both come here.
+ */
+export async function setApplicationStatus(db: Db, id: string, status: ApplicationStatus, at = new Date()): Promise<void> {
+  await db('applications').where({ id }).update({ status, updated_at: at });
+}
+
+/** Makes an accepted amendment the current revision. */
+export async function setCurrentRevision(db: Db, id: string, revision: number): Promise<void> {
+  await db('applications').where({ id }).update({ revision, updated_at: new Date() });
 }
 
 export interface ApplicationListFilter {
@@ -127,63 +187,12 @@ export async function listApplications(db: Db, f: ApplicationListFilter): Promis
   if (f.departments) q.whereIn('department', f.departments);
   if (f.status) q.where('status', f.status);
   if (f.before) q.where('created_at', '<', new Date(f.before));
-  return (await q).map(toApplication);
-}
-
-export interface TaskRow {
-  id: number;
-  applicationId: string;
-  round: number;
-  stepIndex: number;
-  stepKey: string;
-  stepName: string;
-  role: string;
-  department: string;
-  typeCode: string;
-  status: 'open' | 'done' | 'cancelled';
-  assignee: { id: number; name: string } | null;
-  dueAt: string | null;
-  overdue: boolean;
-  escalated: boolean;
-  decision: string | null;
-  decidedBy: string | null;
-  comment: string | null;
-  createdAt: string;
-  decidedAt: string | null;
-}
-
-export function toTask(r: Record<string, unknown>): TaskRow {
-  return {
-    id: Number(r.id),
-    applicationId: r.application_id as string,
-    round: Number(r.round),
-    stepIndex: Number(r.step_index),
-    stepKey: r.step_key as string,
-    stepName: r.step_name as string,
-    role: r.role as string,
-    department: r.department as string,
-    typeCode: r.type_code as string,
-    status: r.status as TaskRow['status'],
-    assignee: r.assignee_id ? { id: Number(r.assignee_id), name: r.assignee_name as string } : null,
-    dueAt: r.due_at ? toIso(r.due_at) : null,
-    overdue: Boolean(r.overdue),
-    escalated: Boolean(r.escalated),
-    decision: (r.decision as string | null) ?? null,
-    decidedBy: (r.decided_by as string | null) ?? null,
-    comment: (r.comment as string | null) ?? null,
-    createdAt: toIso(r.created_at),
-    decidedAt: r.decided_at ? toIso(r.decided_at) : null,
-  };
-}
-
-export async function getTask(db: Db, id: number): Promise<TaskRow | undefined> {
-  const r = await db('tasks').where({ id }).first();
-  return r ? toTask(r) : undefined;
+  return ((await q) as ApplicationRecord[]).map(toApplication);
 }
 
 export async function eventsOf(db: Db, applicationId: string) {
-  const rows = await db('application_events').where({ application_id: applicationId }).orderBy('id');
-  return rows.map((r) => ({ at: toIso(r.at), kind: r.kind as string, actor: (r.actor as string | null) ?? null, step: (r.step as string | null) ?? null, comment: (r.comment as string | null) ?? null }));
+  const rows = (await db('application_events').where({ application_id: applicationId }).orderBy('id')) as EventRecord[];
+  return rows.map((r) => ({ at: toIso(r.at), kind: r.kind, actor: r.actor ?? null, step: r.step ?? null, comment: r.comment ?? null }));
 }
 
 /** Writes an event once, however often the activity that writes it is retried. */

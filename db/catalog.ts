@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Db } from './knex';
 import { isMysql } from './knex';
 import type { CertificateStatus } from '../domain/certificate-record';
+import { LISTING_COLUMNS, toCertificateListing, type CertificateListing, type ListingRecord } from './certificates';
 
 /**
  * Catalog search and statistics over the certificates table (the target, a search over
@@ -51,59 +52,12 @@ export interface CatalogCursor {
   id: number;
 }
 
-export interface CatalogRow {
-  id: number;
-  number: string;
-  identifier: string;
-  typeCode: string;
-  typeVersion: number;
-  typeName: string;
-  department: string;
-  issuerName: string;
-  regionCode: string;
-  holderKind: 'person' | 'entity';
-  holderCodeType: string;
-  holderName: string;
-  holderIdEncrypted: string;
-  issuedAt: string;
-  validFrom: string;
-  validUntil: string | null;
-  status: CertificateStatus;
-  statusChangedAt: string;
-}
+/** A certificate as the catalog lists it (db/certificates.ts maps the columns). */
+export type CatalogRow = CertificateListing;
 
-/** Listing columns only: never face_data, the record or its signature (the bulky part of a row). */
-const COLUMNS = [
-  'id', 'number', 'identifier', 'type_code', 'type_version', 'type_name', 'department', 'issuer_name', 'region_code',
-  'holder_kind', 'holder_code_type', 'holder_name', 'holder_id_encrypted', 'issued_at', 'valid_from', 'valid_until',
-  'status', 'status_changed_at',
-];
+const COLUMNS = LISTING_COLUMNS;
 
 const ms = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'number' ? v : new Date(v as string).getTime());
-const day = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
-
-function toRow(r: Record<string, unknown>): CatalogRow {
-  return {
-    id: Number(r.id),
-    number: r.number as string,
-    identifier: r.identifier as string,
-    typeCode: r.type_code as string,
-    typeVersion: Number(r.type_version),
-    typeName: r.type_name as string,
-    department: r.department as string,
-    issuerName: r.issuer_name as string,
-    regionCode: r.region_code as string,
-    holderKind: r.holder_kind as 'person' | 'entity',
-    holderCodeType: r.holder_code_type as string,
-    holderName: r.holder_name as string,
-    holderIdEncrypted: r.holder_id_encrypted as string,
-    issuedAt: new Date(ms(r.issued_at)).toISOString(),
-    validFrom: day(r.valid_from)!,
-    validUntil: day(r.valid_until),
-    status: r.status as CertificateStatus,
-    statusChangedAt: new Date(ms(r.status_changed_at)).toISOString(),
-  };
-}
 
 // ------------------------------------------------------------------ cursors
 
@@ -184,7 +138,7 @@ const newestFirst = (a: CatalogRow, b: CatalogRow) => ms(b.issuedAt) - ms(a.issu
 export async function searchCatalog(db: Db, c: CatalogQuery): Promise<CatalogPage> {
   const queries = await catalogQueries(db, c);
   // Each query returns at most limit + 1 rows in page order; the page is the top `limit` of their union.
-  const rows = (await Promise.all(queries.map(async (q) => (await q).map(toRow)))).flat();
+  const rows = (await Promise.all(queries.map(async (q) => ((await q) as ListingRecord[]).map(toCertificateListing)))).flat();
   if (queries.length > 1) rows.sort(newestFirst);
   const items = rows.slice(0, c.limit);
   const last = items[items.length - 1];

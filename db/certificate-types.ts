@@ -48,6 +48,12 @@ export async function getType(db: Db, code: string): Promise<CertificateTypeSumm
   return r ? toSummary(r) : undefined;
 }
 
+/** The type's row id (the sealing pipeline's type sequence until types carry a national type code). */
+export async function getTypeId(db: Db, code: string): Promise<number | undefined> {
+  const r = (await db('certificate_types').where({ code }).first('id')) as { id: number | string } | undefined;
+  return r ? Number(r.id) : undefined;
+}
+
 export async function getTypeVersion(db: Db, code: string, version: number): Promise<CertificateTypeVersion | undefined> {
   const r = await db('certificate_type_versions as v')
     .join('certificate_types as t', 't.id', 'v.type_id')

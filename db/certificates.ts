@@ -3,6 +3,7 @@ import type { Db } from './knex';
 import { toIso } from './knex';
 import { isMysql } from './knex';
 import { appendAudit, type AuditInput } from './audit';
+import { setApplicationStatus, toApplication, type ApplicationRecord } from './applications';
 import type { CertificateStatus } from '../domain/certificate-record';
 
 /**
@@ -62,7 +63,27 @@ export interface AllocationPlan {
   format(serial: number): { number: string; identifier: string };
 }
 
-function toAllocation(r: Record<string, unknown>): Allocation {
+/** A timestamp column as stored: mysql2 gives a Date, better-sqlite3 the number written. */
+type DbTime = Date | string | number;
+
+/** A row of `certificate_allocations` as the drivers return it. */
+interface AllocationRecord {
+  application_id: string;
+  number: string;
+  identifier: string;
+  type_code: string;
+  region_code: string;
+  year: number | string;
+  serial: number | string;
+  issuer_name: string;
+  issuer_code: string;
+  issuer_code_placeholder: boolean | number;
+  seal_id: number | string;
+  allocated_at: DbTime;
+  issued_on: string;
+}
+
+function toAllocation(r: AllocationRecord): Allocation {
   return {
     applicationId: r.application_id as string,
     number: r.number as string,
@@ -81,7 +102,7 @@ function toAllocation(r: Record<string, unknown>): Allocation {
 }
 
 export async function findAllocation(db: Db, applicationId: string): Promise<Allocation | undefined> {
-  const r = await db('certificate_allocations').where({ application_id: applicationId }).first();
+  const r = (await db('certificate_allocations').where({ application_id: applicationId }).first()) as AllocationRecord | undefined;
   return r ? toAllocation(r) : undefined;
 }
 
@@ -100,7 +121,9 @@ export async function allocateNumber(db: Db, applicationId: string, plan: Alloca
     db.transaction(async (trx) => {
       const app = await locked(db, trx('applications').where({ id: applicationId }).select('id', 'certificate_number').first());
       if (!app) throw new Error(`no application ${applicationId}`);
-      const existing = await trx('certificate_allocations').where({ application_id: applicationId }).first();
+      const existing = (await trx('certificate_allocations').where({ application_id: applicationId }).first()) as
+        | AllocationRecord
+        | undefined;
       if (existing) return { allocation: toAllocation(existing), created: false };
 
       const key = { type_code: plan.typeCode, region_code: plan.regionCode, year: plan.year };
@@ -108,7 +131,7 @@ export async function allocateNumber(db: Db, applicationId: string, plan: Alloca
         .insert({ ...key, last_serial: 1 })
         .onConflict(['type_code', 'region_code', 'year'])
         .merge({ last_serial: trx.raw('last_serial + 1') });
-      const counter = await trx('certificate_numbers').where(key).first('last_serial');
+      const counter = (await trx('certificate_numbers').where(key).first('last_serial')) as { last_serial: number | string };
       const serial = Number(counter.last_serial);
       const { number, identifier } = plan.format(serial);
       const row = {
@@ -153,27 +176,28 @@ export interface SealingApplication {
 
 /** The application with the face data of its current revision. */
 export async function getSealingApplication(db: Db, id: string): Promise<SealingApplication | undefined> {
-  const r = await db('applications as a')
+  const r = (await db('applications as a')
     .join('application_revisions as r', (j) => j.on('r.application_id', 'a.id').andOn('r.revision', 'a.revision'))
     .where('a.id', id)
     .select('a.*', 'r.face_data')
-    .first();
+    .first()) as (ApplicationRecord & { face_data: string }) | undefined;
   if (!r) return undefined;
+  const a = toApplication(r);
   return {
-    id: r.id,
-    typeCode: r.type_code,
-    typeVersion: Number(r.type_version),
-    department: r.department,
-    status: r.status,
-    holderKind: r.holder_kind,
-    holderName: r.holder_name,
-    holderIdHash: r.holder_id_hash,
-    holderIdEncrypted: r.holder_id_encrypted,
-    submitterType: r.submitter_type,
-    submitterId: r.submitter_id,
-    externalRef: r.external_ref ?? null,
-    callbackUrl: r.callback_url ?? null,
-    certificateNumber: r.certificate_number ?? null,
+    id: a.id,
+    typeCode: a.typeCode,
+    typeVersion: a.typeVersion,
+    department: a.department,
+    status: a.status,
+    holderKind: a.holderKind,
+    holderName: a.holderName,
+    holderIdHash: a.holderIdHash,
+    holderIdEncrypted: a.holderIdEncrypted,
+    submitterType: a.submitter.type,
+    submitterId: a.submitter.id,
+    externalRef: a.externalRef,
+    callbackUrl: a.callbackUrl,
+    certificateNumber: a.certificateNumber,
     faceData: JSON.parse(r.face_data) as Record<string, unknown>,
   };
 }
@@ -223,57 +247,125 @@ export interface CertificateRow {
 
 export type NewCertificate = Omit<CertificateRow, 'id' | 'status' | 'statusChangedAt' | 'statusReason' | 'replacesNumber' | 'catalogRegisteredAt' | 'catalogAttempts' | 'catalogLastError' | 'catalogLastAttemptAt'>;
 
-function toCertificate(r: Record<string, unknown>): CertificateRow {
-  const opt = (v: unknown) => (v === null || v === undefined ? null : toIso(v));
+/** A row of `certificates` as the drivers return it (DATE columns: see `day`). */
+interface CertificateRecord {
+  id: number | string;
+  number: string;
+  identifier: string;
+  application_id: string;
+  type_code: string;
+  type_version: number | string;
+  type_name: string;
+  department: string;
+  issuer_name: string;
+  issuer_code: string;
+  region_code: string;
+  holder_kind: string;
+  holder_code_type: string;
+  holder_name: string;
+  holder_id_hash: string;
+  holder_id_encrypted: string;
+  face_data: string;
+  issued_at: DbTime;
+  valid_from: Date | string;
+  valid_until: Date | string | null;
+  status: string;
+  status_changed_at: DbTime;
+  status_reason: string | null;
+  replaces_number: string | null;
+  pdf_sha256: string;
+  docx_sha256: string;
+  record_sha256: string;
+  record: string;
+  record_signature: string;
+  signer_serial: string;
+  seal_id: number | string;
+  seal_name: string;
+  sealed_by: string;
+  sealed_at: DbTime;
+  catalog_registered_at: DbTime | null;
+  catalog_attempts: number | string;
+  catalog_last_error: string | null;
+  catalog_last_attempt_at: DbTime | null;
+}
+
+/**
+ * The listing columns: never face_data, the record or its signature (the bulky part of a
+ * row). The catalog (db/catalog.ts) reads only these, so that its indexes answer it.
+ */
+export const LISTING_COLUMNS = [
+  'id', 'number', 'identifier', 'type_code', 'type_version', 'type_name', 'department', 'issuer_name', 'region_code',
+  'holder_kind', 'holder_code_type', 'holder_name', 'holder_id_encrypted', 'issued_at', 'valid_from', 'valid_until',
+  'status', 'status_changed_at',
+] as const satisfies readonly (keyof CertificateRecord)[];
+
+export type ListingRecord = Pick<CertificateRecord, (typeof LISTING_COLUMNS)[number]>;
+
+export type CertificateListing = Pick<
+  CertificateRow,
+  | 'id' | 'number' | 'identifier' | 'typeCode' | 'typeVersion' | 'typeName' | 'department' | 'issuerName' | 'regionCode'
+  | 'holderKind' | 'holderCodeType' | 'holderName' | 'holderIdEncrypted' | 'issuedAt' | 'validFrom' | 'validUntil'
+  | 'status' | 'statusChangedAt'
+>;
+
+/** The one mapper of `certificates` rows, for the listing columns (the full row adds the rest). */
+export function toCertificateListing(r: ListingRecord): CertificateListing {
   return {
     id: Number(r.id),
-    number: r.number as string,
-    identifier: r.identifier as string,
-    applicationId: r.application_id as string,
-    typeCode: r.type_code as string,
+    number: r.number,
+    identifier: r.identifier,
+    typeCode: r.type_code,
     typeVersion: Number(r.type_version),
-    typeName: r.type_name as string,
-    department: r.department as string,
-    issuerName: r.issuer_name as string,
-    issuerCode: r.issuer_code as string,
-    regionCode: r.region_code as string,
+    typeName: r.type_name,
+    department: r.department,
+    issuerName: r.issuer_name,
+    regionCode: r.region_code,
     holderKind: r.holder_kind as 'person' | 'entity',
-    holderCodeType: r.holder_code_type as string,
-    holderName: r.holder_name as string,
-    holderIdHash: r.holder_id_hash as string,
-    holderIdEncrypted: r.holder_id_encrypted as string,
-    faceData: JSON.parse(r.face_data as string) as Record<string, unknown>,
+    holderCodeType: r.holder_code_type,
+    holderName: r.holder_name,
+    holderIdEncrypted: r.holder_id_encrypted,
     issuedAt: toIso(r.issued_at),
     validFrom: day(r.valid_from)!,
     validUntil: day(r.valid_until),
     status: r.status as CertificateStatus,
     statusChangedAt: toIso(r.status_changed_at),
-    statusReason: (r.status_reason as string | null) ?? null,
-    replacesNumber: (r.replaces_number as string | null) ?? null,
-    pdfSha256: r.pdf_sha256 as string,
-    docxSha256: r.docx_sha256 as string,
-    recordSha256: r.record_sha256 as string,
-    record: r.record as string,
-    recordSignature: r.record_signature as string,
-    signerSerial: r.signer_serial as string,
+  };
+}
+
+function toCertificate(r: CertificateRecord): CertificateRow {
+  const opt = (v: unknown) => (v === null || v === undefined ? null : toIso(v));
+  return {
+    ...toCertificateListing(r),
+    applicationId: r.application_id,
+    issuerCode: r.issuer_code,
+    holderIdHash: r.holder_id_hash,
+    faceData: JSON.parse(r.face_data) as Record<string, unknown>,
+    statusReason: r.status_reason ?? null,
+    replacesNumber: r.replaces_number ?? null,
+    pdfSha256: r.pdf_sha256,
+    docxSha256: r.docx_sha256,
+    recordSha256: r.record_sha256,
+    record: r.record,
+    recordSignature: r.record_signature,
+    signerSerial: r.signer_serial,
     sealId: Number(r.seal_id),
-    sealName: r.seal_name as string,
-    sealedBy: r.sealed_by as string,
+    sealName: r.seal_name,
+    sealedBy: r.sealed_by,
     sealedAt: toIso(r.sealed_at),
     catalogRegisteredAt: opt(r.catalog_registered_at),
     catalogAttempts: Number(r.catalog_attempts),
-    catalogLastError: (r.catalog_last_error as string | null) ?? null,
+    catalogLastError: r.catalog_last_error ?? null,
     catalogLastAttemptAt: opt(r.catalog_last_attempt_at),
   };
 }
 
 export async function getCertificate(db: Db, number: string): Promise<CertificateRow | undefined> {
-  const r = await db('certificates').where({ number }).first();
+  const r = (await db('certificates').where({ number }).first()) as CertificateRecord | undefined;
   return r ? toCertificate(r) : undefined;
 }
 
 export async function getCertificateByApplication(db: Db, applicationId: string): Promise<CertificateRow | undefined> {
-  const r = await db('certificates').where({ application_id: applicationId }).first();
+  const r = (await db('certificates').where({ application_id: applicationId }).first()) as CertificateRecord | undefined;
   return r ? toCertificate(r) : undefined;
 }
 
@@ -291,7 +383,9 @@ export async function storeCertificate(
   return withDeadlockRetry(() =>
     db.transaction(async (trx) => {
       await locked(db, trx('applications').where({ id: c.applicationId }).first('id'));
-      const existing = await trx('certificates').where({ application_id: c.applicationId }).first();
+      const existing = (await trx('certificates').where({ application_id: c.applicationId }).first()) as
+        | CertificateRecord
+        | undefined;
       if (existing) return { certificate: toCertificate(existing), created: false };
       const now = new Date();
       await trx('certificates').insert({
@@ -329,10 +423,11 @@ export async function storeCertificate(
         catalog_attempts: 0,
         created_at: now,
       });
-      await trx('applications').where({ id: c.applicationId }).update({ status: 'issued', updated_at: now });
+      await setApplicationStatus(trx, c.applicationId, 'issued', now);
       // Inside this transaction (a savepoint): the audit entries exist exactly when the certificate does.
       for (const entry of audit) await appendAudit(trx, { ...entry, outcome: 'success' }, masterKey);
-      return { certificate: toCertificate((await trx('certificates').where({ application_id: c.applicationId }).first())!), created: true };
+      const stored = (await trx('certificates').where({ application_id: c.applicationId }).first()) as CertificateRecord;
+      return { certificate: toCertificate(stored), created: true };
     }),
   );
 }
@@ -355,7 +450,7 @@ export async function listCatalogFailed(db: Db, q: { departments?: string[]; aft
   const query = db('certificates').whereNull('catalog_registered_at').where('catalog_attempts', '>', 0).orderBy('id').limit(q.limit + 1);
   if (q.departments) query.whereIn('department', q.departments);
   if (q.afterId !== undefined) query.where('id', '>', q.afterId);
-  const rows = (await query).map(toCertificate);
+  const rows = ((await query) as CertificateRecord[]).map(toCertificate);
   const items = rows.slice(0, q.limit);
   return { items, nextCursor: rows.length > q.limit ? items[items.length - 1]!.id : null };
 }
@@ -363,7 +458,9 @@ export async function listCatalogFailed(db: Db, q: { departments?: string[]; aft
 // ------------------------------------------------------------------ renditions
 
 export async function findRendition(db: Db, docxSha256: string): Promise<string | undefined> {
-  const r = await db('pdf_renditions').where({ docx_sha256: docxSha256 }).first('pdf_sha256');
+  const r = (await db('pdf_renditions').where({ docx_sha256: docxSha256 }).first('pdf_sha256')) as
+    | { pdf_sha256: string }
+    | undefined;
   return r?.pdf_sha256;
 }
 

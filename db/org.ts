@@ -139,6 +139,23 @@ export async function createUser(db: Db, u: { username: string; displayName: str
   return Number(id);
 }
 
+export async function usernameTaken(db: Db, username: string): Promise<boolean> {
+  return Boolean(await db('users').where({ username }).first('id'));
+}
+
+/** The user and their roles, all or nothing. */
+export async function createUserWithRoles(
+  db: Db,
+  u: { username: string; displayName: string; passwordHash: string },
+  roles: { role: Role; department: Department | null }[],
+): Promise<number> {
+  return db.transaction(async (trx) => {
+    const userId = await createUser(trx, u);
+    for (const r of roles) await addRole(trx, userId, r.role, r.department);
+    return userId;
+  });
+}
+
 export async function updateUser(db: Db, id: number, patch: { displayName?: string; active?: boolean; passwordHash?: string }) {
   const update: Record<string, unknown> = { updated_at: now() };
   if (patch.displayName !== undefined) update.display_name = patch.displayName;

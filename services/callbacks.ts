@@ -6,6 +6,8 @@ import {
 import { getNotice } from '../db/lifecycle';
 import { expiryRemindersToEnqueue, findOutboxMessageByKey, type OutboxMessage } from '../db/outbox';
 import { dedupeKey, deliver, enqueue, relayPending, type OutboxDeps, type SigningOwner } from './outbox';
+import { OutboundError } from './outbound';
+import { badGatewayError, ServiceError } from './errors';
 
 /**
  * What the business system that submitted an application is told, all through the outbox
@@ -19,13 +21,10 @@ export interface CallbackDeps extends OutboxDeps {
 
 export type NotifyOutcome = { delivered: boolean; skipped?: string };
 
-/** The message cannot be built: a retry will not change that. */
-export class CallbackUnavailable extends Error {
-  constructor(
-    message: string,
-    public readonly type: 'NotFound' | 'NotIssued' | 'UnknownEvent',
-  ) {
-    super(message);
+/** The message cannot be built: a retry will not change that (its code is the activity's failure type). */
+export class CallbackUnavailable extends ServiceError {
+  constructor(message: string, code: 'NotFound' | 'NotIssued' | 'UnknownEvent') {
+    super(code === 'UnknownEvent' ? 'invalid' : 'not-found', message, { code });
     this.name = 'CallbackUnavailable';
   }
 }
@@ -120,7 +119,13 @@ function statusBody(cert: CertificateRow, app: ApplicationRow, event: StatusEven
 
 async function send(deps: CallbackDeps, msg: OutboxMessage): Promise<NotifyOutcome> {
   if (msg.status === 'delivered') return ALREADY;
-  await deliver(deps, msg.id);
+  try {
+    await deliver(deps, msg.id);
+  } catch (err) {
+    // The receiver refused the content (a 4xx other than 408/429): sending it again will not help.
+    if (err instanceof OutboundError && err.permanent) throw badGatewayError(err.message, 'CallbackRefused');
+    throw err;
+  }
   return { delivered: true };
 }
 

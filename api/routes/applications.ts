@@ -1,24 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Context } from 'koa';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { conflict, forbidden, HttpProblem, notFound, unprocessable, type FieldError } from '../problem';
+import { notFound } from '../problem';
 import { deny, requirePermission } from '../auth';
 import { recordAudit } from '../audit';
 import { departmentsFor, type Actor } from '../../domain/access';
-import { validateFaceData } from '../../domain/face-fields';
-import { HOLDER_KINDS, holderNameSchema, maskHolderId, parseHolderId } from '../../domain/holder';
-import { actorRef, chainForMode, FINAL_STATUSES, ISSUANCE_MODES, APPLICATION_STATUSES, type ApplicationState } from '../../domain/issuance';
-import { getType, getTypeVersion } from '../../db/certificate-types';
-import { addRevision, eventsOf, faceDataOf, findByDedupeKey, getApplication, insertApplication, listApplications, type ApplicationRow } from '../../db/applications';
-import { createHolderCrypto } from '../../platform/holder-crypto';
-import { amendUpdate, applicationStateQuery, issuanceWorkflow, withdrawUpdate, type IssuanceInput } from '../../workflows/issuance';
+import { actorRef, ISSUANCE_MODES, APPLICATION_STATUSES } from '../../domain/issuance';
+import { getApplication, listApplications, type ApplicationRow } from '../../db/applications';
+import { submissionType, submitApplication } from '../../services/issuance/submit';
+import { HOLDER_KINDS, holderNameSchema } from '../../domain/holder';
+import { amendApplication, applicationView, withdrawApplication } from '../../services/issuance/applications';
 
 /**
- * The ID is checked in the handler (parseHolderId, domain/holder.ts), not here: whether it
- * is a resident ID or a credit code, and whether that suits the type, is reported together
+ * The ID is checked by the submit use case (parseHolderId, domain/holder.ts), not here: whether
+ * it is a resident ID or a credit code, and whether that suits the type, is reported together
  * with the face data's errors, so a caller fixes everything in one round.
  */
 const holderSchema = z.object({
@@ -27,44 +23,8 @@ const holderSchema = z.object({
   name: holderNameSchema,
 });
 
-/** Maps a workflow Update refusal (validator) or failure to the HTTP answer. */
-export function updateProblem(err: unknown): HttpProblem | undefined {
-  if (err instanceof WorkflowNotFoundError) return conflict('The application\'s workflow has finished; nothing more can be decided');
-  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
-  const cause = err.cause as { type?: string; message?: string } | undefined;
-  const message = cause?.message ?? err.message;
-  if (cause?.type === 'forbidden') return forbidden(message);
-  if (cause?.type === 'invalid') return unprocessable(message, [{ field: 'comment', message }]);
-  return conflict(message);
-}
-
 /** Issuance (docs/issuance.md): submit, follow, amend and withdraw applications. */
 export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
-  const holders = createHolderCrypto(deps.masterKey);
-
-  /** Starts the workflow; a second start of the same application is a no-op. */
-  async function ensureStarted(app: ApplicationRow, input: IssuanceInput) {
-    try {
-      await deps.temporal.workflow.start(issuanceWorkflow, { taskQueue: deps.config.temporal.taskQueue, workflowId: app.workflowId, args: [input] });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
-  }
-
-  /**
-   * The workflow's own view. A query needs a live worker; when none answers within a few
-   * seconds (workers down, a crashed sticky worker) the database's view is shown instead.
-   */
-  async function stateOf(app: ApplicationRow): Promise<ApplicationState | null> {
-    try {
-      return await deps.temporal.connection.withDeadline(Date.now() + 3000, () => deps.temporal.workflow.getHandle(app.workflowId).query(applicationStateQuery));
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return null;
-      deps.logger.warn({ err: (err as Error).message, workflowId: app.workflowId }, 'workflow query failed; answering from the database');
-      return null;
-    }
-  }
-
   /** The submitter, staff of the department, or an API client of the department with read scope. */
   async function loadVisible(ctx: Context, id: string): Promise<ApplicationRow> {
     const app = await getApplication(deps.db, id);
@@ -75,29 +35,7 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
     return app;
   }
 
-  async function view(app: ApplicationRow, actor: Actor) {
-    const [state, faceData, events] = await Promise.all([stateOf(app), faceDataOf(deps.db, app.id, app.revision), eventsOf(deps.db, app.id)]);
-    return {
-      id: app.id,
-      workflowId: app.workflowId,
-      typeCode: app.typeCode,
-      typeVersion: app.typeVersion,
-      department: app.department,
-      mode: app.mode,
-      status: state?.status ?? app.status,
-      holder: { kind: app.holderKind, name: app.holderName, id: actor.kind === 'anonymous' ? null : maskHolderId(holders.decrypt(app.holderIdEncrypted)) },
-      faceData,
-      revision: app.revision,
-      externalRef: app.externalRef,
-      certificateNumber: state?.certificateNumber ?? app.certificateNumber,
-      currentStep: state?.currentStep ?? null,
-      round: state?.round ?? null,
-      history: state?.history ?? events,
-      submitter: app.submitter,
-      createdAt: app.createdAt,
-      updatedAt: app.updatedAt,
-    };
-  }
+  const view = (app: ApplicationRow, actor: Actor) => applicationView(deps, app, actor);
 
   api.route(
     {
@@ -117,89 +55,20 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
     },
     async (ctx, { body }) => {
       const actor = ctx.state.actor;
-      const type = await getType(deps.db, body.typeCode);
-      if (!type) throw unprocessable('Unknown certificate type', [{ field: 'typeCode', message: `no certificate type ${body.typeCode}` }]);
+      const type = await submissionType(deps, body.typeCode);
       ctx.state.auditObject = { type: 'certificate-type', id: type.code };
       requirePermission(ctx, 'application.create', { department: type.department });
       if (body.mode === 'auto-seal' && actor.kind !== 'api-client') deny(ctx, 'application.create', 'auto-seal is for approval systems that approved the case themselves');
-
-      // A retried request (same Idempotency-Key, or the same external reference) returns what the first one made.
-      const me = actorRef(actor);
-      const idempotencyKey = ctx.get('idempotency-key').trim();
-      if (idempotencyKey.length > 100) throw unprocessable('Idempotency-Key is too long', [{ field: 'Idempotency-Key', message: 'at most 100 characters' }]);
-      const dedupeKey = idempotencyKey ? `${me.type}:${me.id}:key:${idempotencyKey}` : body.externalRef ? `${me.type}:${me.id}:ref:${body.externalRef}` : null;
-      const earlier = dedupeKey ? await findByDedupeKey(deps.db, dedupeKey) : undefined;
-      if (earlier) return replay(ctx, earlier);
-
-      if (type.status !== 'published' || type.publishedVersion === null) {
-        throw unprocessable(`Certificate type ${type.code} is ${type.status}; applications need a published type`, [{ field: 'typeCode', message: type.status }]);
-      }
-      const version = (await getTypeVersion(deps.db, type.code, type.publishedVersion))!;
-      const errors: FieldError[] = [];
-      if (body.holder.kind !== version.holderKind) errors.push({ field: 'holder.kind', message: `${type.code} is issued to a ${version.holderKind}` });
-      const holderId = parseHolderId(body.holder.kind, body.holder.id);
-      if (!holderId.ok) errors.push({ field: 'holder.id', message: holderId.reason });
-      const face = validateFaceData(version.faceFields, body.faceData);
-      if (!face.ok) errors.push(...face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message })));
-      if (errors.length || !holderId.ok) throw unprocessable('The application has invalid fields', errors);
-
-      const id = randomUUID();
-      const app: Parameters<typeof insertApplication>[1] = {
-        id,
-        typeCode: type.code,
-        typeVersion: version.version,
-        department: type.department,
-        mode: body.mode,
-        holderKind: body.holder.kind,
-        holderName: body.holder.name,
-        holderIdHash: holders.lookupHash(holderId.value),
-        holderIdEncrypted: holders.encrypt(holderId.value),
-        submitter: { type: me.type, id: me.id, name: me.name },
-        externalRef: body.externalRef ?? null,
-        callbackUrl: body.callbackUrl ?? null,
-        workflowId: `issuance-${id}`,
-        dedupeKey,
-        faceData: face.ok ? face.data : {},
-      };
-      try {
-        await insertApplication(deps.db, app);
-      } catch (err) {
-        // Two identical requests at once: the loser answers with the winner's application.
-        const winner = dedupeKey ? await findByDedupeKey(deps.db, dedupeKey) : undefined;
-        if (winner) return replay(ctx, winner);
-        throw err;
-      }
-      const row = (await getApplication(deps.db, id))!;
-      await ensureStarted(row, workflowInput(row, version.approvalChain));
-      ctx.state.auditObject = { type: 'application', id };
-      await recordAudit(ctx, { category: 'operation', action: 'application.submit', outcome: 'success', department: type.department, object: { type: 'application', id }, detail: { typeCode: type.code, mode: body.mode, externalRef: body.externalRef } });
-      ctx.status = 201;
-      ctx.set('Location', `${api.prefix}/applications/${id}`);
-      return created(row);
+      const submission = { ...body, submitter: actorRef(actor), idempotencyKey: ctx.get('idempotency-key') };
+      const { application: app, created: isNew } = await submitApplication(deps, type, submission, (entry) => {
+        ctx.state.auditObject = entry.object ?? undefined;
+        return recordAudit(ctx, entry);
+      });
+      ctx.status = isNew ? 201 : 200;
+      ctx.set('Location', `${api.prefix}/applications/${app.id}`);
+      return created(app);
     },
   );
-
-  function workflowInput(app: ApplicationRow, typeChain: Parameters<typeof chainForMode>[1]): IssuanceInput {
-    return {
-      applicationId: app.id,
-      typeCode: app.typeCode,
-      typeVersion: app.typeVersion,
-      department: app.department,
-      mode: app.mode,
-      chain: chainForMode(app.mode, typeChain),
-      filler: { type: app.submitter.type as 'user' | 'api-client', id: app.submitter.id, name: app.submitter.name ?? app.submitter.id },
-      submittedAt: app.createdAt,
-    };
-  }
-
-  /** The earlier application; its workflow is started again if the first request died before starting it. */
-  async function replay(ctx: Context, app: ApplicationRow) {
-    const version = await getTypeVersion(deps.db, app.typeCode, app.typeVersion);
-    if (version) await ensureStarted(app, workflowInput(app, version.approvalChain));
-    ctx.status = 200;
-    ctx.set('Location', `${api.prefix}/applications/${app.id}`);
-    return created(app);
-  }
 
   function created(app: ApplicationRow) {
     return {
@@ -257,16 +126,7 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
     },
     async (ctx, { params, body }) => {
       const app = await loadVisible(ctx, params.id);
-      const version = (await getTypeVersion(deps.db, app.typeCode, app.typeVersion))!;
-      const face = validateFaceData(version.faceFields, body.faceData);
-      if (!face.ok) throw unprocessable('The amendment has invalid fields', face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message })));
-      if (FINAL_STATUSES.includes(app.status)) throw conflict(`The application is ${app.status}`);
-      const revision = await addRevision(deps.db, app.id, face.data, actorRef(ctx.state.actor).name);
-      try {
-        await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(amendUpdate, { args: [{ revision, actor: ctx.state.actor }] });
-      } catch (err) {
-        throw updateProblem(err) ?? err;
-      }
+      await amendApplication(deps, app, body.faceData, ctx.state.actor);
       return view((await getApplication(deps.db, app.id))!, ctx.state.actor);
     },
   );
@@ -282,13 +142,7 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
     },
     async (ctx, { params, body }) => {
       const app = await loadVisible(ctx, params.id);
-      if (FINAL_STATUSES.includes(app.status)) throw conflict(`An application that is ${app.status} cannot be withdrawn`);
-      try {
-        await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(withdrawUpdate, { args: [{ actor: ctx.state.actor, reason: body.reason }] });
-      } catch (err) {
-        throw updateProblem(err) ?? err;
-      }
-      await recordAudit(ctx, { category: 'operation', action: 'application.withdraw', outcome: 'success', department: app.department, object: { type: 'application', id: app.id }, detail: { reason: body.reason ?? null } });
+      await withdrawApplication(deps, app, ctx.state.actor, body.reason, (entry) => recordAudit(ctx, entry));
       return view((await getApplication(deps.db, app.id))!, ctx.state.actor);
     },
   );

@@ -14,7 +14,7 @@ import { getCertificateCached, invalidateCertificate, type CachedCertificate } f
 import { getTypeVersion } from '../../db/certificate-types';
 import { getSeal } from '../../db/trust';
 import { createHolderCrypto } from '../../platform/holder-crypto';
-import { callbackSigningKey, OutboundError, registerCertificate } from '../../services/outbound';
+import { callbackSigningKey, registerCertificate } from '../../services/outbound';
 import { catalogRoutes } from './catalog';
 
 /** A certificate number in the path: validated (check character included) and upper-cased. */
@@ -219,9 +219,6 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
         const outcome = await registerCertificate(deps, cert.number);
         ctx.state.auditDetail = { attempts: outcome.attempts, alreadyRegistered: outcome.alreadyRegistered };
         return { number: cert.number, ...outcome };
-      } catch (err) {
-        if (err instanceof OutboundError) throw new HttpProblem(502, 'Bad Gateway', `The catalog registration failed: ${err.message}`);
-        throw err;
       } finally {
         // Either way the row's catalog state changed, and GET /certificates/:number shows it.
         await invalidateCertificate(deps.cache, cert.number);

@@ -2,15 +2,15 @@ import { z } from 'zod';
 import type { Context } from 'koa';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { conflict, forbidden, notFound } from '../problem';
+import { conflict, forbidden, notFound, problemOf } from '../problem';
 import { DECISIONS } from '../../domain/issuance';
 import { hasRole, type Actor, type Role } from '../../domain/access';
-import { eventsOf, faceDataOf, getApplication, getTask, toTask, type TaskRow } from '../../db/applications';
+import { eventsOf, faceDataOf, getApplication } from '../../db/applications';
+import { claimTask, getTask, inboxCounts, listInbox, releaseTask, type TaskRow } from '../../db/tasks';
 import { getTypeVersion } from '../../db/certificate-types';
 import { maskHolderId } from '../../domain/holder';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { decideUpdate } from '../../workflows/issuance';
-import { updateProblem } from './applications';
 
 /** Departments where the actor holds the role (null: everywhere). */
 function roleDepartments(actor: Actor, role: Role): string[] | null {
@@ -60,39 +60,22 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
     async (ctx, { query }) => {
       const actor = ctx.state.actor;
       if (actor.kind !== 'user') throw forbidden('Only staff have an inbox');
-      const q = deps.db('tasks').where('tasks.status', query.status);
-      if (query.typeCode) q.where('tasks.type_code', query.typeCode);
-      if (query.overdue) q.where('tasks.overdue', query.overdue === 'true');
-      if (query.view === 'mine') {
-        q.where('tasks.assignee_id', actor.id);
-      } else {
-        // Every (role, department) the user holds opens that queue; department admins also see escalated tasks.
-        q.where((w) => {
-          for (const role of new Set(actor.roles.map((r) => r.role))) {
-            const depts = roleDepartments(actor, role);
-            w.orWhere((x) => {
-              x.where('tasks.role', role);
-              if (depts) x.whereIn('tasks.department', depts);
-            });
-          }
-          const adminDepts = roleDepartments(actor, 'department-admin');
-          w.orWhere((x) => {
-            x.where('tasks.escalated', true);
-            if (adminDepts) x.whereIn('tasks.department', adminDepts);
-          });
-        });
-        if (query.view === 'queue' && query.status === 'open') q.where((w) => w.whereNull('tasks.assignee_id').orWhere('tasks.assignee_id', actor.id));
-      }
-      // Tasks without a deadline sort last.
-      const rows = await q
-        .join('applications as a', 'a.id', 'tasks.application_id')
-        .select('tasks.*', 'a.holder_name', 'a.status as application_status')
-        .orderByRaw('CASE WHEN tasks.due_at IS NULL THEN 1 ELSE 0 END, tasks.due_at, tasks.id')
-        .limit(query.limit);
-      const counts = await deps.db('tasks').where({ status: 'open' }).whereIn('department', actor.roles.map((r) => r.department).filter((d): d is string => !!d)).select(deps.db.raw('SUM(CASE WHEN assignee_id = ? THEN 1 ELSE 0 END) as mine', [actor.id]), deps.db.raw('SUM(CASE WHEN overdue THEN 1 ELSE 0 END) as overdue')).first();
+      const mine = query.view === 'mine';
+      // Every (role, department) the user holds opens that queue; department admins also see escalated tasks.
+      const items = await listInbox(deps.db, {
+        status: query.status,
+        typeCode: query.typeCode,
+        overdue: query.overdue ? query.overdue === 'true' : undefined,
+        assigneeId: mine ? actor.id : undefined,
+        queues: [...new Set(actor.roles.map((r) => r.role))].map((role) => ({ role, departments: roleDepartments(actor, role) })),
+        escalatedDepartments: roleDepartments(actor, 'department-admin'),
+        unclaimedOrBy: !mine && query.view === 'queue' && query.status === 'open' ? actor.id : undefined,
+        limit: query.limit,
+      });
+      const departments = actor.roles.map((r) => r.department).filter((d): d is string => !!d);
       return {
-        items: rows.map((r: Record<string, unknown>) => ({ ...toTask(r), holderName: r.holder_name, applicationStatus: r.application_status })),
-        counts: { mine: Number(counts?.mine ?? 0), overdue: Number(counts?.overdue ?? 0) },
+        items,
+        counts: await inboxCounts(deps.db, actor.id, departments),
       };
     },
   );
@@ -139,9 +122,9 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
       if (task.status !== 'open') throw conflict(`Task ${task.id} is ${task.status}`);
       // Optimistic: the update only matches while nobody else holds it.
       const changed = body.release
-        ? await deps.db('tasks').where({ id: task.id, status: 'open', assignee_id: actor.id }).update({ assignee_id: null, assignee_name: null })
-        : await deps.db('tasks').where({ id: task.id, status: 'open' }).where((w) => w.whereNull('assignee_id').orWhere('assignee_id', actor.id)).update({ assignee_id: actor.id, assignee_name: actor.username });
-      if (changed !== 1) {
+        ? await releaseTask(deps.db, task.id, actor.id)
+        : await claimTask(deps.db, task.id, { id: actor.id, name: actor.username });
+      if (!changed) {
         const now = (await getTask(deps.db, task.id))!;
         throw conflict(body.release ? `Task ${task.id} is not claimed by you` : `Task ${task.id} is already claimed by ${now.assignee?.name}`);
       }
@@ -172,9 +155,9 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
           .executeUpdate(decideUpdate, { args: [{ taskId: task.id, decision: body.decision, comment: body.comment, actor }] });
         return state;
       } catch (err) {
-        const problem = updateProblem(err);
+        const problem = problemOf(err);
         if (problem?.status === 403) ctx.state.denial = { action: 'task.decide', reason: problem.detail ?? 'refused', department: task.department };
-        throw problem ?? err;
+        throw err;
       }
     },
   );

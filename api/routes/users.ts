@@ -9,8 +9,8 @@ import {
   ADMIN_ROLES, ROLES, PLATFORM_WIDE_ROLES, departmentsFor, isPlatformAdmin, separationOfDutiesConflict, type Role,
 } from '../../domain/access';
 import {
-  addRole, createUser, findUserForLogin, getDepartment, getRoleAssignment, getUser, listUsers, removeRole, updateUser,
-  type Department, type User,
+  addRole, createUserWithRoles, findUserForLogin, getDepartment, getRoleAssignment, getUser, listUsers, removeRole,
+  updateUser, usernameTaken, type Department, type User,
 } from '../../db/org';
 import { hashPassword, verifyPassword } from '../../platform/secrets';
 import { loginThrottle } from '../login-throttle';
@@ -110,13 +110,10 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
         if (clash) throw conflict(`Role ${i + 1} breaks ${clash}`);
       }
       ctx.state.auditDepartment = departments.find((d) => d)?.code ?? null;
-      if (await deps.db('users').where({ username: body.username }).first()) throw conflict(`Username ${body.username} is taken`);
+      if (await usernameTaken(deps.db, body.username)) throw conflict(`Username ${body.username} is taken`);
       const passwordHash = await hashPassword(body.password);
-      const id = await deps.db.transaction(async (trx) => {
-        const userId = await createUser(trx, { username: body.username, displayName: body.displayName, passwordHash });
-        for (const [i, r] of body.roles.entries()) await addRole(trx, userId, r.role, departments[i] ?? null);
-        return userId;
-      });
+      const roles = body.roles.map((r, i) => ({ role: r.role, department: departments[i] ?? null }));
+      const id = await createUserWithRoles(deps.db, { username: body.username, displayName: body.displayName, passwordHash }, roles);
       ctx.status = 201;
       return getUser(deps.db, id);
     },

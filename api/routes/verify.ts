@@ -3,16 +3,16 @@ import type { Context } from 'koa';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
 import { numberParam } from './certificates';
-import { HttpProblem, notFound, unprocessable, badRequest } from '../problem';
+import { HttpProblem, notFound, unprocessable, badRequest, problemOf } from '../problem';
 import { requirePermission } from '../auth';
 import { recordAudit } from '../audit';
 import { readRawBody } from '../raw-body';
 import { authorize } from '../../domain/access';
 import { parseCertificateNumber } from '../../domain/certificate-number';
 import { getCertificateCached } from '../../db/certificate-cache';
-import { statusNow, verifyCertificate, VerifyInputError, type VerifyInput } from '../../services/verify';
+import { statusNow, verifyCertificate, type VerifyInput } from '../../services/verify';
 import { chinaDate } from '../../domain/calendar';
-import { compareCertificateFields, CompareInputError } from '../../services/compare';
+import { compareCertificateFields } from '../../services/compare';
 
 /**
  * Public verification (docs/trust.md, "Verification": `POST /verify`, `GET /verify/:number`,
@@ -96,12 +96,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
       });
       return report;
     } catch (err) {
-      const problem =
-        err instanceof VerifyInputError
-          ? err.field === 'number'
-            ? badRequest('Invalid path parameters', [{ field: 'path.number', message: err.message }])
-            : unprocessable(`Cannot verify this: ${err.message}`, [{ field: err.field, message: err.message }])
-          : undefined;
+      const problem = problemOf(err);
       await recordAudit(ctx, {
         category: 'verification',
         action: 'certificate.verify',
@@ -109,7 +104,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
         object: number ? { type: 'certificate', id: number } : null,
         detail: { error: problem ? problem.detail : 'internal error' },
       });
-      throw problem ?? err;
+      throw err;
     }
   }
 
@@ -175,13 +170,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
       if (!authorize(ctx.state.actor, 'certificate.read', { department: cert.department }).allowed) {
         requirePermission(ctx, 'certificate.compare');
       }
-      let results;
-      try {
-        results = await compareCertificateFields(deps, cert, body.fields);
-      } catch (err) {
-        if (err instanceof CompareInputError) throw unprocessable('Some claimed values cannot be compared', err.errors);
-        throw err;
-      }
+      const results = await compareCertificateFields(deps, cert, body.fields);
       // Caller (from the request) and reason on every use, as the sharing rules require; never the claimed values.
       ctx.state.auditDetail = { reason: body.reason, fields: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.match])) };
       return { number: cert.number, status: statusNow(cert, chinaDate(Date.now())).effective, results };

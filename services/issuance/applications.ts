@@ -1,0 +1,106 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { conflictError, invalidError } from '../errors';
+import type { AuditTrail, IssuanceDeps } from './submit';
+import type { Actor } from '../../domain/access';
+import { validateFaceData } from '../../domain/face-fields';
+import { maskHolderId } from '../../domain/holder';
+import { actorRef, FINAL_STATUSES, type ApplicationState } from '../../domain/issuance';
+import { getTypeVersion } from '../../db/certificate-types';
+import { addRevision, eventsOf, faceDataOf, type ApplicationRow } from '../../db/applications';
+import { createHolderCrypto } from '../../platform/holder-crypto';
+import { amendUpdate, applicationStateQuery, withdrawUpdate } from '../../workflows/issuance';
+
+/**
+ * Following, amending and withdrawing an application. Refusals by the workflow's Update
+ * validators are thrown as the Temporal client reports them; api/problem.ts maps them.
+ */
+
+type Deps = IssuanceDeps & Pick<import('../deps').ServiceDeps, 'logger'>;
+
+/**
+ * The workflow's own view. A query needs a live worker; when none answers within a few
+ * seconds (workers down, a crashed sticky worker) the database's view is shown instead.
+ */
+export async function applicationState(deps: Deps, app: ApplicationRow): Promise<ApplicationState | null> {
+  try {
+    const handle = deps.temporal.workflow.getHandle(app.workflowId);
+    return await deps.temporal.connection.withDeadline(Date.now() + 3000, () => handle.query(applicationStateQuery));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    const detail = { err: (err as Error).message, workflowId: app.workflowId };
+    deps.logger.warn(detail, 'workflow query failed; answering from the database');
+    return null;
+  }
+}
+
+/** The application as the API shows it: the workflow's state where it answers, else the database's. */
+export async function applicationView(deps: Deps, app: ApplicationRow, viewer: Actor) {
+  const holders = createHolderCrypto(deps.masterKey);
+  const [state, faceData, events] = await Promise.all([
+    applicationState(deps, app),
+    faceDataOf(deps.db, app.id, app.revision),
+    eventsOf(deps.db, app.id),
+  ]);
+  return {
+    id: app.id,
+    workflowId: app.workflowId,
+    typeCode: app.typeCode,
+    typeVersion: app.typeVersion,
+    department: app.department,
+    mode: app.mode,
+    status: state?.status ?? app.status,
+    holder: {
+      kind: app.holderKind,
+      name: app.holderName,
+      id: viewer.kind === 'anonymous' ? null : maskHolderId(holders.decrypt(app.holderIdEncrypted)),
+    },
+    faceData,
+    revision: app.revision,
+    externalRef: app.externalRef,
+    certificateNumber: state?.certificateNumber ?? app.certificateNumber,
+    currentStep: state?.currentStep ?? null,
+    round: state?.round ?? null,
+    history: state?.history ?? events,
+    submitter: app.submitter,
+    createdAt: app.createdAt,
+    updatedAt: app.updatedAt,
+  };
+}
+
+/** Proposes corrected face data; the workflow's `amend` Update accepts it (and restarts the chain) or refuses. */
+export async function amendApplication(
+  deps: Deps,
+  app: ApplicationRow,
+  faceData: Record<string, unknown>,
+  actor: Actor,
+): Promise<void> {
+  const version = (await getTypeVersion(deps.db, app.typeCode, app.typeVersion))!;
+  const face = validateFaceData(version.faceFields, faceData);
+  if (!face.ok) {
+    const errors = face.errors.map((e) => ({
+      field: e.field ? `faceData.${e.field}` : 'faceData',
+      message: e.message,
+    }));
+    throw invalidError('The amendment has invalid fields', errors);
+  }
+  if (FINAL_STATUSES.includes(app.status)) throw conflictError(`The application is ${app.status}`);
+  const revision = await addRevision(deps.db, app.id, face.data, actorRef(actor).name);
+  await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(amendUpdate, { args: [{ revision, actor }] });
+}
+
+export async function withdrawApplication(
+  deps: Deps,
+  app: ApplicationRow,
+  actor: Actor,
+  reason: string | undefined,
+  audit: AuditTrail,
+): Promise<void> {
+  if (FINAL_STATUSES.includes(app.status)) {
+    throw conflictError(`An application that is ${app.status} cannot be withdrawn`);
+  }
+  await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(withdrawUpdate, { args: [{ actor, reason }] });
+  const object = { type: 'application', id: app.id };
+  const detail = { reason: reason ?? null };
+  const department = app.department;
+  await audit({ category: 'operation', action: 'application.withdraw', outcome: 'success', department, object, detail });
+}

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { ServiceDeps } from '../deps';
+import { invalidError, type FieldError } from '../errors';
+import type { AuditInput } from '../../db/audit';
+import { getType, getTypeVersion, type CertificateTypeSummary } from '../../db/certificate-types';
+import { findByDedupeKey, getApplication, insertApplication, type ApplicationRow } from '../../db/applications';
+import { validateFaceData } from '../../domain/face-fields';
+import { chainForMode, type ActorRef, type IssuanceMode } from '../../domain/issuance';
+import { parseHolderId, type HolderKind } from '../../domain/holder';
+import { createHolderCrypto } from '../../platform/holder-crypto';
+import { issuanceWorkflow, type IssuanceInput } from '../../workflows/issuance';
+
+/**
+ * Submitting an application (the use case behind `POST /applications`): idempotency,
+ * validation of holder and face data, the encrypted holder ID, the row, the workflow and the
+ * audit entry. Who may submit is the caller's question (api/routes/applications.ts); the
+ * type is loaded first because that answer depends on its department.
+ */
+
+export type IssuanceDeps = Pick<ServiceDeps, 'db' | 'masterKey' | 'config'> & { temporal: Client };
+
+/** Writes an audit entry with who/where filled in by the caller (the API takes them from the request). */
+export type AuditTrail = (entry: Omit<AuditInput, 'actor' | 'requestId' | 'ip'>) => Promise<void>;
+
+export interface Submission {
+  submitter: ActorRef;
+  typeCode: string;
+  holder: { kind: HolderKind; id: string; name: string };
+  faceData: Record<string, unknown>;
+  externalRef?: string;
+  callbackUrl?: string;
+  mode: IssuanceMode;
+  /** The request's Idempotency-Key header ('' when none). */
+  idempotencyKey: string;
+}
+
+/** The certificate type named by a submission. */
+export async function submissionType(deps: Pick<ServiceDeps, 'db'>, typeCode: string): Promise<CertificateTypeSummary> {
+  const type = await getType(deps.db, typeCode);
+  if (!type) throw invalidError('Unknown certificate type', [{ field: 'typeCode', message: `no certificate type ${typeCode}` }]);
+  return type;
+}
+
+/**
+ * A retried request (same Idempotency-Key, or the same external reference) returns what the
+ * first one made, with `created: false`.
+ */
+export async function submitApplication(
+  deps: IssuanceDeps,
+  type: CertificateTypeSummary,
+  s: Submission,
+  audit: AuditTrail,
+): Promise<{ application: ApplicationRow; created: boolean }> {
+  const holders = createHolderCrypto(deps.masterKey);
+  const me = s.submitter;
+  const idempotencyKey = s.idempotencyKey.trim();
+  if (idempotencyKey.length > 100) throw invalidError('Idempotency-Key is too long', [{ field: 'Idempotency-Key', message: 'at most 100 characters' }]);
+  const dedupeKey = idempotencyKey ? `${me.type}:${me.id}:key:${idempotencyKey}` : s.externalRef ? `${me.type}:${me.id}:ref:${s.externalRef}` : null;
+  const earlier = dedupeKey ? await findByDedupeKey(deps.db, dedupeKey) : undefined;
+  if (earlier) return replay(deps, earlier);
+
+  if (type.status !== 'published' || type.publishedVersion === null) {
+    throw invalidError(`Certificate type ${type.code} is ${type.status}; applications need a published type`, [{ field: 'typeCode', message: type.status }]);
+  }
+  const version = (await getTypeVersion(deps.db, type.code, type.publishedVersion))!;
+  const errors: FieldError[] = [];
+  if (s.holder.kind !== version.holderKind) errors.push({ field: 'holder.kind', message: `${type.code} is issued to a ${version.holderKind}` });
+  const holderId = parseHolderId(s.holder.kind, s.holder.id);
+  if (!holderId.ok) errors.push({ field: 'holder.id', message: holderId.reason });
+  const face = validateFaceData(version.faceFields, s.faceData);
+  if (!face.ok) errors.push(...face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message })));
+  if (errors.length || !holderId.ok) throw invalidError('The application has invalid fields', errors);
+
+  const id = randomUUID();
+  const app: Parameters<typeof insertApplication>[1] = {
+    id,
+    typeCode: type.code,
+    typeVersion: version.version,
+    department: type.department,
+    mode: s.mode,
+    holderKind: s.holder.kind,
+    holderName: s.holder.name,
+    holderIdHash: holders.lookupHash(holderId.value),
+    holderIdEncrypted: holders.encrypt(holderId.value),
+    submitter: { type: me.type, id: me.id, name: me.name },
+    externalRef: s.externalRef ?? null,
+    callbackUrl: s.callbackUrl ?? null,
+    workflowId: `issuance-${id}`,
+    dedupeKey,
+    faceData: face.ok ? face.data : {},
+  };
+  try {
+    await insertApplication(deps.db, app);
+  } catch (err) {
+    // Two identical requests at once: the loser answers with the winner's application.
+    const winner = dedupeKey ? await findByDedupeKey(deps.db, dedupeKey) : undefined;
+    if (winner) return replay(deps, winner);
+    throw err;
+  }
+  const row = (await getApplication(deps.db, id))!;
+  await ensureStarted(deps, row, workflowInput(row, version.approvalChain));
+  const detail = { typeCode: type.code, mode: s.mode, externalRef: s.externalRef };
+  const object = { type: 'application', id };
+  await audit({ category: 'operation', action: 'application.submit', outcome: 'success', department: type.department, object, detail });
+  return { application: row, created: true };
+}
+
+/** Starts the workflow; a second start of the same application is a no-op. */
+async function ensureStarted(deps: IssuanceDeps, app: ApplicationRow, input: IssuanceInput) {
+  try {
+    const options = { taskQueue: deps.config.temporal.taskQueue, workflowId: app.workflowId, args: [input] as [IssuanceInput] };
+    await deps.temporal.workflow.start(issuanceWorkflow, options);
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+function workflowInput(app: ApplicationRow, typeChain: Parameters<typeof chainForMode>[1]): IssuanceInput {
+  return {
+    applicationId: app.id,
+    typeCode: app.typeCode,
+    typeVersion: app.typeVersion,
+    department: app.department,
+    mode: app.mode,
+    chain: chainForMode(app.mode, typeChain),
+    filler: { type: app.submitter.type as 'user' | 'api-client', id: app.submitter.id, name: app.submitter.name ?? app.submitter.id },
+    submittedAt: app.createdAt,
+  };
+}
+
+/** The earlier application; its workflow is started again if the first request died before starting it. */
+async function replay(deps: IssuanceDeps, app: ApplicationRow): Promise<{ application: ApplicationRow; created: boolean }> {
+  const version = await getTypeVersion(deps.db, app.typeCode, app.typeVersion);
+  if (version) await ensureStarted(deps, app, workflowInput(app, version.approvalChain));
+  return { application: app, created: false };
+}
