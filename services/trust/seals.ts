@@ -25,7 +25,7 @@ import {
  * from the real CA's PEM or PKCS#12 files. Keys are encrypted with the master key at rest.
  */
 
-const TEMPLATES_DIR = path.resolve(__dirname, '..', 'templates');
+const TEMPLATES_DIR = path.resolve(__dirname, '..', '..', 'templates');
 const DEV_ROOT_NAME = 'certflow Development Root CA';
 
 export interface TrustDeps {
