@@ -27,6 +27,7 @@ import { chinaDate, printedDate } from '../domain/calendar';
 import { validityDates } from '../domain/certificate-type';
 import { HOLDER_CODE_TYPES } from '../domain/holder';
 import { buildCertificateRecord, type CertificateRecord } from '../domain/certificate-record';
+import { withFix } from '../domain/operations';
 
 /**
  * The sealing pipeline (DESIGN "The issuance workflow" step 3), one activity per step, each
@@ -48,7 +49,8 @@ import { buildCertificateRecord, type CertificateRecord } from '../domain/certif
 
 export const RENDER_TASK_QUEUE = 'certflow-render';
 
-const fail = (type: string, message: string) => ApplicationFailure.nonRetryable(message, type);
+/** Non-retryable: the type names the cause, the message also the fix (docs/runbook.md#failure-types). */
+const fail = (type: string, message: string) => ApplicationFailure.nonRetryable(withFix(type, message), type);
 
 /**
  * Development placeholder for a department without a credit code: a well-formed USCC
@@ -181,9 +183,13 @@ export function sealingActivities(deps: ActivityDeps) {
         validUntil: c.validity.validUntil ? printedDate(c.validity.validUntil) : '长期',
         typeName: c.type.name,
       });
+      // A template blob lost from the store will not come back by retrying: stop for an operator.
+      const template = await blobs.get(c.type.templateSha256).catch((err) => {
+        throw err instanceof BlobNotFoundError ? fail('BlobMissing', `template of ${c.type.code} v${c.type.version}: ${err.message}`) : err;
+      });
       try {
         const docx = renderCertificateDocx({
-          template: await blobs.get(c.type.templateSha256),
+          template,
           data,
           images: { seal: await blobs.get(c.seal.imageSha256), qrCode: await makeQrPng(`${config.http.publicUrl}/verify/${c.allocation.number}`) },
           optionalTags: c.type.faceFields.filter((f) => !f.required).map((f) => f.key),

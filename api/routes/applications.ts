@@ -15,6 +15,7 @@ import { actorRef, chainForMode, FINAL_STATUSES, ISSUANCE_MODES, APPLICATION_STA
 import { getType, getTypeVersion } from '../../db/certificate-types';
 import { addRevision, eventsOf, faceDataOf, findByDedupeKey, getApplication, insertApplication, listApplications, type ApplicationRow } from '../../db/applications';
 import { createHolderCrypto } from '../../platform/holder-crypto';
+import { issuanceRunText } from '../../domain/operations';
 import { amendUpdate, applicationStateQuery, issuanceWorkflow, withdrawUpdate, type IssuanceInput } from '../../workflows/issuance';
 
 const holderSchema = z.object({
@@ -39,9 +40,15 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   const holders = createHolderCrypto(deps.masterKey);
 
   /** Starts the workflow; a second start of the same application is a no-op. */
-  async function ensureStarted(app: ApplicationRow, input: IssuanceInput) {
+  async function ensureStarted(app: ApplicationRow, input: IssuanceInput, typeName?: string) {
     try {
-      await deps.temporal.workflow.start(issuanceWorkflow, { taskQueue: deps.config.temporal.taskQueue, workflowId: app.workflowId, args: [input] });
+      await deps.temporal.workflow.start(issuanceWorkflow, {
+        taskQueue: deps.config.temporal.taskQueue,
+        workflowId: app.workflowId,
+        args: [input],
+        // What the Web UI shows for the run: type, department, mode, ids; no personal data.
+        ...issuanceRunText({ ...input, typeName }),
+      });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
@@ -167,7 +174,7 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
         throw err;
       }
       const row = (await getApplication(deps.db, id))!;
-      await ensureStarted(row, workflowInput(row, version.approvalChain));
+      await ensureStarted(row, workflowInput(row, version.approvalChain), version.name);
       ctx.state.auditObject = { type: 'application', id };
       await recordAudit(ctx, { category: 'operation', action: 'application.submit', outcome: 'success', department: type.department, object: { type: 'application', id }, detail: { typeCode: type.code, mode: body.mode, externalRef: body.externalRef } });
       ctx.status = 201;
@@ -192,7 +199,7 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   /** The earlier application; its workflow is started again if the first request died before starting it. */
   async function replay(ctx: Context, app: ApplicationRow) {
     const version = await getTypeVersion(deps.db, app.typeCode, app.typeVersion);
-    if (version) await ensureStarted(app, workflowInput(app, version.approvalChain));
+    if (version) await ensureStarted(app, workflowInput(app, version.approvalChain), version.name);
     ctx.status = 200;
     ctx.set('Location', `${api.prefix}/applications/${app.id}`);
     return created(app);
