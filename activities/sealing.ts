@@ -185,7 +185,8 @@ export function sealingActivities(deps: ActivityDeps) {
       });
       // A template blob lost from the store will not come back by retrying: stop for an operator.
       const template = await blobs.get(c.type.templateSha256).catch((err) => {
-        throw err instanceof BlobNotFoundError ? fail('BlobMissing', `template of ${c.type.code} v${c.type.version}: ${err.message}`) : err;
+        if (!(err instanceof BlobNotFoundError)) throw err;
+        throw fail('BlobMissing', `template of ${c.type.code} v${c.type.version}: ${err.message}`);
       });
       try {
         const docx = renderCertificateDocx({

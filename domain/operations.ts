@@ -134,13 +134,16 @@ export type SealingStage = keyof typeof SEALING_STAGES;
 export function stateDetails(state: ApplicationState, stage?: SealingStage): string {
   switch (state.status) {
     case 'in-review':
-      return state.currentStep ? waitingDetails(state.currentStep, state.department, state.round) : `in review · round ${state.round}`;
+      if (state.currentStep) return waitingDetails(state.currentStep, state.department, state.round);
+      return `in review · round ${state.round}`;
     case 'returned':
-      return `returned for correction · waiting for the filler's amendment · ${state.department} · round ${state.round}`;
+      return `returned for correction · waiting for the filler's amendment · ${state.department}`
+        + ` · round ${state.round}`;
     case 'sealing':
       return `sealing: ${stage ?? 'starting'}`;
     case 'failed':
-      return `failed: ${state.error ?? 'unknown cause'} — fix the cause, then update \`retry\` (or \`cancel\`): ${RUNBOOK}#retry-a-failed-sealing`;
+      return `failed: ${state.error ?? 'unknown cause'}`
+        + ` — fix the cause, then update \`retry\` (or \`cancel\`): ${RUNBOOK}#retry-a-failed-sealing`;
     case 'issued':
       return `issued ${state.certificateNumber ?? ''}`.trim();
     case 'cancelled':
@@ -189,15 +192,21 @@ function checkReason(input: OperatorRequest | undefined): OperatorViolation | un
   return undefined;
 }
 
-export function checkRetry(state: ApplicationState, input: OperatorRequest | undefined, pending: boolean): OperatorViolation | undefined {
-  if (state.status !== 'failed') return { kind: 'conflict', message: `only a failed sealing can be retried; the application is ${state.status}` };
+export function checkRetry(
+  state: ApplicationState, input: OperatorRequest | undefined, pending: boolean,
+): OperatorViolation | undefined {
+  if (state.status !== 'failed') {
+    return { kind: 'conflict', message: `only a failed sealing can be retried; the application is ${state.status}` };
+  }
   if (pending) return { kind: 'conflict', message: 'a retry or cancel is already under way' };
   return checkReason(input);
 }
 
 export const CANCELLABLE: readonly ApplicationState['status'][] = ['in-review', 'returned', 'failed'];
 
-export function checkCancel(state: ApplicationState, input: OperatorRequest | undefined, pending: boolean): OperatorViolation | undefined {
+export function checkCancel(
+  state: ApplicationState, input: OperatorRequest | undefined, pending: boolean,
+): OperatorViolation | undefined {
   if (!CANCELLABLE.includes(state.status)) {
     return { kind: 'conflict', message: `an application that is ${state.status} cannot be cancelled` };
   }

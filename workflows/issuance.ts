@@ -184,8 +184,12 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       operating = false;
     }
   }
-  setHandler(retryUpdate, (req) => operate('retry', req), { validator: (r) => refuse(checkRetry(state, r, operating)) });
-  setHandler(cancelUpdate, (req) => operate('cancel', req), { validator: (r) => refuse(checkCancel(state, r, operating)) });
+  setHandler(retryUpdate, (req) => operate('retry', req), {
+    validator: (r) => refuse(checkRetry(state, r, operating)),
+  });
+  setHandler(cancelUpdate, (req) => operate('cancel', req), {
+    validator: (r) => refuse(checkCancel(state, r, operating)),
+  });
 
   /** What the Web UI shows as the run's current details (no personal data: domain/operations.ts). */
   const show = (stage?: SealingStage) => setCurrentDetails(stateDetails(state, stage));
@@ -199,8 +203,9 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       { key: StatusKey, value: status },
     ]);
     show();
+    const event = entry ? { ...entry, key: `${status}:${state.round}:${state.history.length}` } : null;
     await inbox.markApplication.executeWithOptions({ summary: `application → ${status}` }, [
-      { applicationId: state.applicationId, status, event: entry ? { ...entry, key: `${status}:${state.round}:${state.history.length}` } : null },
+      { applicationId: state.applicationId, status, event },
     ]);
   }
 
@@ -209,7 +214,8 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     state.approvers = [];
     for (const [index, step] of state.chain.entries()) {
       const deadlineMs = step.deadlineHours ? Math.round(step.deadlineHours * 3_600_000) : undefined;
-      const { taskId, dueAt } = await inbox.openTask.executeWithOptions({ summary: `open task ${step.name} for ${step.role}` }, [{
+      const opening = { summary: `open task ${step.name} for ${step.role}` };
+      const { taskId, dueAt } = await inbox.openTask.executeWithOptions(opening, [{
         applicationId: state.applicationId,
         typeCode: state.typeCode,
         department: state.department,
@@ -225,7 +231,8 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       show();
 
       const answered = () => decision !== undefined || withdrawn !== undefined || cancelled !== undefined;
-      if (deadlineMs !== undefined && !(await condition(answered, deadlineMs, { summary: `deadline for step ${step.name}` }))) {
+      const deadline = { summary: `deadline for step ${step.name}` };
+      if (deadlineMs !== undefined && !(await condition(answered, deadlineMs, deadline))) {
         // Past the deadline: remind, and hand the task to the department admin as well if configured.
         await inbox.markOverdue({ applicationId: state.applicationId, taskId, step: step.name, escalate: step.escalate ?? false });
         state.currentStep.overdue = true;
@@ -335,15 +342,18 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     } catch (err) {
       log({ kind: 'catalog-failed', comment: `listed for re-registration: ${failureMessage(err)}` });
     }
-    await sealing.warmCache.executeWithOptions({ summary: 'warm the certificate cache' }, [number]).catch(() => undefined);
+    await sealing.warmCache.executeWithOptions({ summary: 'warm the certificate cache' }, [number])
+      .catch(() => undefined);
     setCurrentDetails(`issued ${number} · calling the business system back (certificate.issued)`);
     try {
-      await callbacks.notifyCallback.executeWithOptions({ summary: 'callback certificate.issued' }, [state.applicationId]);
+      const callback = { summary: 'callback certificate.issued' };
+      await callbacks.notifyCallback.executeWithOptions(callback, [state.applicationId]);
     } catch (err) {
       log({ kind: 'callback-failed', comment: failureMessage(err) });
     }
     const trouble = state.history.filter((e) => e.kind === 'catalog-failed' || e.kind === 'callback-failed');
-    setCurrentDetails(`issued ${number}${trouble.length ? ` · ${trouble.map((e) => e.kind).join(', ')}: see ${RUNBOOK}` : ''}`);
+    const followUp = trouble.length ? ` · ${trouble.map((e) => e.kind).join(', ')}: see ${RUNBOOK}` : '';
+    setCurrentDetails(`issued ${number}${followUp}`);
   }
 
   /** "BlobMissing: blob … is missing — fix: …": the failure type names the cause for operators. */

@@ -1,4 +1,6 @@
-import { ParentClosePolicy, continueAsNew, proxyActivities, setCurrentDetails, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ParentClosePolicy, continueAsNew, proxyActivities, setCurrentDetails, startChild, workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ActorRef } from '../domain/issuance';
 import { addDays, chinaDate } from '../domain/calendar';
@@ -42,16 +44,20 @@ export async function expirySweepWorkflow(input: ExpirySweepInput = {}): Promise
     if (batch === maxBatches) {
       await continueAsNew<typeof expirySweepWorkflow>({ ...input, asOf, expiredSoFar: expired });
     }
-    setCurrentDetails(`expiring certificates whose last valid day is before ${asOf} · batch ${batch + 1} · ${expired} expired so far`);
-    const n = await lifecycle.expireCertificates.executeWithOptions({ summary: `expire a batch of ≤ ${batchSize} (as of ${asOf})` }, [{ asOf, limit: batchSize }]);
+    setCurrentDetails(`expiring certificates whose last valid day is before ${asOf} · batch ${batch + 1}`
+      + ` · ${expired} expired so far`);
+    const batchOf = { summary: `expire a batch of ≤ ${batchSize} (as of ${asOf})` };
+    const n = await lifecycle.expireCertificates.executeWithOptions(batchOf, [{ asOf, limit: batchSize }]);
     expired += n;
     if (n < batchSize) break;
   }
   let reminded = 0;
   const until = addDays(asOf, input.reminderDays ?? 30);
   for (;;) {
-    setCurrentDetails(`recording reminders for certificates ending ${asOf} … ${until} · ${reminded} so far (${expired} expired)`);
-    const n = await lifecycle.remindExpiring.executeWithOptions({ summary: `remind a batch ending by ${until}` }, [{ from: asOf, to: until, limit: batchSize }]);
+    setCurrentDetails(`recording reminders for certificates ending ${asOf} … ${until} · ${reminded} so far`
+      + ` (${expired} expired)`);
+    const remind = { summary: `remind a batch ending by ${until}` };
+    const n = await lifecycle.remindExpiring.executeWithOptions(remind, [{ from: asOf, to: until, limit: batchSize }]);
     reminded += n;
     if (n < batchSize) break;
   }
@@ -74,7 +80,9 @@ export interface RevocationInput {
 export async function revocationWorkflow(input: RevocationInput) {
   setCurrentDetails(`${input.status}: ending ${input.number} (status, cache, audit)`);
   const result = await lifecycle.revokeCertificate.executeWithOptions({ summary: `${input.status} ${input.number}` }, [input]);
-  setCurrentDetails(result?.changed ? `${input.number} is ${input.status}; business system notified in a child run` : `${input.number} unchanged`);
+  setCurrentDetails(result?.changed
+    ? `${input.number} is ${input.status}; business system notified in a child run`
+    : `${input.number} unchanged`);
   if (result?.changed) {
     await startChild(notifyStatusChangeWorkflow, {
       ...statusNoticeRunText({ number: input.number, event: input.status }),
@@ -90,7 +98,8 @@ export async function revocationWorkflow(input: RevocationInput) {
 export async function notifyStatusChangeWorkflow(input: { number: string; event: string }): Promise<boolean> {
   setCurrentDetails(`telling the business system that ${input.number} is ${input.event}`);
   try {
-    return (await notify.notifyStatusChange.executeWithOptions({ summary: `notify ${input.event}` }, [input])).delivered;
+    const notice = { summary: `notify ${input.event}` };
+    return (await notify.notifyStatusChange.executeWithOptions(notice, [input])).delivered;
   } catch {
     return false; // recorded on the notice row (attempts, last_error) for operators
   }

@@ -23,7 +23,9 @@ export interface ResendCallbackInput extends OperatorRequest {
   department: string;
 }
 
-export async function resendCallbackWorkflow(input: ResendCallbackInput): Promise<{ delivered: boolean; skipped?: string }> {
+export async function resendCallbackWorkflow(
+  input: ResendCallbackInput,
+): Promise<{ delivered: boolean; skipped?: string }> {
   const operator = input.operator ?? TEMPORAL_OPERATOR;
   setCurrentDetails('recording the operator request in the audit log');
   await audit.recordOperatorAction.executeWithOptions({ summary: 'audit operator resend-callback' }, [{
@@ -34,7 +36,9 @@ export async function resendCallbackWorkflow(input: ResendCallbackInput): Promis
     reason: input.reason,
   }]);
   setCurrentDetails('calling the business system back (certificate.issued)');
-  const outcome = await callbacks.notifyCallback.executeWithOptions({ summary: 'callback certificate.issued' }, [input.applicationId]);
-  setCurrentDetails(outcome.delivered ? (outcome.skipped ? `not sent again: ${outcome.skipped}` : 'delivered') : `not sent: ${outcome.skipped}`);
+  const callback = { summary: 'callback certificate.issued' };
+  const outcome = await callbacks.notifyCallback.executeWithOptions(callback, [input.applicationId]);
+  if (!outcome.delivered) setCurrentDetails(`not sent: ${outcome.skipped}`);
+  else setCurrentDetails(outcome.skipped ? `not sent again: ${outcome.skipped}` : 'delivered');
   return outcome;
 }

@@ -26,7 +26,9 @@ export async function pingWorkflow(input: PingInput): Promise<PingState> {
   const state: PingState = { pingId: input.pingId, message: input.message, status: 'recording' };
   setHandler(pingStateQuery, () => state);
   setCurrentDetails('recording the ping row');
-  const ping = await recordPing.executeWithOptions({ summary: 'record ping row' }, [{ ...input, workflowId: workflowInfo().workflowId }]);
+  const ping = await recordPing.executeWithOptions({ summary: 'record ping row' }, [
+    { ...input, workflowId: workflowInfo().workflowId },
+  ]);
   state.status = 'recorded';
   setCurrentDetails(`recorded at ${ping.recordedAt}`);
   state.recordedAt = ping.recordedAt;

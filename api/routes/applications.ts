@@ -94,7 +94,8 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
       externalRef: app.externalRef,
       certificateNumber: state?.certificateNumber ?? app.certificateNumber,
       // Why a failed sealing stopped, and the fix (docs/runbook.md); from the events when no worker answers.
-      error: state ? state.error : app.status === 'failed' ? (events.filter((e) => e.kind === 'failed').at(-1)?.comment ?? null) : null,
+      error: state ? state.error : app.status === 'failed' ? (events.filter((e) => e.kind === 'failed').at(-1)?.comment ?? null)
+        : null,
       currentStep: state?.currentStep ?? null,
       round: state?.round ?? null,
       history: state?.history ?? events,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
 import { conflict, HttpProblem, notFound, unprocessable } from '../problem';
@@ -29,7 +31,9 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
   }
 
   function problem(err: unknown): HttpProblem | undefined {
-    if (err instanceof WorkflowNotFoundError) return conflict('The application\'s workflow has finished: there is nothing to repair in it');
+    if (err instanceof WorkflowNotFoundError) {
+      return conflict('The application\'s workflow has finished: there is nothing to repair in it');
+    }
     if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
     const cause = err.cause as { type?: string; message?: string } | undefined;
     const message = cause?.message ?? err.message;
@@ -39,7 +43,7 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
 
   for (const [action, update, summary] of [
     ['retry', retryUpdate, 'Retry a failed sealing after its cause was fixed (platform admin; the `retry` Update)'],
-    ['cancel', cancelUpdate, 'Cancel a stuck application, in review, returned or failed, with a reason (platform admin)'],
+    ['cancel', cancelUpdate, 'Cancel a stuck application (in review, returned, failed) with a reason (platform admin)'],
   ] as const) {
     api.route(
       {
@@ -79,17 +83,23 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
     },
     async (ctx, { params: p, body: b }) => {
       const app = await load(ctx, p.id);
-      if (app.status !== 'issued') throw conflict(`Only an issued application has a callback to re-send; it is ${app.status}`);
+      if (app.status !== 'issued') {
+        throw conflict(`Only an issued application has a callback to re-send; it is ${app.status}`);
+      }
       try {
         const outcome = await deps.temporal.workflow.execute(resendCallbackWorkflow, {
           taskQueue: deps.config.temporal.taskQueue,
           workflowId: `resend-callback-${app.id}`,
-          args: [{ applicationId: app.id, department: app.department, reason: b.reason, operator: actorRef(ctx.state.actor) }],
+          args: [{
+            applicationId: app.id, department: app.department, reason: b.reason, operator: actorRef(ctx.state.actor),
+          }],
           ...resendCallbackRunText({ applicationId: app.id, typeCode: app.typeCode, department: app.department }),
         });
         return { id: app.id, ...outcome };
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('A re-send of this callback is already running');
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          throw conflict('A re-send of this callback is already running');
+        }
         throw err;
       }
     },

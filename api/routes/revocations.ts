@@ -36,7 +36,9 @@ export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
           taskQueue: deps.config.temporal.taskQueue,
           workflowId,
           args: [{ number: cert.number, status: body.status, reason: body.reason, actor: actorRef(ctx.state.actor) }],
-          ...revocationRunText({ number: cert.number, status: body.status, typeCode: cert.typeCode, typeName: cert.typeName, department: cert.department }),
+          ...revocationRunText({
+            number: cert.number, status: body.status, typeCode: cert.typeCode, typeName: cert.typeName, department: cert.department,
+          }),
         });
       } catch (err) {
         // One revocation per certificate: a second request sees the first one's outcome.

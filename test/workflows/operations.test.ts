@@ -8,6 +8,7 @@ import PizZip from 'pizzip';
 import { issuanceHarness, json, LICENCE, waitForStatus, waitForTask, type IssuanceHarness } from '../support/issuance';
 import { temporalEnv, temporalUiUrl } from '../support/temporal';
 import { defaultTemporalCli } from '../../platform/config';
+import type { Browser } from 'playwright-core';
 import { ARTIFACTS, launchChromium } from '../e2e/web-harness';
 import { createType, setTypeStatus } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
@@ -29,7 +30,7 @@ describe('operators read and repair runs through Temporal', function () {
   let platformAdmin = '';
   let apiKey = '';
   let issuedNumber = '';
-  let repairedWorkflowId = '';
+  let browser: Browser | undefined;
 
   before(async () => {
     h = await issuanceHarness('sqlite');
@@ -39,7 +40,35 @@ describe('operators read and repair runs through Temporal', function () {
     const client = { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] };
     apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: client }), 201)).apiKey;
   });
-  after(() => h?.close());
+  after(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  /**
+   * The run's page in the Temporal Web UI, tab User Metadata (summary, details, current details),
+   * saved to test-artifacts/temporal-ui-<name>.png; answers the text shown.
+   */
+  async function screenshotRun(name: string, workflowId: string, runId: string, expect: string): Promise<string> {
+    browser ??= await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    try {
+      await page.goto(`${await temporalUiUrl()}/namespaces/default/workflows/${workflowId}/${runId}/history`);
+      await page.getByText('User Metadata').first().click({ timeout: 60_000 });
+      // The UI renders summary, details and current details (markdown) in frames of their own.
+      const shown = async () => {
+        const texts = await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')));
+        return texts.join('\n');
+      };
+      for (let i = 0; i < 120 && !(await shown()).includes(expect); i++) await page.waitForTimeout(500);
+      await page.waitForTimeout(1500); // the current details come from a query to the worker
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, `temporal-ui-${name}.png`), fullPage: true });
+      return await shown();
+    } finally {
+      await page.close();
+    }
+  }
 
   async function explain(workflowId: string) {
     const handle = (await temporalEnv()).client.workflow.getHandle(workflowId);
@@ -71,6 +100,9 @@ describe('operators read and repair runs through Temporal', function () {
     assert.equal(run.current, `等待审核 · reviewer · market · due ${chinaTime(app.currentStep.dueAt)} · round 1`);
     assert.match(run.current, /due \d{4}-\d\d-\d\d \d\d:\d\d \+08:00/);
     assertNoPersonalData(run);
+    const shown = await screenshotRun('run-waiting', workflowId, run.runId, run.summary);
+    assert.ok(shown.includes(run.current), `the run page shows the current details:\n${shown}`);
+    assertNoPersonalData({ shown });
 
     const next = await json<ApplicationState>(await h.app.fetch(`/api/v1/tasks/${review}/decision`, { token: await h.app.login('market-reviewer'), json: { decision: 'approve' } }), 200);
     assert.match((await explain(workflowId)).current, /^等待签章 · sealing-officer · market · due .* · round 1$/);
@@ -125,7 +157,6 @@ describe('operators read and repair runs through Temporal', function () {
       await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, typeCode: 'BLLOST', mode: 'auto-seal' } }),
       201,
     );
-    repairedWorkflowId = workflowId;
     const handler = await h.app.login('market-handler');
     await waitForStatus(h.app, handler, id, 'failed', 60_000);
     const failed = await json<{ error: string }>(await h.app.fetch(`/api/v1/applications/${id}`, { token: handler }), 200);
@@ -135,6 +166,9 @@ describe('operators read and repair runs through Temporal', function () {
     assert.equal(run.status, 'RUNNING', 'the run waits for an operator instead of ending');
     assert.equal(run.current, `failed: ${failed.error} — fix the cause, then update \`retry\` (or \`cancel\`): docs/runbook.md#retry-a-failed-sealing`);
     assertNoPersonalData(run);
+    const shown = await screenshotRun('run-failed', workflowId, run.runId, run.summary);
+    assert.ok(shown.includes('failed: BlobMissing'), `the run page shows the cause:\n${shown}`);
+    assertNoPersonalData({ shown });
     const allocated = await h.t.db('certificate_allocations').where({ application_id: id });
     assert.equal(allocated.length, 1, 'the number was taken before rendering');
 
@@ -226,26 +260,29 @@ describe('operators read and repair runs through Temporal', function () {
     }
   });
 
-  it('shows the summaries in the Temporal Web UI (screenshots in test-artifacts/)', async () => {
-    assert.ok(repairedWorkflowId, 'needs the repaired run');
-    const ui = await temporalUiUrl();
-    const browser = await launchChromium();
+  it('lists issuance runs in the Web UI with their status, department and type columns (screenshot)', async () => {
+    browser ??= await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1920, height: 900 } });
     try {
-      const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+      const query = encodeURIComponent("WorkflowType = 'issuanceWorkflow'");
+      await page.goto(`${await temporalUiUrl()}/namespaces/default/workflows?query=${query}`);
+      await page.getByText('issuance-').first().waitFor({ timeout: 60_000 });
+      // The list has no summary column; the search attributes are what an operator filters by (docs/runbook.md).
+      await page.getByTestId('workflows-summary-table-configuration-button').click();
+      for (const column of ['ApplicationStatus', 'Department', 'CertType']) {
+        await page.getByTestId(`orderable-list-item-${column}-add-button`).click();
+      }
+      // The chosen columns are kept in the browser; a reload closes the drawer.
+      await page.reload();
+      await page.getByText('issuance-').first().waitFor({ timeout: 60_000 });
+      await page.getByText('cancelled').first().waitFor({ timeout: 30_000 });
       fs.mkdirSync(ARTIFACTS, { recursive: true });
-      await page.goto(`${ui}/namespaces/default/workflows`);
-      await page.waitForTimeout(3000);
       await page.screenshot({ path: path.join(ARTIFACTS, 'temporal-ui-workflows.png') });
-      await page.getByText('签发 营业执照 BL v1 · market · review').first().waitFor({ timeout: 30_000 });
-      await page.screenshot({ path: path.join(ARTIFACTS, 'temporal-ui-workflows.png') });
-      const { runId } = await explain(repairedWorkflowId);
-      await page.goto(`${ui}/namespaces/default/workflows/${repairedWorkflowId}/${runId}/history`);
-      await page.getByText('签发 营业执照 BLLOST v1 · market · auto-seal').first().waitFor({ timeout: 30_000 });
-      await page.screenshot({ path: path.join(ARTIFACTS, 'temporal-ui-run.png'), fullPage: true });
-      const text = await page.locator('body').innerText();
-      for (const p of PERSONAL) assert.ok(!text.includes(p), `the run page shows "${p}"`);
+      const text = await page.locator('main').innerText();
+      for (const v of ['issued', 'cancelled', 'market', 'BLLOST']) assert.ok(text.includes(v), `the list shows ${v}`);
+      for (const p of PERSONAL) assert.ok(!text.includes(p), `the list shows "${p}"`);
     } finally {
-      await browser.close();
+      await page.close();
     }
   });
 });
