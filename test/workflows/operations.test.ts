@@ -130,7 +130,9 @@ describe('operators read and repair runs through Temporal', function () {
 
     const env = await temporalEnv();
     await ensureExpirySchedule(env.client, { taskQueue: h.worker.taskQueue, everyMinutes: 60, reminderDays: 30 });
-    const schedule = await env.client.schedule.getHandle(EXPIRY_SCHEDULE_ID).describe();
+    const handle = env.client.schedule.getHandle(EXPIRY_SCHEDULE_ID);
+    const schedule = await handle.describe();
+    await handle.delete(); // test/workflows/lifecycle.test.ts makes its own
     assert.equal(schedule.action.type, 'startWorkflow');
     assert.match((schedule.action as { staticSummary?: string }).staticSummary ?? '', /^expiry sweep · all types · all departments · every \d+ min$/);
     assert.match((schedule.action as { staticDetails?: string }).staticDetails ?? '', /docs\/runbook\.md#expiry-schedule/);
@@ -271,6 +273,10 @@ describe('operators read and repair runs through Temporal', function () {
       await page.getByTestId('workflows-summary-table-configuration-button').click();
       for (const column of ['ApplicationStatus', 'Department', 'CertType']) {
         await page.getByTestId(`orderable-list-item-${column}-add-button`).click();
+      }
+      // Room for them on screen: the run id and start time are one click away on the run page.
+      for (const column of ['Run ID', 'Start']) {
+        await page.getByTestId(`orderable-list-item-${column}-remove-button`).click({ timeout: 5000 }).catch(() => undefined);
       }
       // The chosen columns are kept in the browser; a reload closes the drawer.
       await page.reload();
