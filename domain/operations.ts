@@ -189,6 +189,12 @@ function checkReason(input: OperatorRequest | undefined): OperatorViolation | un
     return { kind: 'invalid', message: 'reason is required: say what was fixed or why' };
   }
   if (input.reason.length > 500) return { kind: 'invalid', message: 'reason is longer than 500 characters' };
+  const op = input.operator as Partial<ActorRef> | undefined;
+  const isName = (v: unknown) => typeof v === 'string' && v.trim().length > 0 && v.length <= 100;
+  if (op !== undefined && (typeof op !== 'object' || op === null || !['user', 'api-client', 'system'].includes(op.type as string)
+    || !isName(op.id) || !isName(op.name))) {
+    return { kind: 'invalid', message: 'operator must be {"type":"user"|"system","id":"…","name":"…"} or left out' };
+  }
   return undefined;
 }
 

@@ -44,6 +44,10 @@ describe('domain/operations: what operators read in the Temporal Web UI', () => 
     assert.equal(checkRetry(state({ status: 'failed' }), { reason: '  ' }, false)?.kind, 'invalid');
     assert.equal(checkRetry(state({ status: 'failed' }), undefined, false)?.kind, 'invalid');
     assert.equal(checkRetry(state({ status: 'failed' }), { reason: 'x' }, true)?.kind, 'conflict');
+    const named = { type: 'user' as const, id: '9', name: 'ops-zhang' };
+    assert.equal(checkRetry(state({ status: 'failed' }), { reason: 'x', operator: named }, false), undefined);
+    const bad = { reason: 'x', operator: 'ops-zhang' } as unknown as Parameters<typeof checkRetry>[1];
+    assert.equal(checkRetry(state({ status: 'failed' }), bad, false)?.kind, 'invalid');
     assert.equal(checkRetry(state({ status: 'in-review' }), { reason: 'x' }, false)?.kind, 'conflict');
     for (const status of ['in-review', 'returned', 'failed'] as const) assert.equal(checkCancel(state({ status }), { reason: 'dup' }, false), undefined, status);
     for (const status of ['sealing', 'issued', 'rejected', 'withdrawn', 'cancelled'] as const) {
