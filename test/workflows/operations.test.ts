@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import PizZip from 'pizzip';
 import { issuanceHarness, json, LICENCE, waitForStatus, waitForTask, type IssuanceHarness } from '../support/issuance';
-import { temporalEnv, temporalUiUrl } from '../support/temporal';
+import { Worker } from '@temporalio/worker';
+import { temporalEnv, temporalUiUrl, workflowBundle } from '../support/temporal';
 import { defaultTemporalCli } from '../../platform/config';
 import type { Browser } from 'playwright-core';
 import { ARTIFACTS, launchChromium } from '../e2e/web-harness';
@@ -259,6 +260,18 @@ describe('operators read and repair runs through Temporal', function () {
       assert.equal(run.current, 'delivered');
     } finally {
       server.close();
+    }
+  });
+
+  it('replays the runs of this file (failed, retried, cancelled, re-sent) deterministically', async () => {
+    const env = await temporalEnv();
+    const ids: string[] = [];
+    const query = "WorkflowType IN ('issuanceWorkflow', 'resendCallbackWorkflow', 'revocationWorkflow')";
+    for await (const w of env.client.workflow.list({ query })) ids.push(w.workflowId);
+    assert.ok(ids.length >= 5, ids.join(', '));
+    for (const workflowId of ids) {
+      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
     }
   });
 
