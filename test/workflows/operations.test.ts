@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import PizZip from 'pizzip';
-import { issuanceHarness, json, LICENCE, waitForStatus, waitForTask, type IssuanceHarness } from '../support/issuance';
+import { issuanceHarness, json, LICENCE, licenceTypeWithChain, waitForStatus, waitForTask, type IssuanceHarness } from '../support/issuance';
 import { Worker } from '@temporalio/worker';
 import { temporalEnv, temporalUiUrl, workflowBundle } from '../support/temporal';
 import { defaultTemporalCli } from '../../platform/config';
@@ -40,6 +40,9 @@ describe('operators read and repair runs through Temporal', function () {
     const admin = await h.app.login('market-admin');
     const client = { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] };
     apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: client }), 201)).apiKey;
+    // A type of its own, so that the certificate numbers (and so the ids revocation-<number> on the
+    // Temporal server that all test files share) are this file's alone.
+    await licenceTypeWithChain(h, 'BLOPS', DEMO_TYPES[0]!.definition.approvalChain);
   });
   after(async () => {
     await browser?.close();
@@ -90,11 +93,12 @@ describe('operators read and repair runs through Temporal', function () {
   }
 
   it('a run waiting on a reviewer names type, department, role, due time and round; no personal data', async () => {
-    const { id, workflowId } = await json<{ id: string; workflowId: string }>(await h.app.fetch('/api/v1/applications', { token: filler, json: LICENCE }), 201);
+    const body = { ...LICENCE, typeCode: 'BLOPS' };
+    const { id, workflowId } = await json<{ id: string; workflowId: string }>(await h.app.fetch('/api/v1/applications', { token: filler, json: body }), 201);
     const review = await waitForTask(h.app, filler, id);
     const app = await json<{ currentStep: { dueAt: string } }>(await h.app.fetch(`/api/v1/applications/${id}`, { token: filler }), 200);
     const run = await explain(workflowId);
-    assert.equal(run.summary, '签发 营业执照 BL v1 · market · review');
+    assert.equal(run.summary, '签发 营业执照 BLOPS v1 · market · review');
     assert.match(run.details, new RegExp(`application: ${id}`));
     assert.match(run.details, /department: market/);
     assert.match(run.details, /approval chain: 审核 \(reviewer, 24 h\) → 签章 \(sealing-officer, 8 h\)/);
@@ -121,7 +125,7 @@ describe('operators read and repair runs through Temporal', function () {
     const admin = await h.app.login('market-admin');
     await json(await h.app.fetch(`/api/v1/certificates/${issuedNumber}/revoke`, { token: admin, json: { reason: '以欺骗手段取得' } }), 200);
     const revocation = await explain(`revocation-${issuedNumber}`);
-    assert.equal(revocation.summary, `revoked ${issuedNumber} · 营业执照 BL · market`);
+    assert.equal(revocation.summary, `revoked ${issuedNumber} · 营业执照 BLOPS · market`);
     assert.match(revocation.details, /department: market/);
     assert.equal(revocation.current, `${issuedNumber} is revoked; business system notified in a child run`);
     assertNoPersonalData(revocation);
@@ -266,7 +270,7 @@ describe('operators read and repair runs through Temporal', function () {
   it('replays the runs of this file (failed, retried, cancelled, re-sent) deterministically', async () => {
     const env = await temporalEnv();
     const ids: string[] = [];
-    const query = "WorkflowType IN ('issuanceWorkflow', 'resendCallbackWorkflow', 'revocationWorkflow')";
+    const query = `TaskQueue = '${h.worker.taskQueue}'`; // this file's runs only
     for await (const w of env.client.workflow.list({ query })) ids.push(w.workflowId);
     assert.ok(ids.length >= 5, ids.join(', '));
     for (const workflowId of ids) {
@@ -279,7 +283,7 @@ describe('operators read and repair runs through Temporal', function () {
     browser ??= await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1920, height: 900 } });
     try {
-      const query = encodeURIComponent("WorkflowType = 'issuanceWorkflow'");
+      const query = encodeURIComponent(`WorkflowType = 'issuanceWorkflow' AND TaskQueue = '${h.worker.taskQueue}'`);
       await page.goto(`${await temporalUiUrl()}/namespaces/default/workflows?query=${query}`);
       await page.getByText('issuance-').first().waitFor({ timeout: 60_000 });
       // The list has no summary column; the search attributes are what an operator filters by (docs/runbook.md).
