@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { ServiceError } from '../services/errors';
+import { withFix } from '../domain/operations';
 
 /**
  * The one place where what a service reports becomes what Temporal understands. A
@@ -8,7 +9,8 @@ import { ServiceError } from '../services/errors';
  * recorded histories know). Anything else is rethrown as it is, so Temporal retries it.
  */
 export function toFailure(err: unknown): unknown {
-  if (err instanceof ServiceError) return ApplicationFailure.nonRetryable(err.message, err.code);
+  // The message also names the fix, for the operator reading it in the Web UI (docs/runbook.md#failure-types).
+  if (err instanceof ServiceError) return ApplicationFailure.nonRetryable(withFix(err.code, err.message), err.code);
   return err;
 }
 

@@ -24,6 +24,7 @@ import { certificateRoutes } from './routes/certificates';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
 import { revocationRoutes } from './routes/revocations';
+import { operationRoutes } from './routes/operations';
 import { verifyRoutes } from './routes/verify';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps): Koa {
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
   revocationRoutes(v1, deps);
+  operationRoutes(v1, deps);
   verifyRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1' });

@@ -93,6 +93,7 @@ export type Action =
   | 'certificate.read'
   | 'certificate.revoke'
   | 'catalog.repair'
+  | 'application.repair'
   | 'stats.read'
   | 'certificate.compare'
   | 'operations.ping';
@@ -126,6 +127,9 @@ const GRANTS: Record<Action, readonly Role[]> = {
   'certificate.read': ['department-admin', 'handler', 'sealing-officer', 'reviewer'],
   'certificate.revoke': ['department-admin'],
   'catalog.repair': ['sealing-officer'],
+  // Retry a failed sealing, cancel a stuck application, re-send its callback (docs/runbook.md):
+  // operations on the platform's machinery, for the platform admin only.
+  'application.repair': [],
   // Statistics (docs/api.md) for those who run or supervise a department; counts only, no personal data.
   'stats.read': ['department-admin', 'audit-admin'],
   // Compare (比对) is for other departments: it answers "does it say X?" per field and never
@@ -175,7 +179,7 @@ export function authorize(actor: Actor, action: Action, target: Target = {}): De
     // fill, review, seal or read certificates (four-eyes and department scoping stay meaningful).
     const orgActions: Action[] = [
       'department.create', 'department.update', 'department.read', 'user.manage', 'role.assign',
-      'api-client.manage', 'certificate-type.read', 'operations.ping',
+      'api-client.manage', 'certificate-type.read', 'operations.ping', 'application.repair',
     ];
     if (orgActions.includes(action)) return ALLOW;
   }

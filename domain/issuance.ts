@@ -6,9 +6,15 @@
 import { hasRole, type Actor } from './access';
 import type { ApprovalStep } from './certificate-type';
 
-export const APPLICATION_STATUSES = ['in-review', 'returned', 'sealing', 'issued', 'rejected', 'withdrawn', 'failed'] as const;
+export const APPLICATION_STATUSES = [
+  'in-review', 'returned', 'sealing', 'issued', 'rejected', 'withdrawn', 'failed', 'cancelled',
+] as const;
 export type ApplicationStatus = (typeof APPLICATION_STATUSES)[number];
-export const FINAL_STATUSES: readonly ApplicationStatus[] = ['issued', 'rejected', 'withdrawn', 'failed'];
+/**
+ * Nothing more happens by the filler's or a reviewer's hand. `failed` waits only for an
+ * operator's `retry` or `cancel` (docs/runbook.md); `cancelled` is an operator's end.
+ */
+export const FINAL_STATUSES: readonly ApplicationStatus[] = ['issued', 'rejected', 'withdrawn', 'failed', 'cancelled'];
 
 /**
  * docs/issuance.md, "Modes": `review` runs the type's chain; `auto-seal` seals at once (the approval system
@@ -77,6 +83,8 @@ export interface HistoryEntry {
     | 'sealing'
     | 'issued'
     | 'failed'
+    | 'retried'
+    | 'cancelled'
     | 'catalog-failed'
     | 'callback-failed';
   actor?: ActorRef;

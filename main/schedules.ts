@@ -1,5 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { expirySweepWorkflow } from '../workflows/lifecycle';
+import { expirySweepRunText } from '../domain/operations';
 
 export const EXPIRY_SCHEDULE_ID = 'certflow-expiry-sweep';
 
@@ -19,6 +20,7 @@ export async function ensureExpirySchedule(client: Client, opts: { taskQueue: st
         workflowId: 'expiry-sweep',
         taskQueue: opts.taskQueue,
         args: [{ reminderDays: opts.reminderDays }],
+        ...expirySweepRunText({ ...opts, scheduleId: EXPIRY_SCHEDULE_ID }),
       },
     });
   } catch (err) {

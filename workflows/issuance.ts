@@ -7,6 +7,7 @@ import {
   defineUpdate,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -27,6 +28,9 @@ import {
   type RuleViolation,
 } from '../domain/issuance';
 import type { Actor } from '../domain/access';
+import {
+  checkCancel, checkRetry, RUNBOOK, SEALING_STAGES, stateDetails, TEMPORAL_OPERATOR, type OperatorRequest, type SealingStage,
+} from '../domain/operations';
 import { ApplicationStatus as StatusKey, CertType, Department } from './search-attributes';
 
 /**
@@ -72,6 +76,9 @@ export const applicationStateQuery = defineQuery<ApplicationState>('applicationS
 export const decideUpdate = defineUpdate<ApplicationState, [DecideInput]>('decide');
 export const amendUpdate = defineUpdate<ApplicationState, [{ revision: number; actor: Actor }]>('amend');
 export const withdrawUpdate = defineUpdate<ApplicationState, [{ actor: Actor; reason?: string }]>('withdraw');
+/** Operators' repairs (docs/runbook.md): from the Web UI, `temporal workflow update execute`, or the API. */
+export const retryUpdate = defineUpdate<ApplicationState, [OperatorRequest]>('retry');
+export const cancelUpdate = defineUpdate<ApplicationState, [OperatorRequest]>('cancel');
 
 /** Validator refusals carry their kind as the failure type, so the API can answer 403/409/422. */
 function refuse(v: RuleViolation | undefined): void {
@@ -102,6 +109,11 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
   let settled = 0;
   let amendedTo: number | undefined;
   let withdrawn: { actor: Actor; reason?: string } | undefined;
+  let retried: Required<OperatorRequest> | undefined;
+  let cancelled: Required<OperatorRequest> | undefined;
+  let operating = false;
+  /** Bumped when the main flow has acted on an operator's retry or cancel. */
+  let operated = 0;
   const log = (e: Omit<HistoryEntry, 'at'>) => state.history.push({ at: new Date().toISOString(), ...e });
 
   setHandler(applicationStateQuery, () => state);
@@ -150,6 +162,38 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     { validator: ({ actor }) => refuse(checkWithdraw(state, actor)) },
   );
 
+  /** Audited first (activities/operations.ts), then acted on by the main flow; answers the state after. */
+  async function operate(action: 'retry' | 'cancel', req: OperatorRequest): Promise<ApplicationState> {
+    operating = true;
+    const request = { reason: req.reason.trim(), operator: req.operator ?? TEMPORAL_OPERATOR };
+    try {
+      await inbox.recordOperatorAction.executeWithOptions({ summary: `audit operator ${action}` }, [{
+        applicationId: state.applicationId,
+        department: state.department,
+        action: `application.${action}`,
+        operator: request.operator,
+        reason: request.reason,
+        detail: { status: state.status, via: req.operator ? 'api' : 'temporal' },
+      }]);
+      const seen = operated;
+      if (action === 'retry') retried = request;
+      else cancelled = request;
+      await condition(() => operated > seen);
+      return state;
+    } finally {
+      operating = false;
+    }
+  }
+  setHandler(retryUpdate, (req) => operate('retry', req), {
+    validator: (r) => refuse(checkRetry(state, r, operating)),
+  });
+  setHandler(cancelUpdate, (req) => operate('cancel', req), {
+    validator: (r) => refuse(checkCancel(state, r, operating)),
+  });
+
+  /** What the Web UI shows as the run's current details (no personal data: domain/operations.ts). */
+  const show = (stage?: SealingStage) => setCurrentDetails(stateDetails(state, stage));
+
   async function setStatus(status: ApplicationStatus, entry?: Omit<HistoryEntry, 'at'>) {
     state.status = status;
     if (entry) log(entry);
@@ -158,15 +202,20 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       { key: Department, value: state.department },
       { key: StatusKey, value: status },
     ]);
-    await inbox.markApplication({ applicationId: state.applicationId, status, event: entry ? { ...entry, key: `${status}:${state.round}:${state.history.length}` } : null });
+    show();
+    const event = entry ? { ...entry, key: `${status}:${state.round}:${state.history.length}` } : null;
+    await inbox.markApplication.executeWithOptions({ summary: `application → ${status}` }, [
+      { applicationId: state.applicationId, status, event },
+    ]);
   }
 
   /** Runs the chain once; the answer says how it ended. */
-  async function runChain(): Promise<'approved' | 'rejected' | 'returned' | 'withdrawn'> {
+  async function runChain(): Promise<'approved' | 'rejected' | 'returned' | 'withdrawn' | 'cancelled'> {
     state.approvers = [];
     for (const [index, step] of state.chain.entries()) {
       const deadlineMs = step.deadlineHours ? Math.round(step.deadlineHours * 3_600_000) : undefined;
-      const { taskId, dueAt } = await inbox.openTask({
+      const opening = { summary: `open task ${step.name} for ${step.role}` };
+      const { taskId, dueAt } = await inbox.openTask.executeWithOptions(opening, [{
         applicationId: state.applicationId,
         typeCode: state.typeCode,
         department: state.department,
@@ -174,22 +223,26 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
         stepIndex: index,
         step,
         deadlineMs: deadlineMs ?? null,
-      });
+      }]);
       state.currentStep = { index, key: step.key, name: step.name, role: step.role, taskId, dueAt, overdue: false, escalated: false };
       decision = undefined;
       deciding = false;
       settled++;
+      show();
 
-      const answered = () => decision !== undefined || withdrawn !== undefined;
-      if (deadlineMs !== undefined && !(await condition(answered, deadlineMs))) {
+      const answered = () => decision !== undefined || withdrawn !== undefined || cancelled !== undefined;
+      const deadline = { summary: `deadline for step ${step.name}` };
+      if (deadlineMs !== undefined && !(await condition(answered, deadlineMs, deadline))) {
         // Past the deadline: remind, and hand the task to the department admin as well if configured.
         await inbox.markOverdue({ applicationId: state.applicationId, taskId, step: step.name, escalate: step.escalate ?? false });
         state.currentStep.overdue = true;
         state.currentStep.escalated = step.escalate ?? false;
         log({ kind: 'overdue', step: step.name });
         if (step.escalate) log({ kind: 'escalated', step: step.name });
+        show();
       }
       await condition(answered);
+      if (cancelled) return 'cancelled';
       if (withdrawn) return 'withdrawn';
       const d = decision!;
       const who = actorRef(d.actor);
@@ -212,10 +265,12 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       return finish();
     }
     if (outcome === 'withdrawn') return withdraw();
+    if (outcome === 'cancelled') return cancel();
     // Returned for correction: wait for the filler's amendment (or withdrawal), then start over.
     await setStatus('returned');
     settled++;
-    await condition(() => amendedTo !== undefined || withdrawn !== undefined);
+    await condition(() => amendedTo !== undefined || withdrawn !== undefined || cancelled !== undefined);
+    if (cancelled) return cancel();
     if (withdrawn) return withdraw();
     state.revision = amendedTo!;
     amendedTo = undefined;
@@ -232,14 +287,27 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     await setStatus('issued', { kind: 'issued' });
     return finish();
   }
-  try {
-    state.certificateNumber = await seal();
-  } catch (err) {
-    // A failure no retry can mend (a broken template, a seal gone): stop for an operator,
-    // who fixes the cause and resets the run from the Web UI. Nothing half-issued remains.
-    state.error = failureMessage(err);
-    await setStatus('failed', { kind: 'failed', comment: state.error });
-    return finish();
+  for (;;) {
+    try {
+      state.certificateNumber = await seal();
+      break;
+    } catch (err) {
+      // A failure no automatic retry can mend (a broken template, a seal gone). Nothing
+      // half-issued remains; the number, if taken, stays with this application.
+      state.error = failureMessage(err);
+      await setStatus('failed', { kind: 'failed', comment: state.error });
+      // Runs from before operator repair end here (they were reset from the Web UI instead).
+      if (!patched('operator-repair')) return finish();
+      // Wait for an operator who fixes the cause, then sends `retry` (or `cancel`): docs/runbook.md.
+      settled++;
+      await condition(() => retried !== undefined || cancelled !== undefined);
+      if (cancelled) return cancel();
+      const { operator, reason } = retried!;
+      retried = undefined;
+      state.error = null;
+      await setStatus('sealing', { kind: 'retried', actor: operator, comment: reason });
+      operated++;
+    }
   }
   await setStatus('issued', { kind: 'issued', comment: state.certificateNumber });
   await afterIssue(state.certificateNumber);
@@ -253,11 +321,16 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
     });
     const id = state.applicationId;
-    const number = await sealing.allocateCertificateNumber(id);
-    const docxSha = await sealing.renderCertificate(id);
-    const pdfSha = await render.convertCertificate(docxSha);
-    const signed = await sealing.signCertificate(id, pdfSha);
-    await sealing.storeCertificate(id, { ...signed, docxSha });
+    /** Shows the stage as current details, and names the activity in the Web UI's event history. */
+    const at = (stage: SealingStage) => {
+      show(stage);
+      return { summary: SEALING_STAGES[stage] };
+    };
+    const number = await sealing.allocateCertificateNumber.executeWithOptions(at('numbering'), [id]);
+    const docxSha = await sealing.renderCertificate.executeWithOptions(at('rendering'), [id]);
+    const pdfSha = await render.convertCertificate.executeWithOptions(at('converting'), [docxSha]);
+    const signed = await sealing.signCertificate.executeWithOptions(at('signing'), [id, pdfSha]);
+    await sealing.storeCertificate.executeWithOptions(at('storing'), [id, { ...signed, docxSha }]);
     return number;
   }
 
@@ -266,21 +339,32 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
    * undo the certificate.
    */
   async function afterIssue(number: string) {
+    setCurrentDetails(`issued ${number} · registering in the catalog`);
     try {
-      await catalog.registerInCatalog(number);
+      await catalog.registerInCatalog.executeWithOptions({ summary: `register ${number} in the catalog` }, [number]);
     } catch (err) {
       log({ kind: 'catalog-failed', comment: `listed for re-registration: ${failureMessage(err)}` });
     }
-    await sealing.warmCache(number).catch(() => undefined);
+    await sealing.warmCache.executeWithOptions({ summary: 'warm the certificate cache' }, [number])
+      .catch(() => undefined);
+    setCurrentDetails(`issued ${number} · calling the business system back (certificate.issued)`);
     try {
-      await callbacks.notifyCallback(state.applicationId);
+      const callback = { summary: 'callback certificate.issued' };
+      await callbacks.notifyCallback.executeWithOptions(callback, [state.applicationId]);
     } catch (err) {
       log({ kind: 'callback-failed', comment: failureMessage(err) });
     }
+    const trouble = state.history.filter((e) => e.kind === 'catalog-failed' || e.kind === 'callback-failed');
+    const followUp = trouble.length ? ` · ${trouble.map((e) => e.kind).join(', ')}: see ${RUNBOOK}` : '';
+    setCurrentDetails(`issued ${number}${followUp}`);
   }
 
+  /** "BlobMissing: blob … is missing — fix: …": the failure type names the cause for operators. */
   function failureMessage(err: unknown): string {
-    return err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err);
+    if (!(err instanceof ActivityFailure)) return String(err);
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure && cause.type) return `${cause.type}: ${cause.message}`;
+    return cause?.message ?? err.message;
   }
 
   async function withdraw(): Promise<ApplicationState> {
@@ -288,6 +372,15 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     state.currentStep = null;
     await setStatus('withdrawn', { kind: 'withdrawn', actor: actorRef(withdrawn!.actor), comment: withdrawn!.reason });
     settled++;
+    return finish();
+  }
+
+  async function cancel(): Promise<ApplicationState> {
+    await inbox.closeOpenTasks({ applicationId: state.applicationId, reason: 'cancelled by an operator' });
+    state.currentStep = null;
+    await setStatus('cancelled', { kind: 'cancelled', actor: cancelled!.operator, comment: cancelled!.reason });
+    settled++;
+    operated++;
     return finish();
   }
 

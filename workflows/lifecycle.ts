@@ -1,7 +1,10 @@
-import { ParentClosePolicy, continueAsNew, patched, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ParentClosePolicy, continueAsNew, patched, proxyActivities, setCurrentDetails, startChild, workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ActorRef } from '../domain/issuance';
 import { addDays, chinaDate } from '../domain/calendar';
+import { statusNoticeRunText } from '../domain/operations';
 
 /**
  * Expiry, reminders and revocation (docs/issuance.md, "After issue"): short, idempotent steps,
@@ -45,14 +48,20 @@ export async function expirySweepWorkflow(input: ExpirySweepInput = {}): Promise
     if (batch === maxBatches) {
       await continueAsNew<typeof expirySweepWorkflow>({ ...input, asOf, expiredSoFar: expired });
     }
-    const n = await lifecycle.expireCertificates({ asOf, limit: batchSize });
+    setCurrentDetails(`expiring certificates whose last valid day is before ${asOf} · batch ${batch + 1}`
+      + ` · ${expired} expired so far`);
+    const batchOf = { summary: `expire a batch of ≤ ${batchSize} (as of ${asOf})` };
+    const n = await lifecycle.expireCertificates.executeWithOptions(batchOf, [{ asOf, limit: batchSize }]);
     expired += n;
     if (n < batchSize) break;
   }
   let reminded = 0;
   const until = addDays(asOf, input.reminderDays ?? 30);
   for (;;) {
-    const n = await lifecycle.remindExpiring({ from: asOf, to: until, limit: batchSize });
+    setCurrentDetails(`recording reminders for certificates ending ${asOf} … ${until} · ${reminded} so far`
+      + ` (${expired} expired)`);
+    const remind = { summary: `remind a batch ending by ${until}` };
+    const n = await lifecycle.remindExpiring.executeWithOptions(remind, [{ from: asOf, to: until, limit: batchSize }]);
     reminded += n;
     if (n < batchSize) break;
   }
@@ -63,6 +72,7 @@ export async function expirySweepWorkflow(input: ExpirySweepInput = {}): Promise
       if (r.enqueued < batchSize) break;
     }
   }
+  setCurrentDetails(`done as of ${asOf}: ${expired} expired, ${reminded} reminders`);
   return { asOf, expired, reminded };
 }
 
@@ -79,9 +89,14 @@ export interface RevocationInput {
  * the caller has its answer as soon as the certificate has stopped verifying.
  */
 export async function revocationWorkflow(input: RevocationInput) {
-  const result = await lifecycle.revokeCertificate(input);
+  setCurrentDetails(`${input.status}: ending ${input.number} (status, cache, audit)`);
+  const result = await lifecycle.revokeCertificate.executeWithOptions({ summary: `${input.status} ${input.number}` }, [input]);
+  setCurrentDetails(result?.changed
+    ? `${input.number} is ${input.status}; business system notified in a child run`
+    : `${input.number} unchanged`);
   if (result?.changed) {
     await startChild(notifyStatusChangeWorkflow, {
+      ...statusNoticeRunText({ number: input.number, event: input.status }),
       workflowId: `notify-${input.status}-${input.number}`,
       args: [{ number: input.number, event: input.status }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -92,8 +107,10 @@ export async function revocationWorkflow(input: RevocationInput) {
 }
 
 export async function notifyStatusChangeWorkflow(input: { number: string; event: string }): Promise<boolean> {
+  setCurrentDetails(`telling the business system that ${input.number} is ${input.event}`);
   try {
-    return (await notify.notifyStatusChange(input)).delivered;
+    const notice = { summary: `notify ${input.event}` };
+    return (await notify.notifyStatusChange.executeWithOptions(notice, [input])).delivered;
   } catch {
     return false; // every attempt is recorded in the outbox (outbox, outbox_attempts) for operators
   }

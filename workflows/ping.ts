@@ -1,4 +1,4 @@
-import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 /** The smallest real workflow: proves API → Temporal → worker → activity → database. */
@@ -25,8 +25,12 @@ export const pingStateQuery = defineQuery<PingState>('pingState');
 export async function pingWorkflow(input: PingInput): Promise<PingState> {
   const state: PingState = { pingId: input.pingId, message: input.message, status: 'recording' };
   setHandler(pingStateQuery, () => state);
-  const ping = await recordPing({ ...input, workflowId: workflowInfo().workflowId });
+  setCurrentDetails('recording the ping row');
+  const ping = await recordPing.executeWithOptions({ summary: 'record ping row' }, [
+    { ...input, workflowId: workflowInfo().workflowId },
+  ]);
   state.status = 'recorded';
+  setCurrentDetails(`recorded at ${ping.recordedAt}`);
   state.recordedAt = ping.recordedAt;
   return state;
 }

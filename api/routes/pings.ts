@@ -6,6 +6,7 @@ import type { ApiRouter } from '../routing';
 import { notFound } from '../problem';
 import { requirePermission } from '../auth';
 import { pingWorkflow, pingStateQuery } from '../../workflows/ping';
+import { pingRunText } from '../../domain/operations';
 
 /** A round trip through every part of the system; operators use it to check a deployment. */
 export function pingRoutes(api: ApiRouter, deps: AppDeps) {
@@ -25,6 +26,7 @@ export function pingRoutes(api: ApiRouter, deps: AppDeps) {
         taskQueue: deps.config.temporal.taskQueue,
         workflowId: `ping-${pingId}`,
         args: [{ pingId, message: body.message }],
+        ...pingRunText(),
       });
       ctx.status = 202;
       ctx.set('Location', `${api.prefix}/pings/${pingId}`);

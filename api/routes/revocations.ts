@@ -8,6 +8,7 @@ import { requirePermission } from '../auth';
 import { actorRef } from '../../domain/issuance';
 import { getCertificate } from '../../db/certificates';
 import { revocationWorkflow } from '../../workflows/lifecycle';
+import { revocationRunText } from '../../domain/operations';
 
 /** Revocation and cancellation (作废 / 注销) by the issuing department's admin, through a workflow. */
 export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
@@ -35,6 +36,9 @@ export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
           taskQueue: deps.config.temporal.taskQueue,
           workflowId,
           args: [{ number: cert.number, status: body.status, reason: body.reason, actor: actorRef(ctx.state.actor) }],
+          ...revocationRunText({
+            number: cert.number, status: body.status, typeCode: cert.typeCode, typeName: cert.typeName, department: cert.department,
+          }),
         });
       } catch (err) {
         // One revocation per certificate: a second request sees the first one's outcome.

@@ -58,6 +58,8 @@ export async function applicationView(deps: Deps, app: ApplicationRow, viewer: A
     revision: app.revision,
     externalRef: app.externalRef,
     certificateNumber: state?.certificateNumber ?? app.certificateNumber,
+    // Why a failed sealing stopped, and the fix (docs/runbook.md); from the events when no worker answers.
+    error: state ? state.error : app.status === 'failed' ? (events.filter((e) => e.kind === 'failed').at(-1)?.comment ?? null) : null,
     currentStep: state?.currentStep ?? null,
     round: state?.round ?? null,
     history: state?.history ?? events,

@@ -187,6 +187,11 @@ export function sealingSteps(deps: ServiceDeps) {
     async renderCertificate(applicationId: string): Promise<string> {
       const c = await context(applicationId);
       if (!c.type.templateSha256) throw fail('NoTemplate', `type ${c.type.code} v${c.type.version} has no template`);
+      // A template blob lost from the store will not come back by retrying: stop for an operator.
+      const template = await blobs.get(c.type.templateSha256).catch((err) => {
+        if (!(err instanceof BlobNotFoundError)) throw err;
+        throw fail('BlobMissing', `template of ${c.type.code} v${c.type.version}: ${err.message}`);
+      });
       try {
         // The same function renders the template preview (services/documents/certificate.ts).
         const docx = await renderCertificate({
@@ -197,7 +202,7 @@ export function sealingSteps(deps: ServiceDeps) {
           identifier: c.allocation.identifier,
           issuerName: c.allocation.issuerName,
           issuedAt: c.allocation.allocatedAt,
-          template: await blobs.get(c.type.templateSha256),
+          template,
           sealImage: await blobs.get(c.seal.imageSha256),
           qrTarget: verifyUrl(config.http.publicUrl, c.allocation.number),
         });

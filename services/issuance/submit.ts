@@ -8,6 +8,7 @@ import { findByDedupeKey, getApplication, insertApplication, type ApplicationRow
 import { validateFaceData } from '../../domain/face-fields';
 import { chainForMode, type ActorRef, type IssuanceMode } from '../../domain/issuance';
 import { parseHolderId, type HolderKind } from '../../domain/holder';
+import { issuanceRunText } from '../../domain/operations';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { issuanceWorkflow, type IssuanceInput } from '../../workflows/issuance';
 
@@ -99,7 +100,7 @@ export async function submitApplication(
     throw err;
   }
   const row = (await getApplication(deps.db, id))!;
-  await ensureStarted(deps, row, workflowInput(row, version.approvalChain));
+  await ensureStarted(deps, row, workflowInput(row, version.approvalChain), version.name);
   const detail = { typeCode: type.code, mode: s.mode, externalRef: s.externalRef };
   const object = { type: 'application', id };
   await audit({ category: 'operation', action: 'application.submit', outcome: 'success', department: type.department, object, detail });
@@ -107,10 +108,15 @@ export async function submitApplication(
 }
 
 /** Starts the workflow; a second start of the same application is a no-op. */
-async function ensureStarted(deps: IssuanceDeps, app: ApplicationRow, input: IssuanceInput) {
+async function ensureStarted(deps: IssuanceDeps, app: ApplicationRow, input: IssuanceInput, typeName?: string) {
   try {
-    const options = { taskQueue: deps.config.temporal.taskQueue, workflowId: app.workflowId, args: [input] as [IssuanceInput] };
-    await deps.temporal.workflow.start(issuanceWorkflow, options);
+    await deps.temporal.workflow.start(issuanceWorkflow, {
+      taskQueue: deps.config.temporal.taskQueue,
+      workflowId: app.workflowId,
+      args: [input],
+      // What the Web UI shows for the run: type, department, mode, ids; no personal data.
+      ...issuanceRunText({ ...input, typeName }),
+    });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
@@ -132,6 +138,6 @@ function workflowInput(app: ApplicationRow, typeChain: Parameters<typeof chainFo
 /** The earlier application; its workflow is started again if the first request died before starting it. */
 async function replay(deps: IssuanceDeps, app: ApplicationRow): Promise<{ application: ApplicationRow; created: boolean }> {
   const version = await getTypeVersion(deps.db, app.typeCode, app.typeVersion);
-  if (version) await ensureStarted(deps, app, workflowInput(app, version.approvalChain));
+  if (version) await ensureStarted(deps, app, workflowInput(app, version.approvalChain), version.name);
   return { application: app, created: false };
 }

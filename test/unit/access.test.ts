@@ -40,6 +40,16 @@ describe('authorize: department scoping', () => {
     for (const role of ROLES.filter((r) => r !== 'platform-admin')) assert.equal(authorize(user(role, 'market'), 'department.create').allowed, false);
   });
 
+  it('only the platform admin repairs applications (retry, cancel, resend-callback), in any department', () => {
+    assert.ok(authorize(user('platform-admin', null), 'application.repair', { department: 'market' }).allowed);
+    for (const role of ROLES.filter((r) => r !== 'platform-admin')) {
+      assert.equal(authorize(user(role, 'market'), 'application.repair', { department: 'market' }).allowed, false, role);
+      assert.equal(authorize(user(role, null), 'application.repair', { department: 'market' }).allowed, false, role);
+    }
+    const client: Actor = { kind: 'api-client', id: 'c', name: 'c', department: 'market', scopes: ['applications:write', 'applications:read'] };
+    assert.equal(authorize(client, 'application.repair', { department: 'market' }).allowed, false);
+  });
+
   it('a department admin cannot grant the platform admin role', () => {
     const d = authorize(user('department-admin', 'market'), 'role.assign', { department: 'market', role: 'platform-admin' });
     assert.equal(d.allowed, false);

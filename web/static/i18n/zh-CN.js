@@ -174,6 +174,7 @@ export default {
   'status.application.rejected': '不予通过',
   'status.application.withdrawn': '已撤回',
   'status.application.failed': '制证失败',
+  'status.application.cancelled': '运维取消',
   'status.application.unknown': '未知',
   'status.task.open': '待处理',
   'status.task.done': '已处理',
@@ -204,6 +205,8 @@ export default {
   'event.sealing': '开始签章制证',
   'event.issued': '已发证',
   'event.failed': '制证失败',
+  'event.retried': '运维重试制证',
+  'event.cancelled': '运维取消',
   'history.none': '暂无记录',
 
   'decision.approve': '通过',

@@ -5,7 +5,7 @@ import { pageHeader, messageArea, table, statusBadge, field, loading, button, bu
 
 export const title = () => t('apps.title');
 
-export const APPLICATION_STATUSES = ['in-review', 'returned', 'sealing', 'issued', 'rejected', 'withdrawn', 'failed'];
+export const APPLICATION_STATUSES = ['in-review', 'returned', 'sealing', 'issued', 'rejected', 'withdrawn', 'failed', 'cancelled'];
 
 /** The filler's own applications, newest first; a returned one says so loudly. */
 export async function render(main, { query, navigate }) {
