@@ -123,10 +123,6 @@ export async function ensureSearchAttributes(client: Client, namespace: string):
   });
 }
 
-/** A deadline, not just a timeout around the call: the SDK would otherwise keep retrying in the background. */
-export async function pingTemporal(client: Client, timeoutMs = 1500): Promise<void> {
-  await client.connection.withDeadline(Date.now() + timeoutMs, () => client.connection.workflowService.getSystemInfo({}));
-}
 
 export async function createWorker(opts: {
   address: string;

@@ -1,8 +1,8 @@
 import type { Context } from 'koa';
 import Router from '@koa/router';
+import type { Client } from '@temporalio/client';
 import type { AppDeps } from '../app';
 import { pingDb } from '../../db/knex';
-import { pingTemporal } from '../../main/temporal';
 import { HttpProblem, sendProblem } from '../problem';
 
 type Check = { ok: true; ms: number } | { ok: false; ms: number; error: string };
@@ -46,4 +46,9 @@ export function healthRoutes(deps: AppDeps): Router {
     ctx.body = { status: 'ready', checks };
   });
   return router;
+}
+
+/** A deadline, not just a timeout around the call: the SDK would otherwise keep retrying in the background. */
+export async function pingTemporal(client: Client, timeoutMs = 1500): Promise<void> {
+  await client.connection.withDeadline(Date.now() + timeoutMs, () => client.connection.workflowService.getSystemInfo({}));
 }

@@ -145,6 +145,30 @@ describe('architecture: layers and the one data path', () => {
     assert.deepEqual(offences, []);
   });
 
+  it('services/ import neither their adapters (activities/, api/) nor the wiring (main/)', () => {
+    const adapters = new Set(['activities', 'api', 'main']);
+    const offences: string[] = [];
+    for (const file of sourceFiles('services')) {
+      for (const ref of importsOf(parse(file))) {
+        const layer = targetLayer(file, ref.specifier);
+        if (layer && adapters.has(layer)) offences.push(`${file}:${ref.line} imports ${ref.specifier}`);
+      }
+    }
+    assert.deepEqual(offences, []);
+  });
+
+  it('only the wiring itself imports main/: arrows point into it, never out of it', () => {
+    const offences: string[] = [];
+    for (const dir of ['domain', 'platform', 'db', 'services', 'activities', 'api', 'workflows', 'web']) {
+      for (const file of sourceFiles(dir)) {
+        for (const ref of importsOf(parse(file))) {
+          if (targetLayer(file, ref.specifier) === 'main') offences.push(`${file}:${ref.line} imports ${ref.specifier}`);
+        }
+      }
+    }
+    assert.deepEqual(offences, []);
+  });
+
   it('api/ and activities/ run no knex query of their own: every table access goes through db/', () => {
     const offences = ['api', 'activities'].flatMap(sourceFiles).flatMap((file) => knexQueries(parse(file)));
     assert.deepEqual(offences, []);
