@@ -33,22 +33,6 @@ const locked = <T extends Knex.QueryBuilder>(db: Db, q: T): T => (isMysql(db) ? 
 
 // ------------------------------------------------------------------ allocation
 
-export interface Allocation {
-  applicationId: string;
-  number: string;
-  identifier: string;
-  typeCode: string;
-  regionCode: string;
-  year: number;
-  serial: number;
-  issuerName: string;
-  issuerCode: string;
-  issuerCodePlaceholder: boolean;
-  sealId: number;
-  allocatedAt: Date;
-  issuedOn: string;
-}
-
 /** What allocation needs besides the serial, worked out before the transaction. */
 export interface AllocationPlan {
   typeCode: string;
@@ -61,6 +45,14 @@ export interface AllocationPlan {
   allocatedAt: Date;
   issuedOn: string;
   format(serial: number): { number: string; identifier: string };
+}
+
+/** A number taken for an application: the plan it was taken under, plus what the counter gave. */
+export interface Allocation extends Omit<AllocationPlan, 'format'> {
+  applicationId: string;
+  number: string;
+  identifier: string;
+  serial: number;
 }
 
 /** A timestamp column as stored: mysql2 gives a Date, better-sqlite3 the number written. */

@@ -74,15 +74,10 @@ function toAttempt(r: Record<string, unknown>): OutboxAttempt {
   };
 }
 
-export interface NewOutboxMessage {
-  event: string;
-  dedupeKey: string;
-  subject: string;
-  targetUrl: string;
-  signingOwner: string;
-  body: string;
-  bodySha256: string;
-}
+export type NewOutboxMessage = Pick<
+  OutboxMessage,
+  'event' | 'dedupeKey' | 'subject' | 'targetUrl' | 'signingOwner' | 'body' | 'bodySha256'
+>;
 
 /** Inserts the message unless its dedupe key is taken; either way returns the stored row. */
 export async function insertOutboxMessage(db: Db, m: NewOutboxMessage): Promise<OutboxMessage> {
