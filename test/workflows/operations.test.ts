@@ -256,8 +256,12 @@ describe('operators read and repair runs through Temporal', function () {
       );
       assert.deepEqual(resent, { id, delivered: true });
       assert.equal(JSON.parse(received.at(-1)!).applicationId, id);
-      const delivered = await h.t.db('callback_deliveries').where({ application_id: id, outcome: 'delivered' });
-      assert.equal(delivered.length, 1);
+      // One outbox message, delivered once, after the failed attempts the run made before.
+      const message = await h.t.db('outbox').where({ event: 'certificate.issued', subject: id }).first();
+      assert.equal(message?.status, 'delivered');
+      const attempts = await h.t.db('outbox_attempts').where({ outbox_id: message.id });
+      assert.equal(attempts.filter((a: { outcome: string }) => a.outcome === 'delivered').length, 1);
+      assert.ok(attempts.length >= 2, 'the failed attempts are recorded too');
       assert.ok(await h.t.db('audit_log').where({ action: 'application.resend-callback', object_id: id, actor_name: 'platform-admin' }).first());
       const run = await explain(`resend-callback-${id}`);
       assert.equal(run.summary, 'resend certificate.issued · BL · market');
