@@ -35,6 +35,7 @@ import { catalogQueries, catalogStats, searchCatalog, statsQuery, type CatalogQu
 import { getCertificate } from '../db/certificates';
 import { getCertificateCached, invalidateCertificate } from '../db/certificate-cache';
 import { benchDepartments, benchTypes, catalogGenerator, type Universe } from './catalog-data';
+import type { Server } from 'node:http';
 
 const TOTAL = Number(process.argv[2] ?? 1_000_000);
 const SERVER = process.env.CATALOG_BENCH_MYSQL ?? 'mysql://root@127.0.0.1:3306';
@@ -239,7 +240,7 @@ async function httpBench(db: Knex, cache: Cache, numbers: string[]): Promise<Res
   const config = loadConfig({ NODE_ENV: 'test', VERIFY_RATE_LIMIT_PER_MINUTE: '1000000', DATA_DIR: path.join(os.tmpdir(), 'certflow-bench-data'), DATABASE_URL: `${SERVER}/${DATABASE}`, LOG_LEVEL: 'warn' });
   const blobs = createFileBlobStore(path.join(os.tmpdir(), 'certflow-bench-blobs'));
   const app = createApp({ config, db, cache, temporal: {} as Client, logger, blobs, masterKey, converter: {} as never });
-  const server = await new Promise<import('node:http').Server>((resolve) => {
+  const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;

@@ -73,7 +73,9 @@ export async function startDevServer(config: Config, logger: Logger): Promise<De
         await connection.close();
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`Temporal dev server did not answer on ${address}: ${String(err)}`);
+        if (Date.now() > deadline) {
+          throw new Error(`Temporal dev server did not answer on ${address}: ${String(err)}`, { cause: err });
+        }
         await new Promise((r) => setTimeout(r, 250));
       }
     }

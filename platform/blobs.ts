@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Config } from './config';
+import type * as S3BlobStore from './blobs-s3';
 
 /**
  * Content-addressed blob store (templates, PDFs, DOCX, records): a blob's name is its
@@ -91,6 +92,7 @@ export function createFileBlobStore(root: string): BlobStore {
  */
 export function createBlobStore(config: Config['blobs']): BlobStore {
   if (config.kind === 'file') return createFileBlobStore(config.dir);
-  const { createS3BlobStore } = require('./blobs-s3') as typeof import('./blobs-s3');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only for s3:// (the SDK is large)
+  const { createS3BlobStore } = require('./blobs-s3') as typeof S3BlobStore;
   return createS3BlobStore(config);
 }

@@ -118,7 +118,7 @@ export async function createRedisCache(opts: RedisCacheOptions): Promise<Cache> 
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`REDIS_URL: cannot connect to Redis (${(err as Error).message || 'timed out'})`);
+    throw new Error(`REDIS_URL: cannot connect to Redis (${(err as Error).message || 'timed out'})`, { cause: err });
   } finally {
     clearTimeout(timeout);
   }

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
 import { numberParam } from './certificates';
-import { HttpProblem, notFound, unprocessable, badRequest, problemOf } from '../problem';
+import { HttpProblem, notFound, unprocessable, problemOf } from '../problem';
 import { requirePermission } from '../auth';
 import { recordAudit } from '../audit';
 import { readRawBody } from '../raw-body';

@@ -9,13 +9,14 @@ import { getTypeVersion } from '../../db/certificate-types';
 import { addRevision, eventsOf, faceDataOf, type ApplicationRow } from '../../db/applications';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { amendUpdate, applicationStateQuery, withdrawUpdate } from '../../workflows/issuance';
+import type { ServiceDeps } from '../deps';
 
 /**
  * Following, amending and withdrawing an application. Refusals by the workflow's Update
  * validators are thrown as the Temporal client reports them; api/problem.ts maps them.
  */
 
-type Deps = IssuanceDeps & Pick<import('../deps').ServiceDeps, 'logger'>;
+type Deps = IssuanceDeps & Pick<ServiceDeps, 'logger'>;
 
 /**
  * The workflow's own view. A query needs a live worker; when none answers within a few

@@ -237,7 +237,7 @@ export function verifyDetachedSignature(parsed: ParsedSignature, content: Uint8A
   }
   const algorithmHash = signatureHash(parsed.signatureAlgorithm, hashName);
   if (!algorithmHash) return fail(`unsupported signature algorithm ${parsed.signatureAlgorithm}`);
-  let valid = false;
+  let valid: boolean;
   try {
     valid = verify(algorithmHash, parsed.signedAttributes, signer.publicKey, parsed.signature);
   } catch {

@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3BlobConfig } from '../../platform/blobs-s3';
 import { uniqueSuffix } from './services';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type * as S3BlobStore from '../../platform/blobs-s3';
 
 /**
  * One real SeaweedFS (`weed server -s3`, installed by scripts/setup.sh under .tools/bin) for
@@ -56,9 +58,11 @@ const logTail = (file: string) =>
   fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').slice(-15).join('\n') : '';
 
 async function startOnce(binary: string): Promise<Seaweed> {
-  type Sdk = typeof import('@aws-sdk/client-s3');
-  const { CreateBucketCommand, PutObjectCommand } = require('@aws-sdk/client-s3') as Sdk;
-  const { createS3Client } = require('../../platform/blobs-s3') as typeof import('../../platform/blobs-s3');
+  // Loaded here, not at the top: a run without the weed binary never loads the AWS SDK.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { CreateBucketCommand, PutObjectCommand } = require('@aws-sdk/client-s3') as typeof S3Sdk;
+  const { createS3Client } = require('../../platform/blobs-s3') as typeof S3BlobStore;
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-seaweedfs-'));
   const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = await freePorts(8);
   const log = path.join(dir, 'weed.log');
@@ -99,7 +103,9 @@ async function startOnce(binary: string): Promise<Seaweed> {
       break;
     } catch (err) {
       if (Date.now() > deadline) {
-        throw new Error(`SeaweedFS did not take a write within 60 s (${(err as Error).message}):\n${logTail(log)}`);
+        throw new Error(`SeaweedFS did not take a write within 60 s (${(err as Error).message}):\n${logTail(log)}`, {
+          cause: err,
+        });
       }
       await new Promise((r) => setTimeout(r, 300));
     }

@@ -11,7 +11,10 @@ import { nssDatabase, pdfsig, run, writeFile } from '../integration/trust/tools'
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** Issue 6, end to end: a real Temporal server, a worker that dies mid-pipeline, LibreOffice, and tools nobody here wrote. */
+/**
+ * Issue 6, end to end: a real Temporal server, a worker that dies mid-pipeline, LibreOffice,
+ * and tools nobody here wrote.
+ */
 describe('sealing pipeline in the issuance workflow', function () {
   this.timeout(180_000);
   let h: IssuanceHarness;

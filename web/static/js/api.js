@@ -67,7 +67,7 @@ export async function api(path, opts = {}) {
     throw new ApiError(0, { title: 'Network error', detail: String(err && err.message ? err.message : err) });
   }
   if (!res.ok) {
-    let problem = {};
+    let problem;
     try {
       const text = await res.text();
       problem = text ? JSON.parse(text) : {};

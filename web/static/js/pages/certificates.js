@@ -36,7 +36,7 @@ export async function render(main, { query, navigate }) {
     h('button', { type: 'submit', class: 'btn btn-primary' }, t('certs.open')),
   );
 
-  let types = [];
+  let types;
   try {
     types = itemsOf(await api('/certificate-types'));
   } catch {

@@ -16,7 +16,7 @@ export async function render(main, { params, navigate }) {
   const summary = h('div');
 
   const depts = departmentsWith(['department-admin']) || [];
-  let seals = [];
+  let seals;
   try {
     seals = itemsOf(await api('/seals')).filter((s) => s.active);
   } catch {
