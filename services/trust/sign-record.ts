@@ -26,7 +26,10 @@ export interface RecordSignatureReport {
     signature: Check;
     /** The signer certificate chains to the trusted root. */
     chain: Check;
-    /** Signer (and chain) valid at the claimed signing time. No timestamp authority yet: the time is the signer's own. */
+    /**
+     * Signer (and chain) valid at the claimed signing time. No timestamp authority yet: the time
+     * is the signer's own.
+     */
     validAtSigningTime: Check;
     /** digitalSignature + nonRepudiation, EKU documentSigning, not a CA. */
     documentSigningProfile: Check;

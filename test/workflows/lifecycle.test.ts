@@ -67,7 +67,8 @@ describe('expiry sweep on a large catalog [mysql]', function () {
   it('is scheduled by a Temporal Schedule that operators can trigger', async () => {
     const env = await temporalEnv();
     await ensureExpirySchedule(env.client, { taskQueue: h.worker.taskQueue, everyMinutes: 60, reminderDays: 30 });
-    await ensureExpirySchedule(env.client, { taskQueue: h.worker.taskQueue, everyMinutes: 60, reminderDays: 30 }); // twice is fine
+    // Twice is fine: the second call finds the schedule and leaves it.
+    await ensureExpirySchedule(env.client, { taskQueue: h.worker.taskQueue, everyMinutes: 60, reminderDays: 30 });
     const schedule = env.client.schedule.getHandle(EXPIRY_SCHEDULE_ID);
     try {
       const described = await schedule.describe();

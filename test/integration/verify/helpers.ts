@@ -28,7 +28,10 @@ export async function foreignMarketCredential(): Promise<SigningCredential> {
   return issueDepartmentSigningCertificate({ root, department: { code: 'market', name: '市场监督管理局', regionCode: '330100' }, validityDays: 365 });
 }
 
-/** Makes `cred` market's default seal (as if someone slipped it in); returns a function that restores the old default. */
+/**
+ * Makes `cred` market's default seal (as if someone slipped it in); returns a function that
+ * restores the old default.
+ */
 export async function useSealForMarket(db: Db, masterKey: Buffer, cred: SigningCredential): Promise<() => Promise<void>> {
   const market = (await getDepartment(db, 'market'))!;
   const original = (await getDefaultSeal(db, 'market'))!;
