@@ -105,7 +105,12 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
   if (applied.length) logger.info({ applied }, 'database migrated');
   if (config.demo.enabled && (await seedDemo(db, config.demo.password))) logger.info('demo data seeded');
 
-  const cache = await createCache({ redisUrl: config.redisUrl, maxEntries: config.cacheMaxEntries, logger });
+  const cache = await createCache({
+    redisUrl: config.redisUrl,
+    prefix: config.redisKeyPrefix,
+    maxEntries: config.cacheMaxEntries,
+    logger,
+  });
   life.add('cache', () => cache.close());
 
   const blobs = createBlobStore(config.blobs);

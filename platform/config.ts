@@ -72,6 +72,7 @@ const envSchema = z.object({
     .regex(/^(mysql:\/\/|sqlite:)/, 'must start with mysql:// or sqlite:')
     .optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 : . _ -').default('certflow:'),
   CACHE_MAX_ENTRIES: z.coerce.number().int().positive().default(10_000),
   TEMPORAL_ADDRESS: z
     .string()
@@ -165,6 +166,8 @@ export interface Config {
       });
   database: { client: 'sqlite'; filename: string } | { client: 'mysql'; url: string };
   redisUrl: string | undefined;
+  /** Prepended to every Redis key, so several installations (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
   cacheMaxEntries: number;
   temporal: {
     /** Unset: `npm start` runs the CLI dev server itself. */
@@ -304,6 +307,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     blobs,
     database,
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     cacheMaxEntries: e.CACHE_MAX_ENTRIES,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
