@@ -68,6 +68,7 @@ export async function migrate(db: Db, lockWaitMs = 120_000): Promise<string[]> {
         throw new Error(
           'DATABASE_URL: the migrations are locked by another migrator for too long; if none is running, ' +
             'clear the lock with: UPDATE knex_migrations_lock SET is_locked = 0',
+          { cause: err },
         );
       }
       await new Promise((r) => setTimeout(r, 250 + Math.random() * 250));

@@ -139,7 +139,7 @@ export async function requireSearchAttributes(client: Client, namespace: string)
     // gRPC NOT_FOUND: the namespace itself is missing.
     if (e.code === 5) {
       const message = `namespace "${namespace}" does not exist; run \`certflow temporal-init\` first`;
-      throw new Error(`TEMPORAL_NAMESPACE: ${message}`);
+      throw new Error(`TEMPORAL_NAMESPACE: ${message}`, { cause: err });
     }
     throw err;
   }
@@ -169,7 +169,9 @@ export async function temporalInit(opts: {
       try {
         return await fn();
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`TEMPORAL_ADDRESS: ${what} failed: ${(err as Error).message}`);
+        if (Date.now() > deadline) {
+          throw new Error(`TEMPORAL_ADDRESS: ${what} failed: ${(err as Error).message}`, { cause: err });
+        }
         await new Promise((r) => setTimeout(r, 500));
       }
     }
