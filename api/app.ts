@@ -8,6 +8,7 @@ import type { Logger } from '../platform/logger';
 import type { BlobStore } from '../platform/blobs';
 import type { PdfConverter } from '../services/documents/convert';
 import { requestContext } from './request-context';
+import { httpMetrics } from './metrics';
 import { clientAddress } from './client-address';
 import { problemMiddleware } from './problem';
 import { ApiRouter, allowedMethods, openApiDocument, refuseUnknownMethods } from './routing';
@@ -83,6 +84,8 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(clientAddress(deps.config.http.trustedProxies));
   app.use(requestContext(deps.logger));
+  // Inside the request log and outside the problem mapper: it sees the status the caller gets.
+  app.use(httpMetrics());
   app.use(auditMiddleware());
   app.use(problemMiddleware());
   app.use(refuseUnknownMethods());

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The certflow command: start | api | worker | migrate. TypeScript runs through tsx.
+// The certflow command: start | api | worker | render-worker | migrate | temporal-init. TypeScript runs through tsx.
 require('tsx/cjs');
 require('../main/cli.ts')
   .main(process.argv.slice(2))

@@ -202,3 +202,12 @@ export async function addEvent(db: Db, e: { applicationId: string; key: string; 
     .onConflict('event_key')
     .ignore();
 }
+
+/** How many applications are in each status (GET /metrics; served by the applications_status index). */
+export async function countApplicationsByStatus(db: Db): Promise<Record<string, number>> {
+  const rows = (await db('applications').select('status').count({ n: '*' }).groupBy('status')) as {
+    status: string;
+    n: number | string;
+  }[];
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}

@@ -2,6 +2,7 @@ import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { Db } from './knex';
 import { isMysql } from './knex';
 import { maskHolderId } from '../domain/holder';
+import { auditAppends } from '../platform/metrics';
 
 /**
  * The append-only, hash-chained audit log (docs/access.md: every login, logout, operation,
@@ -137,7 +138,7 @@ export async function appendAudit(db: Db, input: AuditInput, masterKey: Buffer):
   const key = auditChainKey(masterKey);
   const detail = input.detail ? maskResidentIds(JSON.stringify(input.detail)) : null;
   const objectId = input.object ? maskResidentIds(input.object.id) : null;
-  return db.transaction(async (trx) => {
+  const entry = await db.transaction(async (trx) => {
     // Lock the head row: appends are serialised, so 50 concurrent writers still form one chain.
     const headQuery = trx('audit_head').where({ id: 1 }).first();
     const head = (await (isMysql(db) ? headQuery.forUpdate() : headQuery)) as Head;
@@ -164,6 +165,9 @@ export async function appendAudit(db: Db, input: AuditInput, masterKey: Buffer):
     await trx('audit_head').where({ id: 1 }).update({ seq: row.seq, hash, keyed_from: keyedFrom, mac });
     return toEntry({ ...row, prev_hash: head.hash, hash });
   });
+  // Counted once the append committed (an enclosing transaction of the caller may still roll back).
+  auditAppends.inc({ category: input.category });
+  return entry;
 }
 
 function toEntry(r: Row): AuditEntry {

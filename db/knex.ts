@@ -46,9 +46,34 @@ export function openDb(database: Config['database']): Db {
   return knexFactory(knexConfig(database));
 }
 
-export async function migrate(db: Db): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest()) as [number, string[]];
-  return applied;
+/**
+ * Applies what is missing. Several processes may migrate at once (two `certflow migrate` of a
+ * rollout, api and workers starting together): knex lets one hold its lock row and fails the
+ * others, and two first runs race to create its tables. Those wait and try again, then find
+ * nothing left to apply. A lock held for lockWaitMs is a migrator that died: say how to clear it.
+ */
+export async function migrate(db: Db, lockWaitMs = 120_000): Promise<string[]> {
+  const deadline = Date.now() + lockWaitMs;
+  for (;;) {
+    try {
+      const [, applied] = (await db.migrate.latest()) as [number, string[]];
+      return applied;
+    } catch (err) {
+      const e = err as { name?: string; code?: string; message?: string };
+      const locked = e.name === 'MigrationLocked';
+      const racedOnCreate = e.code === 'ER_TABLE_EXISTS_ERROR' || e.code === 'ER_DUP_ENTRY' ||
+        /already exists|UNIQUE constraint failed|SQLITE_BUSY/.test(e.message ?? '');
+      if (!locked && !racedOnCreate) throw err;
+      if (Date.now() > deadline) {
+        throw new Error(
+          'DATABASE_URL: the migrations are locked by another migrator for too long; if none is running, ' +
+            'clear the lock with: UPDATE knex_migrations_lock SET is_locked = 0',
+          { cause: err },
+        );
+      }
+      await new Promise((r) => setTimeout(r, 250 + Math.random() * 250));
+    }
+  }
 }
 
 export async function pingDb(db: Db): Promise<void> {

@@ -257,3 +257,16 @@ export async function inboxCounts(
     .first()) as { mine: number | string | null; overdue: number | string | null } | undefined;
   return { mine: Number(counts?.mine ?? 0), overdue: Number(counts?.overdue ?? 0) };
 }
+
+/** Open tasks, and how many of them are overdue (GET /metrics; served by the tasks_status_overdue index). */
+export async function countOpenTasks(db: Db): Promise<{ open: number; overdue: number }> {
+  const query = db('tasks').where({ status: 'open' }).select('overdue').count({ n: '*' }).groupBy('overdue');
+  const rows = (await query) as { overdue: boolean | number; n: number | string }[];
+  let open = 0;
+  let overdue = 0;
+  for (const r of rows) {
+    open += Number(r.n);
+    if (r.overdue) overdue += Number(r.n);
+  }
+  return { open, overdue };
+}

@@ -4,7 +4,9 @@ import type { LogLevel, LogMetadata } from '@temporalio/common';
 import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createLogger, type Logger } from '../platform/logger';
 import { createCache } from '../platform/cache';
-import { connectClient, createWorker, ensureSearchAttributes, startDevServer } from './temporal';
+import {
+  connectClient, createWorker, ensureSearchAttributes, requireSearchAttributes, startDevServer, temporalInit,
+} from './temporal';
 import { migrate, openDb } from '../db/knex';
 import { demoLogins, seedDemo, seedDemoTypes } from '../db/seed-demo';
 import { createActivities, createRenderActivities } from '../activities';
@@ -14,11 +16,14 @@ import { createBlobStore } from '../platform/blobs';
 import { ensureExpirySchedule } from './schedules';
 import { loadMasterKey } from '../platform/master-key';
 import { createApp } from '../api/app';
+import { serveMetrics } from '../platform/metrics';
+import { refreshDatabaseGauges } from '../services/metrics';
 
 /**
  * The entry points: `start` (the embedded default: Temporal dev server + worker + API in
  * one process tree), `api`, `worker` and `render-worker` (production, scaled separately),
- * `migrate`. Each one wires config → database → Temporal → Koa and nothing else.
+ * `migrate` and `temporal-init` (one-shots of a rollout). Each one wires config → database →
+ * Temporal → Koa and nothing else.
  * `worker` polls both queues unless given --no-render; `render-worker` polls only the render
  * queue (DOCX → PDF on warm LibreOffice), so conversions scale apart from the workflows.
  */
@@ -100,7 +105,12 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
   if (applied.length) logger.info({ applied }, 'database migrated');
   if (config.demo.enabled && (await seedDemo(db, config.demo.password))) logger.info('demo data seeded');
 
-  const cache = await createCache({ redisUrl: config.redisUrl, maxEntries: config.cacheMaxEntries, logger });
+  const cache = await createCache({
+    redisUrl: config.redisUrl,
+    prefix: config.redisKeyPrefix,
+    maxEntries: config.cacheMaxEntries,
+    logger,
+  });
   life.add('cache', () => cache.close());
 
   const blobs = createBlobStore(config.blobs);
@@ -119,17 +129,40 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
 
   const temporal = await connectClient(address, config.temporal.namespace);
   life.add('temporal client', () => temporal.connection.close());
-  await ensureSearchAttributes(temporal, config.temporal.namespace);
+  // A cluster is prepared once by `certflow temporal-init`; processes only check, and need no admin right.
+  if (config.temporal.address) await requireSearchAttributes(temporal, config.temporal.namespace);
+  else await ensureSearchAttributes(temporal, config.temporal.namespace);
+
+  if (config.metrics.port !== undefined) {
+    const metricsLog = logger.child({ component: 'metrics' });
+    const server = await serveMetrics({
+      host: config.http.host,
+      port: config.metrics.port,
+      // The database's gauges are the same for every process: the API processes report them.
+      ...(does.http ? { refresh: () => refreshDatabaseGauges(db) } : {}),
+      onError: (err) => metricsLog.warn({ err }, 'metrics refresh failed'),
+    });
+    life.add('metrics server', () => server.close());
+  }
 
   if (does.mainQueue || does.renderQueue) {
     // The SDK is chatty at INFO (it logs the whole webpack report); show its warnings unless debugging.
     const sdkLevel = logger.isLevelEnabled('debug') ? logger.level : 'warn';
+    const { temporalPort } = config.metrics;
     Runtime.install({
       logger: temporalLogger(logger.child({ component: 'temporal' }, { level: sdkLevel })),
+      // The SDK's own worker metrics (poll latency, slots, schedule-to-start) on a Prometheus listener of its own.
+      ...(temporalPort !== undefined
+        ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.http.host}:${temporalPort}` } } } }
+        : {}),
       // Signals are ours (below): the worker must drain before the database and the dev server go.
       shutdownSignals: [],
     });
-    const workerOptions = { address, namespace: config.temporal.namespace };
+    const workerOptions = {
+      address,
+      namespace: config.temporal.namespace,
+      shutdownGraceSeconds: config.shutdownGraceSeconds,
+    };
     /** Runs a worker; registered after the database and cache, so it drains before they close. */
     const run = (name: string, { worker, connection }: Awaited<ReturnType<typeof createWorker>>) => {
       const running = worker.run();
@@ -238,6 +271,25 @@ export async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config);
   const life = new Lifecycle(logger);
 
+  if (command === 'temporal-init') {
+    if (!config.temporal.address) {
+      process.stderr.write('certflow: TEMPORAL_ADDRESS: required for "certflow temporal-init"\n');
+      process.exit(2);
+    }
+    try {
+      const done = await temporalInit({ address: config.temporal.address, namespace: config.temporal.namespace });
+      const { namespace } = config.temporal;
+      const added = done.searchAttributesAdded;
+      process.stdout.write(
+        `namespace ${namespace} ${done.namespaceCreated ? 'created' : 'exists'}; ` +
+          `${added.length ? `search attributes added: ${added.join(', ')}` : 'search attributes present'}\n`,
+      );
+    } catch (err) {
+      process.stderr.write(`certflow: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    return;
+  }
   if (command === 'migrate') {
     const db = openDb(config.database);
     try {
@@ -251,7 +303,7 @@ export async function main(argv: string[]): Promise<void> {
   const flags = argv.slice(1);
   const knownFlags = command === 'worker' ? ['--no-render'] : [];
   if (!ROLES.includes(command) || flags.some((f) => !knownFlags.includes(f))) {
-    process.stderr.write('usage: certflow [start|api|worker [--no-render]|render-worker|migrate]\n');
+    process.stderr.write('usage: certflow [start|api|worker [--no-render]|render-worker|migrate|temporal-init]\n');
     process.exit(2);
   }
   const role = command as Role;

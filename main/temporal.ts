@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { SearchAttributeType } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
@@ -110,19 +111,98 @@ export async function connectClient(address: string, namespace: string): Promise
   return new Client({ connection, namespace });
 }
 
-/**
- * Registers the project's search attributes where the namespace lacks them: on the dev
- * server and on a production cluster alike (there an operator can do it instead when this
- * identity may not change the namespace).
- */
-export async function ensureSearchAttributes(client: Client, namespace: string): Promise<void> {
+async function missingSearchAttributes(client: Client, namespace: string) {
   const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
-  const missing = SEARCH_ATTRIBUTES.filter((k) => !(k.name in (existing.customAttributes ?? {})));
-  if (missing.length === 0) return;
+  return SEARCH_ATTRIBUTES.filter((k) => !(k.name in (existing.customAttributes ?? {})));
+}
+
+/**
+ * Registers the project's search attributes where the namespace lacks them. `certflow start`
+ * does it on its dev server; against a cluster `certflow temporal-init` does it once, so that
+ * api and worker processes need no right to change the namespace (requireSearchAttributes).
+ */
+export async function ensureSearchAttributes(client: Client, namespace: string): Promise<string[]> {
+  const missing = await missingSearchAttributes(client, namespace);
+  if (missing.length === 0) return [];
   await client.connection.operatorService.addSearchAttributes({
     namespace,
     searchAttributes: Object.fromEntries(missing.map((k) => [k.name, INDEXED_VALUE_TYPE[k.type]!])),
   });
+  return missing.map((k) => k.name);
+}
+
+/** Fails start-up, naming what is missing, when the cluster was not prepared by `certflow temporal-init`. */
+export async function requireSearchAttributes(client: Client, namespace: string): Promise<void> {
+  let missing: { name: string }[];
+  try {
+    missing = await missingSearchAttributes(client, namespace);
+  } catch (err) {
+    const e = err as { code?: number; message?: string };
+    // gRPC NOT_FOUND: the namespace itself is missing.
+    if (e.code === 5) {
+      const message = `namespace "${namespace}" does not exist; run \`certflow temporal-init\` first`;
+      throw new Error(`TEMPORAL_NAMESPACE: ${message}`, { cause: err });
+    }
+    throw err;
+  }
+  if (missing.length) {
+    const names = missing.map((k) => k.name).join(', ');
+    throw new Error(
+      `TEMPORAL_ADDRESS: namespace "${namespace}" lacks the search attributes ${names}; ` +
+        'run `certflow temporal-init` once',
+    );
+  }
+}
+
+/**
+ * `certflow temporal-init`: once per cluster (and again after an upgrade that adds search
+ * attributes), before api and workers start. Waits for the cluster, creates the namespace if
+ * it is missing and adds the missing search attributes. Running it again changes nothing.
+ */
+export async function temporalInit(opts: {
+  address: string;
+  namespace: string;
+  retentionDays?: number;
+  waitMs?: number;
+}): Promise<{ namespaceCreated: boolean; searchAttributesAdded: string[] }> {
+  const deadline = Date.now() + (opts.waitMs ?? 60_000);
+  const retry = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (Date.now() > deadline) {
+          throw new Error(`TEMPORAL_ADDRESS: ${what} failed: ${(err as Error).message}`, { cause: err });
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+  const client = await retry(`connecting to ${opts.address}`, () => connectClient(opts.address, opts.namespace));
+  try {
+    const service = client.connection.workflowService;
+    const exists = await retry('describing the namespace', () =>
+      service.describeNamespace({ namespace: opts.namespace }).then(
+        () => true,
+        (err: { code?: number }) => {
+          if (err.code === 5) return false;
+          throw err;
+        },
+      ),
+    );
+    if (!exists) {
+      const days = opts.retentionDays ?? 30;
+      await service.registerNamespace({
+        namespace: opts.namespace,
+        workflowExecutionRetentionPeriod: msToTs(`${days} days`),
+      });
+    }
+    // A namespace just made takes a few seconds to reach every frontend: retry until it answers.
+    const added = await retry('adding the search attributes', () => ensureSearchAttributes(client, opts.namespace));
+    return { namespaceCreated: !exists, searchAttributesAdded: added };
+  } finally {
+    await client.connection.close();
+  }
 }
 
 
@@ -137,6 +217,8 @@ export async function createWorker(opts: {
   workflows?: boolean;
   maxConcurrentActivities?: number;
   identity?: string;
+  /** On shutdown, in-flight activities get this long to finish before they are cancelled. */
+  shutdownGraceSeconds?: number;
 }): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection = await NativeConnection.connect({ address: opts.address });
   const worker = await Worker.create({
@@ -146,6 +228,13 @@ export async function createWorker(opts: {
     activities: opts.activities,
     ...(opts.identity ? { identity: opts.identity } : {}),
     ...(opts.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities } : {}),
+    ...(opts.shutdownGraceSeconds
+      ? {
+          shutdownGraceTime: opts.shutdownGraceSeconds * 1000,
+          // An activity that ignores its cancellation must not hold the process past the grace period.
+          shutdownForceTime: (opts.shutdownGraceSeconds + 10) * 1000,
+        }
+      : {}),
     ...(opts.workflows === false
       ? {}
       : opts.workflowBundle

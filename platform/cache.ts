@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { createClient } from 'redis';
 import type { Logger } from './logger';
+import { cacheLookups } from './metrics';
 
 /**
  * The cache in front of the store (docs/architecture.md, "Cache").
@@ -41,7 +42,9 @@ export function createMemoryCache(maxEntries: number): Cache {
   return {
     kind: 'memory',
     async get(key) {
-      return lru.get(key);
+      const value = lru.get(key);
+      cacheLookups.inc({ backend: 'memory', result: value === undefined ? 'miss' : 'hit' });
+      return value;
     },
     async set(key, value, ttlSeconds) {
       lru.set(key, value, ttlSeconds ? { ttl: ttlSeconds * 1000 } : undefined);
@@ -134,7 +137,19 @@ export async function createRedisCache(opts: RedisCacheOptions): Promise<Cache> 
 
   return {
     kind: 'redis',
-    get: (key) => soft('get', async () => (await client.get(prefix + key)) ?? undefined, undefined),
+    async get(key) {
+      // A failed read counts as an error, not a miss: the hit ratio describes the cache, not its outages.
+      let result = 'error';
+      try {
+        return await soft('get', async () => {
+          const value = (await client.get(prefix + key)) ?? undefined;
+          result = value === undefined ? 'miss' : 'hit';
+          return value;
+        }, undefined);
+      } finally {
+        cacheLookups.inc({ backend: 'redis', result });
+      }
+    },
     set: (key, value, ttlSeconds) =>
       soft(
         'set',

@@ -72,6 +72,7 @@ const envSchema = z.object({
     .regex(/^(mysql:\/\/|sqlite:)/, 'must start with mysql:// or sqlite:')
     .optional(),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 : . _ -').default('certflow:'),
   CACHE_MAX_ENTRIES: z.coerce.number().int().positive().default(10_000),
   TEMPORAL_ADDRESS: z
     .string()
@@ -104,6 +105,9 @@ const envSchema = z.object({
   EXPIRY_REMINDER_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   VERIFY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
   RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  METRICS_PORT: port.optional(),
+  TEMPORAL_METRICS_PORT: port.optional(),
+  WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -162,6 +166,8 @@ export interface Config {
       });
   database: { client: 'sqlite'; filename: string } | { client: 'mysql'; url: string };
   redisUrl: string | undefined;
+  /** Prepended to every Redis key, so several installations (or test runs) can share one Redis. */
+  redisKeyPrefix: string;
   cacheMaxEntries: number;
   temporal: {
     /** Unset: `npm start` runs the CLI dev server itself. */
@@ -199,6 +205,17 @@ export interface Config {
   renderConcurrency: number;
   /** Calls to applications' callback URLs give up after this long (and are retried). */
   callbacks: { timeoutMs: number };
+  /**
+   * Prometheus scraping (docs/operations.md, "Metrics"). `port`: GET /metrics on HOST:port, a
+   * listener apart from the API's (never on PORT, which the load balancer exposes); unset: off.
+   * `temporalPort`: the Temporal SDK's own worker metrics on HOST:temporalPort; unset: off.
+   */
+  metrics: { port: number | undefined; temporalPort: number | undefined };
+  /**
+   * SIGTERM/SIGINT: a worker stops polling and lets in-flight activities finish for this long,
+   * then cancels them and exits. Below docker-compose.yml's stop_grace_period (120 s).
+   */
+  shutdownGraceSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -255,6 +272,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.CERTFLOW_MASTER_KEY) {
     throw new ConfigError([{ variable: 'CERTFLOW_MASTER_KEY', message: 'required in production (it encrypts the seals\' private keys)' }]);
   }
+  const ports = [
+    ['PORT', e.PORT],
+    ['METRICS_PORT', e.METRICS_PORT],
+    ['TEMPORAL_METRICS_PORT', e.TEMPORAL_METRICS_PORT],
+  ] as const;
+  const clashes = ports.flatMap(([name, value], i) =>
+    ports.slice(0, i).filter(([, other]) => value !== undefined && other === value).map(([other]) => ({
+      variable: name,
+      message: `${value} is already ${other}; each listener needs a port of its own`,
+    })),
+  );
+  if (clashes.length) throw new ConfigError(clashes);
   const dataDir = path.resolve(e.DATA_DIR);
   const blobs = blobStoreConfig(e, dataDir);
   const database: Config['database'] = e.DATABASE_URL?.startsWith('mysql://')
@@ -278,6 +307,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     blobs,
     database,
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
     cacheMaxEntries: e.CACHE_MAX_ENTRIES,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -304,5 +334,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     renderConcurrency: e.RENDER_CONCURRENCY,
     verify: { rateLimitPerMinute: e.VERIFY_RATE_LIMIT_PER_MINUTE },
     expiry: { sweepMinutes: e.EXPIRY_SWEEP_MINUTES, reminderDays: e.EXPIRY_REMINDER_DAYS },
+    metrics: { port: e.METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
+    shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
   };
 }

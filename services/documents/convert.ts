@@ -7,6 +7,7 @@ import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import * as libreofficeConvert from 'libreoffice-convert';
 import type { Logger } from '../../platform/logger';
+import { trackConverterPool } from '../../platform/metrics';
 
 /**
  * DOCX → PDF with LibreOffice, two ways behind one interface:
@@ -464,6 +465,7 @@ export class WarmConverter implements PdfConverter {
   private readonly timeoutMs: number;
   private readonly logger: Logger | undefined;
   private readonly onExit = () => this.slots.forEach((s) => s.killNow());
+  private readonly untrack: () => void;
 
   constructor(opts: WarmConverterOptions = {}) {
     const size = opts.size ?? Math.max(1, Math.min(2, os.cpus().length));
@@ -480,6 +482,12 @@ export class WarmConverter implements PdfConverter {
     this.slots = Array.from({ length: size }, (_, i) => new Slot(i, slotOpts));
     // A worker that exits without close() must not leave soffice running.
     process.on('exit', this.onExit);
+    this.untrack = trackConverterPool(() => this.stats());
+  }
+
+  /** For the converter pool gauges (platform/metrics.ts). */
+  stats(): { size: number; busy: number; waiting: number } {
+    return { size: this.slots.length, busy: this.slots.filter((s) => s.busy).length, waiting: this.waiting.length };
   }
 
   /** Starts every slot now instead of on first use. */
@@ -532,6 +540,7 @@ export class WarmConverter implements PdfConverter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.untrack();
     const err = new ConversionError('closed', 'the PDF converter is closed');
     this.rejectWaiting.splice(0).forEach((reject) => reject(err));
     this.waiting.splice(0);

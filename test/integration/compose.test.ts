@@ -140,6 +140,12 @@ describe('docker-compose.yml (production topology)', function () {
       // A conversion is cut off at 60 s (main/cli.ts); docker's default 10 s would kill it mid-activity.
       const seconds = Number(/^(\d+)s$/.exec(all[name]!.stop_grace_period ?? '')?.[1] ?? 0);
       assert.ok(seconds > 60, `${name}: stop_grace_period ${all[name]!.stop_grace_period}`);
+      // The worker's own drain (and the SDK's forced stop 10 s after it) ends before docker's SIGKILL.
+      const env = Object.fromEntries(
+        Object.entries(all[name]!.environment ?? {}).map(([k, v]) => [k, v === null ? undefined : String(v)]),
+      );
+      const drain = loadConfig({ ...env, NODE_ENV: 'production' }).shutdownGraceSeconds;
+      assert.ok(drain + 10 < seconds, `${name}: WORKER_SHUTDOWN_GRACE_SECONDS ${drain} + 10 ≥ stop_grace_period ${seconds}`);
     }
     for (const name of ['mysql', 'redis', 'seaweedfs', 'api']) {
       assert.ok(all[name]?.healthcheck, `${name} has a health check`);

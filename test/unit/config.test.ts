@@ -57,6 +57,25 @@ describe('config', () => {
     assert.throws(() => loadConfig({ TRUSTED_PROXIES: '10.0.0.0/33' }), /TRUSTED_PROXIES/);
   });
 
+  it('serves metrics only on ports of their own, and drains workers within a grace period', () => {
+    const off = loadConfig({});
+    assert.deepEqual(off.metrics, { port: undefined, temporalPort: undefined });
+    assert.equal(off.shutdownGraceSeconds, 90, 'below docker-compose.yml stop_grace_period of 120 s');
+    const on = loadConfig({ METRICS_PORT: '9464', TEMPORAL_METRICS_PORT: '9465', WORKER_SHUTDOWN_GRACE_SECONDS: '30' });
+    assert.deepEqual(on.metrics, { port: 9464, temporalPort: 9465 });
+    assert.equal(on.shutdownGraceSeconds, 30);
+    const clash = (env: Record<string, string>, variable: string) =>
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && err.problems[0]?.variable === variable && /own/.test(err.message),
+      );
+    clash({ METRICS_PORT: '3000' }, 'METRICS_PORT');
+    clash({ PORT: '8080', TEMPORAL_METRICS_PORT: '8080' }, 'TEMPORAL_METRICS_PORT');
+    clash({ METRICS_PORT: '9464', TEMPORAL_METRICS_PORT: '9464' }, 'TEMPORAL_METRICS_PORT');
+    assert.throws(() => loadConfig({ WORKER_SHUTDOWN_GRACE_SECONDS: '0' }), /WORKER_SHUTDOWN_GRACE_SECONDS/);
+    assert.throws(() => loadConfig({ METRICS_PORT: '70000' }), /METRICS_PORT/);
+  });
+
   describe('BLOB_STORE_URL', () => {
     it('defaults to files under DATA_DIR/blobs', () => {
       assert.deepEqual(loadConfig({ DATA_DIR: '/tmp/cf-data' }).blobs, { kind: 'file', dir: '/tmp/cf-data/blobs' });
