@@ -14,6 +14,7 @@ import { createBlobStore } from '../platform/blobs';
 import { ensureExpirySchedule } from './schedules';
 import { loadMasterKey } from '../platform/master-key';
 import { createApp } from '../api/app';
+import { startAuditAnchoring } from '../db/audit-anchors';
 
 /**
  * The entry points: `start` (the embedded default: Temporal dev server + worker + API in
@@ -116,6 +117,12 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
   life.add('pdf converter', () => converter.close());
 
   const deps = { config, db, cache, logger, blobs, masterKey, converter };
+
+  // Checkpoints of the audit chain outside the database (db/audit-anchors.ts); registered after the
+  // database, so the last one is written before it closes.
+  const { anchorsDir, anchorEverySeconds } = config.audit;
+  const onAnchorError = (err: Error) => logger.error({ err: err.message }, 'audit checkpoint not written');
+  life.add('audit anchoring', startAuditAnchoring(db, masterKey, anchorsDir, anchorEverySeconds, onAnchorError));
 
   const temporal = await connectClient(address, config.temporal.namespace);
   life.add('temporal client', () => temporal.connection.close());
