@@ -257,3 +257,9 @@ export async function inboxCounts(
     .first()) as { mine: number | string | null; overdue: number | string | null } | undefined;
   return { mine: Number(counts?.mine ?? 0), overdue: Number(counts?.overdue ?? 0) };
 }
+
+/** Every task of an application, in the order they were opened (services/issuance/resume.ts). */
+export async function tasksOf(db: Db, applicationId: string): Promise<TaskRow[]> {
+  const rows = (await tasks(db).where({ application_id: applicationId }).orderBy('id')) as TaskRecord[];
+  return rows.map(toTask);
+}
