@@ -120,7 +120,7 @@ export async function dumpMysql(db: Db, dir: string): Promise<DatabaseSnapshot> 
       }
       return snapshot;
     },
-    { isolationLevel: 'repeatable read', readOnly: true },
+    { isolationLevel: 'repeatable read' },
   );
 }
 

@@ -156,7 +156,7 @@ describe('backup and restore drill (SQLite, file blobs, a fresh Temporal)', func
     for (const n of [1, 2]) {
       const id = await submit(n);
       await a.decide(reviewer, (await a.waitFor(filler, id, a.atStep('reviewer'), 'review')).currentStep.taskId);
-      await a.decide(sealer, (await a.waitFor(filler, id, a.atStep('sealer'), 'sealing step')).currentStep.taskId);
+      await a.decide(sealer, (await a.waitFor(filler, id, a.atStep('sealing-officer'), 'sealing step')).currentStep.taskId);
       issued.push((await a.waitFor(filler, id, (x) => x.status === 'issued', 'issued')).certificateNumber);
     }
     // One waits for its reviewer, one (already reviewed) for its sealing officer.
@@ -164,7 +164,7 @@ describe('backup and restore drill (SQLite, file blobs, a fresh Temporal)', func
     const reviewTask = (await a.waitFor(filler, waitingReview, a.atStep('reviewer'), 'review')).currentStep.taskId as number;
     const waitingSeal = await submit(4);
     await a.decide(reviewer, (await a.waitFor(filler, waitingSeal, a.atStep('reviewer'), 'review')).currentStep.taskId);
-    const sealTask = (await a.waitFor(filler, waitingSeal, a.atStep('sealer'), 'sealing step')).currentStep.taskId as number;
+    const sealTask = (await a.waitFor(filler, waitingSeal, a.atStep('sealing-officer'), 'sealing step')).currentStep.taskId as number;
     await sleep(1500); // a checkpoint of the audit head (AUDIT_ANCHOR_SECONDS=1)
 
     const snapshot = path.join(tmp('backup'), 'snapshot');
@@ -224,10 +224,9 @@ describe('backup and restore drill (SQLite, file blobs, a fresh Temporal)', func
     const review = await s.waitFor(filler2, waitingReview, s.atStep('reviewer'), 'review after restore');
     assert.equal(review.currentStep.taskId, reviewTask, 'the open task is the one from before the backup');
     await s.decide(reviewer2, reviewTask);
-    await s.decide(sealer2, (await s.waitFor(filler2, waitingReview, s.atStep('sealer'), 'sealing step')).currentStep.taskId);
-    const seal = await s.waitFor(filler2, waitingSeal, s.atStep('sealer'), 'sealing step after restore');
+    await s.decide(sealer2, (await s.waitFor(filler2, waitingReview, s.atStep('sealing-officer'), 'sealing step')).currentStep.taskId);
+    const seal = await s.waitFor(filler2, waitingSeal, s.atStep('sealing-officer'), 'sealing step after restore');
     assert.equal(seal.currentStep.taskId, sealTask);
-    // Four-eyes survived the restart: the reviewer of this round may not also seal it.
     await s.decide(sealer2, sealTask);
     for (const id of [waitingReview, waitingSeal]) {
       const done = await s.waitFor(filler2, id, (x) => x.status === 'issued', 'issued after restore');
