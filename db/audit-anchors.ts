@@ -52,7 +52,12 @@ export async function anchorAuditHead(db: Db, masterKey: Buffer, dir: string): P
   const file = path.join(dir, ANCHOR_FILE);
   const last = lastLine(file);
   if (last && (JSON.parse(last) as AuditAnchor).seq >= Number(head.seq)) return undefined;
-  const body = { seq: Number(head.seq), hash: head.hash, keyedFrom: Number(head.keyed_from ?? 1), at: new Date().toISOString() };
+  const body = {
+    seq: Number(head.seq),
+    hash: head.hash,
+    keyedFrom: Number(head.keyed_from ?? 1),
+    at: new Date().toISOString(),
+  };
   const anchor = { ...body, mac: anchorMac(keysOf(masterKey).key('auditAnchor'), body) };
   await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
   await fs.promises.appendFile(file, JSON.stringify(anchor) + '\n', { mode: 0o600 });

@@ -177,7 +177,8 @@ export async function createRedisCache(opts: RedisCacheOptions): Promise<Cache> 
         for (const k of full) pendingDeletes.delete(k);
       } catch (err) {
         for (const k of full) pendingDeletes.add(k);
-        opts.logger.warn({ err: (err as Error).message, keys: full.length }, 'cache delete failed; replayed on reconnect');
+        const message = (err as Error).message;
+        opts.logger.warn({ err: message, keys: full.length }, 'cache delete failed; replayed on reconnect');
         // It may have reconnected between the failure and now: then no 'ready' is coming.
         if (client.isReady) void replayDeletes();
       }

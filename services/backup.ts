@@ -68,7 +68,7 @@ export type BackupDeps = Pick<ServiceDeps, 'config' | 'db' | 'blobs' | 'masterKe
 
 export async function backup(deps: BackupDeps, dir: string): Promise<BackupManifest> {
   const { config, db, blobs } = deps;
-  if (!emptyOrAbsent(dir)) throw invalid(`backup: ${dir} is not empty; give a new directory`);
+  if (!emptyOrAbsent(dir)) throw invalid(`${dir} is not empty; give a new directory`);
   await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
 
   const client = isMysql(db) ? 'mysql' : 'sqlite';
@@ -108,7 +108,10 @@ export async function backup(deps: BackupDeps, dir: string): Promise<BackupManif
     }
   }
 
-  const keys: KeysManifest = { masterKeyFingerprint: masterKeyFingerprint(deps.masterKey), ...(await publicTrustMaterial(db)) };
+  const keys: KeysManifest = {
+    masterKeyFingerprint: masterKeyFingerprint(deps.masterKey),
+    ...(await publicTrustMaterial(db)),
+  };
   await fs.promises.writeFile(path.join(dir, 'keys.json'), JSON.stringify(keys, null, 2) + '\n');
 
   const files: Record<string, string> = {};
@@ -141,15 +144,15 @@ export interface RestoreResult {
 /** Reads and checks a snapshot: format, every file's hash, and that the master key is the one it was taken with. */
 export async function checkBackup(dir: string, masterKey: Buffer | undefined): Promise<BackupManifest> {
   const file = path.join(dir, 'manifest.json');
-  if (!fs.existsSync(file)) throw invalid(`restore: ${dir} holds no manifest.json; not a certflow backup`);
+  if (!fs.existsSync(file)) throw invalid(`${dir} holds no manifest.json; not a certflow backup`);
   const manifest = JSON.parse(await fs.promises.readFile(file, 'utf8')) as BackupManifest;
   if (manifest.format !== BACKUP_FORMAT || manifest.version !== BACKUP_VERSION) {
-    throw invalid(`restore: ${file} is not a ${BACKUP_FORMAT} version ${BACKUP_VERSION} manifest`);
+    throw invalid(`${file} is not a ${BACKUP_FORMAT} version ${BACKUP_VERSION} manifest`);
   }
   for (const [rel, hash] of Object.entries(manifest.files)) {
     const f = path.join(dir, rel);
-    if (!fs.existsSync(f)) throw invalid(`restore: ${rel} is listed in the manifest but missing`);
-    if ((await sha256File(f)) !== hash) throw invalid(`restore: ${rel} does not match its SHA-256 in the manifest; the backup is damaged`);
+    if (!fs.existsSync(f)) throw invalid(`${rel} is listed in the manifest but missing`);
+    if ((await sha256File(f)) !== hash) throw invalid(`${rel} does not match its SHA-256 in the manifest; the backup is damaged`);
   }
   const keys = JSON.parse(await fs.promises.readFile(path.join(dir, 'keys.json'), 'utf8')) as KeysManifest;
   const taken = keys.masterKeyFingerprint;
@@ -172,9 +175,9 @@ export async function restore(deps: RestoreDeps, dir: string): Promise<RestoreRe
   const manifest = await checkBackup(dir, deps.masterKey);
   const masterKey = deps.masterKey!;
   if (manifest.database.client !== config.database.client) {
-    throw invalid(`restore: the backup holds a ${manifest.database.client} database; DATABASE_URL names ${config.database.client}`);
+    throw invalid(`the backup holds a ${manifest.database.client} database; DATABASE_URL names ${config.database.client}`);
   }
-  if (!emptyOrAbsent(config.audit.anchorsDir)) throw invalid(`restore: ${config.audit.anchorsDir} is not empty; restore into a fresh DATA_DIR`);
+  if (!emptyOrAbsent(config.audit.anchorsDir)) throw invalid(`${config.audit.anchorsDir} is not empty; restore into a fresh DATA_DIR`);
 
   let db: Db | undefined;
   try {
@@ -183,7 +186,7 @@ export async function restore(deps: RestoreDeps, dir: string): Promise<RestoreRe
       if (fs.existsSync(target)) {
         const existing = openDb(config.database);
         const empty = await isEmptyDatabase(existing).finally(() => existing.destroy());
-        if (!empty) throw invalid(`restore: ${target} already holds data; restore into an empty database`);
+        if (!empty) throw invalid(`${target} already holds data; restore into an empty database`);
         for (const suffix of ['', '-wal', '-shm']) fs.rmSync(target + suffix, { force: true });
       }
       await fs.promises.mkdir(path.dirname(target), { recursive: true });
@@ -194,11 +197,11 @@ export async function restore(deps: RestoreDeps, dir: string): Promise<RestoreRe
       await migrate(db);
     } else {
       db = openDb(config.database);
-      if (!(await isEmptyDatabase(db))) throw invalid('restore: the database DATABASE_URL names already holds data; restore into an empty one');
+      if (!(await isEmptyDatabase(db))) throw invalid('the database DATABASE_URL names already holds data; restore into an empty one');
       await migrate(db);
       const mine = await appliedMigrations(db);
       if (mine.join() !== manifest.database.migrations.join()) {
-        throw invalid(`restore: the backup's schema (${manifest.database.migrations.at(-1)}) differs from this certflow's (${mine.at(-1)}); use the same version`);
+        throw invalid(`the backup's schema (${manifest.database.migrations.at(-1)}) differs from this certflow's (${mine.at(-1)}); use the same version`);
       }
       await loadMysql(db, path.join(dir, 'database'), manifest.database.tables);
     }
@@ -206,7 +209,7 @@ export async function restore(deps: RestoreDeps, dir: string): Promise<RestoreRe
     for (const rel of Object.keys(manifest.files).filter((f) => f.startsWith(`blobs${path.sep}`))) {
       const expected = path.basename(rel);
       const stored = await blobs.put(await fs.promises.readFile(path.join(dir, rel)));
-      if (stored !== expected) throw invalid(`restore: blob ${rel} hashes to ${stored}`);
+      if (stored !== expected) throw invalid(`blob ${rel} hashes to ${stored}`);
     }
 
     const anchorsFrom = path.join(dir, 'audit-anchors');

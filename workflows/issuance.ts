@@ -82,6 +82,8 @@ export interface IssuanceResume {
   stepIndex: number;
   /** Who approved the earlier steps of this round (four-eyes holds across the restart). */
   approvers: ActorRef[];
+  /** The history so far, as the database recorded it (application_events). */
+  history: HistoryEntry[];
 }
 
 export const applicationStateQuery = defineQuery<ApplicationState>('applicationState');
@@ -110,7 +112,7 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     chain: input.chain,
     currentStep: null,
     approvers: [],
-    history: [{ at: input.submittedAt, kind: 'submitted', actor: input.filler }],
+    history: [{ at: input.submittedAt, kind: 'submitted', actor: input.filler }, ...(resume?.history ?? [])],
     certificateNumber: null,
     error: null,
   };

@@ -2,11 +2,11 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import type { IssuanceDeps } from './submit';
 import { workflowInput } from './submit';
 import type { Logger } from '../../platform/logger';
-import { inFlightApplications, type ApplicationRow } from '../../db/applications';
+import { eventsOf, inFlightApplications, type ApplicationRow } from '../../db/applications';
 import { tasksOf } from '../../db/tasks';
 import { findUserForLogin } from '../../db/org';
 import { getTypeVersion } from '../../db/certificate-types';
-import type { ActorRef } from '../../domain/issuance';
+import type { ActorRef, HistoryEntry } from '../../domain/issuance';
 import { issuanceWorkflow, type IssuanceResume } from '../../workflows/issuance';
 
 /**
@@ -18,20 +18,47 @@ import { issuanceWorkflow, type IssuanceResume } from '../../workflows/issuance'
  * step), so the inbox keeps the same task) and who already approved in this round.
  */
 
-/** Where the application stands, read from its tasks. */
+const WORKFLOW_KINDS = new Set<string>([
+  'approved', 'rejected', 'returned', 'amended', 'withdrawn', 'overdue', 'escalated', 'sealing', 'issued', 'failed',
+  'catalog-failed', 'callback-failed',
+]);
+
+/** Where the application stands, read from its tasks and events. */
 export async function resumePoint(deps: Pick<IssuanceDeps, 'db'>, app: ApplicationRow): Promise<IssuanceResume> {
   const tasks = await tasksOf(deps.db, app.id);
   const round = tasks.reduce((r, t) => Math.max(r, t.round), 1);
   const inRound = tasks.filter((t) => t.round === round);
   const open = inRound.find((t) => t.status === 'open');
+  // Tasks and events record the actor's username; four-eyes compares user ids.
+  const actors = new Map<string, ActorRef | undefined>();
+  const actorNamed = async (name: string): Promise<ActorRef | undefined> => {
+    if (!actors.has(name)) {
+      const user = await findUserForLogin(deps.db, name);
+      actors.set(name, user ? { type: 'user', id: String(user.id), name: user.username } : undefined);
+    }
+    return actors.get(name);
+  };
   const approvers: ActorRef[] = [];
   for (const t of inRound.filter((t) => t.decision === 'approve' && (!open || t.stepIndex < open.stepIndex))) {
-    // Tasks record the approver's username; four-eyes compares user ids.
-    const user = t.decidedBy ? await findUserForLogin(deps.db, t.decidedBy) : undefined;
-    if (user) approvers.push({ type: 'user', id: String(user.id), name: user.username });
+    const who = t.decidedBy ? await actorNamed(t.decidedBy) : undefined;
+    if (who) approvers.push(who);
+  }
+  const history: HistoryEntry[] = [];
+  for (const e of await eventsOf(deps.db, app.id)) {
+    // The workflow's own history has no task-opened entries; 'submitted' it makes itself.
+    if (!WORKFLOW_KINDS.has(e.kind)) continue;
+    const actor = e.actor ? await actorNamed(e.actor) : undefined;
+    history.push({
+      at: e.at,
+      kind: e.kind as HistoryEntry['kind'],
+      ...(actor ? { actor } : {}),
+      ...(e.step ? { step: e.step } : {}),
+      ...(e.comment ? { comment: e.comment } : {}),
+    });
   }
   const status = app.status as IssuanceResume['status'];
-  return { status, round, revision: app.revision, stepIndex: status === 'in-review' ? (open?.stepIndex ?? 0) : 0, approvers };
+  const stepIndex = status === 'in-review' ? (open?.stepIndex ?? 0) : 0;
+  return { status, round, revision: app.revision, stepIndex, approvers, history };
 }
 
 /** Starts the runs Temporal lacks; returns the ids of the applications resumed. */

@@ -64,15 +64,13 @@ forEachDatabase('backup and restore', (get) => {
     this.timeout(120_000);
     const { db, kind } = get();
     const snapshot = path.join(work, 'snapshot');
-    const manifest = await backup({ config, db, blobs: createFileBlobStore(blobsDir()), masterKey, logger: silentLogger }, snapshot);
+    const deps = { config, db, blobs: createFileBlobStore(blobsDir()), masterKey, logger: silentLogger };
+    const manifest = await backup(deps, snapshot);
     assert.equal(manifest.database.client, kind);
     assert.equal(manifest.database.tables['audit_log'], 5);
     assert.ok(manifest.blobs.count >= 3, `templates and seal images: ${manifest.blobs.count}`);
     assert.equal(manifest.auditAnchors, 1);
-    await assert.rejects(
-      backup({ config, db, blobs: createFileBlobStore(blobsDir()), masterKey, logger: silentLogger }, snapshot),
-      /is not empty/,
-    );
+    await assert.rejects(backup(deps, snapshot), /is not empty/);
 
     let database: Config['database'];
     if (kind === 'sqlite') {

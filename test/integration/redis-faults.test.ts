@@ -51,7 +51,8 @@ describe('Redis faults under load: cache fails open, lockout fails closed', func
 
   const read = async (n: string) => {
     const r = await s.app.fetch(`/api/v1/certificates/${n}`, { token: s.tokens['market-handler'] });
-    return { code: r.status, body: r.status === 200 ? ((await r.json()) as { number: string; status: string }) : undefined };
+    const body = r.status === 200 ? ((await r.json()) as { number: string; status: string }) : undefined;
+    return { code: r.status, body };
   };
   const signIn = () => s.app.fetch('/api/v1/auth/login', { json: { username: 'market-reviewer', password: 'certflow-demo' } });
 
