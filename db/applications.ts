@@ -203,7 +203,7 @@ export async function addEvent(db: Db, e: { applicationId: string; key: string; 
     .ignore();
 }
 
-/** Applications whose workflow is still under way: what a restore must set going again (services/issuance/resume.ts). */
+/** Applications whose workflow is still under way: what a restore sets going again (services/issuance/resume.ts). */
 export async function inFlightApplications(db: Db): Promise<ApplicationRow[]> {
   const rows = (await db('applications').whereIn('status', ['in-review', 'returned', 'sealing']).orderBy('created_at')) as ApplicationRecord[];
   return rows.map(toApplication);

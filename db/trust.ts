@@ -121,7 +121,12 @@ export async function publicTrustMaterial(db: Db) {
     active: number | boolean;
   }[];
   return {
-    trustRoots: roots.map((r) => ({ id: r.id, name: r.name, active: Boolean(r.active), certificatePem: r.certificate_pem })),
+    trustRoots: roots.map((r) => ({
+      id: r.id,
+      name: r.name,
+      active: Boolean(r.active),
+      certificatePem: r.certificate_pem,
+    })),
     seals: seals.map((s) => ({
       id: s.id,
       department: s.department,
