@@ -211,3 +211,9 @@ export async function countApplicationsByStatus(db: Db): Promise<Record<string, 
   }[];
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
+
+/** Applications whose workflow is still under way: what a restore sets going again (services/issuance/resume.ts). */
+export async function inFlightApplications(db: Db): Promise<ApplicationRow[]> {
+  const rows = (await db('applications').whereIn('status', ['in-review', 'returned', 'sealing']).orderBy('created_at')) as ApplicationRecord[];
+  return rows.map(toApplication);
+}

@@ -3,6 +3,7 @@ import type { Db } from './knex';
 import { isMysql } from './knex';
 import { maskHolderId } from '../domain/holder';
 import { auditAppends } from '../platform/metrics';
+import { readAuditAnchors, type AuditAnchor } from './audit-anchors';
 
 /**
  * The append-only, hash-chained audit log (docs/access.md: every login, logout, operation,
@@ -228,11 +229,38 @@ export type ChainReport =
   | { ok: true; entries: number; headHash: string; keyedFrom: number }
   | { ok: false; entries: number; firstBroken: { seq: number; reason: string } };
 
-/** Walks the whole chain in seq order, in batches, and names the first entry that does not hold. */
-export async function verifyAuditChain(db: Db, masterKey: Buffer, batchSize = 2000): Promise<ChainReport> {
+/**
+ * Walks the whole chain in seq order, in batches, and names the first entry that does not hold.
+ * With anchorsDir (DATA_DIR/audit-anchors, db/audit-anchors.ts), every signed checkpoint there
+ * must still match the chain, and keyed hashing must not start later than a checkpoint saw it start.
+ */
+export async function verifyAuditChain(
+  db: Db,
+  masterKey: Buffer,
+  batchSize = 2000,
+  anchorsDir?: string,
+): Promise<ChainReport> {
   const key = auditChainKey(masterKey);
   const head = (await db('audit_head').where({ id: 1 }).first()) as Head;
   const keyedFrom = Number(head.keyed_from ?? 1);
+  const anchors = new Map<number, AuditAnchor[]>();
+  if (anchorsDir) {
+    const read = readAuditAnchors(anchorsDir, masterKey);
+    if (!read.ok) return { ok: false, entries: 0, firstBroken: { seq: 0, reason: read.reason } };
+    for (const a of read.anchors) {
+      const named = `checkpoint of entry ${a.seq} (${a.at})`;
+      if (a.keyedFrom <= a.seq && keyedFrom > a.keyedFrom) {
+        const reason = `${named} saw keyed hashing begin at entry ${a.keyedFrom}, but the head now says ${keyedFrom}: ` +
+          'the chain was downgraded to unkeyed hashes';
+        return { ok: false, entries: 0, firstBroken: { seq: a.keyedFrom, reason } };
+      }
+      if (a.seq > Number(head.seq)) {
+        const reason = `${named} is beyond the chain head (${Number(head.seq)}): entries were removed`;
+        return { ok: false, entries: Number(head.seq), firstBroken: { seq: Number(head.seq) + 1, reason } };
+      }
+      anchors.set(a.seq, [...(anchors.get(a.seq) ?? []), a]);
+    }
+  }
   let prev = GENESIS;
   let expected = 1;
   for (;;) {
@@ -253,6 +281,12 @@ export async function verifyAuditChain(db: Db, masterKey: Buffer, batchSize = 20
       const recomputed = keyed ? keyedEntryHash(key, prev, r) : entryHash(prev, r);
       if (!sameHex(recomputed, r.hash)) {
         return { ok: false, entries: seq - 1, firstBroken: { seq, reason: 'content does not match its hash: the entry was altered' } };
+      }
+      for (const a of anchors.get(seq) ?? []) {
+        if (!sameHex(a.hash, r.hash)) {
+          const reason = `checkpoint of entry ${seq} (${a.at}) does not match the chain: the log was rewritten up to there`;
+          return { ok: false, entries: seq - 1, firstBroken: { seq, reason } };
+        }
       }
       prev = r.hash;
       expected = seq + 1;

@@ -270,3 +270,9 @@ export async function countOpenTasks(db: Db): Promise<{ open: number; overdue: n
   }
   return { open, overdue };
 }
+
+/** Every task of an application, in the order they were opened (services/issuance/resume.ts). */
+export async function tasksOf(db: Db, applicationId: string): Promise<TaskRow[]> {
+  const rows = (await tasks(db).where({ application_id: applicationId }).orderBy('id')) as TaskRecord[];
+  return rows.map(toTask);
+}

@@ -100,3 +100,40 @@ export async function insertSeal(
 export async function setSealActive(db: Db, id: number, active: boolean): Promise<void> {
   await db('seals').where({ id }).update(active ? { active } : { active, is_default: false });
 }
+
+/** The public half of the trust material (no private keys), for a backup's keys manifest (services/backup.ts). */
+export async function publicTrustMaterial(db: Db) {
+  const roots = (await db('trust_roots').orderBy('id').select('id', 'name', 'certificate_pem', 'active')) as {
+    id: number;
+    name: string;
+    certificate_pem: string;
+    active: number | boolean;
+  }[];
+  const seals = (await db('seals')
+    .join('departments', 'departments.id', 'seals.department_id')
+    .orderBy('seals.id')
+    .select('seals.id', 'departments.code as department', 'seals.name', 'seals.serial', 'seals.certificate_pem', 'seals.active')) as {
+    id: number;
+    department: string;
+    name: string;
+    serial: string;
+    certificate_pem: string;
+    active: number | boolean;
+  }[];
+  return {
+    trustRoots: roots.map((r) => ({
+      id: r.id,
+      name: r.name,
+      active: Boolean(r.active),
+      certificatePem: r.certificate_pem,
+    })),
+    seals: seals.map((s) => ({
+      id: s.id,
+      department: s.department,
+      name: s.name,
+      serial: s.serial,
+      active: Boolean(s.active),
+      certificatePem: s.certificate_pem,
+    })),
+  };
+}

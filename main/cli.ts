@@ -18,6 +18,11 @@ import { loadMasterKey } from '../platform/master-key';
 import { createApp } from '../api/app';
 import { serveMetrics } from '../platform/metrics';
 import { refreshDatabaseGauges } from '../services/metrics';
+import { startAuditAnchoring } from '../db/audit-anchors';
+import { resumeInFlight } from '../services/issuance/resume';
+import { backup, restore } from '../services/backup';
+import fs from 'node:fs';
+import path from 'node:path';
 
 /**
  * The entry points: `start` (the embedded default: Temporal dev server + worker + API in
@@ -127,6 +132,12 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
 
   const deps = { config, db, cache, logger, blobs, masterKey, converter };
 
+  // Checkpoints of the audit chain outside the database (db/audit-anchors.ts); registered after the
+  // database, so the last one is written before it closes.
+  const { anchorsDir, anchorEverySeconds } = config.audit;
+  const onAnchorError = (err: Error) => logger.error({ err: err.message }, 'audit checkpoint not written');
+  life.add('audit anchoring', startAuditAnchoring(db, masterKey, anchorsDir, anchorEverySeconds, onAnchorError));
+
   const temporal = await connectClient(address, config.temporal.namespace);
   life.add('temporal client', () => temporal.connection.close());
   // A cluster is prepared once by `certflow temporal-init`; processes only check, and need no admin right.
@@ -205,6 +216,13 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
         everyMinutes: config.expiry.sweepMinutes,
         reminderDays: config.expiry.reminderDays,
       });
+      // After a restore into a fresh Temporal, in-flight applications have no workflow: start them again.
+      try {
+        const resumed = await resumeInFlight({ db, masterKey, config, temporal }, logger);
+        if (resumed.length) logger.info({ applications: resumed.length }, 'in-flight applications resumed');
+      } catch (err) {
+        logger.error({ err }, 'resuming in-flight applications failed; they resume at the next start');
+      }
     }
   }
 
@@ -300,10 +318,26 @@ export async function main(argv: string[]): Promise<void> {
     }
     return;
   }
+  if (command === 'backup' || command === 'restore') {
+    const dir = argv[1];
+    if (!dir || argv.length > 2) {
+      process.stderr.write(`usage: certflow ${command} <dir>\n`);
+      process.exit(2);
+    }
+    try {
+      await backupOrRestore(command, path.resolve(dir), config, logger);
+    } catch (err) {
+      process.stderr.write(`certflow ${command}: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    return;
+  }
   const flags = argv.slice(1);
   const knownFlags = command === 'worker' ? ['--no-render'] : [];
   if (!ROLES.includes(command) || flags.some((f) => !knownFlags.includes(f))) {
-    process.stderr.write('usage: certflow [start|api|worker [--no-render]|render-worker|migrate|temporal-init]\n');
+    process.stderr.write(
+      'usage: certflow [start|api|worker [--no-render]|render-worker|migrate|temporal-init|backup <dir>|restore <dir>]\n',
+    );
     process.exit(2);
   }
   const role = command as Role;
@@ -337,5 +371,41 @@ export async function main(argv: string[]): Promise<void> {
     else logger.fatal({ err }, 'start-up failed');
     await life.stop();
     process.exit(1);
+  }
+}
+
+/**
+ * `certflow backup <dir>` / `certflow restore <dir>` (services/backup.ts). Restore never makes
+ * a master key: it takes CERTFLOW_MASTER_KEY, or a development key file already in DATA_DIR.
+ */
+async function backupOrRestore(command: 'backup' | 'restore', dir: string, config: Config, logger: Logger) {
+  const blobs = createBlobStore(config.blobs);
+  try {
+    if (command === 'backup') {
+      const db = openDb(config.database);
+      try {
+        const masterKey = loadMasterKey(config);
+        const m = await backup({ config, db, blobs, masterKey, logger }, dir);
+        const rows = Object.values(m.database.tables).reduce((a, b) => a + b, 0);
+        process.stdout.write(
+          `backup written to ${dir}: ${Object.keys(m.database.tables).length} tables (${rows} rows), ` +
+            `${m.blobs.count} blobs, ${m.auditAnchors} audit checkpoints, ${Object.keys(m.files).length + 1} files\n`,
+        );
+      } finally {
+        await db.destroy();
+      }
+      return;
+    }
+    const keyFile = path.join(config.dataDir, 'keys', 'master.key');
+    const masterKey = config.masterKey || fs.existsSync(keyFile) ? loadMasterKey(config) : undefined;
+    const { manifest, audit } = await restore({ config, blobs, masterKey }, dir);
+    process.stdout.write(
+      `restored ${dir} (taken ${manifest.createdAt}): ${manifest.blobs.count} blobs; audit chain ` +
+        `${audit.ok ? `verified (${audit.entries} entries)` : `BROKEN at ${audit.firstBroken.seq}: ${audit.firstBroken.reason}`}\n` +
+        'in-flight applications resume when the first worker starts\n',
+    );
+    if (!audit.ok) process.exitCode = 1;
+  } finally {
+    blobs.close?.();
   }
 }

@@ -113,9 +113,28 @@ export async function createRedisCache(opts: RedisCacheOptions): Promise<Cache> 
     if (err.message !== lastError) opts.logger.warn({ err: err.message }, 'redis unavailable');
     lastError = err.message;
   });
+  /**
+   * Deletes that failed while Redis was unreachable (prefixed keys). Redis keeps its data over an
+   * outage, so an entry this process meant to delete — a certificate revoked meanwhile — would
+   * come back stale for a whole TTL. Until the delete has reached Redis, reads of those keys
+   * miss (the database answers), and the deletes are replayed as soon as Redis is ready again.
+   */
+  const pendingDeletes = new Set<string>();
+  const replayDeletes = async () => {
+    const keys = [...pendingDeletes];
+    if (!keys.length) return;
+    try {
+      await client.del(keys);
+      for (const k of keys) pendingDeletes.delete(k);
+      opts.logger.info({ keys: keys.length }, 'redis: replayed the deletes made while it was unreachable');
+    } catch (err) {
+      opts.logger.warn({ err: (err as Error).message }, 'redis: replaying deletes failed; will retry on reconnect');
+    }
+  };
   client.on('ready', () => {
     if (lastError) opts.logger.info('redis reconnected');
     lastError = '';
+    void replayDeletes();
   });
   const timeout = setTimeout(() => void client.destroy(), 5000);
   try {
@@ -138,6 +157,8 @@ export async function createRedisCache(opts: RedisCacheOptions): Promise<Cache> 
   return {
     kind: 'redis',
     async get(key) {
+      // A key whose delete has not reached Redis yet is read from the database (see pendingDeletes).
+      if (pendingDeletes.has(prefix + key)) return undefined;
       // A failed read counts as an error, not a miss: the hit ratio describes the cache, not its outages.
       let result = 'error';
       try {
@@ -162,14 +183,20 @@ export async function createRedisCache(opts: RedisCacheOptions): Promise<Cache> 
         },
         undefined,
       ),
-    del: (...keys) =>
-      soft(
-        'del',
-        async () => {
-          if (keys.length) await client.del(keys.map((k) => prefix + k));
-        },
-        undefined,
-      ),
+    async del(...keys) {
+      if (!keys.length) return;
+      const full = keys.map((k) => prefix + k);
+      try {
+        await client.del(full);
+        for (const k of full) pendingDeletes.delete(k);
+      } catch (err) {
+        for (const k of full) pendingDeletes.add(k);
+        const message = (err as Error).message;
+        opts.logger.warn({ err: message, keys: full.length }, 'cache delete failed; replayed on reconnect');
+        // It may have reconnected between the failure and now: then no 'ready' is coming.
+        if (client.isReady) void replayDeletes();
+      }
+    },
     async incr(key, ttlSeconds) {
       const k = prefix + key;
       const [n] = (await client.multi().incr(k).expire(k, ttlSeconds, 'NX').exec()) as unknown as [number];

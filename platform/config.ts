@@ -103,6 +103,7 @@ const envSchema = z.object({
   CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   EXPIRY_SWEEP_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(60),
   EXPIRY_REMINDER_DAYS: z.coerce.number().int().min(0).max(365).default(30),
+  AUDIT_ANCHOR_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(60),
   VERIFY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
   RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   METRICS_PORT: port.optional(),
@@ -199,6 +200,11 @@ export interface Config {
   catalog: { url: string | undefined; timeoutMs: number };
   /** The expiry sweep runs this often; reminders go out this many days before validity ends. */
   expiry: { sweepMinutes: number; reminderDays: number };
+  /**
+   * Signed checkpoints of the audit chain's head (db/audit-anchors.ts): appended to files under
+   * anchorsDir (DATA_DIR/audit-anchors) every anchorEverySeconds when there are new entries.
+   */
+  audit: { anchorsDir: string; anchorEverySeconds: number };
   /** Public verification (POST /verify, GET /verify/:number): requests a minute per client IP. */
   verify: { rateLimitPerMinute: number };
   /** Warm LibreOffice converters on the render queue: how many DOCX → PDF conversions at once. */
@@ -336,5 +342,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     expiry: { sweepMinutes: e.EXPIRY_SWEEP_MINUTES, reminderDays: e.EXPIRY_REMINDER_DAYS },
     metrics: { port: e.METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
     shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
+    audit: { anchorsDir: path.join(dataDir, 'audit-anchors'), anchorEverySeconds: e.AUDIT_ANCHOR_SECONDS },
   };
 }

@@ -20,6 +20,13 @@ export const KEY_INFO = {
   holderIdEncryption: 'certflow holder-id encryption v1',
   /** HMAC key binding a holder ID to a signed record (domain/certificate-record.ts idBinding). */
   recordHolderBinding: 'certflow record holder binding v1',
+  /** HMAC key of the signed audit-chain checkpoints under DATA_DIR/audit-anchors (db/audit-anchors.ts). */
+  auditAnchor: 'certflow audit anchor v1',
+  /**
+   * The master key's fingerprint in backups (services/backup.ts): this sub-key itself, hex, so a
+   * restore can tell whether it holds the same master key without the key ever being written.
+   */
+  masterKeyFingerprint: 'certflow master key fingerprint v1',
 } as const;
 
 export type KeyPurpose = keyof typeof KEY_INFO;
@@ -61,6 +68,11 @@ export function keysOf(masterKey: Buffer): MasterKeys {
     return Buffer.from(k);
   };
   return { key: (purpose) => get(KEY_INFO[purpose]), callbackKey: (owner) => get(callbackKeyInfo(owner)) };
+}
+
+/** Names the master key without revealing it (HKDF is one-way): backups and restores compare these. */
+export function masterKeyFingerprint(masterKey: Buffer): string {
+  return keysOf(masterKey).key('masterKeyFingerprint').toString('hex');
 }
 
 /**

@@ -70,6 +70,24 @@ export interface IssuanceInput {
   filler: ActorRef;
   /** When the API accepted it (the workflow's own clock starts later). */
   submittedAt: string;
+  /**
+   * Set when a run is started again for an application already under way — after a restore into
+   * a Temporal that never saw it (services/issuance/resume.ts): carry on from what the database
+   * recorded instead of from the first step.
+   */
+  resume?: IssuanceResume;
+}
+
+export interface IssuanceResume {
+  status: 'in-review' | 'returned' | 'sealing';
+  round: number;
+  revision: number;
+  /** In review: the step whose task is open (its task is found again, not opened anew). */
+  stepIndex: number;
+  /** Who approved the earlier steps of this round (four-eyes holds across the restart). */
+  approvers: ActorRef[];
+  /** The history so far, as the database recorded it (application_events). */
+  history: HistoryEntry[];
 }
 
 export const applicationStateQuery = defineQuery<ApplicationState>('applicationState');
@@ -86,20 +104,22 @@ function refuse(v: RuleViolation | undefined): void {
 }
 
 export async function issuanceWorkflow(input: IssuanceInput): Promise<ApplicationState> {
+  // Only runs started with `resume` take this path; patched() marks them in their history.
+  const resume = input.resume && patched('resume-after-restore') ? input.resume : undefined;
   const state: ApplicationState = {
     applicationId: input.applicationId,
     typeCode: input.typeCode,
     typeVersion: input.typeVersion,
     department: input.department,
     mode: input.mode,
-    status: 'in-review',
-    round: 1,
-    revision: 1,
+    status: resume?.status ?? 'in-review',
+    round: resume?.round ?? 1,
+    revision: resume?.revision ?? 1,
     filler: input.filler,
     chain: input.chain,
     currentStep: null,
     approvers: [],
-    history: [{ at: input.submittedAt, kind: 'submitted', actor: input.filler }],
+    history: [{ at: input.submittedAt, kind: 'submitted', actor: input.filler }, ...(resume?.history ?? [])],
     certificateNumber: null,
     error: null,
   };
@@ -210,9 +230,13 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
   }
 
   /** Runs the chain once; the answer says how it ended. */
+  let resumeAtStep = resume?.status === 'in-review' ? resume.stepIndex : 0;
   async function runChain(): Promise<'approved' | 'rejected' | 'returned' | 'withdrawn' | 'cancelled'> {
-    state.approvers = [];
+    state.approvers = resumeAtStep ? [...resume!.approvers] : [];
+    const startAt = resumeAtStep;
+    resumeAtStep = 0;
     for (const [index, step] of state.chain.entries()) {
+      if (index < startAt) continue;
       const deadlineMs = step.deadlineHours ? Math.round(step.deadlineHours * 3_600_000) : undefined;
       const opening = { summary: `open task ${step.name} for ${step.role}` };
       const { taskId, dueAt } = await inbox.openTask.executeWithOptions(opening, [{
@@ -254,9 +278,11 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     return 'approved';
   }
 
-  await setStatus('in-review');
-  for (;;) {
-    const outcome = await runChain();
+  if (resume?.status !== 'returned' && resume?.status !== 'sealing') await setStatus('in-review');
+  // A resumed run that was waiting for the filler's amendment goes straight to that wait.
+  let resumeReturned = resume?.status === 'returned';
+  while (resume?.status !== 'sealing') {
+    const outcome = resumeReturned ? 'returned' : await runChain();
     state.currentStep = null;
     if (outcome === 'approved') break;
     if (outcome === 'rejected') {
@@ -267,7 +293,8 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     if (outcome === 'withdrawn') return withdraw();
     if (outcome === 'cancelled') return cancel();
     // Returned for correction: wait for the filler's amendment (or withdrawal), then start over.
-    await setStatus('returned');
+    if (!resumeReturned) await setStatus('returned');
+    resumeReturned = false;
     settled++;
     await condition(() => amendedTo !== undefined || withdrawn !== undefined || cancelled !== undefined);
     if (cancelled) return cancel();
@@ -279,7 +306,8 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     await setStatus('in-review');
   }
 
-  await setStatus('sealing', { kind: 'sealing' });
+  // A resumed sealing run already recorded the 'sealing' event.
+  await setStatus('sealing', resume?.status === 'sealing' ? undefined : { kind: 'sealing' });
   settled++;
   if (!patched('sealing-pipeline')) {
     // Runs started before the sealing pipeline existed finish the way they began.

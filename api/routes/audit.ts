@@ -41,7 +41,7 @@ export function auditRoutes(api: ApiRouter, deps: AppDeps) {
     { method: 'get', path: '/audit/verify', summary: 'Walk the hash chain and report the first broken link', tag: 'audit', auth: 'staff' },
     async (ctx) => {
       requirePermission(ctx, 'audit.read');
-      return verifyAuditChain(deps.db, deps.masterKey);
+      return verifyAuditChain(deps.db, deps.masterKey, undefined, deps.config.audit.anchorsDir);
     },
   );
 }

@@ -122,7 +122,7 @@ async function ensureStarted(deps: IssuanceDeps, app: ApplicationRow, input: Iss
   }
 }
 
-function workflowInput(app: ApplicationRow, typeChain: Parameters<typeof chainForMode>[1]): IssuanceInput {
+export function workflowInput(app: ApplicationRow, typeChain: Parameters<typeof chainForMode>[1]): IssuanceInput {
   return {
     applicationId: app.id,
     typeCode: app.typeCode,

@@ -21,6 +21,9 @@ const PINNED: Record<KeyPurpose, string> = {
   holderIdLookup: '6c9160c092e29e444f23e5e8f53d84d27e505397efb6bbc2c9f0939b5f51a0e9',
   holderIdEncryption: '455f27416a27f26bdb93764fff9127d8a5299e95e87316f85173122eb27a03ad',
   recordHolderBinding: '77231a23014d4ec94539a9d4a5f738cf21449a4ae0f6c701b747aca182e123df',
+  // Pinned when they were introduced: anchors already written and backups already taken depend on them.
+  auditAnchor: '683c6984830799412e76e164d01cdee0748e2e6c09a744b65f114169f1539939',
+  masterKeyFingerprint: '83a940909f8613b120049cb264eb83d6217cf1a7265fe297547da467bc957ab5',
 };
 const CALLBACK_API_CLIENT = 'b7532aba827e170ef88c66cd64cc019c8ff136ee05306a7093f9126c87462423';
 const CALLBACK_DEPARTMENT = '11a9b17e3cd9b12d8b18b386b51a5f652af47b663485bde608c43109b73067b9';
