@@ -29,6 +29,7 @@ import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
 import { AuditAggregator } from './audit-aggregator';
 import { webRoutes } from '../web/serve';
+import { docsRoutes } from './docs';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -72,12 +73,13 @@ export function createApp(deps: AppDeps): Koa {
   revocationRoutes(v1, deps);
   verifyRoutes(v1, deps);
 
-  const openapi = openApiDocument([v1], { title: 'certflow API', version: '1' });
+  const openapi = openApiDocument([v1], { title: 'certflow API', version: '1.0.0' });
   const health = healthRoutes(deps);
   health.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
   trustRoutes(health, deps);
+  docsRoutes(health);
 
   app.use(clientAddress(deps.config.http.trustedProxies));
   app.use(requestContext(deps.logger));

@@ -201,7 +201,8 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     return 'approved';
   }
 
-  await setStatus('in-review');
+  // With nothing to review the submission already answered `sealing`: do not flip it back to in-review.
+  if (state.chain.length > 0 || !patched('no-review-status-for-empty-chain')) await setStatus('in-review');
   for (;;) {
     const outcome = await runChain();
     state.currentStep = null;

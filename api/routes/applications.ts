@@ -40,7 +40,7 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/applications',
+      path: '/applications', operationId: 'submitApplication', scopes: ['applications:write'],
       summary: 'Submit face data for a certificate type; starts the issuance workflow',
       tag: 'issuance',
       body: z.object({
@@ -82,7 +82,7 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/applications',
+      path: '/applications', operationId: 'listApplications', scopes: ['applications:read'],
       summary: 'Applications: mine, or my departments\' (newest first)',
       tag: 'issuance',
       query: z.object({
@@ -111,14 +111,14 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/applications/:id', summary: 'An application with its workflow state: step, who must act, history', tag: 'issuance', params: z.object({ id: z.uuid() }) },
+    { method: 'get', path: '/applications/:id', operationId: 'getApplication', scopes: ['applications:read'], summary: 'An application with its workflow state: step, who must act, history', tag: 'issuance', params: z.object({ id: z.uuid() }) },
     async (ctx, { params }) => view(await loadVisible(ctx, params.id), ctx.state.actor),
   );
 
   api.route(
     {
       method: 'post',
-      path: '/applications/:id/amend',
+      path: '/applications/:id/amend', operationId: 'amendApplication', scopes: [],
       summary: 'Correct a returned application (filler); the chain starts again',
       tag: 'issuance',
       params: z.object({ id: z.uuid() }),
@@ -134,7 +134,7 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/applications/:id/withdraw',
+      path: '/applications/:id/withdraw', operationId: 'withdrawApplication', scopes: [],
       summary: 'Withdraw an application that is not sealed yet (filler)',
       tag: 'issuance',
       params: z.object({ id: z.uuid() }),

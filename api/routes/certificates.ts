@@ -100,7 +100,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificates/:number',
+      path: '/certificates/:number', operationId: 'getCertificate', scopes: ['certificates:read'],
       summary: 'An issued certificate: catalog data, status and links (holder ID masked unless ?reveal=holderId)',
       tag: 'certificates',
       params: numberParam,
@@ -118,7 +118,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificates/:number/pdf',
+      path: '/certificates/:number/pdf', operationId: 'downloadCertificatePdf', scopes: ['certificates:read'],
       summary: 'The signed PDF',
       tag: 'certificates',
       params: numberParam,
@@ -138,7 +138,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificates/:number/record',
+      path: '/certificates/:number/record', operationId: 'getCertificateRecord', scopes: ['certificates:read'],
       summary: 'The signed certificate record: canonical JSON, detached CMS signature (base64 DER) and the signer chain',
       tag: 'certificates',
       params: numberParam,
@@ -165,7 +165,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/catalog/failed',
+      path: '/catalog/failed', operationId: 'listCatalogFailures',
       summary: 'Certificates stored but not yet registered in the catalog (for re-registration)',
       tag: 'catalog',
       auth: 'staff',
@@ -201,7 +201,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/catalog/failed/:number/reregister',
+      path: '/catalog/failed/:number/reregister', operationId: 'reregisterCertificate',
       summary: 'Push a stored certificate to the catalog again',
       tag: 'catalog',
       auth: 'staff',
@@ -229,7 +229,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/callbacks/signing-key',
+      path: '/callbacks/signing-key', operationId: 'getCallbackSigningKey', scopes: [],
       summary: 'The HMAC-SHA256 key that signs callbacks to this business system (X-Certflow-Signature: sha256=<hex>)',
       tag: 'callbacks',
       query: z.object({ department: departmentCode.optional() }),

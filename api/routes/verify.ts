@@ -111,7 +111,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/verify',
+      path: '/verify', operationId: 'verifyPdf',
       summary:
         'Verify a certificate (public, no sign-in): upload the PDF as the body (Content-Type application/pdf, up to 20 MB), ' +
         'or send JSON {record, signature}. Returns a report: verdict valid/invalid/indeterminate, each check with its reason, the public face summary',
@@ -135,7 +135,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/verify/:number',
+      path: '/verify/:number', operationId: 'verifyCertificate',
       summary: 'Verify a certificate by its number (public, no sign-in; the QR code\'s target)',
       tag: 'verification',
       auth: 'public',
@@ -152,7 +152,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificates/:number/compare',
+      path: '/certificates/:number/compare', operationId: 'compareCertificate', scopes: ['certificates:compare'],
       summary:
         'Compare claimed values with a certificate (比对) without revealing the stored ones: {fields: {<face field key> | holderId | holderName: value}, reason (用证事由, ≤ 200 characters)} → {results: {key: {match}}}',
       tag: 'certificates',
