@@ -85,7 +85,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestContext(deps.logger));
   app.use(auditMiddleware());
   app.use(problemMiddleware());
-  app.use(refuseUnknownMethods());
+  app.use(refuseUnknownMethods([health, v1.router]));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '2mb', encoding: 'utf-8' }));
   app.use(health.routes());
   app.use(webRoutes(deps));

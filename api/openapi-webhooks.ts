@@ -112,9 +112,9 @@ export function webhooks() {
 
 export function webhookSchemas() {
   const out: Record<string, unknown> = {};
-  for (const [name, s] of [['CertificateIssuedCallback', IssuedCallback], ['CertificateStatusCallback', StatusCallback]] as const) {
-    const { $schema: _d, id: _id, ...rest } = z.toJSONSchema(s, { io: 'output', target: 'draft-2020-12' }) as Record<string, unknown>;
-    out[name] = rest;
+  for (const schema of [IssuedCallback, StatusCallback]) {
+    const { $defs } = z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12' }) as { $defs: Record<string, unknown> };
+    Object.assign(out, $defs);
   }
   return out;
 }

@@ -13,9 +13,14 @@ type AnySpec = RouteSpec<ZodType | undefined, ZodType | undefined, ZodType | und
 const json = (schema: ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
 
-/** Without $schema: OpenAPI 3.1 schema objects inherit the document's dialect. */
+/** Named schemas (zod `.meta({ id })`) met while building, hoisted into components.schemas. */
+let named: Record<string, unknown> = {};
+
+/** Without $schema (OpenAPI 3.1 schema objects use the document's dialect), named parts as component refs. */
 function schemaOf(schema: ZodType, io: 'input' | 'output') {
-  const { $schema: _dialect, ...rest } = json(schema, io);
+  const text = JSON.stringify(json(schema, io)).replaceAll('"#/$defs/', '"#/components/schemas/');
+  const { $schema: _dialect, $defs, ...rest } = JSON.parse(text) as Record<string, unknown>;
+  Object.assign(named, $defs ?? {});
   return rest;
 }
 
@@ -106,6 +111,7 @@ function requestBody(s: AnySpec) {
 }
 
 export function openApiDocument(routers: ApiRouter[], info: { title: string; version: string; description?: string }) {
+  named = {};
   const paths: Record<string, Record<string, unknown>> = { ...extraPaths() };
   for (const r of routers) {
     for (const s of r.specs) {
@@ -144,7 +150,7 @@ export function openApiDocument(routers: ApiRouter[], info: { title: string; ver
           schema: { type: 'string' },
         },
       },
-      schemas: { Problem: PROBLEM, ...webhookSchemas() },
+      schemas: { Problem: PROBLEM, ...webhookSchemas(), ...named },
     },
   };
 }

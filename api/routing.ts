@@ -139,11 +139,23 @@ export class ApiRouter {
   }
 }
 
-/** What the API implements; anything else (TRACE, PROPFIND, QUERY, …) is answered 501 on every path. */
+/** What the API implements; anything else (PROPFIND, QUERY, …) is answered 501 on every path. */
 const IMPLEMENTED = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+/**
+ * Standard methods (RFC 9110) no resource here allows: 405 with Allow where the path is known, 404
+ * elsewhere — a 501 would tell clients (and Schemathesis, test/contract) the server failed.
+ */
+const NEVER_ALLOWED = new Set(['TRACE', 'CONNECT']);
 
-export function refuseUnknownMethods() {
+export function refuseUnknownMethods(routers: Router[] = []) {
   return async (ctx: Context, next: Next) => {
+    if (NEVER_ALLOWED.has(ctx.method)) {
+      const allowed = new Set<string>();
+      for (const r of routers) for (const layer of r.match(ctx.path, 'GET').path) layer.methods.forEach((m) => allowed.add(m));
+      if (!allowed.size) throw new HttpProblem(404, 'Not Found', `Nothing at ${ctx.path}`);
+      ctx.set('Allow', [...allowed].join(', '));
+      throw new HttpProblem(405, 'Method Not Allowed', `${ctx.method} is not allowed here; use ${[...allowed].join(', ')}`);
+    }
     if (!IMPLEMENTED.has(ctx.method)) {
       throw new HttpProblem(501, 'Not Implemented', `The method ${ctx.method} is not supported`);
     }

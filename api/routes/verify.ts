@@ -8,7 +8,7 @@ import { requirePermission } from '../auth';
 import { recordAudit } from '../audit';
 import { readRawBody } from '../raw-body';
 import { authorize } from '../../domain/access';
-import { parseCertificateNumber } from '../../domain/certificate-number';
+import { CERTIFICATE_NUMBER_PATTERN, parseCertificateNumber } from '../../domain/certificate-number';
 import { getCertificateCached } from '../../db/certificate-cache';
 import { statusNow, verifyCertificate, type VerifyInput } from '../../services/verify';
 import { chinaDate } from '../../domain/calendar';
@@ -139,7 +139,14 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
       summary: 'Verify a certificate by its number (public, no sign-in; the QR code\'s target)',
       tag: 'verification',
       auth: 'public',
-      params: z.object({ number: z.string().min(1).max(64) }),
+      params: z.object({
+        number: z
+          .string()
+          .min(1)
+          .max(64)
+          .describe('The certificate number (as on the QR code); see getCertificate')
+          .meta({ pattern: CERTIFICATE_NUMBER_PATTERN, examples: ['BL-330106-2026-0000042-B'] }),
+      }),
       responses: { 200: 'Verification report', 400: 'Not a certificate number', 429: 'Rate limit; see Retry-After' },
     },
     async (ctx, { params }) => {
