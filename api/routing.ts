@@ -139,13 +139,13 @@ export class ApiRouter {
   }
 }
 
-/** What the API implements; anything else (PROPFIND, QUERY, …) is answered 501 on every path. */
+/** What the API implements; anything else (PROPFIND, PURGE, …) is answered 501 on every path. */
 const IMPLEMENTED = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 /**
- * Standard methods (RFC 9110) no resource here allows: 405 with Allow where the path is known, 404
+ * Standard methods (RFC 9110, and QUERY) no resource here allows: 405 with Allow where the path is known, 404
  * elsewhere — a 501 would tell clients (and Schemathesis, test/contract) the server failed.
  */
-const NEVER_ALLOWED = new Set(['TRACE', 'CONNECT']);
+const NEVER_ALLOWED = new Set(['TRACE', 'CONNECT', 'QUERY']);
 
 export function refuseUnknownMethods(routers: Router[] = []) {
   return async (ctx: Context, next: Next) => {
