@@ -44,7 +44,10 @@ describe('examples/approval-system against a live certflow', function () {
       assert.equal(callback.body.externalRef, 'QY-2026-000777');
       assert.match(callback.body.downloadUrl!, /\/pdf\?reason=/);
 
-      const { pdf, sha256Header } = await approval.download(cf, callback.body.downloadUrl!);
+      // The link is on PUBLIC_URL; this instance listens on a free port instead.
+      const link = new URL(callback.body.downloadUrl!);
+      assert.equal(link.origin, new URL(h.deps.config.http.publicUrl).origin);
+      const { pdf, sha256Header } = await approval.download(cf, `${h.app.url}${link.pathname}${link.search}`);
       assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
       assert.match(sha256Header ?? '', /^[0-9a-f]{64}$/);
       const report = await approval.verifyPdf(cf, pdf);
