@@ -1,4 +1,7 @@
-/** The routes outside /api/v1's ApiRouter (api/routes/health.ts, trustRoutes in api/routes/seals.ts), described by hand. */
+/**
+ * The routes outside /api/v1's ApiRouter (api/routes/health.ts, trustRoutes in api/routes/seals.ts),
+ * described by hand.
+ */
 
 const requestId = { 'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' } };
 const problem = (description: string) => ({

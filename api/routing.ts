@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { z, type ZodType } from 'zod';
+import type { z, ZodType } from 'zod';
 import { fieldErrors, unprocessable, badRequest, unauthorized, forbidden, HttpProblem, problemOf } from './problem';
 import { recordAudit } from './audit';
 import type { AuditCategory } from '../db/audit';

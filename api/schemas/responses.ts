@@ -11,7 +11,6 @@ import { HOLDER_KINDS } from '../../domain/holder';
 
 const isoTime = z.string().describe('ISO 8601 date-time');
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).describe('YYYY-MM-DD');
-const actor = z.looseObject({ type: z.enum(['user', 'api-client', 'system']), id: z.string(), name: z.string() });
 
 export const SubmittedApplication = z
   .looseObject({

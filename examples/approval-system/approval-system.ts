@@ -15,7 +15,11 @@ export interface Certflow {
   apiKey: string;
 }
 
-async function call<T>(cf: Certflow, path: string, init: RequestInit = {}): Promise<{ status: number; body: T; headers: Headers }> {
+async function call<T>(
+  cf: Certflow,
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await fetch(new URL(path, cf.baseUrl), {
     ...init,
     headers: { authorization: `ApiKey ${cf.apiKey}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
@@ -59,7 +63,13 @@ export function verifySignature(key: Buffer, rawBody: Buffer, header: string | u
 export interface Callback {
   event: string;
   delivery: string;
-  body: { applicationId: string; certificateNumber: string; downloadUrl?: string; status: string; externalRef: string | null };
+  body: {
+    applicationId: string;
+    certificateNumber: string;
+    downloadUrl?: string;
+    status: string;
+    externalRef: string | null;
+  };
 }
 
 /**
@@ -94,22 +104,28 @@ export async function startReceiver(key: Buffer, onCallback: (c: Callback) => vo
  * Downloads the PDF from the callback's downloadUrl as is: it already carries a reason for use
  * (用证事由) naming the callback, which certflow requires from business systems and audits.
  */
-export async function download(cf: Certflow, downloadUrl: string): Promise<{ pdf: Buffer; sha256Header: string | null }> {
+export async function download(
+  cf: Certflow,
+  downloadUrl: string,
+): Promise<{ pdf: Buffer; sha256Header: string | null }> {
   const res = await fetch(downloadUrl, { headers: { authorization: `ApiKey ${cf.apiKey}` } });
   if (res.status !== 200) throw new Error(`download: ${res.status} ${await res.text()}`);
   const pdf = Buffer.from(await res.arrayBuffer());
   const sha256Header = res.headers.get('x-content-sha256');
-  if (sha256Header && createHash('sha256').update(pdf).digest('hex') !== sha256Header) throw new Error('PDF digest mismatch');
+  const digest = createHash('sha256').update(pdf).digest('hex');
+  if (sha256Header && digest !== sha256Header) throw new Error('PDF digest mismatch');
   return { pdf, sha256Header };
 }
 
 /** verifyPdf (public): certflow checks the PDF's signature, seal and status. */
-export async function verifyPdf(cf: Certflow, pdf: Buffer): Promise<{ verdict: string; certificate?: { number: string } }> {
+type Report = { verdict: string; certificate?: { number: string } };
+
+export async function verifyPdf(cf: Certflow, pdf: Buffer): Promise<Report> {
   const res = await fetch(new URL('/api/v1/verify', cf.baseUrl), {
     method: 'POST',
     headers: { 'content-type': 'application/pdf' },
     body: pdf,
   });
   if (res.status !== 200) throw new Error(`verify: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { verdict: string; certificate?: { number: string } };
+  return (await res.json()) as Report;
 }

@@ -28,6 +28,8 @@ type Operation = {
 
 function optional<T>(name: string): T | undefined {
   try {
+    // ESM-only dev tools, loaded at run time so that tsc does not need them installed.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(name) as T;
   } catch {
     const message = `${name} is not installed (npm ci): part of the contract test is skipped`;
@@ -51,13 +53,14 @@ describe('the integration contract (/openapi.json)', function () {
   after(() => h?.close());
 
   const operations = () =>
-    Object.entries(doc.paths).flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => ({ key: `${m} ${p}`, op })));
+    Object.entries(doc.paths).flatMap(([p, methods]) =>
+      Object.entries(methods).map(([m, op]) => ({ key: `${m} ${p}`, op })),
+    );
 
   it('is a valid OpenAPI 3.1 document', async function () {
     assert.equal(doc.openapi, '3.1.0');
-    const lib = optional<{ Validator: new () => { validate(d: unknown): Promise<{ valid: boolean; errors?: unknown }> } }>(
-      '@seriousme/openapi-schema-validator',
-    );
+    type Validator = { validate(d: unknown): Promise<{ valid: boolean; errors?: unknown }> };
+    const lib = optional<{ Validator: new () => Validator }>('@seriousme/openapi-schema-validator');
     if (!lib) return this.skip();
     const result = await new lib.Validator().validate(doc);
     assert.ok(result.valid, JSON.stringify(result.errors));
@@ -131,6 +134,7 @@ describe('the integration contract (/openapi.json)', function () {
       // The compile blocked this process (and the app in it) for seconds: let the server's overdue
       // keep-alive timers close idle sockets before the client would reuse one (ECONNRESET).
       await new Promise((r) => setTimeout(r, 500));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { issueOne } = require(path.join(dir, 'client.ts')) as {
         issueOne(base: string, key: string, ref: string): Promise<string>;
       };

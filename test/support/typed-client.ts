@@ -72,6 +72,7 @@ export async function issueOne(baseUrl: string, apiKey: string, externalRef: str
 
 /** Generates schema.d.ts and client.ts into a fresh directory under the repository (so node_modules resolves). */
 export async function generateClient(document: unknown): Promise<{ dir: string; diagnostics: string[] }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { default: openapiTS, astToString } = require('openapi-typescript') as OpenapiTs;
   const root = path.resolve(__dirname, '../..');
   const dir = fs.mkdtempSync(path.join(root, 'test-artifacts', 'typed-client-'));
