@@ -72,6 +72,8 @@ export function runSchemathesis(
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(SCHEMATHESIS_DIR, 'bin/st'), args, {
       env: { ...process.env, PYTHONPATH: SCHEMATHESIS_DIR, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' },
+      // Schemathesis keeps its example cache in the working directory: there, not in the repository.
+      cwd: opts.reportDir,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
