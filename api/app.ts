@@ -31,6 +31,7 @@ import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
 import { AuditAggregator } from './audit-aggregator';
 import { webRoutes } from '../web/serve';
+import { docsRoutes } from './docs';
 
 declare module 'koa' {
   interface DefaultContext {
@@ -75,12 +76,13 @@ export function createApp(deps: AppDeps): Koa {
   operationRoutes(v1, deps);
   verifyRoutes(v1, deps);
 
-  const openapi = openApiDocument([v1], { title: 'certflow API', version: '1' });
+  const openapi = openApiDocument([v1], { title: 'certflow API', version: '1.0.0' });
   const health = healthRoutes(deps);
   health.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
   trustRoutes(health, deps);
+  docsRoutes(health);
 
   app.use(clientAddress(deps.config.http.trustedProxies));
   app.use(requestContext(deps.logger));
@@ -88,7 +90,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(httpMetrics());
   app.use(auditMiddleware());
   app.use(problemMiddleware());
-  app.use(refuseUnknownMethods());
+  app.use(refuseUnknownMethods([health, v1.router]));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '2mb', encoding: 'utf-8' }));
   app.use(health.routes());
   app.use(webRoutes(deps));

@@ -1,9 +1,10 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { z, type ZodType } from 'zod';
+import type { z, ZodType } from 'zod';
 import { fieldErrors, unprocessable, badRequest, unauthorized, forbidden, HttpProblem, problemOf } from './problem';
 import { recordAudit } from './audit';
 import type { AuditCategory } from '../db/audit';
+import type { ApiScope } from '../domain/access';
 
 /**
  * Routes are declared with their schemas once: the same zod schema validates the request
@@ -15,13 +16,31 @@ export interface RouteSpec<B extends ZodType | undefined, Q extends ZodType | un
   method: Method;
   /** Koa-router style, relative to the router's prefix: `/pings/:id`. */
   path: string;
+  /** The SDK method name a generated client gives this operation: a verb and a noun, camelCase. */
+  operationId: string;
   summary: string;
+  /** Longer prose for /docs (Markdown); the access rule is appended from `auth` and `scopes`. */
+  description?: string;
   tag: string;
   body?: B;
   query?: Q;
   params?: P;
-  /** Documented responses besides problem+json errors: status → description. */
-  responses?: Record<number, string>;
+  /**
+   * Documented responses: status → description, or the full response (schema, headers). Statuses
+   * of 400 and more are problem+json; the usual errors (400/401/403/404/422) are added from the
+   * spec's shape, `errors` lists further ones.
+   */
+  responses?: Record<number, string | ResponseSpec>;
+  errors?: number[];
+  /** API-key scopes that let a business system call this; absent: staff only (bearer). */
+  scopes?: ApiScope[];
+  /** Header parameters (Idempotency-Key), as OpenAPI parameter objects. */
+  requestHeaders?: Record<string, unknown>[];
+  /** Non-JSON request bodies (a PDF, a DOCX): media type → OpenAPI media type object. */
+  requestContent?: Record<string, unknown>;
+  bodyExample?: unknown;
+  /** OpenAPI callbacks object (the callbackUrl a submission names). */
+  callbacks?: Record<string, unknown>;
   /**
    * Who may call at all (finer checks: requirePermission in the handler).
    * `any` (default): signed-in staff or a business system; `staff`: signed-in staff only;
@@ -33,6 +52,18 @@ export interface RouteSpec<B extends ZodType | undefined, Q extends ZodType | un
    * the object with ctx.state.auditObject (and auditDepartment / auditDetail).
    */
   audit?: { category: AuditCategory; action: string };
+}
+
+export interface ResponseSpec {
+  description: string;
+  /** The body's zod schema; the default documents a JSON object. */
+  schema?: ZodType;
+  /** A JSON schema, for bodies zod does not describe (binary files). */
+  rawSchema?: Record<string, unknown>;
+  contentType?: string;
+  headers?: Record<string, unknown>;
+  example?: unknown;
+  noContent?: boolean;
 }
 
 type Parsed<S> = S extends ZodType ? z.output<S> : undefined;
@@ -108,11 +139,23 @@ export class ApiRouter {
   }
 }
 
-/** What the API implements; anything else (TRACE, PROPFIND, QUERY, …) is answered 501 on every path. */
+/** What the API implements; anything else (PROPFIND, PURGE, …) is answered 501 on every path. */
 const IMPLEMENTED = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+/**
+ * Standard methods (RFC 9110, and QUERY) no resource here allows: 405 with Allow where the path is known, 404
+ * elsewhere — a 501 would tell clients (and Schemathesis, test/contract) the server failed.
+ */
+const NEVER_ALLOWED = new Set(['TRACE', 'CONNECT', 'QUERY']);
 
-export function refuseUnknownMethods() {
+export function refuseUnknownMethods(routers: Router[] = []) {
   return async (ctx: Context, next: Next) => {
+    if (NEVER_ALLOWED.has(ctx.method)) {
+      const allowed = new Set<string>();
+      for (const r of routers) for (const layer of r.match(ctx.path, 'GET').path) layer.methods.forEach((m) => allowed.add(m));
+      if (!allowed.size) throw new HttpProblem(404, 'Not Found', `Nothing at ${ctx.path}`);
+      ctx.set('Allow', [...allowed].join(', '));
+      throw new HttpProblem(405, 'Method Not Allowed', `${ctx.method} is not allowed here; use ${[...allowed].join(', ')}`);
+    }
     if (!IMPLEMENTED.has(ctx.method)) {
       throw new HttpProblem(501, 'Not Implemented', `The method ${ctx.method} is not supported`);
     }
@@ -144,70 +187,4 @@ function parse(schema: ZodType | undefined, value: unknown, where: 'body' | 'que
   throw where === 'body' ? unprocessable('The request body has invalid fields', errors) : badRequest(`Invalid ${where} parameters`, errors);
 }
 
-export function openApiDocument(routers: ApiRouter[], info: { title: string; version: string }) {
-  const paths: Record<string, Record<string, unknown>> = {};
-  const problem = { description: 'Problem (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
-  for (const r of routers) {
-    for (const s of r.specs) {
-      const path = (r.prefix + s.path).replace(/:(\w+)/g, '{$1}');
-      const parameters = [
-        ...schemaParams(s.params, 'path'),
-        ...schemaParams(s.query, 'query'),
-      ];
-      const responses: Record<string, unknown> = {};
-      for (const [status, description] of Object.entries(s.responses ?? { 200: 'OK' })) responses[status] = { description };
-      responses['4XX'] = problem;
-      (paths[path] ??= {})[s.method] = {
-        summary: s.summary,
-        tags: [s.tag],
-        ...(s.auth === 'public' ? { security: [] } : s.auth === 'staff' ? { security: [{ bearer: [] }] } : {}),
-        ...(parameters.length ? { parameters } : {}),
-        ...(s.body
-          ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(s.body, { io: 'input', unrepresentable: 'any' }) } } } }
-          : {}),
-        responses,
-      };
-    }
-  }
-  return {
-    openapi: '3.1.0',
-    info,
-    paths,
-    components: {
-      securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'Staff token from POST /api/v1/auth/login' },
-        apiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Business systems: `ApiKey <id>.<secret>`' },
-      },
-      schemas: {
-        Problem: {
-          type: 'object',
-          required: ['title', 'status'],
-          properties: {
-            type: { type: 'string' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            detail: { type: 'string' },
-            instance: { type: 'string' },
-            requestId: { type: 'string' },
-            errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-          },
-        },
-      },
-    },
-    security: [{ bearer: [] }, { apiKey: [] }],
-  };
-}
-
-function schemaParams(schema: ZodType | undefined, where: 'path' | 'query') {
-  if (!schema) return [];
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
-    properties?: Record<string, unknown>;
-    required?: string[];
-  };
-  return Object.entries(json.properties ?? {}).map(([name, s]) => ({
-    name,
-    in: where,
-    required: where === 'path' || (json.required ?? []).includes(name),
-    schema: s,
-  }));
-}
+export { openApiDocument } from './openapi';

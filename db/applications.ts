@@ -104,6 +104,8 @@ export async function findByDedupeKey(db: Db, key: string): Promise<ApplicationR
 }
 
 export interface NewApplication extends Omit<ApplicationRow, 'status' | 'revision' | 'certificateNumber' | 'createdAt' | 'updatedAt'> {
+  /** Default in-review; `sealing` when there is no step to review (domain/issuance.ts initialStatus). */
+  status?: ApplicationStatus;
   dedupeKey: string | null;
   faceData: FaceData;
 }
@@ -118,7 +120,7 @@ export async function insertApplication(db: Db, a: NewApplication): Promise<void
       type_version: a.typeVersion,
       department: a.department,
       mode: a.mode,
-      status: 'in-review',
+      status: a.status ?? 'in-review',
       holder_kind: a.holderKind,
       holder_name: a.holderName,
       holder_id_hash: a.holderIdHash,

@@ -32,6 +32,11 @@ export function chainForMode(mode: IssuanceMode, typeChain: readonly ApprovalSte
   return [...typeChain];
 }
 
+/** What a submission answers: with no step to review (auto-seal, an empty chain) it goes straight to sealing. */
+export function initialStatus(chain: readonly ApprovalStep[]): ApplicationStatus {
+  return chain.length === 0 ? 'sealing' : 'in-review';
+}
+
 export const DECISIONS = ['approve', 'reject', 'return'] as const;
 export type Decision = (typeof DECISIONS)[number];
 

@@ -60,6 +60,19 @@ fi
 weed_version=$("$TOOLS/bin/weed" version 2>/dev/null)
 echo "${weed_version%%$'\n'*}"
 
+# 2c. Schemathesis (the contract tests fuzz the live API from /openapi.json, test/contract/), from
+#     PyPI into its own --target, pinned; run as PYTHONPATH=.tools/schemathesis .tools/schemathesis/bin/st.
+SCHEMATHESIS_VERSION=4.32.5
+if [ ! -x "$TOOLS/schemathesis/bin/st" ] || \
+  [ "$(PYTHONPATH=$TOOLS/schemathesis python3 -c 'import schemathesis; print(schemathesis.__version__)' \
+    2>/dev/null)" != "$SCHEMATHESIS_VERSION" ]; then
+  say "pip install schemathesis into .tools/schemathesis"
+  rm -rf "$TOOLS/schemathesis"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS/schemathesis" \
+    "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+PYTHONPATH="$TOOLS/schemathesis" "$TOOLS/schemathesis/bin/st" --version
+
 # 3. npm packages. npm 11 runs dependencies' install scripts only for the packages listed
 #    under allowScripts in package.json (better-sqlite3 builds from source with g++).
 stamp=node_modules/.certflow-installed

@@ -62,12 +62,23 @@ export async function notifyIssued(deps: CallbackDeps, applicationId: string): P
         applicationId,
         externalRef: app.externalRef,
         certificateNumber: cert.number,
-        downloadUrl: `${deps.config.http.publicUrl}/api/v1/certificates/${cert.number}/pdf`,
+        downloadUrl: downloadUrl(deps.config.http.publicUrl, cert.number, applicationId),
         status: 'issued',
       },
     });
   }
   return send(deps, msg);
+}
+
+/**
+ * The PDF link in `certificate.issued`. Business systems must state a reason for use (用证事由,
+ * api/routes/certificates.ts) on every read; the link carries one naming this callback, so
+ * following it as is works for the receiver (with certificates:read) and the audit entry of that
+ * read says why: to collect the certificate it applied for (docs/api.md, "Callbacks").
+ */
+export function downloadUrl(publicUrl: string, number: string, applicationId: string): string {
+  const reason = `certificate.issued callback: collect the certificate issued for application ${applicationId}`;
+  return `${publicUrl}/api/v1/certificates/${number}/pdf?reason=${encodeURIComponent(reason)}`;
 }
 
 /** `certificate.<event>` for a status change, once per certificate and event; throws (retry) until 2xx. */

@@ -278,7 +278,10 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     return 'approved';
   }
 
-  if (resume?.status !== 'returned' && resume?.status !== 'sealing') await setStatus('in-review');
+  const resumedPastReview = resume?.status === 'returned' || resume?.status === 'sealing';
+  // With nothing to review the submission already answered `sealing`: do not flip it back to in-review.
+  const reviews = state.chain.length > 0 || !patched('no-review-status-for-empty-chain');
+  if (!resumedPastReview && reviews) await setStatus('in-review');
   // A resumed run that was waiting for the filler's amendment goes straight to that wait.
   let resumeReturned = resume?.status === 'returned';
   while (resume?.status !== 'sealing') {

@@ -13,7 +13,7 @@ const view = ({ secretHash: _secret, ...c }: ApiClientRow) => c;
 
 /** Business systems (approval systems) that call certflow with `ApiKey <id>.<secret>`. */
 export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
-  api.route({ method: 'get', path: '/api-clients', summary: 'API clients the caller manages', tag: 'organisation', auth: 'staff' }, async (ctx) => {
+  api.route({ method: 'get', path: '/api-clients', operationId: 'listApiClients', summary: 'API clients the caller manages', tag: 'organisation', auth: 'staff' }, async (ctx) => {
     const scope = departmentsFor(ctx.state.actor, 'api-client.manage');
     if (scope !== null && scope.length === 0) requirePermission(ctx, 'api-client.manage');
     return { items: (await listApiClients(deps.db, scope ?? undefined)).map(view) };
@@ -22,7 +22,7 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/api-clients',
+      path: '/api-clients', operationId: 'createApiClient',
       summary: 'Register a business system; the API key is shown only in this response',
       tag: 'organisation',
       auth: 'staff',
@@ -48,7 +48,7 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'delete',
-      path: '/api-clients/:id',
+      path: '/api-clients/:id', operationId: 'deleteApiClient',
       summary: 'Deactivate an API client (its key stops working at once)',
       tag: 'organisation',
       auth: 'staff',

@@ -10,6 +10,8 @@ import { actorRef, ISSUANCE_MODES, APPLICATION_STATUSES } from '../../domain/iss
 import { getApplication, listApplications, type ApplicationRow } from '../../db/applications';
 import { submissionType, submitApplication } from '../../services/issuance/submit';
 import { HOLDER_KINDS, holderNameSchema } from '../../domain/holder';
+import { Application, ApplicationList, SubmittedApplication } from '../schemas/responses';
+import { CALLBACKS, IDEMPOTENCY_KEY, LOCATION, SUBMIT_DESCRIPTION, SUBMIT_EXAMPLE } from '../schemas/submission';
 import { amendApplication, applicationView, withdrawApplication } from '../../services/issuance/applications';
 
 /**
@@ -40,7 +42,7 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/applications',
+      path: '/applications', operationId: 'submitApplication', scopes: ['applications:write'],
       summary: 'Submit face data for a certificate type; starts the issuance workflow',
       tag: 'issuance',
       body: z.object({
@@ -51,7 +53,19 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
         callbackUrl: z.url({ protocol: /^https?$/ }).max(500).optional(),
         mode: z.enum(ISSUANCE_MODES).default('review'),
       }),
-      responses: { 201: 'Accepted; the workflow runs', 200: 'The same request again: the application it made' },
+      description: SUBMIT_DESCRIPTION,
+      requestHeaders: [IDEMPOTENCY_KEY],
+      bodyExample: SUBMIT_EXAMPLE,
+      responses: {
+        201: { description: 'Accepted; the workflow runs', schema: SubmittedApplication, headers: { Location: LOCATION } },
+        200: {
+          description: 'The same request again (same Idempotency-Key, or same externalRef): the application it made',
+          schema: SubmittedApplication,
+          headers: { Location: LOCATION },
+        },
+      },
+      errors: [409, 422, 503],
+      callbacks: CALLBACKS,
     },
     async (ctx, { body }) => {
       const actor = ctx.state.actor;
@@ -82,9 +96,10 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/applications',
+      path: '/applications', operationId: 'listApplications', scopes: ['applications:read'],
       summary: 'Applications: mine, or my departments\' (newest first)',
       tag: 'issuance',
+      responses: { 200: { description: 'A page of applications', schema: ApplicationList } },
       query: z.object({
         mine: z.enum(['true', 'false']).default('true'),
         status: z.enum(APPLICATION_STATUSES).optional(),
@@ -111,18 +126,20 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/applications/:id', summary: 'An application with its workflow state: step, who must act, history', tag: 'issuance', params: z.object({ id: z.uuid() }) },
+    { method: 'get', path: '/applications/:id', operationId: 'getApplication', scopes: ['applications:read'], summary: 'An application with its workflow state: step, who must act, history', tag: 'issuance', params: z.object({ id: z.uuid() }), responses: { 200: { description: 'The application', schema: Application } } },
     async (ctx, { params }) => view(await loadVisible(ctx, params.id), ctx.state.actor),
   );
 
   api.route(
     {
       method: 'post',
-      path: '/applications/:id/amend',
+      path: '/applications/:id/amend', operationId: 'amendApplication', scopes: [],
       summary: 'Correct a returned application (filler); the chain starts again',
       tag: 'issuance',
       params: z.object({ id: z.uuid() }),
       body: z.object({ faceData: z.record(z.string(), z.unknown()) }),
+      responses: { 200: { description: 'The application, back in review', schema: Application } },
+      errors: [409],
     },
     async (ctx, { params, body }) => {
       const app = await loadVisible(ctx, params.id);
@@ -134,11 +151,13 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/applications/:id/withdraw',
+      path: '/applications/:id/withdraw', operationId: 'withdrawApplication', scopes: [],
       summary: 'Withdraw an application that is not sealed yet (filler)',
       tag: 'issuance',
       params: z.object({ id: z.uuid() }),
       body: z.object({ reason: z.string().trim().max(500).optional() }),
+      responses: { 200: { description: 'The application, withdrawn', schema: Application } },
+      errors: [409],
     },
     async (ctx, { params, body }) => {
       const app = await loadVisible(ctx, params.id);

@@ -12,7 +12,7 @@ export function auditRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/audit',
+      path: '/audit', operationId: 'listAuditEntries',
       summary: 'Audit log entries, newest first',
       tag: 'audit',
       auth: 'staff',
@@ -38,7 +38,7 @@ export function auditRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/audit/verify', summary: 'Walk the hash chain and report the first broken link', tag: 'audit', auth: 'staff' },
+    { method: 'get', path: '/audit/verify', operationId: 'verifyAuditChain', summary: 'Walk the hash chain and report the first broken link', tag: 'audit', auth: 'staff' },
     async (ctx) => {
       requirePermission(ctx, 'audit.read');
       return verifyAuditChain(deps.db, deps.masterKey, undefined, deps.config.audit.anchorsDir);

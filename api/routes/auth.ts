@@ -18,7 +18,7 @@ export function authRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/auth/login',
+      path: '/auth/login', operationId: 'login',
       summary: 'Sign in with username and password; returns a bearer token',
       tag: 'auth',
       auth: 'public',
@@ -56,7 +56,7 @@ export function authRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'post', path: '/auth/logout', summary: 'End this session', tag: 'auth', auth: 'staff', responses: { 204: 'Signed out' } },
+    { method: 'post', path: '/auth/logout', operationId: 'logout', summary: 'End this session', tag: 'auth', auth: 'staff', responses: { 204: 'Signed out' } },
     async (ctx) => {
       await revokeSession(deps.db, ctx.state.sessionTokenHash!);
       await recordAudit(ctx, { category: 'logout', action: 'logout', outcome: 'success' });
@@ -65,7 +65,7 @@ export function authRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/auth/me', summary: 'Who is signed in, with roles per department', tag: 'auth' },
+    { method: 'get', path: '/auth/me', operationId: 'getCurrentActor', scopes: [], summary: 'Who is signed in, with roles per department', tag: 'auth' },
     async (ctx) => {
       const actor = ctx.state.actor;
       if (actor.kind === 'api-client') return { kind: 'api-client', id: actor.id, name: actor.name, department: actor.department, scopes: actor.scopes };

@@ -99,7 +99,7 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificates',
+      path: '/certificates', operationId: 'searchCertificates', scopes: ['certificates:read'],
       summary:
         'Search the catalog: by holder (exact ID number or credit code), type, department, region, status, issue dates (China Standard Time, inclusive); newest first, keyset-paged (pass nextCursor as cursor). reason = 用证事由, required for business systems',
       tag: 'certificates',
@@ -147,7 +147,7 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/stats',
+      path: '/stats', operationId: 'getStatistics',
       summary:
         'Certificate counts by type, department, status and month of issue (China Standard Time) for the caller\'s departments (department and audit admins; a platform-wide audit admin sees all); from/to are inclusive issue dates',
       tag: 'statistics',

@@ -72,7 +72,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificate-types',
+      path: '/certificate-types', operationId: 'listCertificateTypes', scopes: ['applications:write'],
       summary: 'Certificate types, filtered by department and status',
       tag: 'certificate types',
       query: z.object({ department: departmentCode.optional(), status: z.enum(['draft', 'published', 'retired']).optional() }),
@@ -85,7 +85,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificate-types/:code',
+      path: '/certificate-types/:code', operationId: 'getCertificateType', scopes: ['applications:write'],
       summary: 'A type with its face fields (latest version, or ?version=N)',
       tag: 'certificate types',
       params: z.object({ code: typeCodeSchema }),
@@ -100,7 +100,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificate-types',
+      path: '/certificate-types', operationId: 'createCertificateType',
       summary: 'Create a certificate type (version 1, draft)',
       tag: 'certificate types',
       auth: 'staff',
@@ -125,7 +125,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'put',
-      path: '/certificate-types/:code',
+      path: '/certificate-types/:code', operationId: 'updateCertificateType',
       summary: 'Save a new version of the definition (the template carries over)',
       tag: 'certificate types',
       auth: 'staff',
@@ -156,7 +156,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificate-types/:code/template',
+      path: '/certificate-types/:code/template', operationId: 'uploadTemplate',
       summary: 'Upload the DOCX template (request body); its tags are checked against the face fields',
       tag: 'certificate types',
       auth: 'staff',
@@ -201,7 +201,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificate-types/:code/template',
+      path: '/certificate-types/:code/template', operationId: 'downloadTemplate',
       summary: 'Download the DOCX template of the latest (or ?version=N) version',
       tag: 'certificate types',
       params: z.object({ code: typeCodeSchema }),
@@ -222,7 +222,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificate-types/:code/preview',
+      path: '/certificate-types/:code/preview', operationId: 'previewCertificate',
       summary: 'Render the template as sealing would, with sample (or given) face data and holder, as DOCX or PDF',
       tag: 'certificate types',
       auth: 'staff',
@@ -293,6 +293,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       {
         method: 'post',
         path: `/certificate-types/:code/${action}`,
+        operationId: action === 'publish' ? 'publishCertificateType' : 'retireCertificateType',
         summary: action === 'publish' ? 'Publish the latest version: new applications use it' : 'Retire the type: no new applications',
         tag: 'certificate types',
         auth: 'staff',

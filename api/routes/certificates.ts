@@ -6,7 +6,7 @@ import { HttpProblem, notFound, unprocessable } from '../problem';
 import { deny, requirePermission } from '../auth';
 import { departmentCode } from './departments';
 import { authorize, departmentsFor } from '../../domain/access';
-import { parseCertificateNumber } from '../../domain/certificate-number';
+import { CERTIFICATE_NUMBER_PATTERN, parseCertificateNumber } from '../../domain/certificate-number';
 import { CERTIFICATE_STATUS_CODES } from '../../domain/certificate-record';
 import { maskHolderId } from '../../domain/holder';
 import { getCertificate, listCatalogFailed } from '../../db/certificates';
@@ -16,13 +16,30 @@ import { getSeal } from '../../db/trust';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { callbackSigningKey, registerCertificate } from '../../services/outbound';
 import { catalogRoutes } from './catalog';
+import { Certificate, SigningKey } from '../schemas/responses';
+
+/** The reason for use (用证事由): required from business systems, optional for staff. */
+const readQuery = z.object({
+  reason: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('The reason for use (用证事由), at most 200 characters: **required for API clients**, optional for staff')
+    .meta({ examples: ['企业开办审批：核验营业执照'] }),
+});
 
 /** A certificate number in the path: validated (check character included) and upper-cased. */
-/** The reason for use (用证事由): required from business systems, optional for staff. */
-const readQuery = z.object({ reason: z.string().trim().min(1).max(200).optional() });
-
 export const numberParam = z.object({
-  number: z.string().transform((value, ctx) => {
+  number: z
+    .string()
+    .describe(
+      'The certificate number `<type>-<region>-<year>-<serial>-<check>` (domain/certificate-number.ts): the check ' +
+        'character is ISO/IEC 7064 MOD 37,36; lower case and surrounding spaces are accepted',
+    )
+    .meta({ pattern: CERTIFICATE_NUMBER_PATTERN, examples: ['BL-330106-2026-0000042-B'] })
+    .transform((value, ctx) => {
     const parsed = parseCertificateNumber(value);
     if (parsed.ok) return parsed.value.number;
     ctx.addIssue({ code: 'custom', message: `not a certificate number: ${parsed.reason}` });
@@ -100,11 +117,12 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificates/:number',
+      path: '/certificates/:number', operationId: 'getCertificate', scopes: ['certificates:read'],
       summary: 'An issued certificate: catalog data, status and links (holder ID masked unless ?reveal=holderId)',
       tag: 'certificates',
       params: numberParam,
       query: readQuery.extend({ reveal: z.enum(['holderId']).optional() }),
+      responses: { 200: { description: 'The certificate', schema: Certificate } },
       audit: { category: 'operation', action: 'certificate.read' },
     },
     async (ctx, { params, query }) => {
@@ -118,12 +136,25 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificates/:number/pdf',
+      path: '/certificates/:number/pdf', operationId: 'downloadCertificatePdf', scopes: ['certificates:read'],
       summary: 'The signed PDF',
       tag: 'certificates',
       params: numberParam,
       query: readQuery,
-      responses: { 200: 'application/pdf' },
+      responses: {
+        200: {
+          description: 'The signed PDF (PAdES signature and seal; verify it with `verifyPdf`)',
+          contentType: 'application/pdf',
+          rawSchema: { type: 'string', contentMediaType: 'application/pdf' },
+          headers: {
+            'X-Content-Sha256': {
+              description: 'Hex SHA-256 of the PDF bytes; the same as `documents.pdfSha256` and the signed record',
+              schema: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+            },
+            'Content-Disposition': { description: '`attachment; filename="<number>.pdf"`', schema: { type: 'string' } },
+          },
+        },
+      },
       audit: { category: 'operation', action: 'certificate.download' },
     },
     async (ctx, { params, query }) => {
@@ -138,7 +169,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificates/:number/record',
+      path: '/certificates/:number/record', operationId: 'getCertificateRecord', scopes: ['certificates:read'],
       summary: 'The signed certificate record: canonical JSON, detached CMS signature (base64 DER) and the signer chain',
       tag: 'certificates',
       params: numberParam,
@@ -165,7 +196,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/catalog/failed',
+      path: '/catalog/failed', operationId: 'listCatalogFailures',
       summary: 'Certificates stored but not yet registered in the catalog (for re-registration)',
       tag: 'catalog',
       auth: 'staff',
@@ -201,7 +232,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/catalog/failed/:number/reregister',
+      path: '/catalog/failed/:number/reregister', operationId: 'reregisterCertificate',
       summary: 'Push a stored certificate to the catalog again',
       tag: 'catalog',
       auth: 'staff',
@@ -229,10 +260,15 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/callbacks/signing-key',
+      path: '/callbacks/signing-key', operationId: 'getCallbackSigningKey', scopes: [],
       summary: 'The HMAC-SHA256 key that signs callbacks to this business system (X-Certflow-Signature: sha256=<hex>)',
       tag: 'callbacks',
+      description:
+        'The `key` is base64: decode it to bytes and compute HMAC-SHA256 over the exact body bytes with those ' +
+        'bytes (not with the base64 text). API clients get their own key; staff (the department admin) name the ' +
+        'department for callbacks of staff-entered applications.',
       query: z.object({ department: departmentCode.optional() }),
+      responses: { 200: { description: 'The key', schema: SigningKey } },
       audit: { category: 'configuration', action: 'callback-key.read' },
     },
     async (ctx, { query }) => {

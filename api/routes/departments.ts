@@ -18,19 +18,19 @@ const departmentBody = z.object({
 });
 
 export function departmentRoutes(api: ApiRouter, deps: AppDeps) {
-  api.route({ method: 'get', path: '/departments', summary: 'All departments', tag: 'organisation', auth: 'staff' }, async () => ({
+  api.route({ method: 'get', path: '/departments', operationId: 'listDepartments', summary: 'All departments', tag: 'organisation', auth: 'staff' }, async () => ({
     items: await listDepartments(deps.db),
   }));
 
   api.route(
-    { method: 'get', path: '/departments/:code', summary: 'One department', tag: 'organisation', auth: 'staff', params: z.object({ code: departmentCode }) },
+    { method: 'get', path: '/departments/:code', operationId: 'getDepartment', summary: 'One department', tag: 'organisation', auth: 'staff', params: z.object({ code: departmentCode }) },
     async (_ctx, { params }) => (await getDepartment(deps.db, params.code)) ?? Promise.reject(notFound(`No department ${params.code}`)),
   );
 
   api.route(
     {
       method: 'post',
-      path: '/departments',
+      path: '/departments', operationId: 'createDepartment',
       summary: 'Create a department (platform admin)',
       tag: 'organisation',
       auth: 'staff',
@@ -53,7 +53,7 @@ export function departmentRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'put',
-      path: '/departments/:code',
+      path: '/departments/:code', operationId: 'updateDepartment',
       summary: 'Change a department (platform admin or its department admin)',
       tag: 'organisation',
       auth: 'staff',

@@ -41,14 +41,18 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
     return conflict(message);
   }
 
-  for (const [action, update, summary] of [
-    ['retry', retryUpdate, 'Retry a failed sealing after its cause was fixed (platform admin; the `retry` Update)'],
-    ['cancel', cancelUpdate, 'Cancel a stuck application (in review, returned, failed) with a reason (platform admin)'],
+  for (const [action, update, summary, operationId] of [
+    ['retry', retryUpdate, 'Retry a failed sealing after its cause was fixed (platform admin; the `retry` Update)',
+      'retryApplication'],
+    ['cancel', cancelUpdate, 'Cancel a stuck application (in review, returned, failed) with a reason (platform admin)',
+      'cancelApplication'],
   ] as const) {
     api.route(
       {
         method: 'post',
         path: `/applications/:id/${action}`,
+        operationId,
+        description: 'An operator repair (docs/runbook.md): the same workflow Update the `temporal` CLI sends; audited.',
         summary,
         tag: 'operations',
         auth: 'staff',
@@ -74,6 +78,8 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
     {
       method: 'post',
       path: '/applications/:id/resend-callback',
+      operationId: 'resendApplicationCallback',
+      description: 'Runs `resendCallbackWorkflow` (docs/runbook.md); a delivered callback is not sent twice.',
       summary: 'Send the certificate.issued callback again, if no attempt was delivered yet (platform admin)',
       tag: 'operations',
       auth: 'staff',

@@ -15,7 +15,7 @@ export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificates/:number/revoke',
+      path: '/certificates/:number/revoke', operationId: 'revokeCertificate',
       summary: 'End a certificate: revoked (吊销/作废), cancelled (注销) or withdrawn (撤销), with a reason; it fails verification at once',
       tag: 'certificates',
       auth: 'staff',

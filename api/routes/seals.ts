@@ -18,7 +18,7 @@ const PNG = /^iVBORw0KGgo/;
 const base64Png = z.string().regex(PNG, 'must be a base64-encoded PNG').max(2_000_000, 'seal image must be under 1.5 MiB');
 
 export function sealRoutes(api: ApiRouter, deps: AppDeps) {
-  api.route({ method: 'get', path: '/seals', summary: 'Seals of the departments the caller administers', tag: 'seals', auth: 'staff' }, async (ctx) => {
+  api.route({ method: 'get', path: '/seals', operationId: 'listSeals', summary: 'Seals of the departments the caller administers', tag: 'seals', auth: 'staff' }, async (ctx) => {
     const scope = departmentsFor(ctx.state.actor, 'certificate-type.manage');
     if (scope !== null && scope.length === 0) requirePermission(ctx, 'certificate-type.manage');
     return { items: (await listSeals(deps.db, scope ?? undefined)).map(view) };
@@ -27,7 +27,7 @@ export function sealRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/seals',
+      path: '/seals', operationId: 'importSeal',
       summary: 'Add a seal: image plus the real CA\'s certificate and key (PEM or PKCS#12); outside production, omit them to get a development certificate',
       tag: 'seals',
       auth: 'staff',
@@ -79,7 +79,7 @@ export function sealRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'delete',
-      path: '/seals/:id',
+      path: '/seals/:id', operationId: 'deleteSeal',
       summary: 'Deactivate a seal (certificates already sealed with it stay valid)',
       tag: 'seals',
       auth: 'staff',

@@ -45,7 +45,7 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/tasks',
+      path: '/tasks', operationId: 'listTasks',
       summary: 'My tasks (claimed by me) or my role\'s queue in my departments, sorted by due time',
       tag: 'inbox',
       auth: 'staff',
@@ -81,7 +81,7 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/tasks/:id', summary: 'A task with the application\'s face data and history', tag: 'inbox', auth: 'staff', params: z.object({ id: z.coerce.number().int().positive() }) },
+    { method: 'get', path: '/tasks/:id', operationId: 'getTask', summary: 'A task with the application\'s face data and history', tag: 'inbox', auth: 'staff', params: z.object({ id: z.coerce.number().int().positive() }) },
     async (ctx, { params }) => {
       const task = await loadWorkable(ctx, params.id);
       const app = (await getApplication(deps.db, task.applicationId))!;
@@ -108,7 +108,7 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/tasks/:id/claim',
+      path: '/tasks/:id/claim', operationId: 'claimTask',
       summary: 'Claim a queued task (one person at a time); `release: true` puts it back',
       tag: 'inbox',
       auth: 'staff',
@@ -135,7 +135,7 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/tasks/:id/decision',
+      path: '/tasks/:id/decision', operationId: 'decideTask',
       summary: 'Approve, reject (with reason) or return for correction (with comments)',
       tag: 'inbox',
       auth: 'staff',

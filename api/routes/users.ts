@@ -64,14 +64,14 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
     for (const department of departments) requirePermission(ctx, 'user.manage', { department });
   }
 
-  api.route({ method: 'get', path: '/users', summary: 'Staff the caller may manage', tag: 'organisation', auth: 'staff' }, async (ctx) => {
+  api.route({ method: 'get', path: '/users', operationId: 'listUsers', summary: 'Staff the caller may manage', tag: 'organisation', auth: 'staff' }, async (ctx) => {
     const scope = departmentsFor(ctx.state.actor, 'user.manage');
     if (scope !== null && scope.length === 0) requirePermission(ctx, 'user.manage');
     return { items: await listUsers(deps.db, scope ?? undefined) };
   });
 
   api.route(
-    { method: 'get', path: '/users/:id', summary: 'One staff member', tag: 'organisation', auth: 'staff', params: z.object({ id: z.coerce.number().int().positive() }) },
+    { method: 'get', path: '/users/:id', operationId: 'getUser', summary: 'One staff member', tag: 'organisation', auth: 'staff', params: z.object({ id: z.coerce.number().int().positive() }) },
     async (ctx, { params }) => {
       const user = await getUser(deps.db, params.id);
       if (!user) throw notFound(`No user ${params.id}`);
@@ -84,7 +84,7 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/users',
+      path: '/users', operationId: 'createUser',
       summary: 'Create a staff member with roles',
       tag: 'organisation',
       auth: 'staff',
@@ -138,7 +138,7 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'put',
-      path: '/users/:id',
+      path: '/users/:id', operationId: 'updateUser',
       summary: 'Change name, deactivate or reset the password (ends the user\'s sessions)',
       tag: 'organisation',
       auth: 'staff',
@@ -175,7 +175,7 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/users/:id/roles',
+      path: '/users/:id/roles', operationId: 'grantRole',
       summary: 'Grant a role in a department',
       tag: 'organisation',
       auth: 'staff',
@@ -203,7 +203,7 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'delete',
-      path: '/users/:id/roles/:assignmentId',
+      path: '/users/:id/roles/:assignmentId', operationId: 'revokeRole',
       summary: 'Withdraw a role',
       tag: 'organisation',
       auth: 'staff',

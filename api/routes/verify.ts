@@ -8,7 +8,7 @@ import { requirePermission } from '../auth';
 import { recordAudit } from '../audit';
 import { readRawBody } from '../raw-body';
 import { authorize } from '../../domain/access';
-import { parseCertificateNumber } from '../../domain/certificate-number';
+import { CERTIFICATE_NUMBER_PATTERN, parseCertificateNumber } from '../../domain/certificate-number';
 import { getCertificateCached } from '../../db/certificate-cache';
 import { statusNow, verifyCertificate, type VerifyInput } from '../../services/verify';
 import { chinaDate } from '../../domain/calendar';
@@ -111,7 +111,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/verify',
+      path: '/verify', operationId: 'verifyPdf',
       summary:
         'Verify a certificate (public, no sign-in): upload the PDF as the body (Content-Type application/pdf, up to 20 MB), ' +
         'or send JSON {record, signature}. Returns a report: verdict valid/invalid/indeterminate, each check with its reason, the public face summary',
@@ -135,11 +135,18 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/verify/:number',
+      path: '/verify/:number', operationId: 'verifyCertificate',
       summary: 'Verify a certificate by its number (public, no sign-in; the QR code\'s target)',
       tag: 'verification',
       auth: 'public',
-      params: z.object({ number: z.string().min(1).max(64) }),
+      params: z.object({
+        number: z
+          .string()
+          .min(1)
+          .max(64)
+          .describe('The certificate number (as on the QR code); see getCertificate')
+          .meta({ pattern: CERTIFICATE_NUMBER_PATTERN, examples: ['BL-330106-2026-0000042-B'] }),
+      }),
       responses: { 200: 'Verification report', 400: 'Not a certificate number', 429: 'Rate limit; see Retry-After' },
     },
     async (ctx, { params }) => {
@@ -152,7 +159,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificates/:number/compare',
+      path: '/certificates/:number/compare', operationId: 'compareCertificate', scopes: ['certificates:compare'],
       summary:
         'Compare claimed values with a certificate (比对) without revealing the stored ones: {fields: {<face field key> | holderId | holderName: value}, reason (用证事由, ≤ 200 characters)} → {results: {key: {match}}}',
       tag: 'certificates',

@@ -6,7 +6,7 @@ import type { AuditInput } from '../../db/audit';
 import { getType, getTypeVersion, type CertificateTypeSummary } from '../../db/certificate-types';
 import { findByDedupeKey, getApplication, insertApplication, type ApplicationRow } from '../../db/applications';
 import { validateFaceData } from '../../domain/face-fields';
-import { chainForMode, type ActorRef, type IssuanceMode } from '../../domain/issuance';
+import { chainForMode, initialStatus, type ActorRef, type IssuanceMode } from '../../domain/issuance';
 import { parseHolderId, type HolderKind } from '../../domain/holder';
 import { issuanceRunText } from '../../domain/operations';
 import { createHolderCrypto } from '../../platform/holder-crypto';
@@ -80,6 +80,7 @@ export async function submitApplication(
     typeVersion: version.version,
     department: type.department,
     mode: s.mode,
+    status: initialStatus(chainForMode(s.mode, version.approvalChain)),
     holderKind: s.holder.kind,
     holderName: s.holder.name,
     holderIdHash: holders.lookupHash(holderId.value),

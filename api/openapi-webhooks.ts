@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { CERTIFICATE_STATUSES } from '../domain/certificate-record';
+
+/**
+ * The callbacks certflow POSTs to a submission's `callbackUrl` (services/callbacks.ts through
+ * services/outbox.ts), as OpenAPI 3.1 `webhooks`. The bodies' fields only ever grow.
+ */
+
+export const CALLBACK_EVENTS = [
+  'certificate.issued',
+  'certificate.revoked',
+  'certificate.cancelled',
+  'certificate.withdrawn',
+  'certificate.expiring',
+] as const;
+
+const applicationId = z.uuid().describe('The application the business system submitted');
+const externalRef = z.string().nullable().describe('The submission\'s `externalRef`, echoed');
+const certificateNumber = z.string().describe('The certificate number (证照编号)').meta({ examples: ['BL-330106-2026-0000042-B'] });
+
+export const IssuedCallback = z
+  .object({
+    applicationId,
+    externalRef,
+    certificateNumber,
+    downloadUrl: z
+      .url()
+      .describe(
+        'The sealed PDF (`downloadCertificatePdf`), with a `reason` for use stating the callback, so the receiving ' +
+          'business system can fetch it with its API key (scope certificates:read) as is; the read is audited',
+      ),
+    status: z.literal('issued'),
+  })
+  .meta({ id: 'CertificateIssuedCallback' });
+
+export const StatusCallback = z
+  .object({
+    applicationId,
+    externalRef,
+    certificateNumber,
+    status: z.enum(CERTIFICATE_STATUSES).describe('The certificate\'s status after the change'),
+    reason: z.string().nullable().describe('Why it changed, as the department recorded it'),
+    changedAt: z.string().describe('When it changed (ISO 8601)'),
+    validUntil: z.string().nullable().optional().describe('Only on certificate.expiring: the last valid day (YYYY-MM-DD)'),
+  })
+  .meta({ id: 'CertificateStatusCallback' });
+
+const header = (name: string, description: string, schema: Record<string, unknown>) => ({
+  name,
+  in: 'header',
+  required: true,
+  description,
+  schema,
+});
+
+function parameters(event: string) {
+  return [
+    header('X-Certflow-Event', 'The event', { type: 'string', const: event }),
+    header(
+      'X-Certflow-Signature',
+      '`sha256=` and the lower-case hex HMAC-SHA256 of the exact request body bytes. The key is the `key` of ' +
+        '`getCallbackSigningKey`, **base64-decoded** (32 bytes): HMAC with the decoded bytes, not the base64 text. ' +
+        'Compare in constant time before trusting the body.',
+      { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' },
+    ),
+    header('X-Certflow-Body-Sha256', 'Hex SHA-256 of the body; the same on every attempt', {
+      type: 'string',
+      pattern: '^[0-9a-f]{64}$',
+    }),
+    header(
+      'X-Certflow-Delivery',
+      'The message id, the same on every attempt: a receiver whose answer was lost recognises the retry by it',
+      { type: 'string' },
+    ),
+  ];
+}
+
+const DELIVERY =
+  'Delivered means the receiver answered **2xx** (the body of the answer is ignored). Anything else is retried with ' +
+  'the same body, signature and X-Certflow-Delivery: from 10 s, doubling, at most 2 h apart, 16 attempts ' +
+  '(about a day); a 4xx other than 408 and 429 is final (the content was refused). Receivers must be idempotent ' +
+  'on X-Certflow-Delivery and should answer quickly (within 10 s).';
+
+export function webhooks() {
+  const out: Record<string, unknown> = {};
+  for (const event of CALLBACK_EVENTS) {
+    const issued = event === 'certificate.issued';
+    out[event] = {
+      post: {
+        operationId: `on${event.split('.')[1]![0]!.toUpperCase()}${event.split('.')[1]!.slice(1)}`,
+        summary: issued ? 'A certificate was issued for the application' : `The certificate's status changed: ${event}`,
+        description: DELIVERY,
+        tags: ['callbacks'],
+        parameters: parameters(event),
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { $ref: `#/components/schemas/${issued ? 'CertificateIssuedCallback' : 'CertificateStatusCallback'}` },
+            },
+          },
+        },
+        responses: {
+          '2XX': { description: 'Delivered; certflow stops sending this message' },
+          default: { description: 'Not delivered; certflow retries (see the description)' },
+        },
+      },
+    };
+  }
+  return out;
+}
+
+export function webhookSchemas() {
+  const out: Record<string, unknown> = {};
+  for (const schema of [IssuedCallback, StatusCallback]) {
+    const { $defs } = z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12' }) as { $defs: Record<string, unknown> };
+    Object.assign(out, $defs);
+  }
+  return out;
+}
