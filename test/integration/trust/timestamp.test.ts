@@ -23,6 +23,14 @@ const pyhanko = (args: string[]) =>
     execFile(PYHANKO, args, { env, timeout: 90_000 }, (_err, stdout, stderr) => resolve({ output: `${stdout}${stderr}` }));
   });
 
+/** Installed by scripts/setup.sh; missing, the pyHanko cases are skipped loudly, and fail under CI=true. */
+function needPyhanko(ctx: Mocha.Context) {
+  if (fs.existsSync(PYHANKO)) return;
+  if (process.env.CI === 'true') throw new Error(`pyHanko is missing at ${PYHANKO}: run scripts/setup.sh`);
+  console.warn(`WARNING: pyHanko is missing at ${PYHANKO} (run scripts/setup.sh): skipping the pyHanko checks`);
+  ctx.skip();
+}
+
 describe('time-stamping and PAdES baseline signatures', function () {
   this.timeout(120_000);
   let dir: string;
@@ -143,7 +151,8 @@ describe('time-stamping and PAdES baseline signatures', function () {
       assert.match(out, /Certificate Validation: Certificate is Trusted\./);
     });
 
-    it('is valid for pyHanko, timestamp included, with only the platform root trusted (CRL fetched)', async () => {
+    it('is valid for pyHanko, timestamp included, with only the platform root trusted (CRL fetched)', async function () {
+      needPyhanko(this);
       const r = await pyhanko(['sign', 'validate', '--pretty-print', '--trust', path.join(dir, 'root.pem'), '--trust-replace', path.join(dir, 'lt.pdf')]);
       assert.match(r.output, /The signer's certificate is trusted\./, r.output);
       assert.match(r.output, /The timestamp token is cryptographically sound\./);
@@ -152,7 +161,8 @@ describe('time-stamping and PAdES baseline signatures', function () {
       assert.match(r.output, /The signature is judged VALID\./);
     });
 
-    it('is LTV-ready: pyHanko validates it from the DSS alone, after the signer certificate expired', async () => {
+    it('is LTV-ready: pyHanko validates it from the DSS alone, after the signer certificate expired', async function () {
+      needPyhanko(this);
       crlServer.close(); // from here on only the DSS has the CRL
       const expired = new Date(new X509Certificate(signer.certificatePem).validTo).getTime();
       const later = new Date(expired + 5 * 86_400_000).toISOString().replace(/\.\d+Z$/, '+00:00');
