@@ -192,11 +192,16 @@ export interface SignedCertificateRow {
 
 export async function findSignedCertificate(db: Db, applicationId: string): Promise<SignedCertificateRow | undefined> {
   const r = await db('signed_certificates').where({ application_id: applicationId }).first();
-  return r ? { signedPdfSha: r.signed_pdf_sha256, recordSha: r.record_sha256, signature: r.record_signature } : undefined;
+  if (!r) return undefined;
+  return { signedPdfSha: r.signed_pdf_sha256, recordSha: r.record_sha256, signature: r.record_signature };
 }
 
 /** First writer wins; returns what is stored. Called after the blobs are written. */
-export async function saveSignedCertificate(db: Db, applicationId: string, s: SignedCertificateRow): Promise<SignedCertificateRow> {
+export async function saveSignedCertificate(
+  db: Db,
+  applicationId: string,
+  s: SignedCertificateRow,
+): Promise<SignedCertificateRow> {
   await db('signed_certificates')
     .insert({
       application_id: applicationId,

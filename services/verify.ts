@@ -180,7 +180,8 @@ async function verifyPdf(deps: VerifyDeps, pdf: Buffer, checks: Checks, rootPem:
     if (i.signerCertificatePem) {
       const d = describeCertificate(i.signerCertificatePem);
       [signerDepartment, signerName] = [d.departmentCode, d.commonName];
-      const proven = await timeChecks(deps, checks, i.signerCertificatePem, i.timestampToken, i.signatureValue, rootPem);
+      const signerPem = i.signerCertificatePem;
+      const proven = await timeChecks(deps, checks, signerPem, i.timestampToken, i.signatureValue, rootPem);
       signerChecks(checks, i.signerCertificatePem, i.chainPem, proven ?? i.signingTime, rootPem, !!proven);
     } else {
       for (const id of SIGNER_CHECKS) checks.set(id, 'failed', 'the signature does not include the signer certificate');

@@ -13,7 +13,12 @@ import { answerTimestampRequest, currentCrl, tsaChainPem } from '../../services/
  * certificate chain, the root's CRL (PEM and DER), and the platform admin's seal revocation.
  */
 
-const timeDeps = (deps: AppDeps) => ({ db: deps.db, masterKey: deps.masterKey, logger: deps.logger, config: deps.config });
+const timeDeps = (deps: AppDeps) => ({
+  db: deps.db,
+  masterKey: deps.masterKey,
+  logger: deps.logger,
+  config: deps.config,
+});
 
 export function timeRoutes(router: Router, deps: AppDeps) {
   // RFC 3161 §3.4: TimeStampReq in, TimeStampResp out, over plain HTTP.

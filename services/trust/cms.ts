@@ -134,7 +134,8 @@ function signedParts(
   // The signature covers the attributes encoded as a SET (tag 0x31), not as [0].
   const signature = sign('sha256', signedAttrs, key);
   const chain = signer.chainPem.map((p) => new X509Certificate(p).raw).filter((der) => !der.equals(cert.raw));
-  return { cert, signedAttrs, signatureAlgorithm, signature, chain, eContent: opts.eContent, omitCertificates: opts.omitCertificates };
+  const { eContent, omitCertificates } = opts;
+  return { cert, signedAttrs, signatureAlgorithm, signature, chain, eContent, omitCertificates };
 }
 
 function assemble(p: SignedParts, unsignedAttrs: Buffer[]): Buffer {

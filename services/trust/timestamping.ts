@@ -40,7 +40,8 @@ async function rootWithKey(db: Db, masterKey: Buffer): Promise<RootCa> {
   if (!root.encryptedPrivateKey) {
     throw new TrustError('the platform root was imported without its key: set TSA_URL and take CRLs from the real CA');
   }
-  return { certificatePem: root.certificatePem, privateKeyPem: await decryptPrivateKey(root.encryptedPrivateKey, masterKey) };
+  const privateKeyPem = await decryptPrivateKey(root.encryptedPrivateKey, masterKey);
+  return { certificatePem: root.certificatePem, privateKeyPem };
 }
 
 /** certflow's TSA credential; the first call makes it, under the platform root. */
@@ -139,7 +140,11 @@ export async function currentCrl(deps: Pick<TimeDeps, 'db' | 'masterKey'>, now =
       reason: r.reason === 'keyCompromise' ? x509.X509CrlReason.keyCompromise : x509.X509CrlReason.superseded,
       invalidity: r.compromisedAt ? new Date(r.compromisedAt) : undefined,
     })),
-    { crlNumber: Math.floor(thisUpdate.getTime() / 1000), thisUpdate, nextUpdate: new Date(thisUpdate.getTime() + 7 * 86_400_000) },
+    {
+      crlNumber: Math.floor(thisUpdate.getTime() / 1000),
+      thisUpdate,
+      nextUpdate: new Date(thisUpdate.getTime() + 7 * 86_400_000),
+    },
   );
   return { pem, der: Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64') };
 }

@@ -86,7 +86,9 @@ export async function issueTsaCertificate(opts: {
       O: rootCert.subjectName.getField('O')[0] ?? 'certflow',
     }),
     notBefore,
-    notAfter: new Date(Math.min(addDays(notBefore, opts.validityDays ?? 365 * 10).getTime(), rootCert.notAfter.getTime())),
+    notAfter: new Date(
+      Math.min(addDays(notBefore, opts.validityDays ?? 365 * 10).getTime(), rootCert.notAfter.getTime()),
+    ),
     publicKey: keys.publicKey,
     signingKey: await importSigningKey(opts.root.privateKeyPem),
     extensions: [
@@ -235,7 +237,12 @@ export interface TimestampCheck {
  * Is `token` a timestamp over `data` (for a signature timestamp: the signature value), by a
  * TSA chaining to the root with the timeStamping profile, valid at its genTime?
  */
-export function verifyTimestampToken(token: Buffer, data: Buffer, trustedRootPem: string, extraCertsPem: string[] = []): TimestampCheck {
+export function verifyTimestampToken(
+  token: Buffer,
+  data: Buffer,
+  trustedRootPem: string,
+  extraCertsPem: string[] = [],
+): TimestampCheck {
   let parsed;
   let info;
   try {

@@ -121,7 +121,8 @@ describe('time-stamping and PAdES baseline signatures', function () {
       const pdf = makeTestPdf(dir);
       const info = { reason: '电子证照签发', location: '330100', name: '市场监督管理局', signingTime: new Date(Math.floor(Date.now() / 1000) * 1000) };
       bt = await signPdf(pdf, signer, { ...info, timestamp: stamp });
-      lt = appendDss(bt, { certificatesPem: [signer.certificatePem, root.certificatePem, tsa.certificatePem], crlsDer: [crlDer] });
+      const certificatesPem = [signer.certificatePem, root.certificatePem, tsa.certificatePem];
+      lt = appendDss(bt, { certificatesPem, crlsDer: [crlDer] });
       writeFile(dir, 'bt.pdf', bt);
       writeFile(dir, 'lt.pdf', lt);
     });

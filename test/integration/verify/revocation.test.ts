@@ -9,6 +9,7 @@ import { getSeal } from '../../../db/trust';
 import type { VerificationReport } from '../../../services/verify';
 import { run, tempDir, writeFile } from '../trust/tools';
 import { outcomes } from './helpers';
+import { revocationCheck } from '../../../services/trust/revocation';
 
 /**
  * Trust that outlives keys, over HTTP: the TSA route answers `openssl ts` queries, the root's
@@ -31,7 +32,8 @@ forEachDatabase('time-stamping and seal revocation API', (get) => {
     s = await setupSealing(db, testWarmConverter());
     first = await issue(s, await createApplication(db, s.deps.masterKey));
     second = await issue(s, await createApplication(db, s.deps.masterKey));
-    app = await startTestApp({ db, temporal: {} as Client, deps: s.deps, config: { ...s.deps.config, verify: { rateLimitPerMinute: 1000 } } });
+    const config = { ...s.deps.config, verify: { rateLimitPerMinute: 1000 } };
+    app = await startTestApp({ db, temporal: {} as Client, deps: s.deps, config });
     admin = await app.login('platform-admin');
   });
   after(() => app?.close());
@@ -106,6 +108,12 @@ forEachDatabase('time-stamping and seal revocation API', (get) => {
     assert.equal(lost.verdict, 'invalid');
     assert.equal(outcomes(lost).revocation, 'failed');
     assert.match(lost.checks.find((c) => c.id === 'revocation')!.reason, /key compromise.*timestamped after/);
+
+    // A signature without a timestamp cannot prove it came before: the signer's claim is not enough.
+    const serial = (await getSeal(db, cert.sealId))!.serial;
+    const untimed = await revocationCheck(db, serial, undefined);
+    assert.equal(untimed.ok, false);
+    assert.match(untimed.reason, /no timestamp proves the signature older/);
 
     const crl = await app.fetch('/api/v1/trust/crl.pem');
     assert.equal(crl.status, 200);
