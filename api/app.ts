@@ -21,6 +21,7 @@ import { apiClientRoutes } from './routes/api-clients';
 import { auditRoutes } from './routes/audit';
 import { certificateTypeRoutes } from './routes/certificate-types';
 import { sealRoutes, trustRoutes } from './routes/seals';
+import { sealRevocationRoutes, timeRoutes } from './routes/trust';
 import { certificateRoutes } from './routes/certificates';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps): Koa {
   auditRoutes(v1, deps);
   certificateTypeRoutes(v1, deps);
   sealRoutes(v1, deps);
+  sealRevocationRoutes(v1, deps);
   certificateRoutes(v1, deps);
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
@@ -83,6 +85,7 @@ export function createApp(deps: AppDeps): Koa {
   });
   trustRoutes(health, deps);
   docsRoutes(health);
+  timeRoutes(health, deps);
 
   app.use(clientAddress(deps.config.http.trustedProxies));
   app.use(requestContext(deps.logger));

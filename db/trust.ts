@@ -137,3 +137,117 @@ export async function publicTrustMaterial(db: Db) {
     })),
   };
 }
+
+// ---------------------------------------------------------------- time-stamping and revocation
+
+export interface TsaCredentialRow {
+  id: number;
+  certificatePem: string;
+  chainPem: string[];
+  encryptedPrivateKey: string;
+}
+
+export async function getActiveTsa(db: Db): Promise<TsaCredentialRow | undefined> {
+  const r = await db('tsa_credentials').where({ active: true }).orderBy('id', 'desc').first();
+  return r
+    ? {
+        id: Number(r.id),
+        certificatePem: r.certificate_pem,
+        chainPem: JSON.parse(r.chain_pem as string) as string[],
+        encryptedPrivateKey: r.encrypted_private_key,
+      }
+    : undefined;
+}
+
+export async function insertTsa(db: Db, t: Omit<TsaCredentialRow, 'id'>): Promise<void> {
+  await db('tsa_credentials').insert({
+    certificate_pem: t.certificatePem,
+    chain_pem: JSON.stringify(t.chainPem),
+    encrypted_private_key: t.encryptedPrivateKey,
+    active: true,
+    created_at: new Date(),
+  });
+}
+
+export type RevocationReason = 'keyCompromise' | 'superseded';
+
+export interface SealRevocationRow {
+  sealId: number;
+  serial: string;
+  reason: RevocationReason;
+  compromisedAt: string | null;
+  revokedAt: string;
+  revokedBy: string;
+  comment: string | null;
+}
+
+const toRevocation = (r: Record<string, unknown>): SealRevocationRow => ({
+  sealId: Number(r.seal_id),
+  serial: r.serial as string,
+  reason: r.reason as RevocationReason,
+  compromisedAt: r.compromised_at ? toIso(r.compromised_at) : null,
+  revokedAt: toIso(r.revoked_at),
+  revokedBy: r.revoked_by as string,
+  comment: (r.comment as string | null) ?? null,
+});
+
+export async function listSealRevocations(db: Db): Promise<SealRevocationRow[]> {
+  return (await db('seal_revocations').orderBy('id')).map(toRevocation);
+}
+
+/** By certificate serial (hex, any case): what a verifier holding a signature knows. */
+export async function findSealRevocation(db: Db, serial: string): Promise<SealRevocationRow | undefined> {
+  const r = await db('seal_revocations').where({ serial: serial.toUpperCase() }).first();
+  return r ? toRevocation(r) : undefined;
+}
+
+/** Revokes once: a second revocation of the same seal returns false and changes nothing. */
+export async function insertSealRevocation(db: Db, r: SealRevocationRow): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    if (await trx('seal_revocations').where({ seal_id: r.sealId }).first('id')) return false;
+    await trx('seal_revocations').insert({
+      seal_id: r.sealId,
+      serial: r.serial.toUpperCase(),
+      reason: r.reason,
+      compromised_at: r.compromisedAt ? new Date(r.compromisedAt) : null,
+      revoked_at: new Date(r.revokedAt),
+      revoked_by: r.revokedBy,
+      comment: r.comment,
+    });
+    await trx('seals').where({ id: r.sealId }).update({ active: false, is_default: false });
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------- signed results
+
+export interface SignedCertificateRow {
+  signedPdfSha: string;
+  recordSha: string;
+  signature: string;
+}
+
+export async function findSignedCertificate(db: Db, applicationId: string): Promise<SignedCertificateRow | undefined> {
+  const r = await db('signed_certificates').where({ application_id: applicationId }).first();
+  if (!r) return undefined;
+  return { signedPdfSha: r.signed_pdf_sha256, recordSha: r.record_sha256, signature: r.record_signature };
+}
+
+/** First writer wins; returns what is stored. Called after the blobs are written. */
+export async function saveSignedCertificate(
+  db: Db,
+  applicationId: string,
+  s: SignedCertificateRow,
+): Promise<SignedCertificateRow> {
+  await db('signed_certificates')
+    .insert({
+      application_id: applicationId,
+      signed_pdf_sha256: s.signedPdfSha,
+      record_sha256: s.recordSha,
+      record_signature: s.signature,
+      created_at: new Date(),
+    })
+    .onConflict('application_id')
+    .ignore();
+  return (await findSignedCertificate(db, applicationId))!;
+}

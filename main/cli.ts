@@ -122,7 +122,7 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
   life.add('blob store', () => blobs.close?.());
   const masterKey = loadMasterKey(config);
   if (config.demo.enabled) {
-    await ensureDevelopmentTrust({ db, blobs, masterKey, logger });
+    await ensureDevelopmentTrust({ db, blobs, masterKey, logger, publicUrl: config.http.publicUrl });
     const types = await seedDemoTypes(db, blobs);
     if (types.length) logger.info({ types }, 'demo certificate types seeded');
   }

@@ -99,6 +99,8 @@ const envSchema = z.object({
   CERTFLOW_MASTER_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   CERTFLOW_DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('certflow-demo'),
   CATALOG_URL: z.url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  /** The city's RFC 3161 time-stamping service; unset: certflow's own TSA (docs/trust.md). */
+  TSA_URL: z.url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
   CATALOG_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   EXPIRY_SWEEP_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(60),
@@ -198,6 +200,8 @@ export interface Config {
    * certificates table is the catalog and registration only marks the row registered.
    */
   catalog: { url: string | undefined; timeoutMs: number };
+  /** RFC 3161 time-stamping: `tsaUrl` unset means certflow's own TSA, in process. */
+  trust: { tsaUrl: string | undefined };
   /** The expiry sweep runs this often; reminders go out this many days before validity ends. */
   expiry: { sweepMinutes: number; reminderDays: number };
   /**
@@ -336,6 +340,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     demo: { enabled: e.NODE_ENV !== 'production', password: e.CERTFLOW_DEMO_PASSWORD },
     logLevel: e.LOG_LEVEL,
     catalog: { url: e.CATALOG_URL, timeoutMs: e.CATALOG_TIMEOUT_MS },
+    trust: { tsaUrl: e.TSA_URL },
     callbacks: { timeoutMs: e.CALLBACK_TIMEOUT_MS },
     renderConcurrency: e.RENDER_CONCURRENCY,
     verify: { rateLimitPerMinute: e.VERIFY_RATE_LIMIT_PER_MINUTE },

@@ -73,6 +73,17 @@ if [ ! -x "$TOOLS/schemathesis/bin/st" ] || \
 fi
 PYTHONPATH="$TOOLS/schemathesis" "$TOOLS/schemathesis/bin/st" --version
 
+# 2d. pyHanko (PyPI pyhanko-cli): the trust tests validate certflow's PAdES signatures with it
+#     (test/integration/trust/timestamp.test.ts). Its own --target, like SeaweedFS.
+if [ ! -x "$TOOLS/pyhanko/bin/pyhanko" ]; then
+  say "pip install pyhanko-cli into .tools/pyhanko"
+  python3 -m pip install --quiet --disable-pip-version-check --target "$TOOLS/pyhanko" pyhanko-cli
+fi
+# A wrapper, since the package's modules live beside its bin/ (pip --target).
+printf '#!/bin/sh\nPYTHONPATH="%s${PYTHONPATH:+:$PYTHONPATH}" exec "%s" "$@"\n' "$TOOLS/pyhanko" "$TOOLS/pyhanko/bin/pyhanko" \
+  > "$TOOLS/bin/pyhanko"
+chmod +x "$TOOLS/bin/pyhanko"
+
 # 3. npm packages. npm 11 runs dependencies' install scripts only for the packages listed
 #    under allowScripts in package.json (better-sqlite3 builds from source with g++).
 stamp=node_modules/.certflow-installed

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { Db } from '../db/knex';
 import type { Cache } from '../platform/cache';
 import { sha256 } from '../platform/blobs';
@@ -12,6 +13,8 @@ import { maskHolderId } from '../domain/holder';
 import { checkSignerCertificate, describeCertificate, type Check } from './trust/pki';
 import { inspectPdfSignature, PdfSignatureError, type PdfSignatureInspection } from './trust/sign-pdf';
 import { verifyRecordSignature } from './trust/sign-record';
+import { verifyTimestampToken } from './trust/tsa';
+import { revocationCheck } from './trust/revocation';
 import { chinaDate } from '../domain/calendar';
 
 /**
@@ -33,6 +36,8 @@ export const CHECKS = {
   chain: { title: '证书链', titleEn: 'Signer chains to the platform root' },
   signerValidity: { title: '签名时证书有效', titleEn: 'Signer certificate valid at signing time' },
   signerProfile: { title: '文档签名证书', titleEn: 'Signer has the document-signing profile' },
+  timestamp: { title: '签名时间戳', titleEn: 'Signature timestamp (RFC 3161) by a trusted TSA' },
+  revocation: { title: '印章证书吊销', titleEn: 'Signer certificate not revoked when it signed' },
   issuer: { title: '发证机关', titleEn: 'Signed by the issuing department' },
   pdfHash: { title: '文件摘要', titleEn: 'Document hash matches the record' },
   record: { title: '证照记录', titleEn: 'Record matches the registry' },
@@ -166,14 +171,18 @@ async function verifyPdf(deps: VerifyDeps, pdf: Buffer, checks: Checks, rootPem:
       !i.byteRangeCoversWholeFile
         ? `content was added after signing: the signature covers ${i.byteRange[3] + i.byteRange[2]} of ${pdf.length} bytes`
         : i.digestMatches
-          ? 'the signature covers the whole file and its digest matches: not a byte was changed'
+          ? i.dssAppended
+            ? 'the signature covers the whole file but its PAdES validation data (DSS), and its digest matches'
+            : 'the signature covers the whole file and its digest matches: not a byte was changed'
           : 'the file was changed after signing: its SHA-256 no longer matches the signed digest',
     );
     checks.set('pdfSignature', i.signatureValid ? 'passed' : 'failed', i.signatureValid ? 'the signer certificate\'s key made this signature' : i.reason);
     if (i.signerCertificatePem) {
       const d = describeCertificate(i.signerCertificatePem);
       [signerDepartment, signerName] = [d.departmentCode, d.commonName];
-      signerChecks(checks, i.signerCertificatePem, i.chainPem, i.signingTime, rootPem);
+      const signerPem = i.signerCertificatePem;
+      const proven = await timeChecks(deps, checks, signerPem, i.timestampToken, i.signatureValue, rootPem);
+      signerChecks(checks, i.signerCertificatePem, i.chainPem, proven ?? i.signingTime, rootPem, !!proven);
     } else {
       for (const id of SIGNER_CHECKS) checks.set(id, 'failed', 'the signature does not include the signer certificate');
     }
@@ -252,7 +261,7 @@ async function verifyRecord(
   const record = value as Partial<CertificateRecord>;
   const parsed = parseCertificateNumber(record.number);
   const cert = parsed.ok ? await getCertificateCached(deps.db, deps.cache, parsed.value.number) : undefined;
-  recordChecks(checks, bytes, input.signature, rootPem, cert?.department ?? record.issuer?.department);
+  await recordChecks(deps, checks, bytes, input.signature, rootPem, cert?.department ?? record.issuer?.department);
   if (!cert) {
     const why = 'the record names no certificate registered here';
     checks.set('pdfHash', 'indeterminate', why);
@@ -287,7 +296,7 @@ async function verifyNumber(deps: VerifyDeps, input: string, checks: Checks, roo
     checks.set('recordSignature', 'failed', `the registered record of ${number} is missing or unreadable`);
     return cert;
   }
-  recordChecks(checks, Buffer.from(registered.record, 'utf8'), registered.signature, rootPem, cert.department);
+  await recordChecks(deps, checks, Buffer.from(registered.record, 'utf8'), registered.signature, rootPem, cert.department);
   const ok = record.document?.sha256 === cert.pdfSha256;
   checks.set('pdfHash', ok ? 'passed' : 'failed', ok ? 'the signed record names the registered PDF' : `the registry is inconsistent: the record of ${number} names a different PDF than the catalog`);
   return cert;
@@ -295,19 +304,60 @@ async function verifyNumber(deps: VerifyDeps, input: string, checks: Checks, roo
 
 // ---------------------------------------------------------------- shared checks
 
-function signerChecks(checks: Checks, signerPem: string, chainPem: string[], signingTime: Date | undefined, rootPem: string | undefined) {
+/**
+ * The timestamp (when the signature has one) and revocation checks; returns the time the
+ * timestamp proves. A revoked seal's signatures count only when a timestamp proves them older
+ * than the cut-off (services/trust/revocation.ts).
+ */
+async function timeChecks(
+  deps: VerifyDeps,
+  checks: Checks,
+  signerPem: string,
+  token: Buffer | undefined,
+  signatureValue: Buffer | undefined,
+  rootPem: string | undefined,
+): Promise<Date | undefined> {
+  if (!rootPem) return undefined;
+  let proven: Date | undefined;
+  if (token && signatureValue) {
+    const t = verifyTimestampToken(token, signatureValue, rootPem);
+    checks.from('timestamp', t);
+    if (t.ok) proven = t.genTime;
+  }
+  const serial = new X509Certificate(signerPem).serialNumber;
+  checks.from('revocation', await revocationCheck(deps.db, serial, proven));
+  return proven;
+}
+
+function signerChecks(
+  checks: Checks,
+  signerPem: string,
+  chainPem: string[],
+  signingTime: Date | undefined,
+  rootPem: string | undefined,
+  proven = false,
+) {
   if (!rootPem) {
     for (const id of SIGNER_CHECKS) checks.set(id, 'indeterminate', 'no platform root is configured');
     return;
   }
   const c = checkSignerCertificate({ signerCertificatePem: signerPem, chainPem, trustedRootPem: rootPem, at: signingTime ?? new Date() });
   checks.from('chain', c.chain);
-  checks.from('signerValidity', signingTime ? c.validAtSigningTime : { ok: false, reason: 'the signature carries no signing time' });
+  const validity = signingTime ? c.validAtSigningTime : { ok: false, reason: 'the signature carries no signing time' };
+  const whose = proven ? ' (the timestamp\'s time)' : ' (the signer\'s own claim: no timestamp)';
+  checks.from('signerValidity', signingTime ? { ...validity, reason: validity.reason + whose } : validity);
   checks.from('signerProfile', c.documentSigningProfile);
 }
 
 /** recordSignature, the signer checks and issuer, for a record's detached signature. */
-function recordChecks(checks: Checks, bytes: Uint8Array, signature: string, rootPem: string | undefined, expectedDepartment: string | undefined) {
+async function recordChecks(
+  deps: VerifyDeps,
+  checks: Checks,
+  bytes: Uint8Array,
+  signature: string,
+  rootPem: string | undefined,
+  expectedDepartment: string | undefined,
+) {
   if (!rootPem) {
     for (const id of ['recordSignature', ...SIGNER_CHECKS, 'issuer'] as const) checks.set(id, 'indeterminate', 'no platform root is configured');
     return;
@@ -325,9 +375,13 @@ function recordChecks(checks: Checks, bytes: Uint8Array, signature: string, root
     integrity.ok && sig.ok ? 'passed' : 'failed',
     integrity.ok && sig.ok ? `the record is exactly what ${rep.signer.commonName} signed` : [integrity, sig].filter((c) => !c.ok).map((c) => c.reason).join('; '),
   );
-  checks.from('chain', rep.checks.chain);
-  checks.from('signerValidity', rep.checks.validAtSigningTime);
-  checks.from('signerProfile', rep.checks.documentSigningProfile);
+  const proven = await timeChecks(deps, checks, rep.signer.certificatePem, rep.timestampToken, rep.signatureValue, rootPem);
+  if (proven) signerChecks(checks, rep.signer.certificatePem, rep.signer.chainPem, proven, rootPem, true);
+  else {
+    checks.from('chain', rep.checks.chain);
+    checks.from('signerValidity', rep.checks.validAtSigningTime);
+    checks.from('signerProfile', rep.checks.documentSigningProfile);
+  }
   issuerCheck(checks, rep.signer.departmentCode, rep.signer.commonName, expectedDepartment);
 }
 

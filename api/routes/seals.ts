@@ -51,7 +51,7 @@ export function sealRoutes(api: ApiRouter, deps: AppDeps) {
       const department = await getDepartment(deps.db, body.department);
       if (!department) throw unprocessable('Unknown department', [{ field: 'department', message: `no department ${body.department}` }]);
       const image = Buffer.from(body.image, 'base64');
-      const trust = { db: deps.db, blobs: deps.blobs, masterKey: deps.masterKey, logger: deps.logger };
+      const trust = { db: deps.db, blobs: deps.blobs, masterKey: deps.masterKey, logger: deps.logger, publicUrl: deps.config.http.publicUrl };
       let id: number;
       let warnings: string[] = [];
       try {

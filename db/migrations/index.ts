@@ -8,6 +8,7 @@ import * as m006 from './006_catalog_indexes';
 import * as m007 from './007_lifecycle';
 import * as m008 from './008_outbox';
 import * as m009 from './009_audit_keyed_chain';
+import * as m013 from './013_trust_time';
 import * as m015 from './015_metrics_indexes';
 
 /**
@@ -24,6 +25,7 @@ const migrations: Record<string, Knex.Migration> = {
   '007_lifecycle': m007,
   '008_outbox': m008,
   '009_audit_keyed_chain': m009,
+  '013_trust_time': m013,
   '015_metrics_indexes': m015,
 };
 

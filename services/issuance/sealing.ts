@@ -4,8 +4,11 @@ import { ConversionError } from '../documents/convert';
 import { TemplateError } from '../documents/render';
 import { renderCertificate, verifyUrl } from '../documents/certificate';
 import { loadSealForSigning, resolveSeal } from '../trust/seals';
-import { signPdf } from '../trust/sign-pdf';
-import { signRecord } from '../trust/sign-record';
+import { inspectPdfSignature, signPdf } from '../trust/sign-pdf';
+import { signRecordTimestamped } from '../trust/sign-record';
+import { appendDss } from '../trust/pades-dss';
+import { timestamper, validationMaterial } from '../trust/timestamping';
+import { tokenCertificates } from '../trust/tsa';
 import { TrustError } from '../trust/pki';
 import { OutboundError, registerCertificate } from '../outbound';
 import { notifyIssued } from '../callbacks';
@@ -16,7 +19,7 @@ import { setJson } from '../../platform/cache';
 import { createHolderCrypto, holderIdBinding } from '../../platform/holder-crypto';
 import { getTypeId, getTypeVersion } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
-import { getSeal } from '../../db/trust';
+import { findSignedCertificate, getSeal, saveSignedCertificate } from '../../db/trust';
 import {
   allocateNumber, findAllocation, findRendition, getCertificate, getCertificateByApplication, getSealingApplication,
   saveRendition, storeCertificate, type Allocation,
@@ -213,8 +216,14 @@ export function sealingSteps(deps: ServiceDeps) {
       }
     },
 
-    /** Signs the PDF and the record with the department's seal key, at the issue time. */
+    /**
+     * Signs the PDF (PAdES B-LT: timestamp, then the DSS) and the record (with its timestamp)
+     * with the department's seal key, claiming the issue time. Timestamps make every attempt
+     * differ, so the first result is remembered per application and a retry returns it.
+     */
     async signCertificate(applicationId: string, pdfSha: string): Promise<SignedCertificate> {
+      const done = await findSignedCertificate(db, applicationId);
+      if (done) return done;
       const c = await context(applicationId);
       if (!c.seal.active) throw fail('SealUnavailable', `seal ${c.seal.id} was deactivated after the number was allocated`);
       const { credential } = await loadSealForSigning(deps, c.seal);
@@ -225,11 +234,17 @@ export function sealingSteps(deps: ServiceDeps) {
       // The number in /Reason (covered by the signature) tells a verifier which certificate a
       // file claims to be even when a byte elsewhere was changed and its hash matches nothing.
       const reason = `电子证照签发 ${c.allocation.number}`;
-      const signed = await signPdf(pdf, credential, { reason, name: c.allocation.issuerName, location: c.allocation.regionCode, signingTime });
-      const signedPdfSha = await blobs.put(signed);
+      const timestamp = timestamper(deps);
+      const signed = await signPdf(pdf, credential, {
+        reason, name: c.allocation.issuerName, location: c.allocation.regionCode, signingTime, timestamp,
+      });
+      const token = inspectPdfSignature(signed).timestampToken;
+      const withDss = appendDss(signed, await validationMaterial(deps, credential, token ? tokenCertificates(token) : []));
+      const signedPdfSha = await blobs.put(withDss);
       const bytes = canonicalBytes(buildRecord(c, signedPdfSha));
       const recordSha = await blobs.put(Buffer.from(bytes));
-      return { signedPdfSha, recordSha, signature: signRecord(bytes, credential, { signingTime }) };
+      const signature = await signRecordTimestamped(bytes, credential, { signingTime, timestamp });
+      return saveSignedCertificate(db, applicationId, { signedPdfSha, recordSha, signature });
     },
 
     /** Writes the certificate row and marks the application issued, once. */

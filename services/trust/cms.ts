@@ -39,6 +39,10 @@ export const OID = {
   messageDigest: '1.2.840.113549.1.9.4',
   signingTime: '1.2.840.113549.1.9.5',
   signingCertificateV2: '1.2.840.113549.1.9.16.2.47',
+  /** id-aa-signatureTimeStampToken (RFC 3161 appendix A): unsigned, over the signature value. */
+  signatureTimeStampToken: '1.2.840.113549.1.9.16.2.14',
+  /** id-ct-TSTInfo: the content of a timestamp token. */
+  tstInfo: '1.2.840.113549.1.9.16.1.4',
   sha256: '2.16.840.1.101.3.4.2.1',
   sha384: '2.16.840.1.101.3.4.2.2',
   sha512: '2.16.840.1.101.3.4.2.3',
@@ -59,11 +63,55 @@ const HASH_BY_OID: Record<string, string> = {
 
 export const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest();
 
+export interface SignedDataOptions {
+  /** Leave out signingTime: PAdES forbids it (the time comes from /M and the timestamp). */
+  pades?: boolean;
+  /** Embedded content (a timestamp token's TSTInfo); detached when absent. */
+  eContent?: { type: string; value: Buffer };
+  /** Adds the signature timestamp token (unsigned attribute) over the signature value. */
+  timestamp?: (signatureValue: Buffer) => Promise<Buffer>;
+  /** No certificates in the SignedData (a TSA asked without certReq, RFC 3161 §2.4.1). */
+  omitCertificates?: boolean;
+}
+
 /**
- * Signs a SHA-256 digest of the content. The result depends only on its inputs (RSA
- * PKCS#1 v1.5 is deterministic), so a retried sealing step writes the same bytes.
+ * Signs a SHA-256 digest of the content. Without a timestamp the result depends only on its
+ * inputs (RSA PKCS#1 v1.5 is deterministic), so a retried signing writes the same bytes.
  */
 export function createDetachedSignature(contentDigest: Buffer, signer: SigningCredential, signingTime: Date): Buffer {
+  return assemble(signedParts(contentDigest, signer, signingTime, {}), []);
+}
+
+/** The same signature, with a timestamp token over its value when `opts.timestamp` is given. */
+export async function createSignature(
+  contentDigest: Buffer,
+  signer: SigningCredential,
+  signingTime: Date | undefined,
+  opts: SignedDataOptions,
+): Promise<Buffer> {
+  const parts = signedParts(contentDigest, signer, signingTime, opts);
+  const unsigned = opts.timestamp
+    ? [sequence(oid(OID.signatureTimeStampToken), setOf(await opts.timestamp(parts.signature)))]
+    : [];
+  return assemble(parts, unsigned);
+}
+
+interface SignedParts {
+  cert: X509Certificate;
+  signedAttrs: Buffer;
+  signatureAlgorithm: Buffer;
+  signature: Buffer;
+  chain: Buffer[];
+  eContent?: { type: string; value: Buffer };
+  omitCertificates?: boolean;
+}
+
+function signedParts(
+  contentDigest: Buffer,
+  signer: SigningCredential,
+  signingTime: Date | undefined,
+  opts: SignedDataOptions,
+): SignedParts {
   if (contentDigest.length !== 32) throw new RangeError('contentDigest must be a SHA-256 digest');
   const key = createPrivateKey(signer.privateKeyPem);
   const cert = new X509Certificate(signer.certificatePem);
@@ -71,8 +119,8 @@ export function createDetachedSignature(contentDigest: Buffer, signer: SigningCr
 
   const attribute = (type: string, value: Buffer) => sequence(oid(type), setOf(value));
   const signedAttrs = setOf(
-    attribute(OID.contentType, oid(OID.data)),
-    attribute(OID.signingTime, time(signingTime)),
+    attribute(OID.contentType, oid(opts.eContent?.type ?? OID.data)),
+    ...(opts.pades || !signingTime ? [] : [attribute(OID.signingTime, time(signingTime))]),
     attribute(OID.messageDigest, octetString(contentDigest)),
     // SigningCertificateV2 { certs: [ESSCertIDv2 { certHash }] }; hashAlgorithm defaults to
     // SHA-256 and so is left out (DER), issuerSerial is left out as the baseline advises.
@@ -85,23 +133,32 @@ export function createDetachedSignature(contentDigest: Buffer, signer: SigningCr
   else throw new Error(`unsupported signing key type ${key.asymmetricKeyType}`);
   // The signature covers the attributes encoded as a SET (tag 0x31), not as [0].
   const signature = sign('sha256', signedAttrs, key);
+  const chain = signer.chainPem.map((p) => new X509Certificate(p).raw).filter((der) => !der.equals(cert.raw));
+  const { eContent, omitCertificates } = opts;
+  return { cert, signedAttrs, signatureAlgorithm, signature, chain, eContent, omitCertificates };
+}
 
-  const { issuer, serialNumber } = issuerAndSerial(cert.raw);
+function assemble(p: SignedParts, unsignedAttrs: Buffer[]): Buffer {
+  const { issuer, serialNumber } = issuerAndSerial(p.cert.raw);
   const signerInfo = sequence(
     integer(1),
     sequence(issuer, serialNumber),
     sequence(oid(OID.sha256)),
-    retag(signedAttrs, context(0)),
-    signatureAlgorithm,
-    octetString(signature),
+    retag(p.signedAttrs, context(0)),
+    p.signatureAlgorithm,
+    octetString(p.signature),
+    ...(unsignedAttrs.length ? [retag(setOf(...unsignedAttrs), context(1))] : []),
   );
-  const chain = signer.chainPem.map((p) => new X509Certificate(p).raw).filter((der) => !der.equals(cert.raw));
-  const certificates = retag(setOf(cert.raw, ...dedupe(chain)), context(0));
+  const certificates = retag(setOf(p.cert.raw, ...dedupe(p.chain)), context(0));
+  const encap = p.eContent
+    ? sequence(oid(p.eContent.type), explicit(0, octetString(p.eContent.value)))
+    : sequence(oid(OID.data)); // no eContent: detached
+  // RFC 5652 §5.1: version 3 when the content is not id-data.
   const signedData = sequence(
-    integer(1),
+    integer(p.eContent ? 3 : 1),
     setOf(sequence(oid(OID.sha256))),
-    sequence(oid(OID.data)), // no eContent: detached
-    certificates,
+    encap,
+    ...(p.omitCertificates ? [] : [certificates]),
     setOf(signerInfo),
   );
   return sequence(oid(OID.signedData), explicit(0, signedData));
@@ -122,6 +179,12 @@ export interface ParsedSignature {
   signedAttributes: Buffer;
   signatureAlgorithm: string;
   signature: Buffer;
+  /** id-data for signatures over documents; id-ct-TSTInfo for timestamp tokens. */
+  eContentType: string;
+  /** The embedded content (a token's TSTInfo); undefined when detached. */
+  eContent: Buffer | undefined;
+  /** The signature timestamp token (unsigned attribute), DER, if there is one. */
+  timestampToken: Buffer | undefined;
 }
 
 export class SignatureFormatError extends Error {
@@ -133,8 +196,13 @@ export class SignatureFormatError extends Error {
 
 /** Throws SignatureFormatError, and nothing else, for anything it cannot read. */
 export function parseDetachedSignature(der: Buffer): ParsedSignature {
+  return parseSignature(der, false);
+}
+
+/** Any one-signer SignedData, the content embedded or not (timestamp tokens embed their TSTInfo). */
+export function parseSignature(der: Buffer, allowEmbedded = true): ParsedSignature {
   try {
-    return parseSignedData(der);
+    return parseSignedData(der, allowEmbedded);
   } catch (err) {
     if (err instanceof SignatureFormatError) throw err;
     // Parsing is pure: whatever failed (DER, an embedded certificate), the input is at fault.
@@ -142,21 +210,23 @@ export function parseDetachedSignature(der: Buffer): ParsedSignature {
   }
 }
 
-function parseSignedData(der: Buffer): ParsedSignature {
+function parseSignedData(der: Buffer, allowEmbedded: boolean): ParsedSignature {
   const [type, wrapped] = children(expect(parse(der), TAG.SEQUENCE, 'ContentInfo'));
   if (readOid(expect(type, TAG.OID, 'contentType')) !== OID.signedData) throw new SignatureFormatError('not SignedData');
   const [signedData] = children(expect(wrapped, context(0), 'content'));
   const fields = children(expect(signedData, TAG.SEQUENCE, 'SignedData'));
   const [, , encap] = fields;
-  if (children(expect(encap, TAG.SEQUENCE, 'encapContentInfo')).length > 1) {
-    throw new SignatureFormatError('the content is embedded; a detached signature was expected');
+  const [eType, eWrapped] = children(expect(encap, TAG.SEQUENCE, 'encapContentInfo'));
+  if (!allowEmbedded && (eWrapped || readOid(expect(eType, TAG.OID, 'eContentType')) !== OID.data)) {
+    throw new SignatureFormatError('the content is embedded or not id-data; a detached document signature was expected');
   }
+  const eContent = eWrapped && expect(children(expect(eWrapped, context(0), 'eContent'))[0], TAG.OCTET_STRING, 'eContent');
   const certNode = fields.find((f) => f.tag === context(0));
   const certificates = certNode ? children(certNode).map((c) => readCertificate(c.raw)) : [];
   const signerInfos = children(expect(fields[fields.length - 1], TAG.SET, 'signerInfos'));
   if (signerInfos.length !== 1) throw new SignatureFormatError(`expected one signer, found ${signerInfos.length}`);
   const si = children(expect(signerInfos[0], TAG.SEQUENCE, 'SignerInfo'));
-  const [, sid, digestAlg, attrs, sigAlg, sigValue] = si;
+  const [, sid, digestAlg, attrs, sigAlg, sigValue, unsignedAttrs] = si;
   if (!attrs || attrs.tag !== context(0)) throw new SignatureFormatError('signed attributes are missing');
 
   const sidNode = expect(sid, TAG.SEQUENCE, 'signer identifier (issuerAndSerialNumber)');
@@ -176,7 +246,17 @@ function parseSignedData(der: Buffer): ParsedSignature {
     signedAttributes: tlv(TAG.SET, attrs.content),
     signatureAlgorithm: readOid(children(expect(sigAlg, TAG.SEQUENCE, 'signatureAlgorithm'))[0]!),
     signature: expect(sigValue, TAG.OCTET_STRING, 'signature').content,
+    eContentType: readOid(expect(eType, TAG.OID, 'eContentType')),
+    eContent: eContent?.content,
+    timestampToken: undefined,
   };
+  if (unsignedAttrs && unsignedAttrs.tag === context(1)) {
+    for (const attr of children(unsignedAttrs)) {
+      const [attrType, values] = children(attr);
+      if (readOid(attrType!) !== OID.signatureTimeStampToken) continue;
+      result.timestampToken = children(expect(values, TAG.SET, 'attribute values'))[0]?.raw;
+    }
+  }
   for (const attr of children(attrs)) {
     const [attrType, values] = children(attr);
     const value = children(expect(values, TAG.SET, 'attribute values'))[0];
@@ -231,7 +311,7 @@ export function verifyDetachedSignature(parsed: ParsedSignature, content: Uint8A
   const fail = (reason: string) => ({ digestMatches, signatureValid: false, reason });
   const signer = parsed.signerCertificate;
   if (!signer) return fail('the signer certificate is not included in the signature');
-  if (parsed.contentType !== OID.data) return fail('the contentType attribute is missing or not id-data');
+  if (parsed.contentType !== parsed.eContentType) return fail('the contentType attribute does not name the content type');
   if (parsed.signingCertificateHashes && !parsed.signingCertificateHashes.some((x) => x.equals(sha256(signer.raw)))) {
     return fail('the signing-certificate-v2 attribute names a different certificate than the signer');
   }

@@ -76,20 +76,20 @@ export function integer(value: number | Buffer): Buffer {
   return tlv(TAG.INTEGER, bytes);
 }
 
+/** Arcs as BigInt: UUID-derived OIDs (2.25.<128-bit>) do not fit a double. */
 export function oid(dotted: string): Buffer {
-  const parts = dotted.split('.').map(Number);
-  if (parts.length < 2 || parts.some((p) => !Number.isSafeInteger(p) || p < 0)) {
-    throw new RangeError(`not an OID: ${dotted}`);
-  }
+  const parts = dotted.split('.');
+  if (parts.length < 2 || parts.some((p) => !/^\d+$/.test(p))) throw new RangeError(`not an OID: ${dotted}`);
+  const big = parts.map(BigInt);
   const out: number[] = [];
-  const arcs = [parts[0]! * 40 + parts[1]!, ...parts.slice(2)];
+  const arcs = [big[0]! * 40n + big[1]!, ...big.slice(2)];
   for (const arc of arcs) {
     const chunk: number[] = [];
     let v = arc;
     do {
-      chunk.unshift(v & 0x7f);
-      v = Math.floor(v / 128);
-    } while (v > 0);
+      chunk.unshift(Number(v & 0x7fn));
+      v >>= 7n;
+    } while (v > 0n);
     for (let j = 0; j < chunk.length - 1; j++) chunk[j]! |= 0x80;
     out.push(...chunk);
   }
@@ -156,17 +156,17 @@ export function expect(node: DerNode | undefined, tag: number, what: string): De
 export function readOid(node: DerNode): string {
   expect(node, TAG.OID, 'object identifier');
   const bytes = node.content;
-  const arcs: number[] = [];
-  let v = 0;
+  const arcs: bigint[] = [];
+  let v = 0n;
   for (const b of bytes) {
-    v = v * 128 + (b & 0x7f);
+    v = (v << 7n) | BigInt(b & 0x7f);
     if ((b & 0x80) === 0) {
       arcs.push(v);
-      v = 0;
+      v = 0n;
     }
   }
-  const first = arcs.shift() ?? 0;
-  const head = first < 80 ? [Math.floor(first / 40), first % 40] : [2, first - 80];
+  const first = arcs.shift() ?? 0n;
+  const head = first < 80n ? [first / 40n, first % 40n] : [2n, first - 80n];
   return [...head, ...arcs].join('.');
 }
 

@@ -127,6 +127,8 @@ export async function issueDepartmentSigningCertificate(opts: {
   /** O of the department certificate; default: the root's O (the platform operator). */
   organization?: string;
   notBefore?: Date;
+  /** Where relying parties fetch the root's CRL (RFC 5280 CRL distribution point). */
+  crlUrl?: string;
 }): Promise<SigningCredential> {
   const { root, department } = opts;
   if (!department.code || !department.name || !department.regionCode) {
@@ -164,6 +166,7 @@ export async function issueDepartmentSigningCertificate(opts: {
         ? new x509.AuthorityKeyIdentifierExtension(rootKeyId)
         : await x509.AuthorityKeyIdentifierExtension.create(rootCert.publicKey),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ...(opts.crlUrl ? [new x509.CRLDistributionPointsExtension([opts.crlUrl])] : []),
     ],
   });
   return {
@@ -176,7 +179,7 @@ export async function issueDepartmentSigningCertificate(opts: {
 /** A CRL signed by the (development, RSA) root, listing the given serials (hex) as revoked. */
 export async function createCrl(
   root: RootCa,
-  revoked: { serialNumber: string; revocationDate?: Date }[],
+  revoked: { serialNumber: string; revocationDate?: Date; reason?: x509.X509CrlReason; invalidity?: Date }[],
   opts: { crlNumber: number; thisUpdate?: Date; nextUpdate?: Date },
 ): Promise<string> {
   const rootCert = new x509.X509Certificate(root.certificatePem);
@@ -188,7 +191,12 @@ export async function createCrl(
     crlNumber: opts.crlNumber,
     thisUpdate: opts.thisUpdate,
     nextUpdate: opts.nextUpdate,
-    entries: revoked.map((r) => ({ serialNumber: r.serialNumber, revocationDate: r.revocationDate })),
+    entries: revoked.map((r) => ({
+      serialNumber: r.serialNumber,
+      revocationDate: r.revocationDate,
+      reason: r.reason,
+      invalidity: r.invalidity,
+    })),
   });
   return ensureNewline(crl);
 }
@@ -447,7 +455,7 @@ function parseCertificate(text: string, what: string): X509Certificate {
 }
 
 /** C as PrintableString, the rest UTF8String (RFC 5280), so Chinese names survive every tool. */
-function distinguishedName(parts: { CN: string; O: string; OU?: string; L?: string }) {
+export function distinguishedName(parts: { CN: string; O: string; OU?: string; L?: string }) {
   const utf8 = (oid: string, value: string | undefined) => (value ? [{ [oid]: [{ utf8String: value }] }] : []);
   return new x509.Name([
     { '2.5.4.6': [{ printableString: 'CN' }] },
@@ -458,7 +466,7 @@ function distinguishedName(parts: { CN: string; O: string; OU?: string; L?: stri
   ]);
 }
 
-async function importSigningKey(privateKeyPem: string): Promise<CryptoKey> {
+export async function importSigningKey(privateKeyPem: string): Promise<CryptoKey> {
   const key = createPrivateKey(privateKeyPem);
   const der = key.export({ type: 'pkcs8', format: 'der' });
   if (key.asymmetricKeyType === 'rsa') {
@@ -472,7 +480,7 @@ async function importSigningKey(privateKeyPem: string): Promise<CryptoKey> {
   throw new TrustError(`unsupported CA key type ${key.asymmetricKeyType} ${curve ?? ''}`.trim());
 }
 
-async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
+export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await subtle.exportKey('pkcs8', key));
   return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }).toString();
 }
@@ -483,16 +491,16 @@ function privateKeyToPem(key: OpcuaPrivateKey): string {
 }
 
 /** 128 random bits, positive and without a leading zero byte (RFC 5280 §4.1.2.2). */
-function randomSerial(): string {
+export function randomSerial(): string {
   const b = randomBytes(16);
   b[0] = (b[0]! & 0x7f) | 0x40;
   return b.toString('hex');
 }
 
-const pem = (cert: { toString(format: 'pem'): string }) => ensureNewline(cert.toString('pem'));
-const ensureNewline = (s: string) => (s.endsWith('\n') ? s : `${s}\n`);
-const minutesAgo = (m: number) => new Date(Math.floor(Date.now() / 1000) * 1000 - m * 60_000);
-const addDays = (d: Date, days: number) => new Date(d.getTime() + days * 86_400_000);
+export const pem = (cert: { toString(format: 'pem'): string }) => ensureNewline(cert.toString('pem'));
+export const ensureNewline = (s: string) => (s.endsWith('\n') ? s : `${s}\n`);
+export const minutesAgo = (m: number) => new Date(Math.floor(Date.now() / 1000) * 1000 - m * 60_000);
+export const addDays = (d: Date, days: number) => new Date(d.getTime() + days * 86_400_000);
 /** Node prints subjects one attribute a line; one line reads better in a reason. */
 export const dn = (subject: string) => subject.replace(/\n/g, ', ');
 

@@ -33,6 +33,8 @@ export interface TrustDeps {
   blobs: BlobStore;
   masterKey: Buffer;
   logger: Logger;
+  /** PUBLIC_URL: new certificates name the CRL under it (services/trust/timestamping.ts). */
+  publicUrl?: string;
 }
 
 export async function rootCertificatePem(db: Db): Promise<string | undefined> {
@@ -76,7 +78,8 @@ async function storeSeal(deps: TrustDeps, department: Department, name: string, 
 /** A development seal for a department, signed by the development root. */
 export async function createDevelopmentSeal(deps: TrustDeps, department: Department, opts: { name?: string; image?: Buffer; isDefault?: boolean } = {}): Promise<number> {
   const root = await developmentRoot(deps);
-  const cred = await issueDepartmentSigningCertificate({ root, department, validityDays: 365 * 3 });
+  const crlUrl = deps.publicUrl ? `${deps.publicUrl}/api/v1/trust/crl.crl` : undefined;
+  const cred = await issueDepartmentSigningCertificate({ root, department, validityDays: 365 * 3, crlUrl });
   return storeSeal(deps, department, opts.name ?? `${department.name}电子印章`, opts.image ?? sampleSealImage(department.code), cred, opts.isDefault ?? true);
 }
 

@@ -1,8 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { SignPdf } from '@signpdf/signpdf';
 import { plainAddPlaceholder } from '@signpdf/placeholder-plain';
-import { Signer, SUBFILTER_ADOBE_PKCS7_DETACHED } from '@signpdf/utils';
-import { createDetachedSignature, parseDetachedSignature, sha256, SignatureFormatError, toPem, verifyDetachedSignature } from './cms';
+import { Signer, SUBFILTER_ETSI_CADES_DETACHED } from '@signpdf/utils';
+import { createSignature, parseDetachedSignature, sha256, SignatureFormatError, toPem, verifyDetachedSignature } from './cms';
+import { isDssOnlyUpdate } from './pades-dss';
 import type { SigningCredential } from './pki';
 
 /**
@@ -12,9 +13,10 @@ import type { SigningCredential } from './pki';
  * the verify service all check it. Order matters (docs/trust.md): stamp the seal and QR code
  * first, sign last; any save after signing breaks the signature.
  *
- * SubFilter adbe.pkcs7.detached rather than ETSI.CAdES.detached: PAdES forbids the
- * CMS signingTime attribute, and we want the signing time inside what is signed. The
- * CMS carries the PAdES B-B attributes otherwise (signing-certificate-v2).
+ * PAdES baseline (ETSI EN 319 142-1): SubFilter ETSI.CAdES.detached, ESS
+ * signing-certificate-v2, no CMS signingTime (the claimed time is /M, which the signature
+ * covers). With `timestamp` the signature gets its RFC 3161 token (B-T); `appendDss` in
+ * pades-dss.ts then adds the validation material (B-LT).
  */
 
 export interface PdfSignatureInfo {
@@ -25,28 +27,32 @@ export interface PdfSignatureInfo {
   /** Who, e.g. the department name. */
   name: string;
   contactInfo?: string;
-  /** Goes into both /M and the CMS signingTime; fixed by the caller so retries match. */
+  /** Goes into /M; fixed by the caller so that, without a timestamp, retries match. */
   signingTime: Date;
+  /** Gets an RFC 3161 token over the signature value (services/trust/timestamping.ts). */
+  timestamp?: (signatureValue: Buffer) => Promise<Buffer>;
 }
 
 /** @signpdf calls this with the bytes covered by the ByteRange. */
 class CmsSigner extends Signer {
   constructor(
     private readonly credential: SigningCredential,
-    private readonly signingTime: Date,
+    private readonly info: PdfSignatureInfo,
   ) {
     super();
   }
 
   override async sign(signedContent: Buffer): Promise<Buffer> {
-    return createDetachedSignature(sha256(signedContent), this.credential, this.signingTime);
+    const { signingTime, timestamp } = this.info;
+    return createSignature(sha256(signedContent), this.credential, signingTime, { pades: true, timestamp });
   }
 }
 
 export async function signPdf(pdf: Buffer, signer: SigningCredential, info: PdfSignatureInfo): Promise<Buffer> {
   const chainBytes = [signer.certificatePem, ...signer.chainPem].reduce((n, p) => n + new X509Certificate(p).raw.length, 0);
   // Room for the certificates plus signature and attributes; unused space is zero padding.
-  const signatureLength = Math.max(8192, chainBytes + 4096);
+  // A timestamp token brings the TSA certificate and its chain: room for a few more.
+  const signatureLength = Math.max(8192, chainBytes + 4096) + (info.timestamp ? 12_288 : 0);
 
   // placeholder-plain writes non-ASCII strings as UTF-8-mangled UTF-16 (node-signpdf
   // #174, #267). So it gets same-length ASCII tokens, which are then swapped for
@@ -60,14 +66,14 @@ export async function signPdf(pdf: Buffer, signer: SigningCredential, info: PdfS
     ...tokens,
     signingTime: info.signingTime,
     signatureLength,
-    subFilter: SUBFILTER_ADOBE_PKCS7_DETACHED,
+    subFilter: SUBFILTER_ETSI_CADES_DETACHED,
     appName: 'certflow',
   });
   const appendedFrom = Math.max(0, pdf.length - 2); // placeholder-plain drops a trailing newline
   for (const key of Object.keys(fields) as (keyof typeof fields)[]) {
     withPlaceholder = replaceOnce(withPlaceholder, `(${tokens[key]})`, pdfTextString(fields[key]), appendedFrom);
   }
-  return new SignPdf().sign(withPlaceholder, new CmsSigner(signer, info.signingTime));
+  return new SignPdf().sign(withPlaceholder, new CmsSigner(signer, info));
 }
 
 /** UTF-16BE with BOM as a hex string: PDF "text string", safe for any character. */
@@ -93,8 +99,13 @@ export interface PdfSignatureInspection {
   /** From the CMS signingTime attribute, else the dictionary's /M. */
   signingTime: Date | undefined;
   byteRange: [number, number, number, number];
-  /** Nothing but /Contents is left out, and nothing was appended after signing. */
+  /** Nothing but /Contents is left out, and nothing but a DSS (PAdES B-LT) was appended after signing. */
   byteRangeCoversWholeFile: boolean;
+  /** A DSS update follows the signed bytes. */
+  dssAppended: boolean;
+  /** The signature value and its RFC 3161 token (unsigned attribute), when it has one. */
+  signatureValue: Buffer;
+  timestampToken: Buffer | undefined;
   /** The signed messageDigest equals the digest of the ByteRange bytes now. */
   digestMatches: boolean;
   /** The signer certificate's key signed the attributes (says nothing about trust). */
@@ -131,7 +142,8 @@ export function inspectPdfSignature(pdf: Buffer): PdfSignatureInspection {
   // The gap must be exactly the /Contents hex string, or the range hides real content.
   const gap = pdf.subarray(start1 + len1, start2).toString('latin1');
   if (!/^<[0-9A-Fa-f\s]*>$/.test(gap)) throw new PdfSignatureError('the gap in the /ByteRange is not the signature /Contents');
-  const byteRangeCoversWholeFile = start1 === 0 && start2 + len2 === pdf.length;
+  const dssAppended = start1 === 0 && start2 + len2 < pdf.length && isDssOnlyUpdate(pdf, start2 + len2);
+  const byteRangeCoversWholeFile = start1 === 0 && (start2 + len2 === pdf.length || dssAppended);
   const der = Buffer.from(gap.slice(1, -1).replace(/\s/g, ''), 'hex');
 
   const dictionary = readSignatureDictionary(pdf, at);
@@ -153,6 +165,9 @@ export function inspectPdfSignature(pdf: Buffer): PdfSignatureInspection {
     signingTime: parsed.signingTime ?? dictionary.signingTime,
     byteRange,
     byteRangeCoversWholeFile,
+    dssAppended,
+    signatureValue: parsed.signature,
+    timestampToken: parsed.timestampToken,
     digestMatches: check.digestMatches,
     signatureValid: check.signatureValid,
     intact: byteRangeCoversWholeFile && check.digestMatches && check.signatureValid,

@@ -1,4 +1,4 @@
-import { createDetachedSignature, parseDetachedSignature, sha256, SignatureFormatError, toPem, verifyDetachedSignature } from './cms';
+import { createDetachedSignature, createSignature, parseDetachedSignature, sha256, SignatureFormatError, toPem, verifyDetachedSignature } from './cms';
 import { checkSignerCertificate, describeCertificate, type Check, type SigningCredential } from './pki';
 
 /**
@@ -14,6 +14,16 @@ import { checkSignerCertificate, describeCertificate, type Check, type SigningCr
 export function signRecord(canonicalBytes: Uint8Array, signer: SigningCredential, opts: { signingTime?: Date } = {}): string {
   const signingTime = opts.signingTime ?? new Date(Math.floor(Date.now() / 1000) * 1000);
   return createDetachedSignature(sha256(canonicalBytes), signer, signingTime).toString('base64');
+}
+
+/** The same, with an RFC 3161 signature timestamp token over the signature value (CAdES-T). */
+export async function signRecordTimestamped(
+  canonicalBytes: Uint8Array,
+  signer: SigningCredential,
+  opts: { signingTime: Date; timestamp: (signatureValue: Buffer) => Promise<Buffer> },
+): Promise<string> {
+  const der = await createSignature(sha256(canonicalBytes), signer, opts.signingTime, { timestamp: opts.timestamp });
+  return der.toString('base64');
 }
 
 export interface RecordSignatureReport {
@@ -36,8 +46,11 @@ export interface RecordSignatureReport {
     /** Only when asked: the signer is the department the record names as issuer. */
     issuer?: Check;
   };
-  signer?: ReturnType<typeof describeCertificate> & { certificatePem: string };
+  signer?: ReturnType<typeof describeCertificate> & { certificatePem: string; chainPem: string[] };
   signingTime?: Date;
+  /** The signature value and its RFC 3161 token, for the timestamp and revocation checks. */
+  signatureValue?: Buffer;
+  timestampToken?: Buffer;
 }
 
 export function verifyRecordSignature(
@@ -95,8 +108,10 @@ export function verifyRecordSignature(
   return {
     ok: Object.values(checks).every((c) => c.ok),
     checks,
-    signer: { ...described, certificatePem: signerCertificatePem },
+    signer: { ...described, certificatePem: signerCertificatePem, chainPem: parsed.certificates.filter((c) => c !== signer).map(toPem) },
     signingTime: parsed.signingTime,
+    signatureValue: parsed.signature,
+    timestampToken: parsed.timestampToken,
   };
 }
 

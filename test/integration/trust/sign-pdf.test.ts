@@ -49,7 +49,7 @@ describe('PDF signature (checked with poppler pdfsig / NSS)', () => {
     assert.match(out, /Signer full Distinguished Name: CN=市场监督管理局,OU=market,O=杭州市电子证照平台,L=330100,C=CN/);
     assert.match(out, /Signing Time: Mar 01 2026 08:00:00/);
     assert.match(out, /Signing Hash Algorithm: SHA-256/);
-    assert.match(out, /Signature Type: adbe\.pkcs7\.detached/);
+    assert.match(out, /Signature Type: ETSI\.CAdES\.detached/);
     assert.match(out, /Total document signed/);
     assert.match(out, /Certificate Validation: Certificate issuer isn't Trusted\./, 'nobody trusts our root yet');
   });
@@ -70,7 +70,7 @@ describe('PDF signature (checked with poppler pdfsig / NSS)', () => {
     assert.equal(r.signatureValid, true);
     assert.equal(r.intact, true);
     assert.deepEqual(r.dictionary, {
-      subFilter: 'adbe.pkcs7.detached',
+      subFilter: 'ETSI.CAdES.detached',
       reason: '电子证照签发',
       name: '市场监督管理局',
       location: '杭州市',

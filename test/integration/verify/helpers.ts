@@ -15,9 +15,12 @@ export function allPassedExcept(ids: CheckId[], except: Partial<Record<CheckId, 
   return Object.fromEntries(ids.map((id) => [id, except[id] ?? 'passed']));
 }
 
-export const PDF_CHECKS: CheckId[] = ['integrity', 'pdfSignature', 'recordSignature', 'chain', 'signerValidity', 'signerProfile', 'issuer', 'pdfHash', 'status'];
-export const RECORD_CHECKS: CheckId[] = ['recordSignature', 'chain', 'signerValidity', 'signerProfile', 'issuer', 'pdfHash', 'record', 'status'];
-export const NUMBER_CHECKS: CheckId[] = ['recordSignature', 'chain', 'signerValidity', 'signerProfile', 'issuer', 'pdfHash', 'status'];
+// Signatures certflow makes carry a timestamp (checked as `timestamp`); every signer is checked for revocation.
+export const PDF_CHECKS: CheckId[] = ['integrity', 'pdfSignature', 'recordSignature', 'chain', 'signerValidity', 'signerProfile', 'timestamp', 'revocation', 'issuer', 'pdfHash', 'status'];
+export const RECORD_CHECKS: CheckId[] = ['recordSignature', 'chain', 'signerValidity', 'signerProfile', 'timestamp', 'revocation', 'issuer', 'pdfHash', 'record', 'status'];
+export const NUMBER_CHECKS: CheckId[] = ['recordSignature', 'chain', 'signerValidity', 'signerProfile', 'timestamp', 'revocation', 'issuer', 'pdfHash', 'status'];
+/** The same lists for a signature made without a timestamp (by a test, not by certflow). */
+export const untimed = (ids: CheckId[]) => ids.filter((id) => id !== 'timestamp');
 
 /**
  * A root CA that is not the platform's, with a market signing certificate under it: same
