@@ -4,6 +4,7 @@ import * as activityContext from './context';
 import { issuanceActivities } from './issuance';
 import { renderQueueActivities, sealingActivities } from './sealing';
 import { lifecycleActivities } from './lifecycle';
+import { grantActivities } from './grants';
 
 /** Activities are thin Temporal adapters over the services: they get the same deps. */
 export type ActivityDeps = ServiceDeps;
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...issuanceActivities(deps),
     ...beatingAtStart(sealingActivities(deps)),
     ...lifecycleActivities(deps),
+    ...grantActivities(deps),
   };
 }
 

@@ -25,9 +25,10 @@ export interface RouteSpec<B extends ZodType | undefined, Q extends ZodType | un
   /**
    * Who may call at all (finer checks: requirePermission in the handler).
    * `any` (default): signed-in staff or a business system; `staff`: signed-in staff only;
-   * `public`: anyone, no sign-in.
+   * `public`: anyone, no sign-in; `holder`: a holder signed in to the portal (docs/holders.md).
+   * Holders may call only `holder` and `public` routes: their session is no staff credential.
    */
-  auth?: 'any' | 'staff' | 'public';
+  auth?: 'any' | 'staff' | 'public' | 'holder';
   /**
    * Audit this route's outcome, success or failure, under this category. The handler names
    * the object with ctx.state.auditObject (and auditDepartment / auditDetail).
@@ -60,6 +61,11 @@ export class ApiRouter {
       const actor = ctx.state.actor;
       const auth = spec.auth ?? 'any';
       if (auth !== 'public' && actor.kind === 'anonymous') throw unauthorized();
+      if ((auth === 'holder') !== (actor.kind === 'holder') && auth !== 'public') {
+        const reason = auth === 'holder' ? 'only signed-in holders may call this' : 'holders may not call staff routes';
+        ctx.state.denial = { action: `${spec.method.toUpperCase()} ${this.prefix}${spec.path}`, reason };
+        throw forbidden(reason[0]!.toUpperCase() + reason.slice(1));
+      }
       if (auth === 'staff' && actor.kind !== 'user') {
         ctx.state.denial = { action: `${spec.method.toUpperCase()} ${this.prefix}${spec.path}`, reason: 'only signed-in staff may call this' };
         throw forbidden('Only signed-in staff may call this');
@@ -160,7 +166,13 @@ export function openApiDocument(routers: ApiRouter[], info: { title: string; ver
       (paths[path] ??= {})[s.method] = {
         summary: s.summary,
         tags: [s.tag],
-        ...(s.auth === 'public' ? { security: [] } : s.auth === 'staff' ? { security: [{ bearer: [] }] } : {}),
+        ...(s.auth === 'public'
+          ? { security: [] }
+          : s.auth === 'staff'
+            ? { security: [{ bearer: [] }] }
+            : s.auth === 'holder'
+              ? { security: [{ holderSession: [] }] }
+              : {}),
         ...(parameters.length ? { parameters } : {}),
         ...(s.body
           ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(s.body, { io: 'input', unrepresentable: 'any' }) } } } }
@@ -177,6 +189,7 @@ export function openApiDocument(routers: ApiRouter[], info: { title: string; ver
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'Staff token from POST /api/v1/auth/login' },
         apiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Business systems: `ApiKey <id>.<secret>`' },
+        holderSession: { type: 'apiKey', in: 'cookie', name: 'certflow_holder', description: 'Holders: session from /holder/login' },
       },
       schemas: {
         Problem: {

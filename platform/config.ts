@@ -56,6 +56,9 @@ function parseBlobStoreUrl(value: string, ctx: z.RefinementCtx): S3Location {
   return { bucket: url.hostname, prefix: prefix ? `${prefix}/` : '', endpoint: endpoint?.replace(/\/$/, ''), region };
 }
 
+/** A claim name in an ID token: a JSON member name we can also write in docs and env files. */
+const claimName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/, 'must be a claim name such as certflow_resident_id');
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -105,6 +108,15 @@ const envSchema = z.object({
   VERIFY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
   RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Holder sign-in (docs/holders.md): an OpenID Connect provider; all three or none.
+  HOLDER_OIDC_ISSUER: z.url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  HOLDER_OIDC_CLIENT_ID: z.string().min(1).max(200).optional(),
+  HOLDER_OIDC_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  HOLDER_CLAIM_PERSON_ID: claimName.default('certflow_resident_id'),
+  HOLDER_CLAIM_PERSON_NAME: claimName.default('name'),
+  HOLDER_CLAIM_ENTITY_CODE: claimName.default('certflow_credit_code'),
+  HOLDER_CLAIM_ENTITY_NAME: claimName.default('certflow_entity_name'),
+  HOLDER_SESSION_TTL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(120),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -199,6 +211,46 @@ export interface Config {
   renderConcurrency: number;
   /** Calls to applications' callback URLs give up after this long (and are retried). */
   callbacks: { timeoutMs: number };
+  /** The holder portal (docs/holders.md). */
+  holder: {
+    /** Unset: no holder sign-in, unless `certflow start` mounts its development provider. */
+    oidc: HolderOidc | undefined;
+    claims: HolderClaims;
+    sessionTtlMinutes: number;
+  };
+}
+
+export interface HolderOidc {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** Which ID-token (or userinfo) claims carry the holder (docs/holders.md, "Claim mapping"). */
+export interface HolderClaims {
+  /** The resident ID number of the person signing in (for an entity: the person acting for it). */
+  personId: string;
+  personName: string;
+  /** Present only when the person signs in for an entity. */
+  entityCode: string;
+  entityName: string;
+}
+
+function holderOidc(e: Env): HolderOidc | undefined {
+  const { HOLDER_OIDC_ISSUER: issuer, HOLDER_OIDC_CLIENT_ID: clientId, HOLDER_OIDC_CLIENT_SECRET: clientSecret } = e;
+  if (!issuer && !clientId && !clientSecret) return undefined;
+  const missing = [
+    ['HOLDER_OIDC_ISSUER', issuer],
+    ['HOLDER_OIDC_CLIENT_ID', clientId],
+    ['HOLDER_OIDC_CLIENT_SECRET', clientSecret],
+  ].filter(([, v]) => !v);
+  if (missing.length) {
+    throw new ConfigError(missing.map(([variable]) => ({ variable: variable!, message: 'set all three HOLDER_OIDC_* or none' })));
+  }
+  if (e.NODE_ENV === 'production' && !issuer!.startsWith('https://')) {
+    throw new ConfigError([{ variable: 'HOLDER_OIDC_ISSUER', message: 'must be https:// in production' }]);
+  }
+  return { issuer: issuer!.replace(/\/$/, ''), clientId: clientId!, clientSecret: clientSecret! };
 }
 
 export class ConfigError extends Error {
@@ -304,5 +356,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     renderConcurrency: e.RENDER_CONCURRENCY,
     verify: { rateLimitPerMinute: e.VERIFY_RATE_LIMIT_PER_MINUTE },
     expiry: { sweepMinutes: e.EXPIRY_SWEEP_MINUTES, reminderDays: e.EXPIRY_REMINDER_DAYS },
+    holder: {
+      oidc: holderOidc(e),
+      claims: {
+        personId: e.HOLDER_CLAIM_PERSON_ID,
+        personName: e.HOLDER_CLAIM_PERSON_NAME,
+        entityCode: e.HOLDER_CLAIM_ENTITY_CODE,
+        entityName: e.HOLDER_CLAIM_ENTITY_NAME,
+      },
+      sessionTtlMinutes: e.HOLDER_SESSION_TTL_MINUTES,
+    },
   };
 }

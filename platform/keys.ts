@@ -20,6 +20,8 @@ export const KEY_INFO = {
   holderIdEncryption: 'certflow holder-id encryption v1',
   /** HMAC key binding a holder ID to a signed record (domain/certificate-record.ts idBinding). */
   recordHolderBinding: 'certflow record holder binding v1',
+  /** HMAC key of show-codes at rest (services/holder/show-codes.ts): a stolen table yields no usable code. */
+  showCode: 'certflow holder show-code v1',
 } as const;
 
 export type KeyPurpose = keyof typeof KEY_INFO;

@@ -2,3 +2,4 @@
 export { pingWorkflow } from './ping';
 export { issuanceWorkflow } from './issuance';
 export { expirySweepWorkflow, revocationWorkflow, notifyStatusChangeWorkflow } from './lifecycle';
+export { grantWorkflow } from './grant';
