@@ -35,8 +35,11 @@ function providerConfig(settings: HolderOidc): Promise<oidc.Configuration> {
   let p = discovered.get(key);
   if (!p) {
     // Plain http only where config allows it at all: outside production (platform/config.ts).
-    const insecure = settings.issuer.startsWith('http://') ? { execute: [oidc.allowInsecureRequests] } : undefined;
-    p = oidc.discovery(new URL(settings.issuer), settings.clientId, settings.clientSecret, undefined, insecure);
+    const insecure = settings.issuer.startsWith('http://') ? [oidc.allowInsecureRequests] : [];
+    // openid-client trusts an ID token from the token endpoint on TLS alone (OIDC Core 3.1.3.7) unless
+    // told otherwise: verify its signature against the provider's JWKS too (test/integration/holder-sign-in.test.ts).
+    const execute = [...insecure, oidc.enableNonRepudiationChecks];
+    p = oidc.discovery(new URL(settings.issuer), settings.clientId, settings.clientSecret, undefined, { execute });
     p.catch(() => discovered.delete(key));
     discovered.set(key, p);
   }
