@@ -14,6 +14,7 @@ import { createGrant, listGrants, revokeGrant } from '../../services/holder/gran
 import { createShowCode, redeemFailureMessage, redeemShowCode } from '../../services/holder/show-codes';
 import { signOut } from '../../services/holder/sign-in';
 import type { HolderGrant } from '../../db/holders';
+import { listDepartments } from '../../db/org';
 
 /**
  * The holder portal's API (docs/holders.md), for a holder signed in through OpenID Connect
@@ -160,6 +161,11 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       }),
     },
     async (ctx, { query }) => usageLog(deps, holderOf(ctx), { before: query.cursor, limit: query.limit }),
+  );
+
+  api.route(
+    { method: 'get', path: '/holder/departments', summary: 'Departments a grant can name', tag: 'holder', auth: 'holder' },
+    async () => ({ items: (await listDepartments(deps.db)).map((d) => ({ code: d.code, name: d.name })) }),
   );
 
   api.route(
