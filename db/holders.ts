@@ -17,7 +17,12 @@ export interface PendingLogin {
   returnTo: string | null;
 }
 
-export async function savePendingLogin(db: Db, stateHash: string, login: PendingLogin, ttlSeconds: number): Promise<void> {
+export async function savePendingLogin(
+  db: Db,
+  stateHash: string,
+  login: PendingLogin,
+  ttlSeconds: number,
+): Promise<void> {
   // Abandoned sign-ins are cleared on the way, so the table holds only the last minutes' worth.
   await db('holder_logins').where('expires_at', '<', now()).delete();
   await db('holder_logins').insert({
@@ -33,8 +38,7 @@ export async function savePendingLogin(db: Db, stateHash: string, login: Pending
 export async function takePendingLogin(db: Db, stateHash: string): Promise<PendingLogin | undefined> {
   return db.transaction(async (trx) => {
     const row = (await trx('holder_logins').where({ state_hash: stateHash }).first()) as
-      | { code_verifier: string; nonce: string; return_to: string | null; expires_at: unknown }
-      | undefined;
+      { code_verifier: string; nonce: string; return_to: string | null; expires_at: unknown } | undefined;
     if (!row) return undefined;
     const deleted = await trx('holder_logins').where({ state_hash: stateHash }).delete();
     if (deleted !== 1 || new Date(toIso(row.expires_at)) < now()) return undefined;
@@ -104,8 +108,7 @@ export async function createHolderSession(db: Db, s: HolderSession): Promise<voi
 
 export async function findHolderSession(db: Db, tokenHash: string): Promise<HolderSession | undefined> {
   const r = (await db('holder_sessions').where({ token_hash: tokenHash }).where('expires_at', '>', now()).first()) as
-    | SessionRecord
-    | undefined;
+    SessionRecord | undefined;
   return r ? toSession(r) : undefined;
 }
 
@@ -161,7 +164,10 @@ function toGrant(r: GrantRecord): HolderGrant {
   };
 }
 
-export async function insertGrant(db: Db, g: Omit<HolderGrant, 'status' | 'createdAt' | 'endedAt'>): Promise<HolderGrant> {
+export async function insertGrant(
+  db: Db,
+  g: Omit<HolderGrant, 'status' | 'createdAt' | 'endedAt'>,
+): Promise<HolderGrant> {
   const row = {
     id: g.id,
     certificate_number: g.certificateNumber,
@@ -185,7 +191,10 @@ export async function getGrant(db: Db, id: string): Promise<HolderGrant | undefi
 }
 
 export async function listGrantsOfHolder(db: Db, holderHash: string, limit = 200): Promise<HolderGrant[]> {
-  const rows = (await db('holder_grants').where({ holder_hash: holderHash }).orderBy('created_at', 'desc').limit(limit)) as GrantRecord[];
+  const rows = (await db('holder_grants')
+    .where({ holder_hash: holderHash })
+    .orderBy('created_at', 'desc')
+    .limit(limit)) as GrantRecord[];
   return rows.map(toGrant);
 }
 
@@ -213,7 +222,9 @@ export interface ShowCode {
 }
 
 export async function insertShowCode(db: Db, codeHash: string, c: ShowCode): Promise<void> {
-  await db('show_codes').where('expires_at', '<', new Date(Date.now() - 86_400_000)).delete();
+  await db('show_codes')
+    .where('expires_at', '<', new Date(Date.now() - 86_400_000))
+    .delete();
   await db('show_codes').insert({
     code_hash: codeHash,
     certificate_number: c.certificateNumber,
@@ -238,10 +249,21 @@ export async function redeemShowCode(db: Db, codeHash: string, redeemedBy: strin
     .where('expires_at', '>', at)
     .update({ redeemed_at: at, redeemed_by: redeemedBy });
   const r = (await db('show_codes').where({ code_hash: codeHash }).first()) as
-    | { certificate_number: string; holder_hash: string; matter: string | null; expires_at: unknown; redeemed_at: unknown }
+    | {
+        certificate_number: string;
+        holder_hash: string;
+        matter: string | null;
+        expires_at: unknown;
+        redeemed_at: unknown;
+      }
     | undefined;
   if (!r) return { ok: false, reason: 'unknown' };
   if (changed !== 1) return { ok: false, reason: r.redeemed_at ? 'used' : 'expired' };
-  const code = { certificateNumber: r.certificate_number, holderHash: r.holder_hash, matter: r.matter, expiresAt: toIso(r.expires_at) };
+  const code = {
+    certificateNumber: r.certificate_number,
+    holderHash: r.holder_hash,
+    matter: r.matter,
+    expiresAt: toIso(r.expires_at),
+  };
   return { ok: true, code };
 }

@@ -65,18 +65,29 @@ export function createDevIdp(config: Config, logger: Logger): DevIdp {
     pkce: { required: () => true },
     ttl: { AuthorizationCode: 60, Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600 },
     scopes: SCOPE.split(' '),
-    claims: { openid: ['sub'], profile: [map.personName], certflow_holder: [map.personId, map.entityCode, map.entityName] },
+    claims: {
+      openid: ['sub'],
+      profile: [map.personName],
+      certflow_holder: [map.personId, map.entityCode, map.entityName],
+    },
     // The holder claims go into the ID token itself, as government providers commonly do.
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `${DEV_IDP_PATH}/interaction/${interaction.uid}` },
+    interactions: {
+      url: (_ctx: unknown, interaction: { uid: string }) => `${DEV_IDP_PATH}/interaction/${interaction.uid}`,
+    },
     async findAccount(_ctx: unknown, sub: string) {
       const a = ACCOUNTS.find((x) => x.account === sub);
       return a ? { accountId: sub, claims: async () => ({ sub, ...a.claims(map) }) } : undefined;
     },
     // The portal is first-party: no consent screen; the grant covers what it asks for.
-    async loadExistingGrant(ctx: { oidc: { client: { clientId: string }; session: { accountId: string }; provider: Provider } }) {
-      const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
+    async loadExistingGrant(ctx: {
+      oidc: { client: { clientId: string }; session: { accountId: string }; provider: Provider };
+    }) {
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: ctx.oidc.client.clientId,
+        accountId: ctx.oidc.session.accountId,
+      });
       grant.addOIDCScope(SCOPE);
       grant.addOIDCClaims([map.personId, map.personName, map.entityCode, map.entityName]);
       await grant.save();
@@ -94,7 +105,12 @@ export function createDevIdp(config: Config, logger: Logger): DevIdp {
       const account = ACCOUNTS.find((a) => a.account === body.get('account'));
       if (!account) ctx.throw(400, 'unknown demo holder');
       ctx.respond = false;
-      await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: account.account } }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        ctx.req,
+        ctx.res,
+        { login: { accountId: account.account } },
+        { mergeWithLastSubmission: false },
+      );
       return;
     }
     ctx.type = 'text/html; charset=utf-8';
@@ -130,7 +146,8 @@ async function readBody(ctx: Context): Promise<string> {
 
 function loginPage(uid: string): string {
   const buttons = ACCOUNTS.map(
-    (a) => `<form method="post" action="${DEV_IDP_PATH}/interaction/${escapeHtml(uid)}/login">` +
+    (a) =>
+      `<form method="post" action="${DEV_IDP_PATH}/interaction/${escapeHtml(uid)}/login">` +
       `<input type="hidden" name="account" value="${escapeHtml(a.account)}">` +
       `<button type="submit" data-account="${escapeHtml(a.account)}">${escapeHtml(a.label)}</button></form>`,
   ).join('\n');

@@ -55,8 +55,17 @@ export async function certificateView(
       sealedBy: cert.sealedBy,
       sealedAt: cert.sealedAt,
     },
-    documents: { pdf: `${base}/pdf`, pdfSha256: cert.pdfSha256, record: `${base}/record`, recordSha256: cert.recordSha256 },
-    catalog: { registeredAt: cert.catalogRegisteredAt, attempts: cert.catalogAttempts, lastError: cert.catalogLastError },
+    documents: {
+      pdf: `${base}/pdf`,
+      pdfSha256: cert.pdfSha256,
+      record: `${base}/record`,
+      recordSha256: cert.recordSha256,
+    },
+    catalog: {
+      registeredAt: cert.catalogRegisteredAt,
+      attempts: cert.catalogAttempts,
+      lastError: cert.catalogLastError,
+    },
   };
 }
 

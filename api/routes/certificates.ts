@@ -29,14 +29,15 @@ export const numberParam = z.object({
 
 /**
  * Issued certificates for authorised readers (staff with certificate.read in the issuing
- * department, business systems of that department with certificates:read), and the catalog
+ * department, business systems of that department with certificates:read, and — with a reason —
+ * handlers and business systems of a department the holder granted it to, docs/holders.md), and the catalog
  * repair list for sealing officers. Every read is audited: a certificate is personal data.
  *
  * Holder IDs: masked by default. A reader who may read the certificate in its issuing
  * department gets the full ID by asking for it (`?reveal=holderId`), and the audit entry says
  * it was revealed — data minimisation by default, full access where the job needs it, and a
- * trace of every disclosure. (Readers from other departments, once access requests exist,
- * will get the masked form only.)
+ * trace of every disclosure. Readers under a holder's grant may reveal it too: the holder let them
+ * use the whole certificate for the matter.
  */
 export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   // GET /certificates (search) and GET /stats: api/routes/catalog.ts.

@@ -21,7 +21,14 @@ function safeReturnTo(value: unknown): string | null {
 export function holderAuthRoutes(deps: AppDeps) {
   const router = new Router();
   const secure = deps.config.http.publicUrl.startsWith('https://');
-  const cookie = (maxAgeMs: number) => ({ httpOnly: true, sameSite: 'lax' as const, secure, path: '/', maxAge: maxAgeMs, overwrite: true });
+  const cookie = (maxAgeMs: number) => ({
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure,
+    path: '/',
+    maxAge: maxAgeMs,
+    overwrite: true,
+  });
 
   router.get('/holder/login', async (ctx: Context) => {
     const { url, state } = await beginSignIn(deps, safeReturnTo(ctx.query.returnTo));
@@ -41,7 +48,11 @@ export function holderAuthRoutes(deps: AppDeps) {
         category: 'login',
         action: 'holder.login',
         outcome: 'success',
-        actor: { type: 'holder', id: done.session.tokenHash.slice(0, 16), name: done.session.agentName ?? done.session.holderName },
+        actor: {
+          type: 'holder',
+          id: done.session.tokenHash.slice(0, 16),
+          name: done.session.agentName ?? done.session.holderName,
+        },
         detail: { holderKind: done.session.holderKind, issuer: done.session.issuer },
       });
       ctx.redirect(done.returnTo ?? '/holder');

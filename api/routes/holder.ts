@@ -76,7 +76,14 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'post', path: '/holder/logout', summary: 'End the holder session', tag: 'holder', auth: 'holder', responses: { 204: 'Signed out' } },
+    {
+      method: 'post',
+      path: '/holder/logout',
+      summary: 'End the holder session',
+      tag: 'holder',
+      auth: 'holder',
+      responses: { 204: 'Signed out' },
+    },
     async (ctx) => {
       await signOut(deps, holderOf(ctx).sessionHash);
       ctx.cookies.set(HOLDER_COOKIE, null, { httpOnly: true, sameSite: 'lax', path: '/' });
@@ -164,7 +171,13 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/holder/departments', summary: 'Departments a grant can name', tag: 'holder', auth: 'holder' },
+    {
+      method: 'get',
+      path: '/holder/departments',
+      summary: 'Departments a grant can name',
+      tag: 'holder',
+      auth: 'holder',
+    },
     async () => ({ items: (await listDepartments(deps.db)).map((d) => ({ code: d.code, name: d.name })) }),
   );
 
@@ -267,7 +280,12 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       if (!decision.allowed) deny(ctx, 'certificate.read', decision.reason);
       // Wrong codes count per caller: 40 bits cannot be guessed at LOGIN_MAX_FAILURES×2 tries a window.
       const failures = await deps.cache.peek(guessKey(ctx)).catch(() => 0);
-      const audit = (outcome: 'success' | 'failure' | 'denied', extra: Record<string, unknown>, number?: string, holderHash?: string) =>
+      const audit = (
+        outcome: 'success' | 'failure' | 'denied',
+        extra: Record<string, unknown>,
+        number?: string,
+        holderHash?: string,
+      ) =>
         recordAudit(ctx, {
           category: 'operation',
           action: 'show-code.redeem',
@@ -286,7 +304,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       if (!result.ok) {
         await deps.cache.incr(guessKey(ctx), deps.config.auth.lockoutMinutes * 60).catch(() => 0);
         await audit('failure', { refused: result.reason, code: `${body.code.slice(0, 2)}******` });
-        if (result.reason === 'unknown') throw unprocessable(redeemFailureMessage.unknown, [{ field: 'code', message: 'unknown' }]);
+        if (result.reason === 'unknown')
+          throw unprocessable(redeemFailureMessage.unknown, [{ field: 'code', message: 'unknown' }]);
         throw new HttpProblem(410, 'Gone', redeemFailureMessage[result.reason]);
       }
       await audit('success', { matter: result.matter }, result.certificate.number, result.holderHash);

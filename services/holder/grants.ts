@@ -4,7 +4,14 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { grantPermits, type Actor } from '../../domain/access';
 import { appendAudit } from '../../db/audit';
 import { getCertificate } from '../../db/certificates';
-import { activeGrantsFor, endGrant, getGrant, insertGrant, listGrantsOfHolder, type HolderGrant } from '../../db/holders';
+import {
+  activeGrantsFor,
+  endGrant,
+  getGrant,
+  insertGrant,
+  listGrantsOfHolder,
+  type HolderGrant,
+} from '../../db/holders';
 import { findApiClient, getDepartment } from '../../db/org';
 import type { ServiceDeps } from '../deps';
 import { invalidError, notFoundError } from '../errors';
@@ -45,8 +52,10 @@ export async function createGrant(deps: GrantDeps, holder: HolderActor, g: NewGr
     }
   }
   const ms = g.validUntil.getTime() - Date.now();
-  if (ms <= 0) throw invalidError('The grant must end in the future', [{ field: 'validUntil', message: 'is in the past' }]);
-  if (ms > MAX_GRANT_MS) throw invalidError('A grant lasts at most a year', [{ field: 'validUntil', message: 'more than a year ahead' }]);
+  if (ms <= 0)
+    throw invalidError('The grant must end in the future', [{ field: 'validUntil', message: 'is in the past' }]);
+  if (ms > MAX_GRANT_MS)
+    throw invalidError('A grant lasts at most a year', [{ field: 'validUntil', message: 'more than a year ahead' }]);
   const grant = await insertGrant(deps.db, {
     id: randomUUID(),
     certificateNumber: cert.number,
@@ -88,16 +97,20 @@ export async function expireGrant(deps: Pick<ServiceDeps, 'db' | 'masterKey'>, i
   const ended = await endGrant(deps.db, id, 'expired');
   const grant = await getGrant(deps.db, id);
   if (ended && grant) {
-    await appendAudit(deps.db, {
-      category: 'operation',
-      action: 'grant.expire',
-      outcome: 'success',
-      actor: { type: 'system', id: null, name: 'grant-timer' },
-      department: grant.department,
-      object: { type: 'certificate', id: grant.certificateNumber },
-      holderHash: grant.holderHash,
-      detail: { grantId: id, matter: grant.matter },
-    }, deps.masterKey);
+    await appendAudit(
+      deps.db,
+      {
+        category: 'operation',
+        action: 'grant.expire',
+        outcome: 'success',
+        actor: { type: 'system', id: null, name: 'grant-timer' },
+        department: grant.department,
+        object: { type: 'certificate', id: grant.certificateNumber },
+        holderHash: grant.holderHash,
+        detail: { grantId: id, matter: grant.matter },
+      },
+      deps.masterKey,
+    );
   }
   return ended;
 }
@@ -106,7 +119,11 @@ export async function expireGrant(deps: Pick<ServiceDeps, 'db' | 'masterKey'>, i
  * The live grant, if any, under which this actor may read this certificate: a handler of the
  * granted department, or its business system (domain/access.ts grantPermits).
  */
-export async function usableGrant(deps: Pick<ServiceDeps, 'db'>, actor: Actor, number: string): Promise<HolderGrant | undefined> {
+export async function usableGrant(
+  deps: Pick<ServiceDeps, 'db'>,
+  actor: Actor,
+  number: string,
+): Promise<HolderGrant | undefined> {
   const departments =
     actor.kind === 'user'
       ? [...new Set(actor.roles.filter((r) => r.role === 'handler' && r.department).map((r) => r.department!))]

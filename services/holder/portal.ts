@@ -77,7 +77,10 @@ export async function usageLog(
     if (e.actorType !== 'user' || !e.actorId || roles.has(key(e))) continue;
     const user = await getUser(deps.db, Number(e.actorId));
     const held = (user?.roles ?? []).filter((r) => r.department === e.department || r.department === null);
-    roles.set(key(e), held.map((r) => r.role));
+    roles.set(
+      key(e),
+      held.map((r) => r.role),
+    );
   }
   return {
     items: shown.map((e) => ({

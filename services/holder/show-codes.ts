@@ -85,4 +85,3 @@ export const redeemFailureMessage: Record<RedeemFailure, string> = {
   expired: 'The show-code has expired (5 minutes): ask the holder for a new one',
   used: 'The show-code was used already: ask the holder for a new one',
 };
-

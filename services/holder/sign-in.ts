@@ -4,7 +4,13 @@ import type { HolderClaims, HolderOidc } from '../../platform/config';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { sha256Hex } from '../../platform/secrets';
 import { HOLDER_ID_NAMES, parseHolderId, type HolderId, type HolderKind } from '../../domain/holder';
-import { createHolderSession, endHolderSession, findHolderSession, savePendingLogin, takePendingLogin } from '../../db/holders';
+import {
+  createHolderSession,
+  endHolderSession,
+  findHolderSession,
+  savePendingLogin,
+  takePendingLogin,
+} from '../../db/holders';
 import type { HolderSession } from '../../db/holders';
 import type { ServiceDeps } from '../deps';
 import { ServiceError, forbiddenError, invalidError } from '../errors';
@@ -48,7 +54,8 @@ function providerConfig(settings: HolderOidc): Promise<oidc.Configuration> {
 
 function settingsOf(deps: SignInDeps): HolderOidc {
   const s = deps.config.holder.oidc;
-  if (!s) throw new ServiceError('unavailable', 'Holder sign-in is not configured (HOLDER_OIDC_ISSUER, docs/holders.md)');
+  if (!s)
+    throw new ServiceError('unavailable', 'Holder sign-in is not configured (HOLDER_OIDC_ISSUER, docs/holders.md)');
   return s;
 }
 
@@ -90,17 +97,26 @@ export interface SignedIn {
  * Finishes a sign-in from the provider's redirect. `browserState` is the state from the cookie
  * set by beginSignIn: a redirect that arrives in another browser (login CSRF) is refused.
  */
-export async function completeSignIn(deps: SignInDeps, query: URLSearchParams, browserState: string | undefined): Promise<SignedIn> {
+export async function completeSignIn(
+  deps: SignInDeps,
+  query: URLSearchParams,
+  browserState: string | undefined,
+): Promise<SignedIn> {
   const settings = settingsOf(deps);
   const state = query.get('state');
   if (query.get('error')) {
     throw forbiddenError(`The identity provider refused: ${query.get('error_description') ?? query.get('error')}`);
   }
   if (!state || !browserState || state !== browserState) {
-    throw invalidError('This sign-in was not started in this browser; start again', [{ field: 'state', message: 'does not match' }]);
+    throw invalidError('This sign-in was not started in this browser; start again', [
+      { field: 'state', message: 'does not match' },
+    ]);
   }
   const pending = await takePendingLogin(deps.db, stateHash(state));
-  if (!pending) throw invalidError('This sign-in expired or was used already; start again', [{ field: 'state', message: 'unknown or used' }]);
+  if (!pending)
+    throw invalidError('This sign-in expired or was used already; start again', [
+      { field: 'state', message: 'unknown or used' },
+    ]);
   const config = await providerConfig(settings);
   let claims: Record<string, unknown>;
   let subject: string;
@@ -122,7 +138,9 @@ export async function completeSignIn(deps: SignInDeps, query: URLSearchParams, b
     }
   } catch (err) {
     deps.logger.warn({ err: (err as Error).message }, 'holder sign-in refused');
-    throw new ServiceError('forbidden', `The sign-in could not be verified: ${(err as Error).message}`, { title: 'Sign-in refused' });
+    throw new ServiceError('forbidden', `The sign-in could not be verified: ${(err as Error).message}`, {
+      title: 'Sign-in refused',
+    });
   }
   const who = holderFromClaims(claims, deps.config.holder.claims);
   const holders = createHolderCrypto(deps.masterKey);
@@ -144,7 +162,10 @@ export async function completeSignIn(deps: SignInDeps, query: URLSearchParams, b
 }
 
 function hasHolderClaims(claims: Record<string, unknown>, map: HolderClaims): boolean {
-  return typeof claims[map.personName] === 'string' && (claims[map.personId] !== undefined || claims[map.entityCode] !== undefined);
+  return (
+    typeof claims[map.personName] === 'string' &&
+    (claims[map.personId] !== undefined || claims[map.entityCode] !== undefined)
+  );
 }
 
 export interface ClaimedHolder {
@@ -176,15 +197,24 @@ export function holderFromClaims(claims: Record<string, unknown>, map: HolderCla
     const entityName = text(map.entityName);
     if (!entityName) throw refuse(map.entityName, 'is missing: the entity needs its name');
     if (!personName) throw refuse(map.personName, 'is missing: who is acting for the entity?');
-    return { kind: 'entity', id: code.value, name: entityName, agent: { id: personId?.ok ? personId.value : null, name: personName } };
+    return {
+      kind: 'entity',
+      id: code.value,
+      name: entityName,
+      agent: { id: personId?.ok ? personId.value : null, name: personName },
+    };
   }
-  if (!personId) throw refuse(map.personId, `is missing: no ${HOLDER_ID_NAMES.person} and no ${HOLDER_ID_NAMES.entity}`);
+  if (!personId)
+    throw refuse(map.personId, `is missing: no ${HOLDER_ID_NAMES.person} and no ${HOLDER_ID_NAMES.entity}`);
   if (!personName) throw refuse(map.personName, 'is missing');
   if (!personId.ok) throw refuse(map.personId, 'is not valid');
   return { kind: 'person', id: personId.value, name: personName, agent: null };
 }
 
-export async function holderSessionOf(deps: Pick<ServiceDeps, 'db'>, token: string): Promise<HolderSession | undefined> {
+export async function holderSessionOf(
+  deps: Pick<ServiceDeps, 'db'>,
+  token: string,
+): Promise<HolderSession | undefined> {
   return findHolderSession(deps.db, sha256Hex(token));
 }
 

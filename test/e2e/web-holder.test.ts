@@ -81,7 +81,8 @@ describe('web: holder portal on a phone', function () {
     const code = (await codeEl.textContent())!.trim();
     await page.getByRole('img', { name: `亮证二维码，亮证码 ${code}` }).waitFor();
     await screenshot(page, 'holder-show-code');
-    const redeem = () => h.fetch('/api/v1/show-codes/redeem', { method: 'POST', token: handler, json: { code, reason: '窗口核验' } });
+    const redeem = () =>
+      h.fetch('/api/v1/show-codes/redeem', { method: 'POST', token: handler, json: { code, reason: '窗口核验' } });
     assert.equal((await redeem()).status, 200);
     assert.equal((await redeem()).status, 410);
     assert.deepEqual(errors, []);

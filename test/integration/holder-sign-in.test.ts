@@ -63,7 +63,12 @@ describe('holder sign-in: ID token checks', function () {
           name: '王小明',
           certflow_resident_id: mode === 'bad-id' ? '330106198506121230' : '330106198506121237',
         };
-        return send({ access_token: 'at', token_type: 'Bearer', expires_in: 300, id_token: jwt(mode === 'wrong-key' ? evil.privateKey : good.privateKey, claims) });
+        return send({
+          access_token: 'at',
+          token_type: 'Bearer',
+          expires_in: 300,
+          id_token: jwt(mode === 'wrong-key' ? evil.privateKey : good.privateKey, claims),
+        });
       }
       res.statusCode = 404;
       res.end();
@@ -72,7 +77,10 @@ describe('holder sign-in: ID token checks', function () {
     const issuer = `http://127.0.0.1:${(idp.address() as AddressInfo).port}`;
     t = await createTestDatabase('sqlite');
     const base = testConfig();
-    const config = { ...base, holder: { ...base.holder, oidc: { issuer, clientId: 'portal', clientSecret: 'portal-secret' } } };
+    const config = {
+      ...base,
+      holder: { ...base.holder, oidc: { issuer, clientId: 'portal', clientSecret: 'portal-secret' } },
+    };
     app = await startTestApp({ db: t.db, temporal: undefined as unknown as Client, config });
   });
   after(async () => {
@@ -89,14 +97,19 @@ describe('holder sign-in: ID token checks', function () {
     assert.equal(auth.searchParams.get('code_challenge_method'), 'S256');
     nonce = auth.searchParams.get('nonce')!;
     const state = auth.searchParams.get('state')!;
-    const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = start.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     return app.fetch(`/holder/callback?code=c1&state=${state}`, { headers: { cookie }, redirect: 'manual' });
   }
 
   it('signs in with a well-formed token (the stub is a fair provider)', async () => {
     const r = await attempt('good');
     assert.equal(r.status, 302, await r.text());
-    assert.ok(r.headers.getSetCookie().some((c) => /^certflow_holder=[^;]+;.*httponly/i.test(c) && /samesite=lax/i.test(c)));
+    assert.ok(
+      r.headers.getSetCookie().some((c) => /^certflow_holder=[^;]+;.*httponly/i.test(c) && /samesite=lax/i.test(c)),
+    );
   });
 
   for (const m of ['wrong-key', 'wrong-aud', 'wrong-iss', 'wrong-nonce', 'expired'] as const) {

@@ -21,8 +21,18 @@ import { startWorker, temporalEnv, type RunningWorker } from './temporal';
  * inserted straight into the tables with real PDF blobs — the portal reads them like any other.
  */
 
-const MARKET: Department = { code: 'market', name: '市场监督管理局', regionCode: '330100', creditCode: governmentCreditCode('330100', 1) };
-const HEALTH: Department = { code: 'health', name: '卫生健康委员会', regionCode: '330100', creditCode: governmentCreditCode('330100', 2) };
+const MARKET: Department = {
+  code: 'market',
+  name: '市场监督管理局',
+  regionCode: '330100',
+  creditCode: governmentCreditCode('330100', 1),
+};
+const HEALTH: Department = {
+  code: 'health',
+  name: '卫生健康委员会',
+  regionCode: '330100',
+  creditCode: governmentCreditCode('330100', 2),
+};
 export const TYPES: Record<string, TypeSpec> = {
   BL: { code: 'BL', name: '营业执照', department: 'market', holderKind: 'entity', months: null },
   FBP: { code: 'FBP', name: '食品经营许可证', department: 'market', holderKind: 'entity', months: 60 },
@@ -35,7 +45,10 @@ export interface HolderHarness {
   deps: ActivityDeps;
   worker: RunningWorker;
   numbers: { companyBL: string; companyFBP: string; personPQ: string; otherBL: string };
-  fetch(path: string, init?: RequestInit & { json?: unknown; token?: string; holder?: string; apiKey?: string }): Promise<Response>;
+  fetch(
+    path: string,
+    init?: RequestInit & { json?: unknown; token?: string; holder?: string; apiKey?: string },
+  ): Promise<Response>;
   login(username: string): Promise<string>;
   /** Signs in through /holder/login and the dev IdP; returns the holder session cookie (`name=value`). */
   signIn(account: string): Promise<string>;
@@ -80,7 +93,11 @@ export async function holderHarness(): Promise<HolderHarness> {
   const env = await temporalEnv();
   const worker = await startWorker(createActivities(base));
   const publicUrl = `http://127.0.0.1:${port}`;
-  let config = { ...base.config, http: { ...base.config.http, publicUrl }, temporal: { ...base.config.temporal, taskQueue: worker.taskQueue } };
+  let config = {
+    ...base.config,
+    http: { ...base.config.http, publicUrl },
+    temporal: { ...base.config.temporal, taskQueue: worker.taskQueue },
+  };
   const idp = createDevIdp(config, base.logger);
   config = { ...config, holder: { ...config.holder, oidc: idp.settings } };
   const deps: ActivityDeps = { ...base, config };
@@ -90,15 +107,35 @@ export async function holderHarness(): Promise<HolderHarness> {
 
   const holders = createHolderCrypto(deps.masterKey);
   let serial = 1;
-  async function insert(type: TypeSpec, holder: { kind: 'person' | 'entity'; id: string; name: string }, issuedAt: Date) {
+  async function insert(
+    type: TypeSpec,
+    holder: { kind: 'person' | 'entity'; id: string; name: string },
+    issuedAt: Date,
+  ) {
     const dept = type.department === 'market' ? MARKET : HEALTH;
-    const row = certificateRow({ type, department: dept, region: dept.regionCode, holder, issuedAt, status: 'valid', serial: serial++, sealId }, holders);
+    const row = certificateRow(
+      { type, department: dept, region: dept.regionCode, holder, issuedAt, status: 'valid', serial: serial++, sealId },
+      holders,
+    );
     row.pdf_sha256 = await deps.blobs.put(Buffer.from(`%PDF-1.4\n% test certificate ${String(row.number)}\n%%EOF\n`));
     const app = {
-      id: row.application_id, type_code: row.type_code, type_version: 1, department: row.department, mode: 'auto-seal',
-      status: 'issued', holder_kind: row.holder_kind, holder_name: row.holder_name, holder_id_hash: row.holder_id_hash,
-      holder_id_encrypted: row.holder_id_encrypted, revision: 1, submitter_type: 'system', submitter_id: 'test',
-      workflow_id: `issuance-${String(row.application_id)}`, certificate_number: row.number, created_at: issuedAt, updated_at: issuedAt,
+      id: row.application_id,
+      type_code: row.type_code,
+      type_version: 1,
+      department: row.department,
+      mode: 'auto-seal',
+      status: 'issued',
+      holder_kind: row.holder_kind,
+      holder_name: row.holder_name,
+      holder_id_hash: row.holder_id_hash,
+      holder_id_encrypted: row.holder_id_encrypted,
+      revision: 1,
+      submitter_type: 'system',
+      submitter_id: 'test',
+      workflow_id: `issuance-${String(row.application_id)}`,
+      certificate_number: row.number,
+      created_at: issuedAt,
+      updated_at: issuedAt,
     };
     await t.db('applications').insert(app);
     await t.db('certificates').insert({ ...row, created_at: issuedAt });
@@ -170,7 +207,13 @@ export async function holderHarness(): Promise<HolderHarness> {
       const dept = (await getDepartment(t.db, department))!;
       const id = `test-${department}-${Math.random().toString(36).slice(2, 8)}`;
       const secret = 'secret-' + Math.random().toString(36).slice(2);
-      await createApiClient(t.db, { id, name: `${department} 业务系统`, departmentId: dept.id, secretHash: sha256Hex(secret), scopes });
+      await createApiClient(t.db, {
+        id,
+        name: `${department} 业务系统`,
+        departmentId: dept.id,
+        secretHash: sha256Hex(secret),
+        scopes,
+      });
       return `${id}.${secret}`;
     },
     async close() {

@@ -24,14 +24,28 @@ describe('holder portal', function () {
   it('signs a company in with the person acting for it, and lists only its certificates, expiring first', async () => {
     const me = (await (await h.fetch('/api/v1/holder/me', { holder: company })).json()) as Record<string, unknown>;
     assert.deepEqual(me, { kind: 'entity', name: '杭州西湖示例科技有限公司', agentName: '张三' });
-    const list = (await (await h.fetch('/api/v1/holder/certificates', { holder: company })).json()) as { items: { number: string }[] };
-    assert.deepEqual(list.items.map((c) => c.number), [h.numbers.companyFBP, h.numbers.companyBL]);
-    const mine = (await (await h.fetch('/api/v1/holder/certificates', { holder: person })).json()) as { items: { number: string }[] };
-    assert.deepEqual(mine.items.map((c) => c.number), [h.numbers.personPQ]);
+    const list = (await (await h.fetch('/api/v1/holder/certificates', { holder: company })).json()) as {
+      items: { number: string }[];
+    };
+    assert.deepEqual(
+      list.items.map((c) => c.number),
+      [h.numbers.companyFBP, h.numbers.companyBL],
+    );
+    const mine = (await (await h.fetch('/api/v1/holder/certificates', { holder: person })).json()) as {
+      items: { number: string }[];
+    };
+    assert.deepEqual(
+      mine.items.map((c) => c.number),
+      [h.numbers.personPQ],
+    );
   });
 
   it("refuses another holder's certificates, in either direction", async () => {
-    for (const [who, number] of [[company, h.numbers.personPQ], [person, h.numbers.companyBL], [company, h.numbers.otherBL]] as const) {
+    for (const [who, number] of [
+      [company, h.numbers.personPQ],
+      [person, h.numbers.companyBL],
+      [company, h.numbers.otherBL],
+    ] as const) {
       assert.equal((await h.fetch(`/api/v1/holder/certificates/${number}`, { holder: who })).status, 404);
       assert.equal((await h.fetch(`/api/v1/holder/certificates/${number}/pdf`, { holder: who })).status, 404);
     }
@@ -54,7 +68,10 @@ describe('holder portal', function () {
     // The redirect back without the browser's state cookie (login CSRF), and with a made-up code.
     const foreign = await h.fetch(`/holder/callback?code=abc&state=${state}`);
     assert.equal(foreign.status, 422);
-    const cookie = start.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = start.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const forged = await h.fetch(`/holder/callback?code=forged-code&state=${state}`, { headers: { cookie } });
     assert.equal(forged.status, 403);
     // The sign-in was used up by that attempt: the same state again is refused before any code exchange.
@@ -75,27 +92,45 @@ describe('holder portal', function () {
     assert.equal(g.status, 201, await g.clone().text());
     const grant = (await g.json()) as { id: string; status: string };
     assert.equal(grant.status, 'active');
-    assert.equal((await h.fetch(`/api/v1/certificates/${h.numbers.companyBL}/pdf`, { token: handler })).status, 422, 'reason required');
+    assert.equal(
+      (await h.fetch(`/api/v1/certificates/${h.numbers.companyBL}/pdf`, { token: handler })).status,
+      422,
+      'reason required',
+    );
     const ok = await h.fetch(pdf, { token: handler });
     assert.equal(ok.status, 200);
     assert.match(Buffer.from(await ok.arrayBuffer()).toString(), /^%PDF/);
     // Another department's handler, and the granted certificate's sibling, stay closed.
-    assert.equal((await h.fetch(`/api/v1/certificates/${h.numbers.companyFBP}/pdf?reason=x`, { token: handler })).status, 403);
+    assert.equal(
+      (await h.fetch(`/api/v1/certificates/${h.numbers.companyFBP}/pdf?reason=x`, { token: handler })).status,
+      403,
+    );
 
     const usage = (await (await h.fetch('/api/v1/holder/usage', { holder: company })).json()) as {
-      items: { use: string; reason: string | null; viaGrant: string | null; who: { department: string; name: string; roles: { role: string }[] } }[];
+      items: {
+        use: string;
+        reason: string | null;
+        viaGrant: string | null;
+        who: { department: string; name: string; roles: { role: string }[] };
+      }[];
     };
     const seen = usage.items.find((u) => u.use === 'download' && u.viaGrant === grant.id);
     assert.ok(seen, JSON.stringify(usage.items));
     assert.equal(seen.reason, '办理食品经营许可变更');
     assert.equal(seen.who.department, 'health');
     assert.equal(seen.who.name, 'health-handler');
-    assert.deepEqual(seen.who.roles.map((r) => r.role), ['handler']);
+    assert.deepEqual(
+      seen.who.roles.map((r) => r.role),
+      ['handler'],
+    );
     // The person sees none of it.
     const theirs = (await (await h.fetch('/api/v1/holder/usage', { holder: person })).json()) as { items: unknown[] };
     assert.equal(theirs.items.length, 0);
 
-    assert.equal((await h.fetch(`/api/v1/holder/grants/${grant.id}`, { method: 'DELETE', holder: person })).status, 404);
+    assert.equal(
+      (await h.fetch(`/api/v1/holder/grants/${grant.id}`, { method: 'DELETE', holder: person })).status,
+      404,
+    );
     const revoked = await h.fetch(`/api/v1/holder/grants/${grant.id}`, { method: 'DELETE', holder: company });
     assert.equal(((await revoked.json()) as { status: string }).status, 'revoked');
     assert.equal((await h.fetch(pdf, { token: handler })).status, 403);
@@ -107,13 +142,25 @@ describe('holder portal', function () {
     const g = await h.fetch('/api/v1/holder/grants', {
       method: 'POST',
       holder: company,
-      json: { certificateNumber: h.numbers.companyFBP, department: 'health', apiClientId: named.split('.')[0], matter: '年检', validUntil: '2099-01-01' },
+      json: {
+        certificateNumber: h.numbers.companyFBP,
+        department: 'health',
+        apiClientId: named.split('.')[0],
+        matter: '年检',
+        validUntil: '2099-01-01',
+      },
     });
     assert.equal(g.status, 422, 'more than a year ahead');
     const ok = await h.fetch('/api/v1/holder/grants', {
       method: 'POST',
       holder: company,
-      json: { certificateNumber: h.numbers.companyFBP, department: 'health', apiClientId: named.split('.')[0], matter: '年检', validUntil: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10) },
+      json: {
+        certificateNumber: h.numbers.companyFBP,
+        department: 'health',
+        apiClientId: named.split('.')[0],
+        matter: '年检',
+        validUntil: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+      },
     });
     assert.equal(ok.status, 201);
     const record = `/api/v1/certificates/${h.numbers.companyFBP}/record?reason=${encodeURIComponent('年检核验')}`;
@@ -125,7 +172,12 @@ describe('holder portal', function () {
     const g = await h.fetch('/api/v1/holder/grants', {
       method: 'POST',
       holder: person,
-      json: { certificateNumber: h.numbers.personPQ, department: 'market', matter: '短时授权', validUntil: new Date(Date.now() + 4000).toISOString() },
+      json: {
+        certificateNumber: h.numbers.personPQ,
+        department: 'market',
+        matter: '短时授权',
+        validUntil: new Date(Date.now() + 4000).toISOString(),
+      },
     });
     assert.equal(g.status, 201);
     const grant = (await g.json()) as { id: string };
@@ -140,12 +192,18 @@ describe('holder portal', function () {
     assert.equal((await h.fetch(pdf, { token: marketHandler })).status, 403);
     const env = await temporalEnv();
     assert.equal(await env.client.workflow.getHandle(`grant-${grant.id}`).result(), 'expired');
-    const usage = (await (await h.fetch('/api/v1/holder/usage', { holder: person })).json()) as { items: { use: string }[] };
+    const usage = (await (await h.fetch('/api/v1/holder/usage', { holder: person })).json()) as {
+      items: { use: string }[];
+    };
     assert.ok(usage.items.some((u) => u.use === 'grant-expired'));
   });
 
   it('redeems a show-code once, refuses replays and guesses, and throttles guessing', async () => {
-    const created = await h.fetch(`/api/v1/holder/certificates/${h.numbers.companyBL}/show-codes`, { method: 'POST', holder: company, json: { matter: '窗口核验' } });
+    const created = await h.fetch(`/api/v1/holder/certificates/${h.numbers.companyBL}/show-codes`, {
+      method: 'POST',
+      holder: company,
+      json: { matter: '窗口核验' },
+    });
     assert.equal(created.status, 201);
     const shown = (await created.json()) as { code: string; qrSvg: string; expiresAt: string };
     assert.match(shown.code, /^[A-HJ-NP-Z2-9]{8}$/);
@@ -157,12 +215,18 @@ describe('holder portal', function () {
     assert.equal((await redeem(filler, shown.code)).status, 403);
     const first = await redeem(clerk, shown.code.toLowerCase());
     assert.equal(first.status, 200);
-    const got = (await first.json()) as { certificate: { number: string; holder: { id: string } }; pdf: { base64: string }; matter: string };
+    const got = (await first.json()) as {
+      certificate: { number: string; holder: { id: string } };
+      pdf: { base64: string };
+      matter: string;
+    };
     assert.equal(got.certificate.number, h.numbers.companyBL);
     assert.equal(got.matter, '窗口核验');
     assert.match(Buffer.from(got.pdf.base64, 'base64').toString(), /^%PDF/);
     assert.equal((await redeem(clerk, shown.code)).status, 410);
-    const usage = (await (await h.fetch('/api/v1/holder/usage', { holder: company })).json()) as { items: { use: string; reason: string }[] };
+    const usage = (await (await h.fetch('/api/v1/holder/usage', { holder: company })).json()) as {
+      items: { use: string; reason: string }[];
+    };
     assert.ok(usage.items.some((u) => u.use === 'show-code' && u.reason === '窗口办理'));
 
     const guesser = await h.login('market-handler');
