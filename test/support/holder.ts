@@ -12,7 +12,7 @@ import { ensureDevelopmentTrust } from '../../services/trust/seals';
 import { sha256Hex } from '../../platform/secrets';
 import type { ApiScope } from '../../domain/access';
 import { DEMO_PASSWORD, testDeps } from './app';
-import { createTestDatabase, type TestDatabase } from './databases';
+import { createTestDatabase, type DbKind, type TestDatabase } from './databases';
 import { startWorker, temporalEnv, type RunningWorker } from './temporal';
 
 /**
@@ -86,8 +86,8 @@ class Jar {
   }
 }
 
-export async function holderHarness(): Promise<HolderHarness> {
-  const t = await createTestDatabase('sqlite');
+export async function holderHarness(kind: DbKind = 'sqlite'): Promise<HolderHarness> {
+  const t = await createTestDatabase(kind);
   const port = await freePort();
   const base = testDeps(t.db);
   const env = await temporalEnv();
