@@ -5,6 +5,7 @@ import { issuanceActivities } from './issuance';
 import { renderQueueActivities, sealingActivities } from './sealing';
 import { lifecycleActivities } from './lifecycle';
 import { operationsActivities } from './operations';
+import { grantActivities } from './grants';
 
 /** Activities are thin Temporal adapters over the services: they get the same deps. */
 export type ActivityDeps = ServiceDeps;
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...beatingAtStart(sealingActivities(deps)),
     ...lifecycleActivities(deps),
     ...operationsActivities(deps),
+    ...grantActivities(deps),
   };
 }
 

@@ -28,6 +28,9 @@ import { taskRoutes } from './routes/tasks';
 import { revocationRoutes } from './routes/revocations';
 import { operationRoutes } from './routes/operations';
 import { verifyRoutes } from './routes/verify';
+import { holderRoutes } from './routes/holder';
+import { holderAuthRoutes } from './routes/holder-auth';
+import type { Middleware } from 'koa';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
 import { AuditAggregator } from './audit-aggregator';
@@ -53,7 +56,12 @@ export interface AppDeps {
 }
 
 /** Builds the Koa app without listening, so tests drive it in-process. */
-export function createApp(deps: AppDeps): Koa {
+/**
+ * `beforeAuth`: middleware that answers its own paths before staff authentication runs — the
+ * development identity provider `certflow start` mounts under /dev-idp (main/dev-idp.ts), whose
+ * token endpoint takes HTTP Basic client credentials the API's authentication would refuse.
+ */
+export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } = {}): Koa {
   const app = new Koa();
   // Client addresses come from clientAddress(), which believes X-Forwarded-For only from TRUSTED_PROXIES.
   app.proxy = false;
@@ -77,6 +85,7 @@ export function createApp(deps: AppDeps): Koa {
   revocationRoutes(v1, deps);
   operationRoutes(v1, deps);
   verifyRoutes(v1, deps);
+  holderRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1.0.0' });
   const health = healthRoutes(deps);
@@ -96,6 +105,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(refuseUnknownMethods([health, v1.router]));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: '2mb', encoding: 'utf-8' }));
   app.use(health.routes());
+  for (const m of options.beforeAuth ?? []) app.use(m);
+  app.use(holderAuthRoutes(deps));
   app.use(webRoutes(deps));
   app.use(authenticate(deps));
   app.use(v1.router.routes());

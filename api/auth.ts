@@ -4,6 +4,10 @@ import { authorize, describeActor, type Action, type Actor, type Target } from '
 import { findApiClient, findSessionUser, touchApiClient, type User } from '../db/org';
 import { safeEqualHex, sha256Hex } from '../platform/secrets';
 import { HttpProblem, unauthorized } from './problem';
+import { holderSessionOf } from '../services/holder/sign-in';
+
+/** The holder portal's session cookie: HttpOnly, SameSite=Lax (api/routes/holder-auth.ts). */
+export const HOLDER_COOKIE = 'certflow_holder';
 
 declare module 'koa' {
   interface DefaultState {
@@ -60,6 +64,20 @@ export function authenticate(deps: AppDeps) {
         void touchApiClient(deps.db, client.id).catch((err) => ctx.log.warn({ err }, 'could not record API client use'));
       } else {
         throw unauthorized('Unsupported Authorization scheme; use `Bearer <token>` or `ApiKey <id>.<secret>`');
+      }
+    } else if (ctx.cookies.get(HOLDER_COOKIE)) {
+      // Holders: the portal's session cookie (docs/holders.md). Never a staff credential: routing
+      // lets a holder call only holder and public routes.
+      const session = await holderSessionOf(deps, ctx.cookies.get(HOLDER_COOKIE)!);
+      if (session) {
+        ctx.state.actor = {
+          kind: 'holder',
+          sessionHash: session.tokenHash,
+          holderKind: session.holderKind,
+          holderHash: session.holderHash,
+          name: session.holderName,
+          agentName: session.agentName,
+        };
       }
     }
     await next();

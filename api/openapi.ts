@@ -81,13 +81,17 @@ function operation(prefix: string, s: AnySpec) {
   const security =
     auth === 'public'
       ? []
-      : auth === 'staff' || !s.scopes
+      : auth === 'holder'
+        ? [{ holderSession: [] }]
+        : auth === 'staff' || !s.scopes
         ? [{ bearer: [] }]
         : [{ bearer: [] }, { apiKey: s.scopes }];
   const access =
     auth === 'public'
       ? 'No sign-in.'
-      : s.scopes
+      : auth === 'holder'
+        ? 'A signed-in holder (session cookie from the holder sign-in, docs/holders.md).'
+        : s.scopes
         ? `Staff (bearer token) or a business system (API key${s.scopes.length ? ` with scope ${s.scopes.join(', ')}` : ''}).`
         : 'Signed-in staff only.';
   return {
@@ -128,6 +132,12 @@ export function openApiDocument(routers: ApiRouter[], info: { title: string; ver
     webhooks: webhooks(),
     components: {
       securitySchemes: {
+        holderSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'certflow_holder',
+          description: 'Holders: the session cookie set by the holder sign-in (docs/holders.md).',
+        },
         bearer: {
           type: 'http',
           scheme: 'bearer',

@@ -44,9 +44,10 @@ export interface RouteSpec<B extends ZodType | undefined, Q extends ZodType | un
   /**
    * Who may call at all (finer checks: requirePermission in the handler).
    * `any` (default): signed-in staff or a business system; `staff`: signed-in staff only;
-   * `public`: anyone, no sign-in.
+   * `public`: anyone, no sign-in; `holder`: a holder signed in to the portal (docs/holders.md).
+   * Holders may call only `holder` and `public` routes: their session is no staff credential.
    */
-  auth?: 'any' | 'staff' | 'public';
+  auth?: 'any' | 'staff' | 'public' | 'holder';
   /**
    * Audit this route's outcome, success or failure, under this category. The handler names
    * the object with ctx.state.auditObject (and auditDepartment / auditDetail).
@@ -91,6 +92,11 @@ export class ApiRouter {
       const actor = ctx.state.actor;
       const auth = spec.auth ?? 'any';
       if (auth !== 'public' && actor.kind === 'anonymous') throw unauthorized();
+      if ((auth === 'holder') !== (actor.kind === 'holder') && auth !== 'public') {
+        const reason = auth === 'holder' ? 'only signed-in holders may call this' : 'holders may not call staff routes';
+        ctx.state.denial = { action: `${spec.method.toUpperCase()} ${this.prefix}${spec.path}`, reason };
+        throw forbidden(reason[0]!.toUpperCase() + reason.slice(1));
+      }
       if (auth === 'staff' && actor.kind !== 'user') {
         ctx.state.denial = { action: `${spec.method.toUpperCase()} ${this.prefix}${spec.path}`, reason: 'only signed-in staff may call this' };
         throw forbidden('Only signed-in staff may call this');

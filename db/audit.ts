@@ -44,6 +44,11 @@ export interface AuditInput {
   requestId?: string | null;
   ip?: string | null;
   detail?: Record<string, unknown> | null;
+  /**
+   * The holder lookup hash of the certificate the entry is about, for the holder's usage log
+   * (docs/holders.md). Left out, it is looked up when the object is a certificate.
+   */
+  holderHash?: string | null;
 }
 
 export interface AuditEntry {
@@ -139,6 +144,7 @@ export async function appendAudit(db: Db, input: AuditInput, masterKey: Buffer):
   const key = auditChainKey(masterKey);
   const detail = input.detail ? maskResidentIds(JSON.stringify(input.detail)) : null;
   const objectId = input.object ? maskResidentIds(input.object.id) : null;
+  const holderHash = input.holderHash !== undefined ? input.holderHash : await certificateHolderHash(db, input.object);
   const entry = await db.transaction(async (trx) => {
     // Lock the head row: appends are serialised, so 50 concurrent writers still form one chain.
     const headQuery = trx('audit_head').where({ id: 1 }).first();
@@ -161,7 +167,7 @@ export async function appendAudit(db: Db, input: AuditInput, masterKey: Buffer):
     };
     const hash = keyedEntryHash(key, head.hash, row);
     const keyedFrom = Number(head.keyed_from ?? 1);
-    await trx('audit_log').insert({ ...row, prev_hash: head.hash, hash, hash_version: 2 });
+    await trx('audit_log').insert({ ...row, prev_hash: head.hash, hash, hash_version: 2, holder_hash: holderHash });
     const mac = headMac(key, { seq: row.seq, hash, keyedFrom });
     await trx('audit_head').where({ id: 1 }).update({ seq: row.seq, hash, keyed_from: keyedFrom, mac });
     return toEntry({ ...row, prev_hash: head.hash, hash });
@@ -169,6 +175,28 @@ export async function appendAudit(db: Db, input: AuditInput, masterKey: Buffer):
   // Counted once the append committed (an enclosing transaction of the caller may still roll back).
   auditAppends.inc({ category: input.category });
   return entry;
+}
+
+/** Outside the chain's lock: a read of the certificate's indexed holder hash, before the append. */
+async function certificateHolderHash(db: Db, object: AuditInput['object']): Promise<string | null> {
+  if (object?.type !== 'certificate') return null;
+  const row = (await db('certificates').where({ number: object.id }).first('holder_id_hash')) as
+    | { holder_id_hash: string }
+    | undefined;
+  return row?.holder_id_hash ?? null;
+}
+
+/** Entries about one holder's certificates, newest first (the usage log, docs/holders.md). */
+export async function queryAuditByHolder(
+  db: Db,
+  q: { holderHash: string; before?: number; limit: number; excludeActorType?: string },
+): Promise<{ entries: AuditEntry[]; nextCursor: number | null }> {
+  const query = db<Row>('audit_log').where('holder_hash', q.holderHash).orderBy('seq', 'desc').limit(q.limit + 1);
+  if (q.excludeActorType) query.whereNot('actor_type', q.excludeActorType);
+  if (q.before !== undefined) query.where('seq', '<', q.before);
+  const rows = (await query) as Row[];
+  const page = rows.slice(0, q.limit).map(toEntry);
+  return { entries: page, nextCursor: rows.length > q.limit ? page[page.length - 1]!.seq : null };
 }
 
 function toEntry(r: Row): AuditEntry {

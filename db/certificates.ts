@@ -475,3 +475,22 @@ export async function wasCallbackDelivered(db: Db, applicationId: string): Promi
 export async function listCallbackDeliveries(db: Db, applicationId: string) {
   return db('callback_deliveries').where({ application_id: applicationId }).orderBy('id');
 }
+
+/**
+ * Every certificate of one holder (by the holder-ID lookup hash), across departments, for the
+ * holder portal (docs/holders.md): valid ones ending soonest first, then permanent ones, then the
+ * rest (expired, revoked, cancelled) newest first. Served by the certificates_holder index.
+ */
+export async function listHolderCertificates(db: Db, holderHash: string, limit = 500): Promise<CertificateListing[]> {
+  const rows = (await db('certificates')
+    .where('holder_id_hash', holderHash)
+    .select(LISTING_COLUMNS)
+    .limit(limit)) as ListingRecord[];
+  const rank = (c: CertificateListing) => (c.status !== 'valid' ? 2 : c.validUntil ? 0 : 1);
+  return rows.map(toCertificateListing).sort((a, b) => {
+    const r = rank(a) - rank(b);
+    if (r) return r;
+    if (rank(a) === 0) return a.validUntil!.localeCompare(b.validUntil!);
+    return b.issuedAt.localeCompare(a.issuedAt);
+  });
+}

@@ -127,3 +127,43 @@ export async function seedDemoTypes(db: Db, blobs: BlobStore, templatesDir = pat
   }
   return seeded;
 }
+
+/**
+ * Demo holders for the holder portal (docs/holders.md): the development identity provider
+ * `certflow start` mounts (main/dev-idp.ts) signs them in, and their certificates are issued at
+ * start through the normal pipeline. The company holds a business licence and a food permit;
+ * the person holds a certificate of each demo type issued to persons (none among BL and FBP).
+ */
+export const DEMO_HOLDERS = {
+  person: { account: 'demo-person', kind: 'person', id: '330106198506121237', name: '王小明' },
+  company: {
+    account: 'demo-company',
+    kind: 'entity',
+    id: '91330106MA2B3C4DB0',
+    name: '杭州西湖示例科技有限公司',
+    agent: { id: '33010619900101123X', name: '张三' },
+  },
+} as const;
+
+/** Face data of the company's demo certificates, per type code. */
+export const DEMO_HOLDER_FACE_DATA: Record<string, Record<string, unknown>> = {
+  BL: {
+    entityName: DEMO_HOLDERS.company.name,
+    creditCode: DEMO_HOLDERS.company.id,
+    entityType: '有限责任公司',
+    legalRepresentative: DEMO_HOLDERS.company.agent.name,
+    businessScope: '软件开发；信息技术咨询服务。',
+    registeredCapital: '100万元',
+    establishedOn: '2024-03-15',
+    address: '浙江省杭州市西湖区文三路1号',
+  },
+  FBP: {
+    operatorName: DEMO_HOLDERS.company.name,
+    creditCode: DEMO_HOLDERS.company.id,
+    legalRepresentative: DEMO_HOLDERS.company.agent.name,
+    address: '浙江省杭州市西湖区文三路1号',
+    premises: '浙江省杭州市西湖区文三路1号一楼',
+    businessFormat: '餐饮服务经营者',
+    businessItems: ['热食类食品制售', '冷食类食品制售'],
+  },
+};

@@ -75,6 +75,12 @@ export type Actor =
   | { kind: 'user'; id: number; username: string; displayName: string; roles: RoleAssignment[] }
   | { kind: 'api-client'; id: string; name: string; department: string; scopes: ApiScope[] }
   | { kind: 'system'; name: string }
+  /**
+   * A holder signed in through OpenID Connect (docs/holders.md): sees and shares its own
+   * certificates only. `holderHash` is the lookup hash of the holder's ID; for an entity,
+   * `agentName` is the person acting for it. Holders never pass a staff permission.
+   */
+  | { kind: 'holder'; sessionHash: string; holderKind: 'person' | 'entity'; holderHash: string; name: string; agentName: string | null }
   | { kind: 'anonymous' };
 
 export type Action =
@@ -164,6 +170,7 @@ export function isPlatformAdmin(actor: Actor): boolean {
 
 export function authorize(actor: Actor, action: Action, target: Target = {}): Decision {
   if (actor.kind === 'anonymous') return deny('sign-in required');
+  if (actor.kind === 'holder') return deny('holders use the holder portal, not staff actions');
   if (actor.kind === 'system') return ALLOW;
   if (actor.kind === 'api-client') {
     const scope = SCOPE_GRANTS[action];
@@ -208,7 +215,7 @@ function heldFor(roles: readonly RoleAssignment[], action: Action): RoleAssignme
 /** Departments in which the actor holds a role granting the action; null = all. */
 export function departmentsFor(actor: Actor, action: Action): string[] | null {
   if (actor.kind === 'system') return null;
-  if (actor.kind === 'anonymous') return [];
+  if (actor.kind === 'anonymous' || actor.kind === 'holder') return [];
   if (actor.kind === 'api-client') return authorize(actor, action).allowed ? [actor.department] : [];
   if (isPlatformAdmin(actor) && authorize(actor, action).allowed) return null;
   const held = heldFor(actor.roles, action);
@@ -234,7 +241,53 @@ export function describeActor(actor: Actor): { type: Actor['kind']; id: string |
       return { type: 'api-client', id: actor.id, name: actor.name };
     case 'system':
       return { type: 'system', id: null, name: actor.name };
+    case 'holder':
+      return { type: 'holder', id: actor.sessionHash.slice(0, 16), name: actor.agentName ?? actor.name };
     case 'anonymous':
       return { type: 'anonymous', id: null, name: null };
   }
+}
+
+/** What a consent grant (用证授权, docs/holders.md) says, as far as deciding access goes. */
+export interface GrantTerms {
+  department: string;
+  /** Only this business system of the department, when set. */
+  apiClientId: string | null;
+  status: 'active' | 'revoked' | 'expired';
+  validUntil: string;
+}
+
+/**
+ * May this actor fetch the full certificate under this grant? The department's handlers, and its
+ * business systems with certificates:read (the named one only, when the grant names one), while the
+ * grant is active and before its end: the end counts even if the expiry timer has not fired yet.
+ */
+export function grantPermits(actor: Actor, grant: GrantTerms, now: Date): Decision {
+  if (grant.status !== 'active') return deny(`the holder's grant is ${grant.status}`);
+  if (Date.parse(grant.validUntil) <= now.getTime()) return deny("the holder's grant has ended");
+  if (actor.kind === 'user') {
+    const handler = actor.roles.some((r) => r.role === 'handler' && r.department === grant.department);
+    return handler ? ALLOW : deny(`the grant is for handlers of ${grant.department}`);
+  }
+  if (actor.kind === 'api-client') {
+    if (actor.department !== grant.department) return deny(`the grant is for department ${grant.department}`);
+    if (!actor.scopes.includes('certificates:read')) return deny('API client lacks scope certificates:read');
+    if (grant.apiClientId && grant.apiClientId !== actor.id) return deny('the grant names another business system');
+    return ALLOW;
+  }
+  return deny('only staff and business systems use grants');
+}
+
+/**
+ * Who may redeem a holder's show-code (亮证, docs/holders.md): a counter clerk — a handler of any
+ * department — or a business system with certificates:read. The holder chose to show it to them.
+ */
+export function mayRedeemShowCode(actor: Actor): Decision {
+  if (actor.kind === 'user') {
+    return actor.roles.some((r) => r.role === 'handler') ? ALLOW : deny('only handlers (经办人员) redeem show-codes');
+  }
+  if (actor.kind === 'api-client') {
+    return actor.scopes.includes('certificates:read') ? ALLOW : deny('API client lacks scope certificates:read');
+  }
+  return deny('only staff and business systems redeem show-codes');
 }

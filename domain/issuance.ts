@@ -55,6 +55,9 @@ export function actorRef(actor: Actor): ActorRef {
       return { type: 'api-client', id: actor.id, name: actor.name };
     case 'system':
       return { type: 'system', id: actor.name, name: actor.name };
+    case 'holder':
+      // Holders never act in issuance (domain/access.ts refuses them); named for completeness only.
+      return { type: 'system', id: 'holder', name: actor.agentName ?? actor.name };
     case 'anonymous':
       return { type: 'system', id: 'anonymous', name: 'anonymous' };
   }

@@ -23,6 +23,7 @@ import { resumeInFlight } from '../services/issuance/resume';
 import { backup, restore } from '../services/backup';
 import fs from 'node:fs';
 import path from 'node:path';
+import { createDevIdp, issueDemoHolderCertificates, type DevIdp } from './dev-idp';
 
 /**
  * The entry points: `start` (the embedded default: Temporal dev server + worker + API in
@@ -92,7 +93,15 @@ function duties(role: Role, flags: string[]): Duties {
   };
 }
 
-async function run(role: Role, does: Duties, config: Config, logger: Logger, life: Lifecycle) {
+async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger, life: Lifecycle) {
+  let config = givenConfig;
+  // The embedded default signs holders in through its own development identity provider
+  // (docs/holders.md) unless a real one is configured; never in production.
+  let devIdp: DevIdp | undefined;
+  if (role === 'start' && config.env !== 'production' && !config.holder.oidc) {
+    devIdp = createDevIdp(config, logger.child({ component: 'dev-idp' }));
+    config = { ...config, holder: { ...config.holder, oidc: devIdp.settings } };
+  }
   let address = config.temporal.address;
   let uiUrl: string | undefined;
   if (!address) {
@@ -227,7 +236,7 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
   }
 
   if (does.http) {
-    const app = createApp({ ...deps, temporal });
+    const app = createApp({ ...deps, temporal }, { beforeAuth: devIdp ? [devIdp.middleware] : [] });
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(config.http.port, config.http.host, () => resolve(s));
       s.once('error', (err: NodeJS.ErrnoException) =>
@@ -244,7 +253,13 @@ async function run(role: Role, does: Duties, config: Config, logger: Logger, lif
     });
   }
 
-  printBanner(role, does, config, uiUrl);
+  if (devIdp && config.demo.enabled) {
+    // In the background: sealing takes a few seconds, and start-up need not wait for it.
+    void issueDemoHolderCertificates({ ...deps, temporal }, logger).catch((err) =>
+      logger.warn({ err }, 'could not issue the demo holders\' certificates'),
+    );
+  }
+  printBanner(role, does, config, uiUrl, Boolean(devIdp));
 }
 
 function demoBanner(config: Config): string[] {
@@ -257,7 +272,7 @@ function demoBanner(config: Config): string[] {
   ];
 }
 
-function printBanner(role: Role, does: Duties, config: Config, uiUrl: string | undefined) {
+function printBanner(role: Role, does: Duties, config: Config, uiUrl: string | undefined, devIdp = false) {
   const queue = config.temporal.taskQueue;
   const polling = [does.mainQueue && queue, does.renderQueue && `${queue}-render`].filter(Boolean).join(', ');
   const lines = ['', `certflow ${role} is running${polling ? ` (task queues: ${polling})` : ''}`];
@@ -265,6 +280,8 @@ function printBanner(role: Role, does: Duties, config: Config, uiUrl: string | u
     lines.push(`  API              ${config.http.publicUrl}/api/v1   (OpenAPI: ${config.http.publicUrl}/openapi.json)`);
     lines.push(`  Task inbox       ${config.http.publicUrl}/inbox   (sign in with a demo login below)`);
     lines.push(`  Verify page      ${config.http.publicUrl}/verify   (public)`);
+    const idp = devIdp ? ' (demo holders via the development identity provider)' : '';
+    if (config.holder.oidc) lines.push(`  Holder portal    ${config.http.publicUrl}/holder${idp}`);
     lines.push(`  Health           ${config.http.publicUrl}/readyz`);
   }
   if (uiUrl) lines.push(`  Temporal Web UI  ${uiUrl}`);

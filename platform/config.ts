@@ -56,6 +56,9 @@ function parseBlobStoreUrl(value: string, ctx: z.RefinementCtx): S3Location {
   return { bucket: url.hostname, prefix: prefix ? `${prefix}/` : '', endpoint: endpoint?.replace(/\/$/, ''), region };
 }
 
+/** A claim name in an ID token: a JSON member name we can also write in docs and env files. */
+const claimName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/, 'must be a claim name such as certflow_resident_id');
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -112,6 +115,15 @@ const envSchema = z.object({
   TEMPORAL_METRICS_PORT: port.optional(),
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Holder sign-in (docs/holders.md): an OpenID Connect provider; all three or none.
+  HOLDER_OIDC_ISSUER: z.url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  HOLDER_OIDC_CLIENT_ID: z.string().min(1).max(200).optional(),
+  HOLDER_OIDC_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  HOLDER_CLAIM_PERSON_ID: claimName.default('certflow_resident_id'),
+  HOLDER_CLAIM_PERSON_NAME: claimName.default('name'),
+  HOLDER_CLAIM_ENTITY_CODE: claimName.default('certflow_credit_code'),
+  HOLDER_CLAIM_ENTITY_NAME: claimName.default('certflow_entity_name'),
+  HOLDER_SESSION_TTL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(120),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -226,6 +238,46 @@ export interface Config {
    * then cancels them and exits. Below docker-compose.yml's stop_grace_period (120 s).
    */
   shutdownGraceSeconds: number;
+  /** The holder portal (docs/holders.md). */
+  holder: {
+    /** Unset: no holder sign-in, unless `certflow start` mounts its development provider. */
+    oidc: HolderOidc | undefined;
+    claims: HolderClaims;
+    sessionTtlMinutes: number;
+  };
+}
+
+export interface HolderOidc {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** Which ID-token (or userinfo) claims carry the holder (docs/holders.md, "Claim mapping"). */
+export interface HolderClaims {
+  /** The resident ID number of the person signing in (for an entity: the person acting for it). */
+  personId: string;
+  personName: string;
+  /** Present only when the person signs in for an entity. */
+  entityCode: string;
+  entityName: string;
+}
+
+function holderOidc(e: Env): HolderOidc | undefined {
+  const { HOLDER_OIDC_ISSUER: issuer, HOLDER_OIDC_CLIENT_ID: clientId, HOLDER_OIDC_CLIENT_SECRET: clientSecret } = e;
+  if (!issuer && !clientId && !clientSecret) return undefined;
+  const missing = [
+    ['HOLDER_OIDC_ISSUER', issuer],
+    ['HOLDER_OIDC_CLIENT_ID', clientId],
+    ['HOLDER_OIDC_CLIENT_SECRET', clientSecret],
+  ].filter(([, v]) => !v);
+  if (missing.length) {
+    throw new ConfigError(missing.map(([variable]) => ({ variable: variable!, message: 'set all three HOLDER_OIDC_* or none' })));
+  }
+  if (e.NODE_ENV === 'production' && !issuer!.startsWith('https://')) {
+    throw new ConfigError([{ variable: 'HOLDER_OIDC_ISSUER', message: 'must be https:// in production' }]);
+  }
+  return { issuer: issuer!.replace(/\/$/, ''), clientId: clientId!, clientSecret: clientSecret! };
 }
 
 export class ConfigError extends Error {
@@ -348,5 +400,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     metrics: { port: e.METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
     shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
     audit: { anchorsDir: path.join(dataDir, 'audit-anchors'), anchorEverySeconds: e.AUDIT_ANCHOR_SECONDS },
+    holder: {
+      oidc: holderOidc(e),
+      claims: {
+        personId: e.HOLDER_CLAIM_PERSON_ID,
+        personName: e.HOLDER_CLAIM_PERSON_NAME,
+        entityCode: e.HOLDER_CLAIM_ENTITY_CODE,
+        entityName: e.HOLDER_CLAIM_ENTITY_NAME,
+      },
+      sessionTtlMinutes: e.HOLDER_SESSION_TTL_MINUTES,
+    },
   };
 }

@@ -27,6 +27,8 @@ export const KEY_INFO = {
    * restore can tell whether it holds the same master key without the key ever being written.
    */
   masterKeyFingerprint: 'certflow master key fingerprint v1',
+  /** HMAC key of show-codes at rest (services/holder/show-codes.ts): a stolen table yields no usable code. */
+  showCode: 'certflow holder show-code v1',
 } as const;
 
 export type KeyPurpose = keyof typeof KEY_INFO;

@@ -101,8 +101,10 @@ export function webRoutes(deps: Pick<AppDeps, 'config'>): Middleware {
       return send(ctx, file, false);
     }
     const root = p.split('/')[1] ?? '';
-    if (!PAGE_ROOTS.has(root)) return next();
-    const shell = load('index.html');
+    // The holder portal has its own shell (docs/holders.md): holders are not staff.
+    const holderPage = root === 'holder' && p !== '/holder/login' && p !== '/holder/callback';
+    if (!PAGE_ROOTS.has(root) && !holderPage) return next();
+    const shell = load(holderPage ? 'holder.html' : 'index.html');
     if (!shell) return next();
     send(ctx, shell, true);
   };

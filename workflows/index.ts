@@ -3,3 +3,4 @@ export { pingWorkflow } from './ping';
 export { issuanceWorkflow } from './issuance';
 export { expirySweepWorkflow, revocationWorkflow, notifyStatusChangeWorkflow } from './lifecycle';
 export { resendCallbackWorkflow } from './operations';
+export { grantWorkflow } from './grant';

@@ -11,9 +11,8 @@ import { CERTIFICATE_STATUS_CODES } from '../../domain/certificate-record';
 import { maskHolderId } from '../../domain/holder';
 import { getCertificate, listCatalogFailed } from '../../db/certificates';
 import { getCertificateCached, invalidateCertificate, type CachedCertificate } from '../../db/certificate-cache';
-import { getTypeVersion } from '../../db/certificate-types';
-import { getSeal } from '../../db/trust';
-import { createHolderCrypto } from '../../platform/holder-crypto';
+import { certificateRecord, certificateView } from '../../services/certificate-view';
+import { usableGrant } from '../../services/holder/grants';
 import { callbackSigningKey, registerCertificate } from '../../services/outbound';
 import { catalogRoutes } from './catalog';
 import { Certificate, SigningKey } from '../schemas/responses';
@@ -49,17 +48,17 @@ export const numberParam = z.object({
 
 /**
  * Issued certificates for authorised readers (staff with certificate.read in the issuing
- * department, business systems of that department with certificates:read), and the catalog
+ * department, business systems of that department with certificates:read, and — with a reason —
+ * handlers and business systems of a department the holder granted it to, docs/holders.md), and the catalog
  * repair list for sealing officers. Every read is audited: a certificate is personal data.
  *
  * Holder IDs: masked by default. A reader who may read the certificate in its issuing
  * department gets the full ID by asking for it (`?reveal=holderId`), and the audit entry says
  * it was revealed — data minimisation by default, full access where the job needs it, and a
- * trace of every disclosure. (Readers from other departments, once access requests exist,
- * will get the masked form only.)
+ * trace of every disclosure. Readers under a holder's grant may reveal it too: the holder let them
+ * use the whole certificate for the matter.
  */
 export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
-  const holders = createHolderCrypto(deps.masterKey);
   // GET /certificates (search) and GET /stats: api/routes/catalog.ts.
   catalogRoutes(api, deps);
 
@@ -77,42 +76,24 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
     const cert = await getCertificateCached(deps.db, deps.cache, number);
     if (!cert) throw notFound(`No certificate ${number}`);
     ctx.state.auditDepartment = cert.department;
-    requirePermission(ctx, 'certificate.read', { department: cert.department });
+    const decision = authorize(ctx.state.actor, 'certificate.read', { department: cert.department });
+    if (decision.allowed) return cert;
+    // Outside the issuing department: only under the holder's live grant (用证授权, docs/holders.md).
+    const grant = await usableGrant(deps, ctx.state.actor, cert.number);
+    if (!grant) deny(ctx, 'certificate.read', decision.reason, cert.department);
+    if (!reason) {
+      throw unprocessable('Give the reason for use when using a holder\'s grant', [
+        { field: 'reason', message: 'required under a grant (用证事由, at most 200 characters)' },
+      ]);
+    }
+    // The entry belongs to the department that used the certificate: the holder's usage log shows it.
+    ctx.state.auditDepartment = grant.department;
+    ctx.state.auditDetail = { ...ctx.state.auditDetail, grantId: grant.id, matter: grant.matter };
     return cert;
   }
 
-  async function view(cert: CachedCertificate, reveal: boolean) {
-    const type = await getTypeVersion(deps.db, cert.typeCode, cert.typeVersion);
-    const idFields = new Set((type?.faceFields ?? []).filter((f) => f.type === 'idNumber').map((f) => f.key));
-    const holderId = holders.decrypt(cert.holderIdEncrypted);
-    const base = `${deps.config.http.publicUrl}/api/v1/certificates/${cert.number}`;
-    return {
-      number: cert.number,
-      identifier: cert.identifier,
-      type: { code: cert.typeCode, version: cert.typeVersion, name: cert.typeName },
-      issuer: { department: cert.department, name: cert.issuerName, code: cert.issuerCode, region: cert.regionCode },
-      holder: {
-        kind: cert.holderKind,
-        codeType: cert.holderCodeType,
-        name: cert.holderName,
-        id: reveal ? holderId : maskHolderId(holderId),
-        idMasked: !reveal,
-      },
-      faceData: Object.fromEntries(
-        Object.entries(cert.faceData).map(([k, v]) => [k, !reveal && idFields.has(k) && typeof v === 'string' ? maskHolderId(v) : v]),
-      ),
-      issuedAt: cert.issuedAt,
-      validFrom: cert.validFrom,
-      validUntil: cert.validUntil,
-      status: cert.status,
-      statusCode: CERTIFICATE_STATUS_CODES[cert.status],
-      statusChangedAt: cert.statusChangedAt,
-      statusReason: cert.statusReason,
-      seal: { id: cert.sealId, name: cert.sealName, signerSerial: cert.signerSerial, sealedBy: cert.sealedBy, sealedAt: cert.sealedAt },
-      documents: { pdf: `${base}/pdf`, pdfSha256: cert.pdfSha256, record: `${base}/record`, recordSha256: cert.recordSha256 },
-      catalog: { registeredAt: cert.catalogRegisteredAt, attempts: cert.catalogAttempts, lastError: cert.catalogLastError },
-    };
-  }
+  const view = (cert: CachedCertificate, reveal: boolean) =>
+    certificateView(deps, cert, { reveal, documentsBase: `${deps.config.http.publicUrl}/api/v1/certificates/${cert.number}` });
 
   api.route(
     {
@@ -178,18 +159,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
     },
     async (ctx, { params, query }) => {
       await readable(ctx, params.number, query.reason);
-      const cert = (await getCertificate(deps.db, params.number))!;
-      const seal = await getSeal(deps.db, cert.sealId);
-      return {
-        record: JSON.parse(cert.record) as unknown,
-        // The exact signed bytes: verify against these, not a re-serialisation of `record`.
-        canonical: cert.record,
-        recordSha256: cert.recordSha256,
-        signature: cert.recordSignature,
-        signatureFormat: 'CMS SignedData, detached, DER, base64',
-        signerCertificate: seal?.certificatePem ?? null,
-        chain: seal?.chainPem ?? [],
-      };
+      return certificateRecord(deps, params.number);
     },
   );
 

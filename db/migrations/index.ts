@@ -10,6 +10,7 @@ import * as m008 from './008_outbox';
 import * as m009 from './009_audit_keyed_chain';
 import * as m013 from './013_trust_time';
 import * as m015 from './015_metrics_indexes';
+import * as m014 from './014_holder_portal';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -27,6 +28,7 @@ const migrations: Record<string, Knex.Migration> = {
   '009_audit_keyed_chain': m009,
   '013_trust_time': m013,
   '015_metrics_indexes': m015,
+  '014_holder_portal': m014,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -24,6 +24,7 @@ const PINNED: Record<KeyPurpose, string> = {
   // Pinned when they were introduced: anchors already written and backups already taken depend on them.
   auditAnchor: '683c6984830799412e76e164d01cdee0748e2e6c09a744b65f114169f1539939',
   masterKeyFingerprint: '83a940909f8613b120049cb264eb83d6217cf1a7265fe297547da467bc957ab5',
+  showCode: '62f865a0c05e5fa5d31eebe4c809e93ae64f5d891c4bc87c9fb6a2f2617dc596',
 };
 const CALLBACK_API_CLIENT = 'b7532aba827e170ef88c66cd64cc019c8ff136ee05306a7093f9126c87462423';
 const CALLBACK_DEPARTMENT = '11a9b17e3cd9b12d8b18b386b51a5f652af47b663485bde608c43109b73067b9';
