@@ -79,7 +79,9 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
 
   async function verifyAudited(ctx: Context, input: VerifyInput, number?: string) {
     try {
-      const report = await verifyCertificate(deps, input);
+      const actor = ctx.state.actor;
+      const readsDepartment = (department: string) => authorize(actor, 'certificate.read', { department }).allowed;
+      const report = await verifyCertificate(deps, input, { readsDepartment });
       const id = report.certificate?.number ?? number;
       await recordAudit(ctx, {
         category: 'verification',

@@ -1,12 +1,13 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { conflictError, invalidError } from '../errors';
 import type { AuditTrail, IssuanceDeps } from './submit';
 import type { Actor } from '../../domain/access';
 import { validateFaceData } from '../../domain/face-fields';
 import { maskHolderId } from '../../domain/holder';
 import { actorRef, FINAL_STATUSES, type ApplicationState } from '../../domain/issuance';
+import { holderFaceMismatches } from '../../domain/certificate-type';
 import { getTypeVersion } from '../../db/certificate-types';
-import { addRevision, eventsOf, faceDataOf, type ApplicationRow } from '../../db/applications';
+import { addRevision, eventsOf, faceDataOf, removeProposedRevision, type ApplicationRow } from '../../db/applications';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { amendUpdate, applicationStateQuery, withdrawUpdate } from '../../workflows/issuance';
 
@@ -83,10 +84,22 @@ export async function amendApplication(
     }));
     throw invalidError('The amendment has invalid fields', errors);
   }
+  const holder = { id: createHolderCrypto(deps.masterKey).decrypt(app.holderIdEncrypted), name: app.holderName };
+  const mismatches = holderFaceMismatches(version, holder, face.data);
+  if (mismatches.length) throw invalidError('The amendment names another holder than the application', mismatches);
   if (FINAL_STATUSES.includes(app.status)) throw conflictError(`The application is ${app.status}`);
   const revision = await addRevision(deps.db, app.id, face.data, actorRef(actor).name);
-  await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(amendUpdate, { args: [{ revision, actor }] });
+  try {
+    await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(amendUpdate, { args: [{ revision, actor }] });
+  } catch (err) {
+    // A refused amendment leaves nothing behind: the row was only a proposal the workflow turned down.
+    if (isRefusal(err)) await removeProposedRevision(deps.db, app.id, revision);
+    throw err;
+  }
 }
+
+/** The workflow said no (or is gone); anything else (a timeout) may still have been accepted. */
+const isRefusal = (err: unknown) => err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError;
 
 export async function withdrawApplication(
   deps: Deps,
