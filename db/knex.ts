@@ -3,6 +3,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../platform/config';
 import { migrationSource } from './migrations';
+import { migrationContext } from './migrations/context';
 
 export type Db = Knex;
 
@@ -46,9 +47,15 @@ export function openDb(database: Config['database']): Db {
   return knexFactory(knexConfig(database));
 }
 
-export async function migrate(db: Db): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest()) as [number, string[]];
-  return applied;
+/** Data migrations that rewrite encrypted columns (010) need the master key; schema-only ones do not. */
+export async function migrate(db: Db, options: { masterKey?: Buffer } = {}): Promise<string[]> {
+  migrationContext.masterKey = options.masterKey;
+  try {
+    const [, applied] = (await db.migrate.latest()) as [number, string[]];
+    return applied;
+  } finally {
+    migrationContext.masterKey = undefined;
+  }
 }
 
 export async function pingDb(db: Db): Promise<void> {

@@ -20,6 +20,8 @@ export const KEY_INFO = {
   holderIdEncryption: 'certflow holder-id encryption v1',
   /** HMAC key binding a holder ID to a signed record (domain/certificate-record.ts idBinding). */
   recordHolderBinding: 'certflow record holder binding v1',
+  /** AES-256-GCM key of idNumber face values at rest (platform/face-crypto.ts). */
+  faceIdEncryption: 'certflow face id-number encryption v1',
 } as const;
 
 export type KeyPurpose = keyof typeof KEY_INFO;

@@ -14,6 +14,7 @@ import { getCertificateCached, invalidateCertificate, type CachedCertificate } f
 import { getTypeVersion } from '../../db/certificate-types';
 import { getSeal } from '../../db/trust';
 import { createHolderCrypto } from '../../platform/holder-crypto';
+import { createFaceCrypto } from '../../platform/face-crypto';
 import { callbackSigningKey, registerCertificate } from '../../services/outbound';
 import { catalogRoutes } from './catalog';
 
@@ -43,6 +44,7 @@ export const numberParam = z.object({
  */
 export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   const holders = createHolderCrypto(deps.masterKey);
+  const faces = createFaceCrypto(deps.masterKey);
   // GET /certificates (search) and GET /stats: api/routes/catalog.ts.
   catalogRoutes(api, deps);
 
@@ -66,7 +68,6 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
 
   async function view(cert: CachedCertificate, reveal: boolean) {
     const type = await getTypeVersion(deps.db, cert.typeCode, cert.typeVersion);
-    const idFields = new Set((type?.faceFields ?? []).filter((f) => f.type === 'idNumber').map((f) => f.key));
     const holderId = holders.decrypt(cert.holderIdEncrypted);
     const base = `${deps.config.http.publicUrl}/api/v1/certificates/${cert.number}`;
     return {
@@ -81,9 +82,8 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
         id: reveal ? holderId : maskHolderId(holderId),
         idMasked: !reveal,
       },
-      faceData: Object.fromEntries(
-        Object.entries(cert.faceData).map(([k, v]) => [k, !reveal && idFields.has(k) && typeof v === 'string' ? maskHolderId(v) : v]),
-      ),
+      // Stored encrypted (platform/face-crypto.ts): decrypted only for an audited reveal.
+      faceData: reveal ? faces.open(type?.faceFields ?? [], cert.faceData) : faces.masked(type?.faceFields ?? [], cert.faceData),
       issuedAt: cert.issuedAt,
       validFrom: cert.validFrom,
       validUntil: cert.validUntil,

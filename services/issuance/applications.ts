@@ -9,6 +9,7 @@ import { holderFaceMismatches } from '../../domain/certificate-type';
 import { getTypeVersion } from '../../db/certificate-types';
 import { addRevision, eventsOf, faceDataOf, removeProposedRevision, type ApplicationRow } from '../../db/applications';
 import { createHolderCrypto } from '../../platform/holder-crypto';
+import { createFaceCrypto, idNumberFields } from '../../platform/face-crypto';
 import { amendUpdate, applicationStateQuery, withdrawUpdate } from '../../workflows/issuance';
 
 /**
@@ -34,14 +35,23 @@ export async function applicationState(deps: Deps, app: ApplicationRow): Promise
   }
 }
 
-/** The application as the API shows it: the workflow's state where it answers, else the database's. */
-export async function applicationView(deps: Deps, app: ApplicationRow, viewer: Actor) {
+/**
+ * The application as the API shows it: the workflow's state where it answers, else the
+ * database's. ID numbers (the holder's, idNumber face fields) are masked unless `reveal`:
+ * the caller checked the permission and audits the reason (api/routes/applications.ts).
+ */
+export async function applicationView(deps: Deps, app: ApplicationRow, viewer: Actor, reveal = false) {
   const holders = createHolderCrypto(deps.masterKey);
-  const [state, faceData, events] = await Promise.all([
+  const [state, stored, events, type] = await Promise.all([
     applicationState(deps, app),
     faceDataOf(deps.db, app.id, app.revision),
     eventsOf(deps.db, app.id),
+    getTypeVersion(deps.db, app.typeCode, app.typeVersion),
   ]);
+  const faces = createFaceCrypto(deps.masterKey);
+  const fields = type?.faceFields ?? [];
+  const faceData = stored && (reveal ? faces.open(fields, stored) : faces.masked(fields, stored));
+  const holderId = holders.decrypt(app.holderIdEncrypted);
   return {
     id: app.id,
     workflowId: app.workflowId,
@@ -53,9 +63,10 @@ export async function applicationView(deps: Deps, app: ApplicationRow, viewer: A
     holder: {
       kind: app.holderKind,
       name: app.holderName,
-      id: viewer.kind === 'anonymous' ? null : maskHolderId(holders.decrypt(app.holderIdEncrypted)),
+      id: viewer.kind === 'anonymous' ? null : reveal ? holderId : maskHolderId(holderId),
     },
     faceData,
+    idNumbersMasked: !reveal,
     revision: app.revision,
     externalRef: app.externalRef,
     certificateNumber: state?.certificateNumber ?? app.certificateNumber,
@@ -76,7 +87,17 @@ export async function amendApplication(
   actor: Actor,
 ): Promise<void> {
   const version = (await getTypeVersion(deps.db, app.typeCode, app.typeVersion))!;
-  const face = validateFaceData(version.faceFields, faceData);
+  const faces = createFaceCrypto(deps.masterKey);
+  const current = faces.open(version.faceFields, (await faceDataOf(deps.db, app.id, app.revision)) ?? {});
+  // The form shows ID numbers masked; sent back unchanged, a mask means "keep the current value".
+  const kept = Object.fromEntries(
+    Object.entries(faceData).map(([k, v]) => {
+      const now = current[k];
+      const isKept = idNumberFields(version.faceFields).has(k) && typeof now === 'string' && v === maskHolderId(now);
+      return [k, isKept ? now : v];
+    }),
+  );
+  const face = validateFaceData(version.faceFields, kept);
   if (!face.ok) {
     const errors = face.errors.map((e) => ({
       field: e.field ? `faceData.${e.field}` : 'faceData',
@@ -88,7 +109,8 @@ export async function amendApplication(
   const mismatches = holderFaceMismatches(version, holder, face.data);
   if (mismatches.length) throw invalidError('The amendment names another holder than the application', mismatches);
   if (FINAL_STATUSES.includes(app.status)) throw conflictError(`The application is ${app.status}`);
-  const revision = await addRevision(deps.db, app.id, face.data, actorRef(actor).name);
+  const sealed = faces.seal(version.faceFields, face.data) as typeof face.data;
+  const revision = await addRevision(deps.db, app.id, sealed, actorRef(actor).name);
   try {
     await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(amendUpdate, { args: [{ revision, actor }] });
   } catch (err) {

@@ -6,10 +6,11 @@ import type { AuditInput } from '../../db/audit';
 import { holderFaceMismatches } from '../../domain/certificate-type';
 import { getType, getTypeVersion, type CertificateTypeSummary } from '../../db/certificate-types';
 import { findByDedupeKey, getApplication, insertApplication, type ApplicationRow } from '../../db/applications';
-import { validateFaceData } from '../../domain/face-fields';
+import { validateFaceData, type FaceData } from '../../domain/face-fields';
 import { chainForMode, type ActorRef, type IssuanceMode } from '../../domain/issuance';
 import { parseHolderId, type HolderKind } from '../../domain/holder';
 import { createHolderCrypto } from '../../platform/holder-crypto';
+import { createFaceCrypto } from '../../platform/face-crypto';
 import { issuanceWorkflow, type IssuanceInput } from '../../workflows/issuance';
 
 /**
@@ -91,7 +92,8 @@ export async function submitApplication(
     callbackUrl: s.callbackUrl ?? null,
     workflowId: `issuance-${id}`,
     dedupeKey,
-    faceData: face.ok ? face.data : {},
+    // idNumber values encrypted at rest, like the holder's ID (platform/face-crypto.ts).
+    faceData: face.ok ? (createFaceCrypto(deps.masterKey).seal(version.faceFields, face.data) as FaceData) : {},
   };
   try {
     await insertApplication(deps.db, app);
