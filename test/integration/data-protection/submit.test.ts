@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { issuanceHarness, json, LICENCE, waitForTask, type IssuanceHarness } from '../../support/issuance';
 import { requireService, TEST_MYSQL_URL } from '../../support/services';
+import { createType, setTypeStatus } from '../../../db/certificate-types';
+import { getDepartment } from '../../../db/org';
+import { DEMO_TYPES } from '../../../db/seed-demo';
+
+const AGENT_ID = '330106199003071236';
 
 /**
  * Issue #19, data protection at submit and amend (docs/security.md, "Personal data and
@@ -86,6 +91,37 @@ for (const kind of ['sqlite', 'mysql'] as const) {
       const other = { ...LICENCE.faceData, creditCode: '91110000600037341L' };
       assert.deepEqual(await fields(await h.app.fetch(`/api/v1/applications/${id}/amend`, { token: filler, json: { faceData: other } })), ['faceData.creditCode']);
       assert.equal(await revisions(), 1);
+    });
+
+    it('resident IDs in face data: encrypted in the revision, masked by default, revealed only with an audited reason', async () => {
+      const bl = DEMO_TYPES[0]!;
+      const template = await h.t.db('certificate_type_versions').orderBy('id').first('template_sha256');
+      const faceFields = [...bl.definition.faceFields, { key: 'agentId', label: '代理人身份证号', type: 'idNumber' as const, required: true }];
+      const dept = (await getDepartment(h.t.db, 'market'))!;
+      await createType(h.t.db, { code: 'PB', departmentId: dept.id, definition: { ...bl.definition, faceFields }, templateSha256: template.template_sha256, createdBy: 'test' });
+      await setTypeStatus(h.t.db, 'PB', 'published', 1);
+      const body = { ...LICENCE, typeCode: 'PB', faceData: { ...LICENCE.faceData, agentId: AGENT_ID.toLowerCase() } };
+      const { id } = await json<{ id: string }>(await submit(body), 201);
+      const stored = (await h.t.db('application_revisions').where({ application_id: id }).first('face_data')).face_data as string;
+      assert.ok(!stored.includes(AGENT_ID) && !stored.includes('0307'), `in clear: ${stored}`);
+
+      const reads = async () => (await h.t.db('audit_log').where({ action: 'application.reveal', object_id: id })).length;
+      const view = await json<{ faceData: Record<string, string>; holder: { id: string } }>(await h.app.fetch(`/api/v1/applications/${id}`, { token: filler }), 200);
+      assert.equal(view.faceData.agentId, '330106********1236');
+      const reviewer = await h.app.login('market-reviewer');
+      assert.deepEqual(await fields(await h.app.fetch(`/api/v1/applications/${id}?reveal=true`, { token: reviewer })), ['reason']);
+      assert.equal(await reads(), 0);
+      const full = await json<{ faceData: Record<string, string>; holder: { id: string } }>(
+        await h.app.fetch(`/api/v1/applications/${id}?reveal=true&reason=${encodeURIComponent('核对代理人身份')}`, { token: reviewer }),
+        200,
+      );
+      assert.deepEqual([full.faceData.agentId, full.holder.id], [AGENT_ID, LICENCE.holder.id]);
+      const audit = await h.t.db('audit_log').where({ action: 'application.reveal', object_id: id }).first('actor_name', 'detail');
+      assert.equal(audit.actor_name, 'market-reviewer');
+      assert.match(audit.detail, /核对代理人身份/);
+      const task = await waitForTask(h.app, filler, id);
+      const detail = await json<{ application: { faceData: Record<string, string> } }>(await h.app.fetch(`/api/v1/tasks/${task}`, { token: reviewer }), 200);
+      assert.equal(detail.application.faceData.agentId, '330106********1236', 'the task page shows the mask');
     });
   });
 }
