@@ -60,7 +60,7 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
     const compare = { maxFailuresPerCaller: 5, maxFailuresPerCertificate: 8 };
     const config = { ...s.deps.config, verify: { rateLimitPerMinute: 100_000 }, compare };
     app = await startTestApp({ db, temporal: {} as Client, deps: { ...s.deps, config }, config });
-    for (const u of ['market-handler', 'market-reviewer', 'health-handler', 'health-admin']) tokens[u] = await app.login(u);
+    for (const u of ['market-handler', 'market-reviewer', 'market-admin', 'health-handler', 'health-admin']) tokens[u] = await app.login(u);
   });
   after(() => app?.close());
 
@@ -142,6 +142,14 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
       const r = await compare(agent.number, { agentId: AGENT_ID }, token);
       assert.equal(r.status, 200, await r.clone().text());
       assert.deepEqual(((await r.json()) as { results: unknown }).results, { agentId: { match: true } });
+    });
+
+    it('the preview accepts the masked form the task page shows', async () => {
+      const faceData = { ...FACE_DATA.BL, agentId: '330106********1236' };
+      const r = await app.fetch('/api/v1/certificate-types/PA/preview?format=docx', { token: tokens['market-admin'], json: { faceData } });
+      assert.equal(r.status, 200, await r.clone().text());
+      const bad = await app.fetch('/api/v1/certificate-types/PA/preview?format=docx', { token: tokens['market-admin'], json: { faceData: { ...faceData, agentId: '330106' } } });
+      assert.equal(bad.status, 422);
     });
 
     it('migration 010 encrypts rows stored before it, only idNumber fields, once; it refuses without the master key', async () => {
