@@ -61,13 +61,14 @@ export const certificateTypeDefinitionSchema = z
       if (keys.has(s.key)) ctx.addIssue({ code: 'custom', path: ['approvalChain', i, 'key'], message: `step key '${s.key}' repeats` });
       keys.add(s.key);
     });
-    const idField = d.holderIdField === undefined ? undefined : d.faceFields.findIndex((f) => f.key === d.holderIdField);
+    const idField =
+      d.holderIdField === undefined ? undefined : d.faceFields.findIndex((f) => f.key === d.holderIdField);
     const idType = d.holderKind === 'person' ? 'idNumber' : 'creditCode';
     if (idField === -1) ctx.addIssue({ code: 'custom', path: ['holderIdField'], message: `'${d.holderIdField}' is not a face field` });
     else if (idField !== undefined && d.faceFields[idField]!.type !== idType) {
       ctx.addIssue({ code: 'custom', path: ['holderIdField'], message: `a ${d.holderKind} holder's ID field must be of type ${idType}` });
     }
-    const nameField = d.holderNameField === undefined ? undefined : d.faceFields.find((f) => f.key === d.holderNameField);
+    const nameField = d.faceFields.find((f) => f.key === d.holderNameField);
     if (d.holderNameField !== undefined && nameField?.type !== 'text') {
       ctx.addIssue({ code: 'custom', path: ['holderNameField'], message: `'${d.holderNameField}' must be a text face field` });
     }

@@ -310,7 +310,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     callbacks: { timeoutMs: e.CALLBACK_TIMEOUT_MS },
     renderConcurrency: e.RENDER_CONCURRENCY,
     verify: { rateLimitPerMinute: e.VERIFY_RATE_LIMIT_PER_MINUTE },
-    compare: { maxFailuresPerCaller: e.COMPARE_MAX_FAILURES_PER_CALLER, maxFailuresPerCertificate: e.COMPARE_MAX_FAILURES_PER_CERTIFICATE },
+    compare: {
+      maxFailuresPerCaller: e.COMPARE_MAX_FAILURES_PER_CALLER,
+      maxFailuresPerCertificate: e.COMPARE_MAX_FAILURES_PER_CERTIFICATE,
+    },
     expiry: { sweepMinutes: e.EXPIRY_SWEEP_MINUTES, reminderDays: e.EXPIRY_REMINDER_DAYS },
   };
 }

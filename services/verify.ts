@@ -130,7 +130,11 @@ const isRecordObject = (v: unknown): v is Record<string, unknown> => typeof v ==
 
 const SIGNER_CHECKS = ['chain', 'signerValidity', 'signerProfile'] as const;
 
-export async function verifyCertificate(deps: VerifyDeps, input: VerifyInput, options: VerifyOptions = {}): Promise<VerificationReport> {
+export async function verifyCertificate(
+  deps: VerifyDeps,
+  input: VerifyInput,
+  options: VerifyOptions = {},
+): Promise<VerificationReport> {
   const now = deps.now?.() ?? new Date();
   const checks = new Checks();
   const rootPem = (await getActiveRoot(deps.db))?.certificatePem;
@@ -147,13 +151,14 @@ export async function verifyCertificate(deps: VerifyDeps, input: VerifyInput, op
     cert = await verifyRecord(deps, input, checks, rootPem);
   }
   const status = cert ? statusNow(cert, chinaDate(now.getTime())) : undefined;
+  const staff = (c: CachedCertificate) => options.readsDepartment?.(c.department) ?? false;
   if (status) checks.from('status', status.check);
   const list = checks.list();
   return {
     verdict: list.some((c) => c.status === 'failed') ? 'invalid' : list.some((c) => c.status === 'indeterminate') ? 'indeterminate' : 'valid',
     input: kind,
     checks: list,
-    certificate: cert && status ? summary(deps, cert, status.effective, options.readsDepartment?.(cert.department) ?? false) : null,
+    certificate: cert && status ? summary(deps, cert, status.effective, staff(cert)) : null,
     checkedAt: now.toISOString(),
   };
 }
@@ -385,7 +390,12 @@ export function statusNow(cert: CachedCertificate, today: string): { check: Chec
 
 // ---------------------------------------------------------------- the public face
 
-function summary(deps: VerifyDeps, cert: CachedCertificate, status: CertificateStatus, staff: boolean): CertificateSummary {
+function summary(
+  deps: VerifyDeps,
+  cert: CachedCertificate,
+  status: CertificateStatus,
+  staff: boolean,
+): CertificateSummary {
   let idMasked: string;
   try {
     const id = createHolderCrypto(deps.masterKey).decrypt(cert.holderIdEncrypted);

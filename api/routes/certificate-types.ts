@@ -253,7 +253,8 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
           .filter((f) => f.type === 'idNumber' && typeof given[f.key] === 'string' && (given[f.key] as string).includes('*'))
           .map((f) => [f.key, given[f.key]]),
       );
-      const face = validateFaceData(v.faceFields, { ...sample, ...given, ...Object.fromEntries(Object.keys(masks).map((k) => [k, sample[k]])) });
+      const asSample = Object.fromEntries(Object.keys(masks).map((k) => [k, sample[k]]));
+      const face = validateFaceData(v.faceFields, { ...sample, ...given, ...asSample });
       if (!face.ok) {
         const errors = face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message }));
         throw unprocessable('The face data has invalid fields', errors);

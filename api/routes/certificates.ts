@@ -83,7 +83,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
         idMasked: !reveal,
       },
       // Stored encrypted (platform/face-crypto.ts): decrypted only for an audited reveal.
-      faceData: reveal ? faces.open(type?.faceFields ?? [], cert.faceData) : faces.masked(type?.faceFields ?? [], cert.faceData),
+      faceData: (reveal ? faces.open : faces.masked)(type?.faceFields ?? [], cert.faceData),
       issuedAt: cert.issuedAt,
       validFrom: cert.validFrom,
       validUntil: cert.validUntil,

@@ -8,9 +8,10 @@ import type { FaceField } from '../../domain/face-fields';
  * (platform/face-crypto.ts); this re-writes the rows stored before: every application revision
  * and every certificate whose type version has idNumber fields. Values already encrypted are
  * left alone, so running it again changes nothing; it only updates rows (no DDL), so on MySQL
- * as on SQLite it runs inside the migration's transaction and is applied whole or not at all. Rows are read by primary key in pages, so tens of millions never sit in
- * memory. Without the master key it refuses when there is anything to encrypt: run
- * `certflow migrate` with CERTFLOW_MASTER_KEY set (or the development key file).
+ * as on SQLite it runs inside the migration's transaction and is applied whole or not at all.
+ * Rows are read by primary key in pages, so tens of millions never sit in memory. Without the
+ * master key it refuses when there is anything to encrypt: run `certflow migrate` with
+ * CERTFLOW_MASTER_KEY set (or the development key file).
  */
 
 const PAGE = 500;

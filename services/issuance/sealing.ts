@@ -116,7 +116,8 @@ export function sealingSteps(deps: ServiceDeps) {
     // app.faceData is as stored (idNumber values encrypted); faceData is in clear, for the
     // printed face and the signed record, which masks them itself (domain/certificate-record.ts).
     const faceData = faces.open(type.faceFields, app.faceData);
-    return { app, allocation, type, department, seal, validity, faceData, holderId: holders.decrypt(app.holderIdEncrypted) };
+    const holderId = holders.decrypt(app.holderIdEncrypted);
+    return { app, allocation, type, department, seal, validity, faceData, holderId };
   }
   type Context = Awaited<ReturnType<typeof context>>;
 

@@ -73,7 +73,9 @@ export async function submitApplication(
   const face = validateFaceData(version.faceFields, s.faceData);
   if (!face.ok) errors.push(...face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message })));
   // Only once both are valid: a mismatch between two values that are wrong anyway says nothing new.
-  if (face.ok && holderId.ok) errors.push(...holderFaceMismatches(version, { id: holderId.value, name: s.holder.name }, face.data));
+  if (face.ok && holderId.ok) {
+    errors.push(...holderFaceMismatches(version, { id: holderId.value, name: s.holder.name }, face.data));
+  }
   if (errors.length || !holderId.ok) throw invalidError('The application has invalid fields', errors);
 
   const id = randomUUID();

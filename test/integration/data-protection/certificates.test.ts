@@ -80,20 +80,26 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
         assert.equal(r.status, 200, await r.clone().text());
         assert.deepEqual(((await r.json()) as { results: unknown }).results, { holderId: { match: false } });
       }
-      for (let i = 5; i < 8; i++) assert.equal((await compare(person.number, { holderId: guess(i) }, token)).status, 429);
+      for (let i = 5; i < 8; i++) {
+        assert.equal((await compare(person.number, { holderId: guess(i) }, token)).status, 429);
+      }
       // Even the right number is not answered any more today: the oracle is closed.
       assert.equal((await compare(person.number, { holderId: PERSON_ID }, token)).status, 429);
       const alerts = await get().db('audit_log').where({ category: 'authorization', action: 'compare.budget-exceeded', object_id: person.number });
       assert.equal(alerts.length, 1, 'one alert, not one per refused request');
       assert.equal(alerts[0].actor_name, 'health-handler');
       // Another certificate, another budget; matching answers do not spend it.
-      for (let i = 0; i < 8; i++) assert.equal((await compare(other.number, { holderId: PERSON_ID }, token)).status, 200);
+      for (let i = 0; i < 8; i++) {
+        assert.equal((await compare(other.number, { holderId: PERSON_ID }, token)).status, 200);
+      }
     });
 
     it('all callers together get 8 "no" answers per certificate (the global cap)', async () => {
       // health-handler has spent 5 on `person`; market-handler may add 3 before the cap.
       const token = tokens['market-handler']!;
-      for (let i = 0; i < 3; i++) assert.equal((await compare(person.number, { holderId: guess(10 + i) }, token)).status, 200);
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await compare(person.number, { holderId: guess(10 + i) }, token)).status, 200);
+      }
       const r = await compare(person.number, { holderId: guess(20) }, token);
       assert.equal(r.status, 429);
       assert.match(((await r.json()) as { detail: string }).detail, /callers have made 8/);
