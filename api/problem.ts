@@ -47,6 +47,7 @@ const KIND_STATUS: Record<ServiceErrorKind, number> = {
   conflict: 409,
   invalid: 422,
   forbidden: 403,
+  'too-many': 429,
   unavailable: 503,
   'bad-gateway': 502,
 };

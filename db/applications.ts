@@ -161,6 +161,14 @@ export async function addRevision(db: Db, applicationId: string, faceData: FaceD
   });
 }
 
+/** Takes back a proposed revision the workflow refused; the current one is never removed. */
+export async function removeProposedRevision(db: Db, applicationId: string, revision: number): Promise<void> {
+  await db('application_revisions')
+    .where({ application_id: applicationId, revision })
+    .whereNotExists(db('applications').where({ id: applicationId }).where('revision', '>=', revision).select('id'))
+    .delete();
+}
+
 /**
  * The one writer of an application's status after submission: the workflow's activities (via
  * services/issuance/inbox.ts) and the certificate's store (db/certificates.ts, in its

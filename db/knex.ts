@@ -3,6 +3,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../platform/config';
 import { migrationSource } from './migrations';
+import { migrationContext } from './migrations/context';
 
 export type Db = Knex;
 
@@ -51,28 +52,37 @@ export function openDb(database: Config['database']): Db {
  * rollout, api and workers starting together): knex lets one hold its lock row and fails the
  * others, and two first runs race to create its tables. Those wait and try again, then find
  * nothing left to apply. A lock held for lockWaitMs is a migrator that died: say how to clear it.
+ * Data migrations that rewrite encrypted columns (010) need the master key; schema-only ones do not.
  */
-export async function migrate(db: Db, lockWaitMs = 120_000): Promise<string[]> {
-  const deadline = Date.now() + lockWaitMs;
-  for (;;) {
-    try {
-      const [, applied] = (await db.migrate.latest()) as [number, string[]];
-      return applied;
-    } catch (err) {
-      const e = err as { name?: string; code?: string; message?: string };
-      const locked = e.name === 'MigrationLocked';
-      const racedOnCreate = e.code === 'ER_TABLE_EXISTS_ERROR' || e.code === 'ER_DUP_ENTRY' ||
-        /already exists|UNIQUE constraint failed|SQLITE_BUSY/.test(e.message ?? '');
-      if (!locked && !racedOnCreate) throw err;
-      if (Date.now() > deadline) {
-        throw new Error(
-          'DATABASE_URL: the migrations are locked by another migrator for too long; if none is running, ' +
-            'clear the lock with: UPDATE knex_migrations_lock SET is_locked = 0',
-          { cause: err },
-        );
+export async function migrate(
+  db: Db,
+  options: { masterKey?: Buffer; lockWaitMs?: number } = {},
+): Promise<string[]> {
+  const deadline = Date.now() + (options.lockWaitMs ?? 120_000);
+  migrationContext.masterKey = options.masterKey;
+  try {
+    for (;;) {
+      try {
+        const [, applied] = (await db.migrate.latest()) as [number, string[]];
+        return applied;
+      } catch (err) {
+        const e = err as { name?: string; code?: string; message?: string };
+        const locked = e.name === 'MigrationLocked';
+        const racedOnCreate = e.code === 'ER_TABLE_EXISTS_ERROR' || e.code === 'ER_DUP_ENTRY' ||
+          /already exists|UNIQUE constraint failed|SQLITE_BUSY/.test(e.message ?? '');
+        if (!locked && !racedOnCreate) throw err;
+        if (Date.now() > deadline) {
+          throw new Error(
+            'DATABASE_URL: the migrations are locked by another migrator for too long; if none is running, ' +
+              'clear the lock with: UPDATE knex_migrations_lock SET is_locked = 0',
+            { cause: err },
+          );
+        }
+        await new Promise((r) => setTimeout(r, 250 + Math.random() * 250));
       }
-      await new Promise((r) => setTimeout(r, 250 + Math.random() * 250));
     }
+  } finally {
+    migrationContext.masterKey = undefined;
   }
 }
 

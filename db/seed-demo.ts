@@ -84,6 +84,8 @@ export const DEMO_TYPES: { code: string; department: string; template: string; d
       ],
       sealId: null,
       description: '企业、个体工商户的营业执照（演示）',
+      holderIdField: 'creditCode',
+      holderNameField: 'entityName',
     },
   },
   {
@@ -109,6 +111,8 @@ export const DEMO_TYPES: { code: string; department: string; template: string; d
       ],
       sealId: null,
       description: '食品销售、餐饮服务经营许可（演示）',
+      holderIdField: 'creditCode',
+      holderNameField: 'operatorName',
     },
   },
 ];

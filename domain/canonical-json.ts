@@ -26,6 +26,12 @@ export class CanonicalJsonError extends Error {
   }
 }
 
+/**
+ * Records are a few levels deep; anything much deeper is an attack on the recursion (a
+ * 100 000-deep record posted to the public verify), refused with a path instead of a crash.
+ */
+export const MAX_JSON_DEPTH = 64;
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function describe(value: unknown): string {
@@ -63,6 +69,7 @@ function serialize(value: unknown, path: string, ancestors: object[]): string {
   if (value === null) return 'null';
   const obj = value as object;
   if (ancestors.includes(obj)) throw new CanonicalJsonError(path, 'value contains a cycle');
+  if (ancestors.length >= MAX_JSON_DEPTH) throw new CanonicalJsonError(path, `nested more than ${MAX_JSON_DEPTH} levels deep`);
   ancestors.push(obj);
   try {
     if (Array.isArray(obj)) {
@@ -102,4 +109,51 @@ export function canonicalize(value: unknown): string {
 /** The UTF-8 bytes to hash or sign. */
 export function canonicalBytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(canonicalize(value));
+}
+
+/**
+ * Parses JSON text that is to be verified, refusing what JSON.parse would silently accept:
+ * a key twice in one object (JSON.parse keeps the last, other parsers the first, so one
+ * text would mean two records) and nesting deeper than MAX_JSON_DEPTH. The structure is
+ * scanned first, without recursion, so a hostile text cannot exhaust the stack.
+ */
+export function parseStrictJson(text: string): unknown {
+  const stack: { keys: Set<string> | null; expectKey: boolean; path: string }[] = [];
+  let lastKey = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top?.keys && top.expectKey) {
+        let key: string;
+        try {
+          key = JSON.parse(text.slice(i, j + 1)) as string;
+        } catch {
+          throw new CanonicalJsonError('$', 'is not JSON');
+        }
+        if (top.keys.has(key)) throw new CanonicalJsonError(childPath(top.path, key), 'the key appears twice in one object');
+        top.keys.add(key);
+        top.expectKey = false;
+        lastKey = key;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      const parent = stack[stack.length - 1];
+      const path = !parent ? '$' : parent.keys ? childPath(parent.path, lastKey) : `${parent.path}[]`;
+      if (stack.length >= MAX_JSON_DEPTH) throw new CanonicalJsonError(path, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+      stack.push({ keys: c === '{' ? new Set() : null, expectKey: c === '{', path });
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.keys) top.expectKey = true;
+    }
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new CanonicalJsonError('$', 'is not JSON');
+  }
 }

@@ -46,6 +46,14 @@ export const certificateTypeDefinitionSchema = z
     /** The seal used when sealing; null: the department's default seal. */
     sealId: z.int().positive().nullable().default(null),
     description: z.string().max(2000).optional(),
+    /**
+     * The face field that carries the holder's ID (an idNumber field for a person, creditCode for
+     * an entity) and the one that carries the holder's name. Declared, they must equal the holder
+     * on submit and amend, so the catalog's holder and the face cannot name two parties
+     * (docs/security.md). Optional: versions stored before they existed keep working.
+     */
+    holderIdField: z.string().max(64).optional(),
+    holderNameField: z.string().max(64).optional(),
   })
   .superRefine((d, ctx) => {
     const keys = new Set<string>();
@@ -53,6 +61,17 @@ export const certificateTypeDefinitionSchema = z
       if (keys.has(s.key)) ctx.addIssue({ code: 'custom', path: ['approvalChain', i, 'key'], message: `step key '${s.key}' repeats` });
       keys.add(s.key);
     });
+    const idField =
+      d.holderIdField === undefined ? undefined : d.faceFields.findIndex((f) => f.key === d.holderIdField);
+    const idType = d.holderKind === 'person' ? 'idNumber' : 'creditCode';
+    if (idField === -1) ctx.addIssue({ code: 'custom', path: ['holderIdField'], message: `'${d.holderIdField}' is not a face field` });
+    else if (idField !== undefined && d.faceFields[idField]!.type !== idType) {
+      ctx.addIssue({ code: 'custom', path: ['holderIdField'], message: `a ${d.holderKind} holder's ID field must be of type ${idType}` });
+    }
+    const nameField = d.faceFields.find((f) => f.key === d.holderNameField);
+    if (d.holderNameField !== undefined && nameField?.type !== 'text') {
+      ctx.addIssue({ code: 'custom', path: ['holderNameField'], message: `'${d.holderNameField}' must be a text face field` });
+    }
     const reserved = RESERVED_TAGS.filter((t) => d.faceFields.some((f) => f.key === t));
     for (const t of reserved) {
       const i = d.faceFields.findIndex((f) => f.key === t);
@@ -174,3 +193,23 @@ export function sampleFaceData(fields: readonly FaceField[]): Record<string, str
 
 /** A 1×1 transparent PNG. */
 const SAMPLE_PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+
+/**
+ * Where face data and holder disagree (holderIdField / holderNameField): one error per field,
+ * naming it. `faceData` is validated already (IDs in their canonical spelling, text trimmed);
+ * a declared field left empty is reported too, since the face would then name nobody.
+ */
+export function holderFaceMismatches(
+  type: Pick<CertificateTypeDefinition, 'holderIdField' | 'holderNameField'>,
+  holder: { id: string; name: string },
+  faceData: Record<string, unknown>,
+): { field: string; message: string }[] {
+  const errors: { field: string; message: string }[] = [];
+  if (type.holderIdField && faceData[type.holderIdField] !== holder.id) {
+    errors.push({ field: `faceData.${type.holderIdField}`, message: 'must be the holder\'s ID (holder.id)' });
+  }
+  if (type.holderNameField && faceData[type.holderNameField] !== holder.name.trim()) {
+    errors.push({ field: `faceData.${type.holderNameField}`, message: 'must be the holder\'s name (holder.name)' });
+  }
+  return errors;
+}

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { isIsoDate } from './calendar';
 import { parseHolderId } from './holder';
 import { invalid, valid, type Validation } from './result';
+import { unprintableReason } from './text';
 
 /** `list`: several short texts (e.g. 经营项目), rendered by a template loop where `{.}` is the item. */
 export const FACE_FIELD_TYPES = ['text', 'date', 'number', 'enum', 'idNumber', 'creditCode', 'image', 'list'] as const;
@@ -131,6 +132,10 @@ function checkValue(f: FaceField, v: unknown, pattern: RegExp | undefined): Vali
     if (items.length > max) return invalid(`must have at most ${max} items, got ${items.length}`);
     const bad = items.findIndex((x) => typeof x !== 'string' || x === '' || [...x].length > LIST_ITEM_MAX_LENGTH);
     if (bad >= 0) return invalid(`item ${bad + 1} must be a non-empty text of at most ${LIST_ITEM_MAX_LENGTH} characters`);
+    for (const [i, x] of (items as string[]).entries()) {
+      const why = unprintableReason(x);
+      if (why) return invalid(`item ${i + 1} ${why}`);
+    }
     return valid(items as string[]);
   }
   if (f.type === 'number') {
@@ -140,6 +145,9 @@ function checkValue(f: FaceField, v: unknown, pattern: RegExp | undefined): Vali
     return valid(v);
   }
   if (typeof v !== 'string') return invalid('must be a string');
+  // Before any other check: such text passes both approvals and then fails at sealing.
+  const unprintable = unprintableReason(v);
+  if (unprintable) return invalid(unprintable);
   switch (f.type) {
     case 'text': {
       const length = [...v].length; // characters as people count them, not UTF-16 units

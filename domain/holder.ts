@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { validateCreditCode, validateResidentId } from './check-digits';
 import { InvalidValueError, invalid, valid, type Validation } from './result';
+import { unprintableReason } from './text';
 
 export type HolderKind = 'person' | 'entity';
 export const HOLDER_KINDS = ['person', 'entity'] as const satisfies readonly HolderKind[];
@@ -111,7 +112,11 @@ export const holderNameSchema = z
   .string({ error: 'name must be a string' })
   .trim()
   .min(1, 'name is required')
-  .max(200, 'name must be at most 200 characters');
+  .max(200, 'name must be at most 200 characters')
+  .superRefine((s, ctx) => {
+    const why = unprintableReason(s);
+    if (why) ctx.addIssue({ code: 'custom', message: `name ${why}` });
+  });
 
 export const holderSchema = z.discriminatedUnion(
   'kind',
@@ -135,4 +140,16 @@ export function maskHolderId(id: string): string {
   const tail = Math.min(4, Math.floor(chars.length / 4));
   const hidden = '*'.repeat(chars.length - head - tail);
   return chars.slice(0, head).join('') + hidden + chars.slice(chars.length - tail).join('');
+}
+
+/**
+ * The public face's mask of a resident ID (the verify page anyone reaches by QR code):
+ * only the first 2 and last 2 characters (`11**************2X`). The staff mask above keeps
+ * region and last four, leaving only the birth date unknown — few enough guesses that the
+ * mask plus a compare oracle gave the whole number away (docs/security.md).
+ */
+export function maskHolderIdPublic(id: string): string {
+  const chars = [...id];
+  if (chars.length <= 4) return '*'.repeat(chars.length);
+  return chars.slice(0, 2).join('') + '*'.repeat(chars.length - 4) + chars.slice(-2).join('');
 }

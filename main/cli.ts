@@ -115,7 +115,7 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
 
   const db = openDb(config.database);
   life.add('database', () => db.destroy());
-  const applied = await migrate(db);
+  const applied = await migrate(db, { masterKey: loadMasterKey(config) });
   if (applied.length) logger.info({ applied }, 'database migrated');
   if (config.demo.enabled && (await seedDemo(db, config.demo.password))) logger.info('demo data seeded');
 
@@ -328,7 +328,7 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'migrate') {
     const db = openDb(config.database);
     try {
-      const applied = await migrate(db);
+      const applied = await migrate(db, { masterKey: loadMasterKey(config) });
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
     } finally {
       await db.destroy();

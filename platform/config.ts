@@ -110,6 +110,8 @@ const envSchema = z.object({
   EXPIRY_REMINDER_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   AUDIT_ANCHOR_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(60),
   VERIFY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  COMPARE_MAX_FAILURES_PER_CALLER: z.coerce.number().int().min(1).max(1000).default(5),
+  COMPARE_MAX_FAILURES_PER_CERTIFICATE: z.coerce.number().int().min(1).max(100_000).default(20),
   RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   METRICS_PORT: port.optional(),
   TEMPORAL_METRICS_PORT: port.optional(),
@@ -223,6 +225,11 @@ export interface Config {
   audit: { anchorsDir: string; anchorEverySeconds: number };
   /** Public verification (POST /verify, GET /verify/:number): requests a minute per client IP. */
   verify: { rateLimitPerMinute: number };
+  /**
+   * Compare (POST /certificates/:number/compare): failed compares a caller may make against one
+   * certificate a day, and all callers together (services/compare.ts, docs/security.md).
+   */
+  compare: { maxFailuresPerCaller: number; maxFailuresPerCertificate: number };
   /** Warm LibreOffice converters on the render queue: how many DOCX → PDF conversions at once. */
   renderConcurrency: number;
   /** Calls to applications' callback URLs give up after this long (and are retried). */
@@ -396,6 +403,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     callbacks: { timeoutMs: e.CALLBACK_TIMEOUT_MS },
     renderConcurrency: e.RENDER_CONCURRENCY,
     verify: { rateLimitPerMinute: e.VERIFY_RATE_LIMIT_PER_MINUTE },
+    compare: {
+      maxFailuresPerCaller: e.COMPARE_MAX_FAILURES_PER_CALLER,
+      maxFailuresPerCertificate: e.COMPARE_MAX_FAILURES_PER_CERTIFICATE,
+    },
     expiry: { sweepMinutes: e.EXPIRY_SWEEP_MINUTES, reminderDays: e.EXPIRY_REMINDER_DAYS },
     metrics: { port: e.METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
     shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,

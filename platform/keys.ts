@@ -29,6 +29,8 @@ export const KEY_INFO = {
   masterKeyFingerprint: 'certflow master key fingerprint v1',
   /** HMAC key of show-codes at rest (services/holder/show-codes.ts): a stolen table yields no usable code. */
   showCode: 'certflow holder show-code v1',
+  /** AES-256-GCM key of idNumber face values at rest (platform/face-crypto.ts). */
+  faceIdEncryption: 'certflow face id-number encryption v1',
 } as const;
 
 export type KeyPurpose = keyof typeof KEY_INFO;

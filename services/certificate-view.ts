@@ -5,6 +5,7 @@ import { getCertificate } from '../db/certificates';
 import { getTypeVersion } from '../db/certificate-types';
 import { getSeal } from '../db/trust';
 import { createHolderCrypto } from '../platform/holder-crypto';
+import { createFaceCrypto } from '../platform/face-crypto';
 import type { ServiceDeps } from './deps';
 
 /**
@@ -20,7 +21,7 @@ export async function certificateView(
 ) {
   const { reveal } = options;
   const type = await getTypeVersion(deps.db, cert.typeCode, cert.typeVersion);
-  const idFields = new Set((type?.faceFields ?? []).filter((f) => f.type === 'idNumber').map((f) => f.key));
+  const faces = createFaceCrypto(deps.masterKey);
   const holderId = createHolderCrypto(deps.masterKey).decrypt(cert.holderIdEncrypted);
   const base = options.documentsBase;
   return {
@@ -35,12 +36,8 @@ export async function certificateView(
       id: reveal ? holderId : maskHolderId(holderId),
       idMasked: !reveal,
     },
-    faceData: Object.fromEntries(
-      Object.entries(cert.faceData).map(([k, v]) => [
-        k,
-        !reveal && idFields.has(k) && typeof v === 'string' ? maskHolderId(v) : v,
-      ]),
-    ),
+    // ID numbers are stored encrypted (platform/face-crypto.ts): decrypted only for an audited reveal.
+    faceData: (reveal ? faces.open : faces.masked)(type?.faceFields ?? [], cert.faceData),
     issuedAt: cert.issuedAt,
     validFrom: cert.validFrom,
     validUntil: cert.validUntil,

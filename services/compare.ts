@@ -2,12 +2,16 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db/knex';
 import type { Cache } from '../platform/cache';
 import { createHolderCrypto, holderIdBinding } from '../platform/holder-crypto';
+import { createFaceCrypto } from '../platform/face-crypto';
 import type { CachedCertificate } from '../db/certificate-cache';
 import { getTypeVersion } from '../db/certificate-types';
 import { getRegisteredRecord } from '../db/verification';
 import { validateFaceData } from '../domain/face-fields';
 import type { CertificateRecord } from '../domain/certificate-record';
 import { parseHolderId, type HolderId } from '../domain/holder';
+import { chinaDate } from '../domain/calendar';
+import type { Config } from '../platform/config';
+import { ServiceError, unavailableError } from './errors';
 
 /**
  * Compare (比对, docs/standards.md "Sharing rules"): a relying party states what it was told — "the holder's ID is
@@ -31,6 +35,15 @@ export interface CompareDeps {
   db: Db;
   cache: Cache;
   masterKey: Buffer;
+  config: Pick<Config, 'compare'>;
+}
+
+/** Who compares (the key of their budget) and how to raise the alert when a budget runs out. */
+export interface CompareCaller {
+  /** Stable per caller: `user:12`, `api-client:ab12…`. */
+  key: string;
+  /** Writes the alert audit entry; called once per caller, certificate and day. */
+  alert(detail: Record<string, unknown>): Promise<void>;
 }
 
 export class CompareInputError extends Error {
@@ -42,7 +55,12 @@ export class CompareInputError extends Error {
 
 export type CompareResults = Record<string, { match: boolean }>;
 
-export async function compareCertificateFields(deps: CompareDeps, cert: CachedCertificate, claims: Record<string, unknown>): Promise<CompareResults> {
+export async function compareCertificateFields(
+  deps: CompareDeps,
+  cert: CachedCertificate,
+  claims: Record<string, unknown>,
+  caller: CompareCaller,
+): Promise<CompareResults> {
   const type = await getTypeVersion(deps.db, cert.typeCode, cert.typeVersion);
   const fields = type?.faceFields ?? [];
   const errors: { field: string; message: string }[] = [];
@@ -74,11 +92,55 @@ export async function compareCertificateFields(deps: CompareDeps, cert: CachedCe
   }
   if (errors.length) throw new CompareInputError(errors);
 
+  const budget = await reserveAttempt(deps, cert.number, caller);
   const results: CompareResults = {};
-  for (const f of claimedFields) results[f.key] = { match: sameValue(normalised[f.key], cert.faceData[f.key]) };
+  const stored = createFaceCrypto(deps.masterKey).open(fields, cert.faceData);
+  for (const f of claimedFields) results[f.key] = { match: sameValue(normalised[f.key], stored[f.key]) };
   if (holderId !== undefined) results.holderId = { match: await holderIdMatches(deps, cert, holderId) };
   if (holderName !== undefined) results.holderName = { match: holderName === cert.holderName.trim() };
+  // Only answers with a "no" spend the budget: a caller who knows the values never runs out.
+  if (Object.values(results).every((r) => r.match)) await budget.release();
   return results;
+}
+
+/**
+ * The attempt budget (docs/security.md, "Personal data and compare"). A masked resident ID
+ * leaves little unknown, so an unlimited yes/no oracle gives the number away; each caller gets
+ * maxFailuresPerCaller answers with a "no" per certificate and China day, and all callers
+ * together maxFailuresPerCertificate. As at sign-in (api/login-throttle.ts), the attempt takes
+ * its place in both counters with an atomic increment BEFORE comparing, so parallel requests
+ * cannot all read "4 so far"; a refused or all-matching attempt gives its place back. When the
+ * counters cannot be reached compare is refused (503): a budget that stops counting is none.
+ */
+async function reserveAttempt(deps: CompareDeps, number: string, caller: CompareCaller) {
+  const { maxFailuresPerCaller, maxFailuresPerCertificate } = deps.config.compare;
+  const day = chinaDate(Date.now());
+  const callerKey = `compare-fail:caller:${caller.key}:${number}:${day}`;
+  const certKey = `compare-fail:certificate:${number}:${day}`;
+  const ttl = 2 * 24 * 3600; // past the end of the China day wherever the server's clock is
+  let counts: number[];
+  try {
+    counts = await Promise.all([deps.cache.incr(callerKey, ttl), deps.cache.incr(certKey, ttl)]);
+  } catch {
+    throw unavailableError('Compare is unavailable for the moment (its attempt counters cannot be reached); try again shortly');
+  }
+  const release = async () => {
+    await Promise.all([deps.cache.decr(callerKey), deps.cache.decr(certKey)]).catch(() => undefined);
+  };
+  const [callerCount = 0, certCount = 0] = counts;
+  const scope = callerCount > maxFailuresPerCaller ? 'caller' : certCount > maxFailuresPerCertificate ? 'certificate' : undefined;
+  if (scope) {
+    await release();
+    const limit = scope === 'caller' ? maxFailuresPerCaller : maxFailuresPerCertificate;
+    const alertKey = `compare-alert:${scope === 'caller' ? `caller:${caller.key}` : 'certificate'}:${number}:${day}`;
+    const first = await deps.cache.incr(alertKey, ttl).then((n) => n === 1, () => true);
+    if (first) await caller.alert({ scope, limit, day, certificate: number });
+    const who = scope === 'caller' ? 'you have made' : 'callers have made';
+    throw new ServiceError('too-many', `${who} ${limit} compares of ${number} today that did not match; try again tomorrow`, {
+      title: 'Too Many Requests',
+    });
+  }
+  return { release };
 }
 
 async function holderIdMatches(deps: CompareDeps, cert: CachedCertificate, claimed: HolderId): Promise<boolean> {

@@ -2,6 +2,8 @@ import { createHash, createHmac } from 'node:crypto';
 import type { Config } from '../platform/config';
 import type { Db } from '../db/knex';
 import { createHolderCrypto } from '../platform/holder-crypto';
+import { createFaceCrypto } from '../platform/face-crypto';
+import { getTypeVersion } from '../db/certificate-types';
 import { keysOf, type CallbackOwner } from '../platform/keys';
 import { getCertificate, recordCatalogAttempt, type CertificateRow } from '../db/certificates';
 import { CERTIFICATE_STATUS_CODES } from '../domain/certificate-record';
@@ -107,7 +109,10 @@ export async function registerCertificate(deps: CatalogDeps, number: string): Pr
     let failure: OutboundError | undefined;
     try {
       const holderId = createHolderCrypto(deps.masterKey).decrypt(cert.holderIdEncrypted);
-      const body = JSON.stringify(catalogPayload(cert, holderId, deps.config.http.publicUrl));
+      // The catalog is the government's own index: it gets the face as printed, ID numbers in clear.
+      const type = await getTypeVersion(deps.db, cert.typeCode, cert.typeVersion);
+      const faceData = createFaceCrypto(deps.masterKey).open(type?.faceFields ?? [], cert.faceData);
+      const body = JSON.stringify(catalogPayload({ ...cert, faceData }, holderId, deps.config.http.publicUrl));
       const res = await postJson(url, body, { 'x-certflow-certificate': cert.number }, deps.config.catalog.timeoutMs);
       if (res.status < 200 || res.status > 299) {
         failure = new OutboundError(`catalog answered ${res.status}${res.body ? `: ${res.body.slice(0, 300)}` : ''}`, isPermanent(res.status));

@@ -6,10 +6,10 @@ import { createHolderCrypto } from '../platform/holder-crypto';
 import { getActiveRoot } from '../db/trust';
 import { getCertificateCached, type CachedCertificate } from '../db/certificate-cache';
 import { findNumberBySignedPdf, getRegisteredRecord } from '../db/verification';
-import { canonicalBytes, CanonicalJsonError } from '../domain/canonical-json';
+import { canonicalBytes, canonicalize, CanonicalJsonError, parseStrictJson } from '../domain/canonical-json';
 import { parseCertificateNumber } from '../domain/certificate-number';
 import { CERTIFICATE_STATUS_CODES, type CertificateRecord, type CertificateStatus } from '../domain/certificate-record';
-import { maskHolderId } from '../domain/holder';
+import { maskHolderId, maskHolderIdPublic } from '../domain/holder';
 import { checkSignerCertificate, describeCertificate, type Check } from './trust/pki';
 import { inspectPdfSignature, PdfSignatureError, type PdfSignatureInspection } from './trust/sign-pdf';
 import { verifyRecordSignature } from './trust/sign-record';
@@ -89,6 +89,14 @@ export interface VerifyDeps {
   now?: () => Date;
 }
 
+export interface VerifyOptions {
+  /**
+   * Whether the caller may read this department's certificates (staff): they see the staff
+   * mask of a person's ID; everyone else the public one (domain/holder.ts maskHolderIdPublic).
+   */
+  readsDepartment?: (department: string) => boolean;
+}
+
 /** A PDF, a record (canonical JSON text or the object) with its base64 signature, or a certificate number. */
 export type VerifyInput = Buffer | string | { record: string | Record<string, unknown>; signature: string };
 
@@ -108,6 +116,9 @@ class Checks {
   set(id: CheckId, status: CheckStatus, reason: string) {
     this.byId.set(id, { id, ...CHECKS[id], status, reason });
   }
+  get(id: CheckId): VerificationCheck | undefined {
+    return this.byId.get(id);
+  }
   from(id: CheckId, c: Check) {
     this.set(id, c.ok ? 'passed' : 'failed', c.reason);
   }
@@ -117,9 +128,18 @@ class Checks {
   }
 }
 
+/** The JSON body is capped at 2 MB by api/app.ts; other callers are held to the same. */
+const MAX_RECORD_CHARS = 2 * 1024 * 1024;
+
+const isRecordObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 const SIGNER_CHECKS = ['chain', 'signerValidity', 'signerProfile'] as const;
 
-export async function verifyCertificate(deps: VerifyDeps, input: VerifyInput): Promise<VerificationReport> {
+export async function verifyCertificate(
+  deps: VerifyDeps,
+  input: VerifyInput,
+  options: VerifyOptions = {},
+): Promise<VerificationReport> {
   const now = deps.now?.() ?? new Date();
   const checks = new Checks();
   const rootPem = (await getActiveRoot(deps.db))?.certificatePem;
@@ -136,13 +156,14 @@ export async function verifyCertificate(deps: VerifyDeps, input: VerifyInput): P
     cert = await verifyRecord(deps, input, checks, rootPem);
   }
   const status = cert ? statusNow(cert, chinaDate(now.getTime())) : undefined;
+  const staff = (c: CachedCertificate) => options.readsDepartment?.(c.department) ?? false;
   if (status) checks.from('status', status.check);
   const list = checks.list();
   return {
     verdict: list.some((c) => c.status === 'failed') ? 'invalid' : list.some((c) => c.status === 'indeterminate') ? 'indeterminate' : 'valid',
     input: kind,
     checks: list,
-    certificate: cert && status ? summary(deps, cert, status.effective) : null,
+    certificate: cert && status ? summary(deps, cert, status.effective, staff(cert)) : null,
     checkedAt: now.toISOString(),
   };
 }
@@ -241,27 +262,33 @@ async function verifyRecord(
   checks: Checks,
   rootPem: string | undefined,
 ) {
+  // Text is verified byte for byte: the signature covers exactly the bytes that were issued, so
+  // a text with a key twice (two parsers, two records) or re-indented is not what was signed.
   let value: unknown = input.record;
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      throw new VerifyInputError('record', 'is not JSON');
-    }
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new VerifyInputError('record', 'must be a JSON object: the certificate record');
-  // What was signed is the canonical form; a pretty-printed copy of the same record verifies too.
   let bytes: Uint8Array;
+  let notCanonical = false;
   try {
-    bytes = canonicalBytes(value);
+    if (typeof input.record === 'string') {
+      if (input.record.length > MAX_RECORD_CHARS) throw new VerifyInputError('record', `is longer than ${MAX_RECORD_CHARS} characters`);
+      value = parseStrictJson(input.record);
+      bytes = Buffer.from(input.record, 'utf8');
+      notCanonical = isRecordObject(value) && canonicalize(value) !== input.record;
+    } else {
+      bytes = canonicalBytes(value);
+    }
   } catch (err) {
-    if (err instanceof CanonicalJsonError) throw new VerifyInputError('record', err.message);
+    if (err instanceof CanonicalJsonError) throw new VerifyInputError('record', err.path === '$' ? err.reason : err.message);
     throw err;
   }
+  if (!isRecordObject(value)) throw new VerifyInputError('record', 'must be a JSON object: the certificate record');
   const record = value as Partial<CertificateRecord>;
   const parsed = parseCertificateNumber(record.number);
   const cert = parsed.ok ? await getCertificateCached(deps.db, deps.cache, parsed.value.number) : undefined;
   await recordChecks(deps, checks, bytes, input.signature, rootPem, cert?.department ?? record.issuer?.department);
+  const sig = checks.get('recordSignature');
+  if (notCanonical && sig?.status === 'failed') {
+    checks.set('recordSignature', 'failed', `the text is not the record's canonical form (RFC 8785), so it is not what was signed: send the record byte for byte as issued (${sig.reason})`);
+  }
   if (!cert) {
     const why = 'the record names no certificate registered here';
     checks.set('pdfHash', 'indeterminate', why);
@@ -417,10 +444,17 @@ export function statusNow(cert: CachedCertificate, today: string): { check: Chec
 
 // ---------------------------------------------------------------- the public face
 
-function summary(deps: VerifyDeps, cert: CachedCertificate, status: CertificateStatus): CertificateSummary {
+function summary(
+  deps: VerifyDeps,
+  cert: CachedCertificate,
+  status: CertificateStatus,
+  staff: boolean,
+): CertificateSummary {
   let idMasked: string;
   try {
-    idMasked = maskHolderId(createHolderCrypto(deps.masterKey).decrypt(cert.holderIdEncrypted));
+    const id = createHolderCrypto(deps.masterKey).decrypt(cert.holderIdEncrypted);
+    // Credit codes are public registry data; a resident ID is shown to the public as little as can be.
+    idMasked = cert.holderKind === 'person' && !staff ? maskHolderIdPublic(id) : maskHolderId(id);
   } catch {
     idMasked = '(unavailable)'; // a wrong master key must not break verification of everything else
   }

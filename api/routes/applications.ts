@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Context } from 'koa';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { notFound } from '../problem';
+import { notFound, unprocessable } from '../problem';
 import { deny, requirePermission } from '../auth';
 import { recordAudit } from '../audit';
 import { departmentsFor, type Actor } from '../../domain/access';
@@ -38,6 +38,27 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   }
 
   const view = (app: ApplicationRow, actor: Actor) => applicationView(deps, app, actor);
+
+  /**
+   * Full ID numbers only for staff and systems who may read the department's applications, with
+   * a reason, and an audit entry saying what was revealed and why (docs/security.md).
+   */
+  async function revealed(ctx: Context, app: ApplicationRow, reason: string | undefined) {
+    ctx.state.auditObject = { type: 'application', id: app.id };
+    ctx.state.auditDepartment = app.department;
+    if (!reason) throw unprocessable('Say why the ID numbers are needed', [{ field: 'reason', message: 'required with reveal=true (at most 200 characters)' }]);
+    requirePermission(ctx, 'application.read', { department: app.department });
+    const result = await applicationView(deps, app, ctx.state.actor, true);
+    await recordAudit(ctx, {
+      category: 'operation',
+      action: 'application.reveal',
+      outcome: 'success',
+      object: { type: 'application', id: app.id },
+      department: app.department,
+      detail: { reason, revealed: ['holder.id', 'faceData (idNumber fields)'] },
+    });
+    return result;
+  }
 
   api.route(
     {
@@ -126,8 +147,26 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/applications/:id', operationId: 'getApplication', scopes: ['applications:read'], summary: 'An application with its workflow state: step, who must act, history', tag: 'issuance', params: z.object({ id: z.uuid() }), responses: { 200: { description: 'The application', schema: Application } } },
-    async (ctx, { params }) => view(await loadVisible(ctx, params.id), ctx.state.actor),
+    {
+      method: 'get',
+      path: '/applications/:id',
+      operationId: 'getApplication',
+      scopes: ['applications:read'],
+      responses: { 200: { description: 'The application', schema: Application } },
+      summary:
+        'An application with its workflow state: step, who must act, history. ID numbers masked; ' +
+        '?reveal=true&reason=… shows them in full to readers of the department, audited',
+      tag: 'issuance',
+      params: z.object({ id: z.uuid() }),
+      query: z.object({
+        reveal: z.enum(['true', 'false']).default('false'),
+        reason: z.string().trim().min(1).max(200).optional(),
+      }),
+    },
+    async (ctx, { params, query }) => {
+      const app = await loadVisible(ctx, params.id);
+      return query.reveal === 'true' ? revealed(ctx, app, query.reason) : view(app, ctx.state.actor);
+    },
   );
 
   api.route(

@@ -244,7 +244,17 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       const seal = await resolveSeal(deps.db, summary.department, v.sealId).catch(() => undefined);
       if (!seal) throw unprocessable(`Department ${summary.department} has no active seal to preview with`);
       // Normalised as an application's face data is when submitted, so the preview prints what sealing would.
-      const face = validateFaceData(v.faceFields, { ...sampleFaceData(v.faceFields), ...(body.faceData ?? {}) });
+      // The task and sealing pages preview masked ID numbers (docs/security.md): such a value is
+      // checked as the sample's and printed as given, so the preview never needs the full number.
+      const sample = sampleFaceData(v.faceFields) as Record<string, unknown>;
+      const given = body.faceData ?? {};
+      const masks = Object.fromEntries(
+        v.faceFields
+          .filter((f) => f.type === 'idNumber' && typeof given[f.key] === 'string' && (given[f.key] as string).includes('*'))
+          .map((f) => [f.key, given[f.key]]),
+      );
+      const asSample = Object.fromEntries(Object.keys(masks).map((k) => [k, sample[k]]));
+      const face = validateFaceData(v.faceFields, { ...sample, ...given, ...asSample });
       if (!face.ok) {
         const errors = face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message }));
         throw unprocessable('The face data has invalid fields', errors);
@@ -256,7 +266,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       try {
         docx = await renderCertificate({
           type: v,
-          faceData: face.data,
+          faceData: { ...face.data, ...masks },
           holder: body.holder ? { name: body.holder.name, id: body.holder.id.toUpperCase() } : SAMPLE_HOLDER,
           number,
           identifier: SAMPLE_MARK,

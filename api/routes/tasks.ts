@@ -6,6 +6,7 @@ import { conflict, forbidden, notFound, problemOf } from '../problem';
 import { DECISIONS } from '../../domain/issuance';
 import { hasRole, type Actor, type Role } from '../../domain/access';
 import { eventsOf, faceDataOf, getApplication } from '../../db/applications';
+import { createFaceCrypto } from '../../platform/face-crypto';
 import { claimTask, getTask, inboxCounts, listInbox, releaseTask, type TaskRow } from '../../db/tasks';
 import { getTypeVersion } from '../../db/certificate-types';
 import { maskHolderId } from '../../domain/holder';
@@ -98,7 +99,8 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
           submitter: app.submitter,
           revision: app.revision,
           faceFields: type?.faceFields.map((f) => ({ key: f.key, label: f.label, type: f.type, required: f.required })) ?? [],
-          faceData,
+          // idNumber values masked; GET /applications/:id?reveal=true&reason=… shows them, audited.
+          faceData: faceData && type ? createFaceCrypto(deps.masterKey).masked(type.faceFields, faceData) : faceData,
         },
         history,
       };

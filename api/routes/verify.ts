@@ -7,7 +7,7 @@ import { HttpProblem, notFound, unprocessable, problemOf } from '../problem';
 import { requirePermission } from '../auth';
 import { recordAudit } from '../audit';
 import { readRawBody } from '../raw-body';
-import { authorize } from '../../domain/access';
+import { authorize, describeActor } from '../../domain/access';
 import { CERTIFICATE_NUMBER_PATTERN, parseCertificateNumber } from '../../domain/certificate-number';
 import { getCertificateCached } from '../../db/certificate-cache';
 import { statusNow, verifyCertificate, type VerifyInput } from '../../services/verify';
@@ -79,7 +79,9 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
 
   async function verifyAudited(ctx: Context, input: VerifyInput, number?: string) {
     try {
-      const report = await verifyCertificate(deps, input);
+      const actor = ctx.state.actor;
+      const readsDepartment = (department: string) => authorize(actor, 'certificate.read', { department }).allowed;
+      const report = await verifyCertificate(deps, input, { readsDepartment });
       const id = report.certificate?.number ?? number;
       await recordAudit(ctx, {
         category: 'verification',
@@ -177,7 +179,20 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
       if (!authorize(ctx.state.actor, 'certificate.read', { department: cert.department }).allowed) {
         requirePermission(ctx, 'certificate.compare');
       }
-      const results = await compareCertificateFields(deps, cert, body.fields);
+      const who = describeActor(ctx.state.actor);
+      const results = await compareCertificateFields(deps, cert, body.fields, {
+        key: `${who.type}:${who.id ?? who.name ?? ''}`,
+        // For the audit admin: someone keeps guessing at one certificate (docs/security.md).
+        alert: (detail) =>
+          recordAudit(ctx, {
+            category: 'authorization',
+            action: 'compare.budget-exceeded',
+            outcome: 'denied',
+            object: { type: 'certificate', id: cert.number },
+            department: cert.department,
+            detail: { ...detail, reason: body.reason, alert: true },
+          }),
+      });
       // Caller (from the request) and reason on every use, as the sharing rules require; never the claimed values.
       ctx.state.auditDetail = { reason: body.reason, fields: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.match])) };
       return { number: cert.number, status: statusNow(cert, chinaDate(Date.now())).effective, results };

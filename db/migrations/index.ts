@@ -8,9 +8,10 @@ import * as m006 from './006_catalog_indexes';
 import * as m007 from './007_lifecycle';
 import * as m008 from './008_outbox';
 import * as m009 from './009_audit_keyed_chain';
+import * as m010 from './010_face_id_encryption';
 import * as m013 from './013_trust_time';
-import * as m015 from './015_metrics_indexes';
 import * as m014 from './014_holder_portal';
+import * as m015 from './015_metrics_indexes';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -26,9 +27,10 @@ const migrations: Record<string, Knex.Migration> = {
   '007_lifecycle': m007,
   '008_outbox': m008,
   '009_audit_keyed_chain': m009,
+  '010_face_id_encryption': m010,
   '013_trust_time': m013,
-  '015_metrics_indexes': m015,
   '014_holder_portal': m014,
+  '015_metrics_indexes': m015,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

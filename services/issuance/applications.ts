@@ -1,13 +1,15 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { conflictError, invalidError } from '../errors';
 import type { AuditTrail, IssuanceDeps } from './submit';
 import type { Actor } from '../../domain/access';
 import { validateFaceData } from '../../domain/face-fields';
 import { maskHolderId } from '../../domain/holder';
 import { actorRef, FINAL_STATUSES, type ApplicationState } from '../../domain/issuance';
+import { holderFaceMismatches } from '../../domain/certificate-type';
 import { getTypeVersion } from '../../db/certificate-types';
-import { addRevision, eventsOf, faceDataOf, type ApplicationRow } from '../../db/applications';
+import { addRevision, eventsOf, faceDataOf, removeProposedRevision, type ApplicationRow } from '../../db/applications';
 import { createHolderCrypto } from '../../platform/holder-crypto';
+import { createFaceCrypto, idNumberFields } from '../../platform/face-crypto';
 import { amendUpdate, applicationStateQuery, withdrawUpdate } from '../../workflows/issuance';
 import type { ServiceDeps } from '../deps';
 
@@ -34,14 +36,23 @@ export async function applicationState(deps: Deps, app: ApplicationRow): Promise
   }
 }
 
-/** The application as the API shows it: the workflow's state where it answers, else the database's. */
-export async function applicationView(deps: Deps, app: ApplicationRow, viewer: Actor) {
+/**
+ * The application as the API shows it: the workflow's state where it answers, else the
+ * database's. ID numbers (the holder's, idNumber face fields) are masked unless `reveal`:
+ * the caller checked the permission and audits the reason (api/routes/applications.ts).
+ */
+export async function applicationView(deps: Deps, app: ApplicationRow, viewer: Actor, reveal = false) {
   const holders = createHolderCrypto(deps.masterKey);
-  const [state, faceData, events] = await Promise.all([
+  const [state, stored, events, type] = await Promise.all([
     applicationState(deps, app),
     faceDataOf(deps.db, app.id, app.revision),
     eventsOf(deps.db, app.id),
+    getTypeVersion(deps.db, app.typeCode, app.typeVersion),
   ]);
+  const faces = createFaceCrypto(deps.masterKey);
+  const fields = type?.faceFields ?? [];
+  const faceData = stored && (reveal ? faces.open(fields, stored) : faces.masked(fields, stored));
+  const holderId = holders.decrypt(app.holderIdEncrypted);
   return {
     id: app.id,
     workflowId: app.workflowId,
@@ -53,9 +64,10 @@ export async function applicationView(deps: Deps, app: ApplicationRow, viewer: A
     holder: {
       kind: app.holderKind,
       name: app.holderName,
-      id: viewer.kind === 'anonymous' ? null : maskHolderId(holders.decrypt(app.holderIdEncrypted)),
+      id: viewer.kind === 'anonymous' ? null : reveal ? holderId : maskHolderId(holderId),
     },
     faceData,
+    idNumbersMasked: !reveal,
     revision: app.revision,
     externalRef: app.externalRef,
     certificateNumber: state?.certificateNumber ?? app.certificateNumber,
@@ -78,7 +90,17 @@ export async function amendApplication(
   actor: Actor,
 ): Promise<void> {
   const version = (await getTypeVersion(deps.db, app.typeCode, app.typeVersion))!;
-  const face = validateFaceData(version.faceFields, faceData);
+  const faces = createFaceCrypto(deps.masterKey);
+  const current = faces.open(version.faceFields, (await faceDataOf(deps.db, app.id, app.revision)) ?? {});
+  // The form shows ID numbers masked; sent back unchanged, a mask means "keep the current value".
+  const kept = Object.fromEntries(
+    Object.entries(faceData).map(([k, v]) => {
+      const now = current[k];
+      const isKept = idNumberFields(version.faceFields).has(k) && typeof now === 'string' && v === maskHolderId(now);
+      return [k, isKept ? now : v];
+    }),
+  );
+  const face = validateFaceData(version.faceFields, kept);
   if (!face.ok) {
     const errors = face.errors.map((e) => ({
       field: e.field ? `faceData.${e.field}` : 'faceData',
@@ -86,10 +108,23 @@ export async function amendApplication(
     }));
     throw invalidError('The amendment has invalid fields', errors);
   }
+  const holder = { id: createHolderCrypto(deps.masterKey).decrypt(app.holderIdEncrypted), name: app.holderName };
+  const mismatches = holderFaceMismatches(version, holder, face.data);
+  if (mismatches.length) throw invalidError('The amendment names another holder than the application', mismatches);
   if (FINAL_STATUSES.includes(app.status)) throw conflictError(`The application is ${app.status}`);
-  const revision = await addRevision(deps.db, app.id, face.data, actorRef(actor).name);
-  await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(amendUpdate, { args: [{ revision, actor }] });
+  const sealed = faces.seal(version.faceFields, face.data) as typeof face.data;
+  const revision = await addRevision(deps.db, app.id, sealed, actorRef(actor).name);
+  try {
+    await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(amendUpdate, { args: [{ revision, actor }] });
+  } catch (err) {
+    // A refused amendment leaves nothing behind: the row was only a proposal the workflow turned down.
+    if (isRefusal(err)) await removeProposedRevision(deps.db, app.id, revision);
+    throw err;
+  }
 }
+
+/** The workflow said no (or is gone); anything else (a timeout) may still have been accepted. */
+const isRefusal = (err: unknown) => err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError;
 
 export async function withdrawApplication(
   deps: Deps,

@@ -4,6 +4,7 @@ import type { ApprovalStep } from '../../domain/certificate-type';
 import type { ActorRef, ApplicationStatus, Decision, HistoryEntry } from '../../domain/issuance';
 import { validateFaceData } from '../../domain/face-fields';
 import { appendAudit } from '../../db/audit';
+import { createFaceCrypto } from '../../platform/face-crypto';
 import { addEvent, faceDataOf, getApplication, setApplicationStatus, setCurrentRevision } from '../../db/applications';
 import { cancelOpenTasks, decideTask, findStepTask, getTask, markTaskOverdue, openStepTask } from '../../db/tasks';
 import { getTypeVersion } from '../../db/certificate-types';
@@ -146,7 +147,8 @@ export async function applyAmendment(deps: Deps, input: ApplyAmendmentInput): Pr
   if (app.revision >= input.revision) return; // already applied by an earlier attempt
   const faceData = await faceDataOf(db, input.applicationId, input.revision);
   const type = await getTypeVersion(db, app.typeCode, app.typeVersion);
-  const check = faceData && type ? validateFaceData(type.faceFields, faceData) : undefined;
+  const open = faceData && type ? createFaceCrypto(deps.masterKey).open(type.faceFields, faceData) : undefined;
+  const check = open && type ? validateFaceData(type.faceFields, open) : undefined;
   if (!check?.ok) {
     throw invalidError(`revision ${input.revision} of ${input.applicationId} does not validate`, undefined, 'Error');
   }

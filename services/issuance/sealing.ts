@@ -17,6 +17,7 @@ import { notifyIssued } from '../callbacks';
 import { sha256, BlobNotFoundError } from '../../platform/blobs';
 import { setJson } from '../../platform/cache';
 import { createHolderCrypto, holderIdBinding } from '../../platform/holder-crypto';
+import { createFaceCrypto } from '../../platform/face-crypto';
 import { getTypeId, getTypeVersion } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
 import { findSignedCertificate, getSeal, saveSignedCertificate } from '../../db/trust';
@@ -100,6 +101,7 @@ export interface StoreInput extends SignedCertificate {
 export function sealingSteps(deps: ServiceDeps) {
   const { db, blobs, config } = deps;
   const holders = createHolderCrypto(deps.masterKey);
+  const faces = createFaceCrypto(deps.masterKey);
 
   /** Everything the later steps need, read fresh each attempt (activities share no memory). */
   async function context(applicationId: string) {
@@ -114,7 +116,11 @@ export function sealingSteps(deps: ServiceDeps) {
     const seal = await getSeal(db, allocation.sealId);
     if (!seal) throw fail('SealUnavailable', `seal ${allocation.sealId} is gone`);
     const validity = validityDates(type.validity, allocation.issuedOn);
-    return { app, allocation, type, department, seal, validity, holderId: holders.decrypt(app.holderIdEncrypted) };
+    // app.faceData is as stored (idNumber values encrypted); faceData is in clear, for the
+    // printed face and the signed record, which masks them itself (domain/certificate-record.ts).
+    const faceData = faces.open(type.faceFields, app.faceData);
+    const holderId = holders.decrypt(app.holderIdEncrypted);
+    return { app, allocation, type, department, seal, validity, faceData, holderId };
   }
   type Context = Awaited<ReturnType<typeof context>>;
 
@@ -130,7 +136,7 @@ export function sealingSteps(deps: ServiceDeps) {
       issuedAt: a.allocatedAt.toISOString(),
       validity: { from: c.validity.validFrom, until: c.validity.validUntil },
       faceFields: c.type.faceFields,
-      faceData: c.app.faceData,
+      faceData: c.faceData,
       signedPdfSha256: signedPdfSha,
       seal: { id: c.seal.id, name: c.seal.name, signerCertificateSerial: c.seal.serial },
     });
@@ -199,7 +205,7 @@ export function sealingSteps(deps: ServiceDeps) {
         // The same function renders the template preview (services/documents/certificate.ts).
         const docx = await renderCertificate({
           type: c.type,
-          faceData: c.app.faceData,
+          faceData: c.faceData,
           holder: { name: c.app.holderName, id: c.holderId },
           number: c.allocation.number,
           identifier: c.allocation.identifier,
@@ -282,7 +288,7 @@ export function sealingSteps(deps: ServiceDeps) {
           holderName: c.app.holderName,
           holderIdHash: c.app.holderIdHash,
           holderIdEncrypted: c.app.holderIdEncrypted,
-          faceData: c.app.faceData,
+          faceData: faces.seal(c.type.faceFields, c.app.faceData),
           issuedAt: a.allocatedAt.toISOString(),
           validFrom: c.validity.validFrom,
           validUntil: c.validity.validUntil,

@@ -3,13 +3,15 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { ServiceDeps } from '../deps';
 import { invalidError, type FieldError } from '../errors';
 import type { AuditInput } from '../../db/audit';
+import { holderFaceMismatches } from '../../domain/certificate-type';
 import { getType, getTypeVersion, type CertificateTypeSummary } from '../../db/certificate-types';
 import { findByDedupeKey, getApplication, insertApplication, type ApplicationRow } from '../../db/applications';
-import { validateFaceData } from '../../domain/face-fields';
+import { validateFaceData, type FaceData } from '../../domain/face-fields';
 import { chainForMode, initialStatus, type ActorRef, type IssuanceMode } from '../../domain/issuance';
 import { parseHolderId, type HolderKind } from '../../domain/holder';
 import { issuanceRunText } from '../../domain/operations';
 import { createHolderCrypto } from '../../platform/holder-crypto';
+import { createFaceCrypto } from '../../platform/face-crypto';
 import { issuanceWorkflow, type IssuanceInput } from '../../workflows/issuance';
 
 /**
@@ -71,6 +73,10 @@ export async function submitApplication(
   if (!holderId.ok) errors.push({ field: 'holder.id', message: holderId.reason });
   const face = validateFaceData(version.faceFields, s.faceData);
   if (!face.ok) errors.push(...face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message })));
+  // Only once both are valid: a mismatch between two values that are wrong anyway says nothing new.
+  if (face.ok && holderId.ok) {
+    errors.push(...holderFaceMismatches(version, { id: holderId.value, name: s.holder.name }, face.data));
+  }
   if (errors.length || !holderId.ok) throw invalidError('The application has invalid fields', errors);
 
   const id = randomUUID();
@@ -90,7 +96,8 @@ export async function submitApplication(
     callbackUrl: s.callbackUrl ?? null,
     workflowId: `issuance-${id}`,
     dedupeKey,
-    faceData: face.ok ? face.data : {},
+    // idNumber values encrypted at rest, like the holder's ID (platform/face-crypto.ts).
+    faceData: face.ok ? (createFaceCrypto(deps.masterKey).seal(version.faceFields, face.data) as FaceData) : {},
   };
   try {
     await insertApplication(deps.db, app);

@@ -89,7 +89,8 @@ describe('issuanceWorkflow on a real Temporal server', function () {
       await h.app.fetch(`/api/v1/applications/${id}/amend`, { token: filler, json: { faceData: { ...LICENCE.faceData, registeredCapital: '200万元' } } }),
       200,
     );
-    assert.equal(amended.revision, 3, 'the refused amendment stays a draft; the accepted one is current');
+    assert.equal(amended.revision, 2, 'the refused amendment left no revision; the accepted one is current');
+    assert.deepEqual(await h.t.db('application_revisions').where({ application_id: id }).orderBy('revision').pluck('revision'), [1, 2]);
     assert.equal(amended.faceData.registeredCapital, '200万元');
     const second = await waitForTask(h.app, filler, id, first);
     const afterReview = await json<Decided>(await decide(reviewer, second, 'approve'), 200);

@@ -58,7 +58,14 @@ export async function setupSealing(db: Db, converter: PdfConverter, overrides: P
   await createType(db, {
     code: 'PQ',
     departmentId: (await getDepartment(db, 'market'))!.id,
-    definition: { ...structuredClone(bl.definition), name: '个体经营资格证', holderKind: 'person', validity: { kind: 'term', months: 36 } },
+    definition: {
+      ...structuredClone(bl.definition),
+      name: '个体经营资格证',
+      holderKind: 'person',
+      validity: { kind: 'term', months: 36 },
+      holderIdField: undefined,
+      holderNameField: undefined,
+    },
     templateSha256: template,
     createdBy: 'test',
   });
