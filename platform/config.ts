@@ -104,6 +104,9 @@ const envSchema = z.object({
   EXPIRY_REMINDER_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   VERIFY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
   RENDER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  PREVIEW_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  PREVIEW_PER_USER: z.coerce.number().int().min(1).max(16).default(2),
+  CALLBACK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -197,8 +200,17 @@ export interface Config {
   verify: { rateLimitPerMinute: number };
   /** Warm LibreOffice converters on the render queue: how many DOCX → PDF conversions at once. */
   renderConcurrency: number;
-  /** Calls to applications' callback URLs give up after this long (and are retried). */
-  callbacks: { timeoutMs: number };
+  /**
+   * Calls to applications' callback URLs give up after this long (and are retried). allowPrivate:
+   * loopback, private and link-local addresses may be called (tests, a closed network); otherwise
+   * refused at submission and at delivery (docs/security.md).
+   */
+  callbacks: { timeoutMs: number; allowPrivate: boolean };
+  /**
+   * Template previews (POST /certificate-types/:code/preview): conversions at once for the whole
+   * API process (more wait), and per user (more are refused with 429).
+   */
+  preview: { concurrency: number; perUser: number };
 }
 
 export class ConfigError extends Error {
@@ -300,7 +312,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     demo: { enabled: e.NODE_ENV !== 'production', password: e.CERTFLOW_DEMO_PASSWORD },
     logLevel: e.LOG_LEVEL,
     catalog: { url: e.CATALOG_URL, timeoutMs: e.CATALOG_TIMEOUT_MS },
-    callbacks: { timeoutMs: e.CALLBACK_TIMEOUT_MS },
+    callbacks: { timeoutMs: e.CALLBACK_TIMEOUT_MS, allowPrivate: e.CALLBACK_ALLOW_PRIVATE },
+    preview: { concurrency: e.PREVIEW_CONCURRENCY, perUser: e.PREVIEW_PER_USER },
     renderConcurrency: e.RENDER_CONCURRENCY,
     verify: { rateLimitPerMinute: e.VERIFY_RATE_LIMIT_PER_MINUTE },
     expiry: { sweepMinutes: e.EXPIRY_SWEEP_MINUTES, reminderDays: e.EXPIRY_REMINDER_DAYS },

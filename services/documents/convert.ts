@@ -7,6 +7,8 @@ import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import * as libreofficeConvert from 'libreoffice-convert';
 import type { Logger } from '../../platform/logger';
+import { TemplateError } from './render';
+import { checkTemplateSafety } from './template-check';
 
 /**
  * DOCX → PDF with LibreOffice, two ways behind one interface:
@@ -39,8 +41,12 @@ const UNO_SCRIPT = path.join(__dirname, 'uno-convert.py');
 
 export class ConversionError extends Error {
   constructor(
-    /** timeout: killed after the time limit; not_docx: input is no DOCX; closed: converter shut down. */
-    public readonly code: 'timeout' | 'failed' | 'not_docx' | 'closed',
+    /**
+     * timeout: killed after the time limit; not_docx: input is no DOCX; closed: converter shut down;
+     * unsafe: links external content or breaks a ZIP limit (services/documents/template-check.ts);
+     * busy: the caller has too many conversions running (previews, api/routes/certificate-types.ts).
+     */
+    public readonly code: 'timeout' | 'failed' | 'not_docx' | 'closed' | 'unsafe' | 'busy',
     message: string,
   ) {
     super(message);
@@ -52,6 +58,14 @@ function assertDocx(docx: Buffer) {
   // Every DOCX is a ZIP, which starts with a local file header "PK\3\4".
   if (!Buffer.isBuffer(docx) || docx.length < 4 || docx.readUInt32LE(0) !== 0x04034b50) {
     throw new ConversionError('not_docx', 'cannot convert to PDF: the input is not a DOCX file (no ZIP header)');
+  }
+  // LibreOffice fetches linked images and objects while loading (SSRF from the server, docs/security.md):
+  // a document that links anything is never handed to it, whichever template it came from.
+  try {
+    checkTemplateSafety(docx);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new ConversionError(err.code === 'not_docx' ? 'not_docx' : 'unsafe', err.message);
+    throw err;
   }
 }
 
@@ -537,5 +551,47 @@ export class WarmConverter implements PdfConverter {
     this.waiting.splice(0);
     await Promise.all(this.slots.map((s) => s.stop()));
     process.off('exit', this.onExit);
+  }
+}
+
+// ------------------------------------------------------------ bounded, per-owner limited
+
+/**
+ * Bounds the conversions one caller class may run: at most `concurrency` at once (the rest
+ * queue), and at most `perOwner` in flight or queued per owner (beyond that: ConversionError
+ * 'busy', which the API answers 429). Template previews go through one of these, so eight
+ * parallel previews start two soffice processes, not eight (docs/security.md).
+ */
+export class BoundedConverter {
+  private running = 0;
+  private readonly queue: (() => void)[] = [];
+  private readonly perOwnerCount = new Map<string, number>();
+
+  constructor(
+    private readonly inner: PdfConverter,
+    private readonly limits: { concurrency: number; perOwner: number },
+  ) {}
+
+  async convert(docx: Buffer, owner: string): Promise<Buffer> {
+    const mine = this.perOwnerCount.get(owner) ?? 0;
+    if (mine >= this.limits.perOwner) {
+      throw new ConversionError('busy', `at most ${this.limits.perOwner} conversions at once per user; try again shortly`);
+    }
+    this.perOwnerCount.set(owner, mine + 1);
+    try {
+      if (this.running >= this.limits.concurrency) await new Promise<void>((resolve) => this.queue.push(resolve));
+      else this.running++;
+      try {
+        return await this.inner.convert(docx);
+      } finally {
+        const next = this.queue.shift();
+        if (next) next(); // the slot passes on: running stays the same
+        else this.running--;
+      }
+    } finally {
+      const left = (this.perOwnerCount.get(owner) ?? 1) - 1;
+      if (left) this.perOwnerCount.set(owner, left);
+      else this.perOwnerCount.delete(owner);
+    }
   }
 }
