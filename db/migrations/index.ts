@@ -8,6 +8,7 @@ import * as m006 from './006_catalog_indexes';
 import * as m007 from './007_lifecycle';
 import * as m008 from './008_outbox';
 import * as m009 from './009_audit_keyed_chain';
+import * as m011 from './011_callback_origins';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -23,6 +24,7 @@ const migrations: Record<string, Knex.Migration> = {
   '007_lifecycle': m007,
   '008_outbox': m008,
   '009_audit_keyed_chain': m009,
+  '011_callback_origins': m011,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

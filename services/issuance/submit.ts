@@ -9,6 +9,8 @@ import { validateFaceData } from '../../domain/face-fields';
 import { chainForMode, type ActorRef, type IssuanceMode } from '../../domain/issuance';
 import { parseHolderId, type HolderKind } from '../../domain/holder';
 import { createHolderCrypto } from '../../platform/holder-crypto';
+import { findApiClient } from '../../db/org';
+import { checkCallbackUrl } from '../callback-target';
 import { issuanceWorkflow, type IssuanceInput } from '../../workflows/issuance';
 
 /**
@@ -71,6 +73,11 @@ export async function submitApplication(
   const face = validateFaceData(version.faceFields, s.faceData);
   if (!face.ok) errors.push(...face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message })));
   if (errors.length || !holderId.ok) throw invalidError('The application has invalid fields', errors);
+  if (s.callbackUrl) {
+    // Only to an origin registered for the submitting API client (SSRF, docs/security.md).
+    const client = me.type === 'api-client' ? await findApiClient(deps.db, me.id) : undefined;
+    checkCallbackUrl(s.callbackUrl, client ? client.callbackOrigins : null, deps.config.callbacks.allowPrivate);
+  }
 
   const id = randomUUID();
   const app: Parameters<typeof insertApplication>[1] = {
