@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { ServiceDeps } from '../deps';
-import { invalidError, type FieldError } from '../errors';
+import { invalidError, ServiceError, type FieldError } from '../errors';
 import type { AuditInput } from '../../db/audit';
 import { getType, getTypeVersion, type CertificateTypeSummary } from '../../db/certificate-types';
-import { findByDedupeKey, getApplication, insertApplication, type ApplicationRow } from '../../db/applications';
+import {
+  deleteUnstartedApplication, findByDedupeKey, getApplication, insertApplication, type ApplicationRow,
+} from '../../db/applications';
 import { validateFaceData } from '../../domain/face-fields';
 import { chainForMode, type ActorRef, type IssuanceMode } from '../../domain/issuance';
 import { parseHolderId, type HolderKind } from '../../domain/holder';
@@ -106,20 +108,39 @@ export async function submitApplication(
     throw err;
   }
   const row = (await getApplication(deps.db, id))!;
-  await ensureStarted(deps, row, workflowInput(row, version.approvalChain));
+  try {
+    await ensureStarted(deps, row, workflowInput(row, version.approvalChain));
+  } catch (err) {
+    // No workflow, no application: an `in-review` row nobody can act on would be worse than a retry.
+    await deleteUnstartedApplication(deps.db, id);
+    throw err;
+  }
   const detail = { typeCode: type.code, mode: s.mode, externalRef: s.externalRef };
   const object = { type: 'application', id };
   await audit({ category: 'operation', action: 'application.submit', outcome: 'success', department: type.department, object, detail });
   return { application: row, created: true };
 }
 
-/** Starts the workflow; a second start of the same application is a no-op. */
+/** How long a submission waits for Temporal to take the workflow (the SDK alone retries for ≈20 s). */
+export const START_DEADLINE_MS = 5000;
+
+/**
+ * Starts the workflow; a second start of the same application is a no-op. Temporal out of reach
+ * is a ServiceError 'unavailable' (503 with Retry-After) within START_DEADLINE_MS.
+ */
 async function ensureStarted(deps: IssuanceDeps, app: ApplicationRow, input: IssuanceInput) {
   try {
     const options = { taskQueue: deps.config.temporal.taskQueue, workflowId: app.workflowId, args: [input] as [IssuanceInput] };
-    await deps.temporal.workflow.start(issuanceWorkflow, options);
+    await deps.temporal.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+      deps.temporal.workflow.start(issuanceWorkflow, options),
+    );
   } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    if (err instanceof ServiceError) throw err;
+    throw new ServiceError('unavailable', `The workflow service is not reachable; try again shortly (${(err as Error).message})`, {
+      code: 'TemporalUnavailable',
+      retryAfter: 10,
+    });
   }
 }
 
