@@ -69,6 +69,46 @@ function assertDocx(docx: Buffer) {
   }
 }
 
+/**
+ * Every soffice profile and scratch directory of this process lives under
+ * `<tmp>/certflow-soffice/<our pid>/`: a process that is SIGKILLed leaves its folder behind,
+ * and the next converter to start sweeps the folders of pids that are no longer running
+ * (sweepStaleConverterDirs), never another running process's.
+ */
+export const CONVERTER_PARENT_DIR = path.join(os.tmpdir(), 'certflow-soffice');
+
+export function converterWorkDir(parent = CONVERTER_PARENT_DIR): string {
+  const dir = path.join(parent, String(process.pid));
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Removes the folders of converters whose process is dead; returns the pids swept. */
+export function sweepStaleConverterDirs(parent = CONVERTER_PARENT_DIR): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return [];
+  }
+  const swept: number[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const pid = Number(name);
+    let running = true;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      running = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    // A live pid may be ours (another certflow process) or a reused one: leave it either way.
+    if (running || processesMentioning(path.join(parent, name)).length) continue;
+    fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+    swept.push(pid);
+  }
+  return swept;
+}
+
 const isPdf = (b: Buffer) => b.subarray(0, 5).toString('latin1') === '%PDF-';
 
 // ------------------------------------------------------------ libreoffice-convert, stock
@@ -105,7 +145,7 @@ export async function convertWithLibreofficeConvert(
   opts: LibreofficeConvertOptions,
 ): Promise<Buffer> {
   assertDocx(docx);
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'certflow-lo-'));
+  const dir = await fs.promises.mkdtemp(path.join(converterWorkDir(), 'lo-'));
   const convert = libreofficeConvert.convertWithOptions as unknown as ConvertWithOptions;
   // execFile's timeout only sends SIGTERM and then waits for the process to exit; a
   // wedged soffice that ignores SIGTERM gets SIGKILL a little later.
@@ -211,7 +251,7 @@ export interface WarmConverterOptions {
   startTimeoutMs?: number;
   sofficePath?: string;
   pythonPath?: string;
-  /** Where the profile and scratch directories go (default: the OS temp directory). */
+  /** Where the profile and scratch directories go (default: converterWorkDir()). */
   workDir?: string;
   logger?: Logger;
 }
@@ -488,7 +528,7 @@ export class WarmConverter implements PdfConverter {
       startTimeoutMs: opts.startTimeoutMs ?? 60_000,
       sofficePath: opts.sofficePath ?? DEFAULT_SOFFICE,
       pythonPath: opts.pythonPath ?? DEFAULT_UNO_PYTHON,
-      workDir: opts.workDir ?? os.tmpdir(),
+      workDir: opts.workDir ?? converterWorkDir(),
       ...(opts.logger ? { logger: opts.logger } : {}),
     };
     this.slots = Array.from({ length: size }, (_, i) => new Slot(i, slotOpts));
