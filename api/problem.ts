@@ -73,7 +73,9 @@ export function problemOf(err: unknown): HttpProblem | undefined {
   }
   if (err instanceof ConversionError) {
     if (err.code === 'unsafe') return unprocessable(err.message, [{ field: '(template)', message: err.message }]);
-    if (err.code === 'busy') return new HttpProblem(429, 'Too Many Requests', err.message, undefined, { retryAfter: 5 });
+    if (err.code === 'busy') {
+      return new HttpProblem(429, 'Too Many Requests', err.message, undefined, { retryAfter: 5 });
+    }
     return new HttpProblem(503, 'Service Unavailable', `PDF conversion failed: ${err.message}`);
   }
   // The API's only outbound call is the catalog push (POST /certificates/:number/catalog).

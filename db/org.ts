@@ -233,7 +233,14 @@ export async function listApiClients(db: Db, departments?: string[]): Promise<Ap
 
 export async function createApiClient(
   db: Db,
-  c: { id: string; name: string; departmentId: number; secretHash: string; scopes: ApiScope[]; callbackOrigins?: string[] },
+  c: {
+    id: string;
+    name: string;
+    departmentId: number;
+    secretHash: string;
+    scopes: ApiScope[];
+    callbackOrigins?: string[];
+  },
 ): Promise<ApiClientRow> {
   await db('api_clients').insert({
     id: c.id,

@@ -62,7 +62,11 @@ export function checkCallbackUrl(url: string, origins: readonly string[] | null,
   }
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | dns.LookupAddress[],
+  family?: number,
+) => void;
 
 /**
  * A `lookup` for http.request: resolves the host and refuses the connection if any of its

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import type dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -78,7 +79,7 @@ export function postJsonGuarded(
       {
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'certflow', ...headers },
-        lookup: guardedLookup(allowPrivate) as unknown as typeof import('node:dns').lookup,
+        lookup: guardedLookup(allowPrivate) as unknown as typeof dns.lookup,
         timeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs),
       },
@@ -88,13 +89,16 @@ export function postJsonGuarded(
         res.on('data', (d: string) => {
           if (text.length < 2000) text += d;
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, durationMs: performance.now() - t0, body: text.slice(0, 2000) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, durationMs: performance.now() - t0, body: text.slice(0, 2000) }),
+        );
         res.on('error', (err) => reject(new OutboundError(`POST ${url} failed: ${err.message}`, false)));
       },
     );
     req.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'ECALLBACKADDRESS') return reject(new OutboundError(`POST ${url} refused: ${err.message}`, true));
-      const why = err.name === 'AbortError' || err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${err.code ?? err.name}: ${err.message}`;
+      const timedOut = err.name === 'AbortError' || err.name === 'TimeoutError';
+      const why = timedOut ? `no answer within ${timeoutMs} ms` : `${err.code ?? err.name}: ${err.message}`;
       reject(new OutboundError(`POST ${url} failed: ${why}`, false));
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));

@@ -78,7 +78,8 @@ export function checkZipLimits(entries: ZipEntryInfo[]) {
     if (e.uncompressedSize > TEMPLATE_LIMITS.maxEntryBytes) {
       throw limit('maxEntryBytes', `${e.name} inflates to ${mib(e.uncompressedSize)}, at most ${mib(TEMPLATE_LIMITS.maxEntryBytes)}`);
     }
-    if (e.uncompressedSize > 1024 * 1024 && e.uncompressedSize > TEMPLATE_LIMITS.maxRatio * Math.max(1, e.compressedSize)) {
+    const bomb = e.uncompressedSize > TEMPLATE_LIMITS.maxRatio * Math.max(1, e.compressedSize);
+    if (e.uncompressedSize > 1024 * 1024 && bomb) {
       const ratio = Math.round(e.uncompressedSize / Math.max(1, e.compressedSize));
       throw limit('maxRatio', `${e.name} is compressed ${ratio}:1, at most ${TEMPLATE_LIMITS.maxRatio}:1`);
     }

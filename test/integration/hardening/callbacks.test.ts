@@ -8,7 +8,7 @@ import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../../db/seed-demo';
 import { sampleFaceData } from '../../../domain/certificate-type';
 import { ensureDevelopmentTrust } from '../../../services/trust/seals';
 import { deliver, enqueue } from '../../../services/outbox';
-import { OutboundError } from '../../../services/outbound';
+import type { OutboundError } from '../../../services/outbound';
 import { checkCallbackUrl, isSpecialAddress } from '../../../services/callback-target';
 import type { ActivityDeps } from '../../../activities';
 import type { ServiceError } from '../../../services/errors';

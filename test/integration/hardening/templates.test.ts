@@ -10,7 +10,7 @@ import { descendants } from '../../support/processes';
 import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../../db/seed-demo';
 import { addTypeVersion, getTypeVersion } from '../../../db/certificate-types';
 import { ensureDevelopmentTrust } from '../../../services/trust/seals';
-import { ConversionError } from '../../../services/documents/convert';
+import type { ConversionError } from '../../../services/documents/convert';
 import type { ActivityDeps } from '../../../activities';
 import type { Client } from '@temporalio/client';
 
