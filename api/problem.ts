@@ -62,12 +62,21 @@ export function problemOf(err: unknown): HttpProblem | undefined {
   if (err instanceof HttpProblem) return err;
   if (err instanceof ServiceError) {
     const status = KIND_STATUS[err.kind];
-    return new HttpProblem(status, err.title ?? TITLES[status] ?? 'Bad Request', err.message, err.errors);
+    const extra = err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter };
+    return new HttpProblem(status, err.title ?? TITLES[status] ?? 'Bad Request', err.message, err.errors, extra);
   }
   if (err instanceof TemplateError) {
+    if (err.code === 'limit') {
+      const errors = err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message }));
+      return new HttpProblem(413, 'Content Too Large', err.message, errors);
+    }
     return unprocessable(err.message, err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })));
   }
   if (err instanceof ConversionError) {
+    if (err.code === 'unsafe') return unprocessable(err.message, [{ field: '(template)', message: err.message }]);
+    if (err.code === 'busy') {
+      return new HttpProblem(429, 'Too Many Requests', err.message, undefined, { retryAfter: 5 });
+    }
     return new HttpProblem(503, 'Service Unavailable', `PDF conversion failed: ${err.message}`);
   }
   // The API's only outbound call is the catalog push (POST /certificates/:number/catalog).
@@ -111,6 +120,7 @@ const TITLES: Record<number, string> = {
 
 export function sendProblem(ctx: Context, p: HttpProblem) {
   ctx.status = p.status;
+  if (typeof p.extra.retryAfter === 'number') ctx.set('Retry-After', String(p.extra.retryAfter));
   ctx.type = 'application/problem+json';
   ctx.body = {
     type: 'about:blank',
@@ -146,6 +156,11 @@ export function problemMiddleware() {
       if (status && status >= 400 && status < 500) {
         const detail = e.type === 'entity.parse.failed' ? 'The request body is not valid JSON' : e.message;
         return sendProblem(ctx, new HttpProblem(status, TITLES[status] ?? 'Bad Request', detail));
+      }
+      // A client that hangs up mid-upload is not a server error (readRawBody, api/raw-body.ts).
+      if (ctx.req.aborted || (ctx.req.destroyed && !ctx.req.complete)) {
+        ctx.log?.info({ err: (err as Error)?.message }, 'client aborted the request');
+        return sendProblem(ctx, new HttpProblem(400, 'Bad Request', 'The client aborted the request'));
       }
       ctx.log?.error({ err }, 'unhandled error');
       sendProblem(ctx, new HttpProblem(500, 'Internal Server Error', 'An unexpected error occurred; quote the request id when reporting it'));

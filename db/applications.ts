@@ -110,6 +110,18 @@ export interface NewApplication extends Omit<ApplicationRow, 'status' | 'revisio
   faceData: FaceData;
 }
 
+/**
+ * Removes an application whose workflow could not be started (Temporal unreachable at submission,
+ * services/issuance/submit.ts): nothing else refers to it yet.
+ */
+export async function deleteUnstartedApplication(db: Db, id: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('application_events').where({ application_id: id }).delete();
+    await trx('application_revisions').where({ application_id: id }).delete();
+    await trx('applications').where({ id }).delete();
+  });
+}
+
 /** The application and its first face-data revision, in one transaction. */
 export async function insertApplication(db: Db, a: NewApplication): Promise<void> {
   const now = new Date();

@@ -197,6 +197,8 @@ export interface ApiClientRow {
   department: string;
   secretHash: string;
   scopes: ApiScope[];
+  /** Origins (`https://host[:port]`) its applications' callbackUrl may point at (migration 011). */
+  callbackOrigins: string[];
   active: boolean;
   createdAt: string;
   lastUsedAt: string | null;
@@ -209,6 +211,7 @@ function toClient(r: Record<string, unknown>): ApiClientRow {
     department: r.department as string,
     secretHash: r.secret_hash as string,
     scopes: JSON.parse(r.scopes as string) as ApiScope[],
+    callbackOrigins: r.callback_origins ? (JSON.parse(r.callback_origins as string) as string[]) : [],
     active: Boolean(r.active),
     createdAt: toIso(r.created_at),
     lastUsedAt: r.last_used_at ? toIso(r.last_used_at) : null,
@@ -230,7 +233,14 @@ export async function listApiClients(db: Db, departments?: string[]): Promise<Ap
 
 export async function createApiClient(
   db: Db,
-  c: { id: string; name: string; departmentId: number; secretHash: string; scopes: ApiScope[] },
+  c: {
+    id: string;
+    name: string;
+    departmentId: number;
+    secretHash: string;
+    scopes: ApiScope[];
+    callbackOrigins?: string[];
+  },
 ): Promise<ApiClientRow> {
   await db('api_clients').insert({
     id: c.id,
@@ -238,6 +248,7 @@ export async function createApiClient(
     department_id: c.departmentId,
     secret_hash: c.secretHash,
     scopes: JSON.stringify(c.scopes),
+    callback_origins: JSON.stringify(c.callbackOrigins ?? []),
     active: true,
     created_at: now(),
   });
@@ -246,6 +257,10 @@ export async function createApiClient(
 
 export async function setApiClientActive(db: Db, id: string, active: boolean) {
   await db('api_clients').where({ id }).update({ active });
+}
+
+export async function setApiClientCallbackOrigins(db: Db, id: string, origins: string[]) {
+  await db('api_clients').where({ id }).update({ callback_origins: JSON.stringify(origins) });
 }
 
 export async function touchApiClient(db: Db, id: string) {

@@ -9,6 +9,7 @@ import { isIsoDate } from './calendar';
 import { parseHolderId } from './holder';
 import { invalid, valid, type Validation } from './result';
 import { unprintableReason } from './text';
+import { PATTERN_VALUE_MAX_LENGTH, unsafePatternReason } from './safe-pattern';
 
 /** `list`: several short texts (e.g. 经营项目), rendered by a template loop where `{.}` is the item. */
 export const FACE_FIELD_TYPES = ['text', 'date', 'number', 'enum', 'idNumber', 'creditCode', 'image', 'list'] as const;
@@ -68,8 +69,13 @@ export const faceFieldSchema = fieldShape.superRefine((f, ctx) => {
   if (f.pattern !== undefined) {
     try {
       new RegExp(`^(?:${f.pattern})$`, 'u');
+      const unsafe = unsafePatternReason(f.pattern);
+      if (unsafe) issue('pattern', `pattern is refused: ${unsafe} (see docs/security.md)`);
     } catch {
       issue('pattern', 'pattern is not a valid regular expression');
+    }
+    if (f.maxLength !== undefined && f.maxLength > PATTERN_VALUE_MAX_LENGTH) {
+      issue('maxLength', `a field with a pattern takes at most ${PATTERN_VALUE_MAX_LENGTH} characters`);
     }
   }
 });
@@ -151,7 +157,8 @@ function checkValue(f: FaceField, v: unknown, pattern: RegExp | undefined): Vali
   switch (f.type) {
     case 'text': {
       const length = [...v].length; // characters as people count them, not UTF-16 units
-      const max = f.maxLength ?? DEFAULT_TEXT_MAX_LENGTH;
+      // A patterned value is capped so that even a polynomial pattern stays fast (domain/safe-pattern.ts).
+      const max = f.maxLength ?? (f.pattern === undefined ? DEFAULT_TEXT_MAX_LENGTH : PATTERN_VALUE_MAX_LENGTH);
       if (f.minLength !== undefined && length < f.minLength) return invalid(`must be at least ${f.minLength} characters`);
       if (length > max) return invalid(`must be at most ${max} characters, got ${length}`);
       if (pattern && !pattern.test(v)) return invalid(`must match the pattern ${f.pattern}`);

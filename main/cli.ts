@@ -11,7 +11,7 @@ import { migrate, openDb } from '../db/knex';
 import { demoLogins, seedDemo, seedDemoTypes } from '../db/seed-demo';
 import { createActivities, createRenderActivities } from '../activities';
 import { ensureDevelopmentTrust } from '../services/trust/seals';
-import { LibreofficeConvertConverter, WarmConverter } from '../services/documents/convert';
+import { LibreofficeConvertConverter, sweepStaleConverterDirs, WarmConverter } from '../services/documents/convert';
 import { createBlobStore } from '../platform/blobs';
 import { ensureExpirySchedule } from './schedules';
 import { loadMasterKey } from '../platform/master-key';
@@ -136,6 +136,9 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
     if (types.length) logger.info({ types }, 'demo certificate types seeded');
   }
   // Template previews in the API use the stock converter; sealing converts on the render worker's warm pool.
+  // Profiles of a converter process that was SIGKILLed (services/documents/convert.ts).
+  const swept = sweepStaleConverterDirs();
+  if (swept.length) logger.info({ pids: swept }, 'removed soffice folders left by stopped processes');
   const converter = new LibreofficeConvertConverter({ timeoutMs: 60_000 });
   life.add('pdf converter', () => converter.close());
 

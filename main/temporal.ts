@@ -27,6 +27,76 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
+/** Where `start` records the dev server it runs: DATA_DIR/run/temporal-dev.pid. */
+export const devServerPidFile = (config: Config) => path.join(config.dataDir, 'run', 'temporal-dev.pid');
+
+interface PidRecord {
+  pid: number;
+  /** The certflow process that started it, and its command line (pids get reused). */
+  owner: number;
+  ownerArgv: string[];
+  argv: string[];
+}
+
+const readCmdline = (pid: number): string[] | undefined => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return undefined; // gone, or not Linux
+  }
+};
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * A certflow `start` that was SIGKILLed leaves its detached dev server running on our ports,
+ * and the next start fails with "address already in use". Before starting one, stop the one
+ * the pid file names — only if that pid is alive, its command line is exactly the temporal
+ * binary with our --db-filename (pids get reused), and the certflow process that started it is
+ * gone (another `start` on this DATA_DIR still uses it: then refuse).
+ */
+export async function reclaimStaleDevServer(config: Config, logger: Logger): Promise<void> {
+  const file = devServerPidFile(config);
+  let rec: PidRecord;
+  try {
+    rec = JSON.parse(fs.readFileSync(file, 'utf8')) as PidRecord;
+  } catch {
+    return; // none recorded (or unreadable: nothing we can safely act on)
+  }
+  const argv = readCmdline(rec.pid);
+  const ours =
+    argv !== undefined &&
+    argv.length === rec.argv.length &&
+    argv.every((a, i) => a === rec.argv[i]) &&
+    argv.includes(config.temporal.devServer.dbFilename);
+  if (!ours) {
+    fs.rmSync(file, { force: true });
+    return;
+  }
+  const ownerArgv = readCmdline(rec.owner);
+  const ownerRuns = ownerArgv !== undefined && ownerArgv.join('\0') === (rec.ownerArgv ?? []).join('\0');
+  if (rec.owner !== process.pid && ownerRuns) {
+    throw new Error(`another certflow start (pid ${rec.owner}) runs the Temporal dev server for ${config.dataDir}`);
+  }
+  logger.warn({ pid: rec.pid }, 'stopping the Temporal dev server a crashed certflow start left running');
+  try {
+    process.kill(-rec.pid, 'SIGTERM'); // it leads its own process group (detached)
+  } catch {
+    process.kill(rec.pid, 'SIGTERM');
+  }
+  const deadline = Date.now() + 10_000;
+  while (isAlive(rec.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(rec.pid)) process.kill(rec.pid, 'SIGKILL');
+  fs.rmSync(file, { force: true });
+}
+
 /**
  * Runs `temporal server start-dev` as a child of this process: SQLite persistence under
  * the data folder, so workflows survive a restart of `npm start`. The caller stops it
@@ -49,7 +119,19 @@ export async function startDevServer(config: Config, logger: Logger): Promise<De
   ];
   // Its own process group: Ctrl-C in a terminal must not stop the server before the
   // worker has drained; we stop it last. The exit hook covers every other way out.
+  await reclaimStaleDevServer(config, logger);
   const child = spawn(cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const pidFile = devServerPidFile(config);
+  if (child.pid) {
+    const argv = readCmdline(child.pid) ?? [cliPath, ...args];
+    fs.mkdirSync(path.dirname(pidFile), { recursive: true });
+    fs.writeFileSync(pidFile, JSON.stringify({
+      pid: child.pid, owner: process.pid, ownerArgv: readCmdline(process.pid) ?? [], argv,
+    } satisfies PidRecord));
+    child.once('exit', () => {
+      if (fs.existsSync(pidFile) && JSON.parse(fs.readFileSync(pidFile, 'utf8')).pid === child.pid) fs.rmSync(pidFile);
+    });
+  }
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   const output: string[] = [];

@@ -116,6 +116,9 @@ const envSchema = z.object({
   METRICS_PORT: port.optional(),
   TEMPORAL_METRICS_PORT: port.optional(),
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
+  PREVIEW_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  PREVIEW_PER_USER: z.coerce.number().int().min(1).max(16).default(2),
+  CALLBACK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Holder sign-in (docs/holders.md): an OpenID Connect provider; all three or none.
   HOLDER_OIDC_ISSUER: z.url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
@@ -232,8 +235,17 @@ export interface Config {
   compare: { maxFailuresPerCaller: number; maxFailuresPerCertificate: number };
   /** Warm LibreOffice converters on the render queue: how many DOCX → PDF conversions at once. */
   renderConcurrency: number;
-  /** Calls to applications' callback URLs give up after this long (and are retried). */
-  callbacks: { timeoutMs: number };
+  /**
+   * Calls to applications' callback URLs give up after this long (and are retried). allowPrivate:
+   * loopback, private and link-local addresses may be called (tests, a closed network); otherwise
+   * refused at submission and at delivery (docs/security.md).
+   */
+  callbacks: { timeoutMs: number; allowPrivate: boolean };
+  /**
+   * Template previews (POST /certificate-types/:code/preview): conversions at once for the whole
+   * API process (more wait), and per user (more are refused with 429).
+   */
+  preview: { concurrency: number; perUser: number };
   /**
    * Prometheus scraping (docs/operations.md, "Metrics"). `port`: GET /metrics on HOST:port, a
    * listener apart from the API's (never on PORT, which the load balancer exposes); unset: off.
@@ -400,7 +412,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     catalog: { url: e.CATALOG_URL, timeoutMs: e.CATALOG_TIMEOUT_MS },
     trust: { tsaUrl: e.TSA_URL },
-    callbacks: { timeoutMs: e.CALLBACK_TIMEOUT_MS },
+    callbacks: { timeoutMs: e.CALLBACK_TIMEOUT_MS, allowPrivate: e.CALLBACK_ALLOW_PRIVATE },
+    preview: { concurrency: e.PREVIEW_CONCURRENCY, perUser: e.PREVIEW_PER_USER },
     renderConcurrency: e.RENDER_CONCURRENCY,
     verify: { rateLimitPerMinute: e.VERIFY_RATE_LIMIT_PER_MINUTE },
     compare: {

@@ -18,11 +18,13 @@ export class ServiceError extends Error {
   readonly errors?: FieldError[];
   /** A short title for the API's answer when the kind's own title says too little. */
   readonly title?: string;
+  /** Seconds after which trying again may succeed (an unavailable dependency): the API's Retry-After. */
+  readonly retryAfter?: number;
 
   constructor(
     kind: ServiceErrorKind,
     message: string,
-    options: { code?: string; errors?: FieldError[]; title?: string } = {},
+    options: { code?: string; errors?: FieldError[]; title?: string; retryAfter?: number } = {},
   ) {
     super(message);
     this.name = 'ServiceError';
@@ -30,6 +32,7 @@ export class ServiceError extends Error {
     this.code = options.code ?? kind;
     this.errors = options.errors;
     this.title = options.title;
+    this.retryAfter = options.retryAfter;
   }
 }
 

@@ -1,4 +1,9 @@
 import { createHash, createHmac } from 'node:crypto';
+import type dns from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { guardedLookup, isSpecialAddress } from './callback-target';
 import type { Config } from '../platform/config';
 import type { Db } from '../db/knex';
 import { createHolderCrypto } from '../platform/holder-crypto';
@@ -49,6 +54,58 @@ export async function postJson(url: string, body: string, headers: Record<string
     const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${e.cause?.code ?? e.name}: ${e.message}`;
     throw new OutboundError(`POST ${url} failed: ${why}`, false);
   }
+}
+
+/**
+ * postJson for callbacks, whose URL a submitter chose: the connection goes only to addresses
+ * checked by guardedLookup (services/callback-target.ts) unless private ones are allowed; no
+ * redirects are followed. A refused address is a permanent failure (retrying will not help).
+ */
+export function postJsonGuarded(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  allowPrivate: boolean,
+): Promise<PostResult> {
+  const t0 = performance.now();
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (!allowPrivate && net.isIP(host) && isSpecialAddress(host)) {
+    return Promise.reject(new OutboundError(`POST ${url} refused: ${host} is a loopback or private address`, true));
+  }
+  const lib = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(
+      u,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'certflow', ...headers },
+        lookup: guardedLookup(allowPrivate) as unknown as typeof dns.lookup,
+        timeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          if (text.length < 2000) text += d;
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, durationMs: performance.now() - t0, body: text.slice(0, 2000) }),
+        );
+        res.on('error', (err) => reject(new OutboundError(`POST ${url} failed: ${err.message}`, false)));
+      },
+    );
+    req.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'ECALLBACKADDRESS') return reject(new OutboundError(`POST ${url} refused: ${err.message}`, true));
+      const timedOut = err.name === 'AbortError' || err.name === 'TimeoutError';
+      const why = timedOut ? `no answer within ${timeoutMs} ms` : `${err.code ?? err.name}: ${err.message}`;
+      reject(new OutboundError(`POST ${url} failed: ${why}`, false));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
+    req.end(body);
+  });
 }
 
 const isPermanent = (status: number) => status >= 400 && status < 500 && status !== 408 && status !== 429;

@@ -4,7 +4,7 @@ import {
   duePendingMessages, getOutboxMessage, insertOutboxMessage, recordOutboxAttempt, type OutboxMessage,
 } from '../db/outbox';
 import {
-  bodySha256, callbackSigningKey, isPermanentHttpStatus, OutboundError, postJson, signCallbackBody,
+  bodySha256, callbackSigningKey, isPermanentHttpStatus, OutboundError, postJsonGuarded, signCallbackBody,
 } from './outbound';
 
 /**
@@ -112,7 +112,9 @@ export async function deliver(
   const t0 = performance.now();
   let res;
   try {
-    res = await postJson(msg.targetUrl, msg.body, headers, deps.config.callbacks.timeoutMs);
+    // The address is checked as the connection is made (DNS rebinding), services/callback-target.ts.
+    const { timeoutMs, allowPrivate } = deps.config.callbacks;
+    res = await postJsonGuarded(msg.targetUrl, msg.body, headers, timeoutMs, allowPrivate);
   } catch (err) {
     const e = err instanceof OutboundError ? err : new OutboundError((err as Error).message, false);
     return failed(e, null, performance.now() - t0);

@@ -6,10 +6,28 @@ import { notFound, unprocessable } from '../problem';
 import { requirePermission } from '../auth';
 import { departmentCode } from './departments';
 import { API_SCOPES, departmentsFor } from '../../domain/access';
-import { createApiClient, findApiClient, getDepartment, listApiClients, setApiClientActive, type ApiClientRow } from '../../db/org';
+import {
+  createApiClient, findApiClient, getDepartment, listApiClients, setApiClientActive, setApiClientCallbackOrigins,
+  type ApiClientRow,
+} from '../../db/org';
+import { parseOrigin } from '../../services/callback-target';
 import { newToken, sha256Hex } from '../../platform/secrets';
 
 const view = ({ secretHash: _secret, ...c }: ApiClientRow) => c;
+
+/** Where the client's callbacks may go (services/callback-target.ts): origins only, at most 10. */
+const callbackOrigins = z
+  .array(
+    z.string().transform((v, ctx) => {
+      try {
+        return parseOrigin(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `${v}: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+  )
+  .max(10);
 
 /** Business systems (approval systems) that call certflow with `ApiKey <id>.<secret>`. */
 export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
@@ -26,7 +44,12 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
       summary: 'Register a business system; the API key is shown only in this response',
       tag: 'organisation',
       auth: 'staff',
-      body: z.object({ name: z.string().trim().min(2).max(100), department: departmentCode, scopes: z.array(z.enum(API_SCOPES)).min(1) }),
+      body: z.object({
+        name: z.string().trim().min(2).max(100),
+        department: departmentCode,
+        scopes: z.array(z.enum(API_SCOPES)).min(1),
+        callbackOrigins: callbackOrigins.optional(),
+      }),
       responses: { 201: 'Created; `apiKey` is shown once' },
       audit: { category: 'configuration', action: 'api-client.create' },
     },
@@ -38,8 +61,12 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
       const id = `ac_${randomBytes(9).toString('hex')}`;
       const secret = newToken();
       ctx.state.auditObject = { type: 'api-client', id };
-      ctx.state.auditDetail = { name: body.name, scopes: body.scopes };
-      const client = await createApiClient(deps.db, { id, name: body.name, departmentId: dept.id, secretHash: sha256Hex(secret), scopes: [...new Set(body.scopes)] });
+      const origins = [...new Set(body.callbackOrigins ?? [])];
+      ctx.state.auditDetail = { name: body.name, scopes: body.scopes, callbackOrigins: origins };
+      const client = await createApiClient(deps.db, {
+        id, name: body.name, departmentId: dept.id, secretHash: sha256Hex(secret), scopes: [...new Set(body.scopes)],
+        callbackOrigins: origins,
+      });
       ctx.status = 201;
       return { ...view(client), apiKey: `${id}.${secret}` };
     },
@@ -63,6 +90,31 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
       requirePermission(ctx, 'api-client.manage', { department: client.department });
       await setApiClientActive(deps.db, client.id, false);
       return view({ ...client, active: false });
+    },
+  );
+
+  api.route(
+    {
+      method: 'put',
+      path: '/api-clients/:id/callback-origins',
+      operationId: 'setApiClientCallbackOrigins',
+      summary: 'Set the origins the client\'s callbackUrl may point at (replaces the list)',
+      tag: 'organisation',
+      auth: 'staff',
+      params: z.object({ id: z.string().regex(/^ac_[0-9a-f]{18}$/) }),
+      body: z.object({ callbackOrigins }),
+      audit: { category: 'configuration', action: 'api-client.callback-origins' },
+    },
+    async (ctx, { params, body }) => {
+      ctx.state.auditObject = { type: 'api-client', id: params.id };
+      const client = await findApiClient(deps.db, params.id);
+      if (!client) throw notFound(`No API client ${params.id}`);
+      ctx.state.auditDepartment = client.department;
+      requirePermission(ctx, 'api-client.manage', { department: client.department });
+      const origins = [...new Set(body.callbackOrigins)];
+      ctx.state.auditDetail = { callbackOrigins: origins };
+      await setApiClientCallbackOrigins(deps.db, client.id, origins);
+      return view({ ...client, callbackOrigins: origins });
     },
   );
 }

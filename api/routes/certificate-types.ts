@@ -21,7 +21,9 @@ import {
   issueInstant, renderCertificate, SAMPLE_HOLDER, SAMPLE_MARK, sampleCertificateNumber, verifyUrl,
 } from '../../services/documents/certificate';
 import { resolveSeal } from '../../services/trust/seals';
-import { ConversionError } from '../../services/documents/convert';
+import { BoundedConverter } from '../../services/documents/convert';
+import { trialRender } from '../../services/documents/trial';
+import { checkTemplateSafety } from '../../services/documents/template-check';
 
 const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 const MAX_TEMPLATE_BYTES = 10 * 1024 * 1024;
@@ -50,6 +52,16 @@ function detail(summary: CertificateTypeSummary, v: CertificateTypeVersion, temp
  * configured by the department's admin. Every change is a new version.
  */
 export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
+  // Previews (and trial renders) share a small bounded converter with a per-user limit (docs/security.md).
+  const previews = new BoundedConverter(deps.converter, {
+    concurrency: deps.config.preview.concurrency,
+    perOwner: deps.config.preview.perUser,
+  });
+  const ownerOf = (ctx: Context) => `${ctx.state.actor?.kind}:${actorName(ctx)}`;
+  const boundedFor = (ctx: Context) => ({
+    convert: (docx: Buffer) => previews.convert(docx, ownerOf(ctx)),
+    close: async () => {},
+  });
   async function load(code: string, version?: number) {
     const summary = await getType(deps.db, code);
     if (!summary) throw notFound(`No certificate type ${code}`);
@@ -171,19 +183,15 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
         throw new HttpProblem(415, 'Unsupported Media Type', `Send the DOCX as the request body with Content-Type ${DOCX_TYPE}`);
       }
       const docx = await readRawBody(ctx, MAX_TEMPLATE_BYTES);
-      let found;
-      try {
-        found = templateTags(docx);
-      } catch (err) {
-        if (err instanceof TemplateError) {
-          throw unprocessable(err.message, err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })));
-        }
-        throw err;
-      }
+      // ZIP limits and external links before docxtemplater inflates and parses anything; a TemplateError
+      // answers 413 (a limit) or 422 naming the part or tag (api/problem.ts).
+      checkTemplateSafety(docx);
+      const found = templateTags(docx);
       const problems = checkTemplateTags(latest.faceFields, found);
       if (problems.length) {
         throw unprocessable('The template does not fit the face fields of this type', problems.map((p) => ({ field: p.tag, message: p.message })));
       }
+      await trialRender(docx, latest, boundedFor(ctx));
       const sha = await deps.blobs.put(docx);
       const saved = await addTypeVersion(deps.db, params.code, {
         expectedVersion: latest.version,
@@ -284,14 +292,10 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
         ctx.type = DOCX_TYPE;
         return docx;
       }
-      try {
-        const pdf = await deps.converter.convert(docx);
-        ctx.type = 'application/pdf';
-        return pdf;
-      } catch (err) {
-        if (err instanceof ConversionError) throw new HttpProblem(503, 'Service Unavailable', `PDF conversion failed: ${err.message}`);
-        throw err;
-      }
+      // ConversionError: busy → 429, unsafe → 422, the rest → 503 (api/problem.ts).
+      const pdf = await previews.convert(docx, ownerOf(ctx));
+      ctx.type = 'application/pdf';
+      return pdf;
     },
   );
 
@@ -318,6 +322,8 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
           const problems = await templateProblems(v);
           if (problems === null) throw unprocessable(`Upload a template before publishing ${params.code}`, [{ field: 'template', message: 'missing' }]);
           if (problems.length) throw unprocessable('The template does not fit the face fields', problems.map((p) => ({ field: p.tag, message: p.message })));
+          // Templates uploaded before the trial render existed get it here (services/documents/trial.ts).
+          await trialRender(await deps.blobs.get(v.templateSha256!), v, boundedFor(ctx));
           await resolveSeal(deps.db, summary.department, v.sealId).catch((err: Error) => {
             throw unprocessable(`Cannot publish: ${err.message}`, [{ field: 'sealId', message: err.message }]);
           });

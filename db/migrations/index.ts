@@ -9,6 +9,7 @@ import * as m007 from './007_lifecycle';
 import * as m008 from './008_outbox';
 import * as m009 from './009_audit_keyed_chain';
 import * as m010 from './010_face_id_encryption';
+import * as m011 from './011_callback_origins';
 import * as m013 from './013_trust_time';
 import * as m014 from './014_holder_portal';
 import * as m015 from './015_metrics_indexes';
@@ -28,6 +29,7 @@ const migrations: Record<string, Knex.Migration> = {
   '008_outbox': m008,
   '009_audit_keyed_chain': m009,
   '010_face_id_encryption': m010,
+  '011_callback_origins': m011,
   '013_trust_time': m013,
   '014_holder_portal': m014,
   '015_metrics_indexes': m015,

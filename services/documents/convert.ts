@@ -8,6 +8,8 @@ import type { Readable, Writable } from 'node:stream';
 import * as libreofficeConvert from 'libreoffice-convert';
 import type { Logger } from '../../platform/logger';
 import { trackConverterPool } from '../../platform/metrics';
+import { TemplateError } from './render';
+import { checkTemplateSafety } from './template-check';
 
 /**
  * DOCX → PDF with LibreOffice, two ways behind one interface:
@@ -40,8 +42,12 @@ const UNO_SCRIPT = path.join(__dirname, 'uno-convert.py');
 
 export class ConversionError extends Error {
   constructor(
-    /** timeout: killed after the time limit; not_docx: input is no DOCX; closed: converter shut down. */
-    public readonly code: 'timeout' | 'failed' | 'not_docx' | 'closed',
+    /**
+     * timeout: killed after the time limit; not_docx: input is no DOCX; closed: converter shut down;
+     * unsafe: links external content or breaks a ZIP limit (services/documents/template-check.ts);
+     * busy: the caller has too many conversions running (previews, api/routes/certificate-types.ts).
+     */
+    public readonly code: 'timeout' | 'failed' | 'not_docx' | 'closed' | 'unsafe' | 'busy',
     message: string,
   ) {
     super(message);
@@ -54,6 +60,54 @@ function assertDocx(docx: Buffer) {
   if (!Buffer.isBuffer(docx) || docx.length < 4 || docx.readUInt32LE(0) !== 0x04034b50) {
     throw new ConversionError('not_docx', 'cannot convert to PDF: the input is not a DOCX file (no ZIP header)');
   }
+  // LibreOffice fetches linked images and objects while loading (SSRF from the server, docs/security.md):
+  // a document that links anything is never handed to it, whichever template it came from.
+  try {
+    checkTemplateSafety(docx);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new ConversionError(err.code === 'not_docx' ? 'not_docx' : 'unsafe', err.message);
+    throw err;
+  }
+}
+
+/**
+ * Every soffice profile and scratch directory of this process lives under
+ * `<tmp>/certflow-soffice/<our pid>/`: a process that is SIGKILLed leaves its folder behind,
+ * and the next converter to start sweeps the folders of pids that are no longer running
+ * (sweepStaleConverterDirs), never another running process's.
+ */
+export const CONVERTER_PARENT_DIR = path.join(os.tmpdir(), 'certflow-soffice');
+
+export function converterWorkDir(parent = CONVERTER_PARENT_DIR): string {
+  const dir = path.join(parent, String(process.pid));
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Removes the folders of converters whose process is dead; returns the pids swept. */
+export function sweepStaleConverterDirs(parent = CONVERTER_PARENT_DIR): number[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return [];
+  }
+  const swept: number[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const pid = Number(name);
+    let running = true;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      running = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    // A live pid may be ours (another certflow process) or a reused one: leave it either way.
+    if (running || processesMentioning(path.join(parent, name)).length) continue;
+    fs.rmSync(path.join(parent, name), { recursive: true, force: true });
+    swept.push(pid);
+  }
+  return swept;
 }
 
 const isPdf = (b: Buffer) => b.subarray(0, 5).toString('latin1') === '%PDF-';
@@ -92,7 +146,7 @@ export async function convertWithLibreofficeConvert(
   opts: LibreofficeConvertOptions,
 ): Promise<Buffer> {
   assertDocx(docx);
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'certflow-lo-'));
+  const dir = await fs.promises.mkdtemp(path.join(converterWorkDir(), 'lo-'));
   const convert = libreofficeConvert.convertWithOptions as unknown as ConvertWithOptions;
   // execFile's timeout only sends SIGTERM and then waits for the process to exit; a
   // wedged soffice that ignores SIGTERM gets SIGKILL a little later.
@@ -198,7 +252,7 @@ export interface WarmConverterOptions {
   startTimeoutMs?: number;
   sofficePath?: string;
   pythonPath?: string;
-  /** Where the profile and scratch directories go (default: the OS temp directory). */
+  /** Where the profile and scratch directories go (default: converterWorkDir()). */
   workDir?: string;
   logger?: Logger;
 }
@@ -476,7 +530,7 @@ export class WarmConverter implements PdfConverter {
       startTimeoutMs: opts.startTimeoutMs ?? 60_000,
       sofficePath: opts.sofficePath ?? DEFAULT_SOFFICE,
       pythonPath: opts.pythonPath ?? DEFAULT_UNO_PYTHON,
-      workDir: opts.workDir ?? os.tmpdir(),
+      workDir: opts.workDir ?? converterWorkDir(),
       ...(opts.logger ? { logger: opts.logger } : {}),
     };
     this.slots = Array.from({ length: size }, (_, i) => new Slot(i, slotOpts));
@@ -546,5 +600,47 @@ export class WarmConverter implements PdfConverter {
     this.waiting.splice(0);
     await Promise.all(this.slots.map((s) => s.stop()));
     process.off('exit', this.onExit);
+  }
+}
+
+// ------------------------------------------------------------ bounded, per-owner limited
+
+/**
+ * Bounds the conversions one caller class may run: at most `concurrency` at once (the rest
+ * queue), and at most `perOwner` in flight or queued per owner (beyond that: ConversionError
+ * 'busy', which the API answers 429). Template previews go through one of these, so eight
+ * parallel previews start two soffice processes, not eight (docs/security.md).
+ */
+export class BoundedConverter {
+  private running = 0;
+  private readonly queue: (() => void)[] = [];
+  private readonly perOwnerCount = new Map<string, number>();
+
+  constructor(
+    private readonly inner: PdfConverter,
+    private readonly limits: { concurrency: number; perOwner: number },
+  ) {}
+
+  async convert(docx: Buffer, owner: string): Promise<Buffer> {
+    const mine = this.perOwnerCount.get(owner) ?? 0;
+    if (mine >= this.limits.perOwner) {
+      throw new ConversionError('busy', `at most ${this.limits.perOwner} conversions at once per user; try again shortly`);
+    }
+    this.perOwnerCount.set(owner, mine + 1);
+    try {
+      if (this.running >= this.limits.concurrency) await new Promise<void>((resolve) => this.queue.push(resolve));
+      else this.running++;
+      try {
+        return await this.inner.convert(docx);
+      } finally {
+        const next = this.queue.shift();
+        if (next) next(); // the slot passes on: running stays the same
+        else this.running--;
+      }
+    } finally {
+      const left = (this.perOwnerCount.get(owner) ?? 1) - 1;
+      if (left) this.perOwnerCount.set(owner, left);
+      else this.perOwnerCount.delete(owner);
+    }
   }
 }

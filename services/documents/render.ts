@@ -42,7 +42,15 @@ export interface TemplateProblem {
  */
 export class TemplateError extends Error {
   constructor(
-    public readonly code: 'not_docx' | 'template_syntax' | 'missing_value' | 'bad_image',
+    public readonly code:
+      | 'not_docx'
+      | 'template_syntax'
+      | 'missing_value'
+      | 'bad_image'
+      /** Links content the converter would fetch (services/documents/template-check.ts). */
+      | 'external_reference'
+      /** Breaks a size, entry-count or compression limit (services/documents/template-check.ts): 413. */
+      | 'limit',
     message: string,
     public readonly problems: TemplateProblem[] = [],
   ) {

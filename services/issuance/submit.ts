@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { ServiceDeps } from '../deps';
-import { invalidError, type FieldError } from '../errors';
+import { invalidError, ServiceError, type FieldError } from '../errors';
 import type { AuditInput } from '../../db/audit';
 import { holderFaceMismatches } from '../../domain/certificate-type';
 import { getType, getTypeVersion, type CertificateTypeSummary } from '../../db/certificate-types';
-import { findByDedupeKey, getApplication, insertApplication, type ApplicationRow } from '../../db/applications';
+import {
+  deleteUnstartedApplication, findByDedupeKey, getApplication, insertApplication, type ApplicationRow,
+} from '../../db/applications';
 import { validateFaceData, type FaceData } from '../../domain/face-fields';
 import { chainForMode, initialStatus, type ActorRef, type IssuanceMode } from '../../domain/issuance';
 import { parseHolderId, type HolderKind } from '../../domain/holder';
 import { issuanceRunText } from '../../domain/operations';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { createFaceCrypto } from '../../platform/face-crypto';
+import { findApiClient } from '../../db/org';
+import { checkCallbackUrl } from '../callback-target';
 import { issuanceWorkflow, type IssuanceInput } from '../../workflows/issuance';
 
 /**
@@ -78,6 +82,11 @@ export async function submitApplication(
     errors.push(...holderFaceMismatches(version, { id: holderId.value, name: s.holder.name }, face.data));
   }
   if (errors.length || !holderId.ok) throw invalidError('The application has invalid fields', errors);
+  if (s.callbackUrl) {
+    // Only to an origin registered for the submitting API client (SSRF, docs/security.md).
+    const client = me.type === 'api-client' ? await findApiClient(deps.db, me.id) : undefined;
+    checkCallbackUrl(s.callbackUrl, client ? client.callbackOrigins : null, deps.config.callbacks.allowPrivate);
+  }
 
   const id = randomUUID();
   const app: Parameters<typeof insertApplication>[1] = {
@@ -108,25 +117,45 @@ export async function submitApplication(
     throw err;
   }
   const row = (await getApplication(deps.db, id))!;
-  await ensureStarted(deps, row, workflowInput(row, version.approvalChain), version.name);
+  try {
+    await ensureStarted(deps, row, workflowInput(row, version.approvalChain), version.name);
+  } catch (err) {
+    // No workflow, no application: an `in-review` row nobody can act on would be worse than a retry.
+    await deleteUnstartedApplication(deps.db, id);
+    throw err;
+  }
   const detail = { typeCode: type.code, mode: s.mode, externalRef: s.externalRef };
   const object = { type: 'application', id };
   await audit({ category: 'operation', action: 'application.submit', outcome: 'success', department: type.department, object, detail });
   return { application: row, created: true };
 }
 
-/** Starts the workflow; a second start of the same application is a no-op. */
+/** How long a submission waits for Temporal to take the workflow (the SDK alone retries for ≈20 s). */
+export const START_DEADLINE_MS = 5000;
+
+/**
+ * Starts the workflow; a second start of the same application is a no-op. Temporal out of reach
+ * is a ServiceError 'unavailable' (503 with Retry-After) within START_DEADLINE_MS.
+ */
 async function ensureStarted(deps: IssuanceDeps, app: ApplicationRow, input: IssuanceInput, typeName?: string) {
   try {
-    await deps.temporal.workflow.start(issuanceWorkflow, {
+    const options = {
       taskQueue: deps.config.temporal.taskQueue,
       workflowId: app.workflowId,
-      args: [input],
+      args: [input] as [IssuanceInput],
       // What the Web UI shows for the run: type, department, mode, ids; no personal data.
       ...issuanceRunText({ ...input, typeName }),
-    });
+    };
+    await deps.temporal.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+      deps.temporal.workflow.start(issuanceWorkflow, options),
+    );
   } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    if (err instanceof ServiceError) throw err;
+    throw new ServiceError('unavailable', `The workflow service is not reachable; try again shortly (${(err as Error).message})`, {
+      code: 'TemporalUnavailable',
+      retryAfter: 10,
+    });
   }
 }
 

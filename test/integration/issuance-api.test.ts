@@ -15,7 +15,7 @@ describe('issuance through the HTTP API, as an approval system and staff use it 
       requireService(this, `MariaDB at ${TEST_MYSQL_URL}`, err);
     }
     const admin = await h.app.login('market-admin');
-    apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: { name: '企业开办一网通办审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] } }), 201)).apiKey;
+    apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: { name: '企业开办一网通办审批系统', department: 'market', scopes: ['applications:write', 'applications:read'], callbackOrigins: ['https://approval.example.gov.cn'] } }), 201)).apiKey;
   });
   after(() => h?.close());
 

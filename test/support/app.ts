@@ -19,7 +19,7 @@ export const DEMO_PASSWORD = 'certflow-demo';
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 export function testConfig(overrides: Partial<Config['temporal']> = {}): Config {
-  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: '/tmp/certflow-test-data' });
+  const base = loadConfig({ NODE_ENV: 'test', DATA_DIR: '/tmp/certflow-test-data', CALLBACK_ALLOW_PRIVATE: 'true' });
   return { ...base, temporal: { ...base.temporal, ...overrides } };
 }
 

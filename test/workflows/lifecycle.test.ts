@@ -106,8 +106,10 @@ describe('revocation', function () {
     h = await issuanceHarness('sqlite');
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const admin = await h.app.login('market-admin');
-    apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] } }), 201)).apiKey;
-    const callbackUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
+    const origin = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+    const client = { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'], callbackOrigins: [origin] };
+    apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: client }), 201)).apiKey;
+    const callbackUrl = `${origin}/hook`;
     const { id } = await json<{ id: string }>(await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, mode: 'auto-seal', callbackUrl } }), 201);
     const done = (await waitForStatus(h.app, admin, id, 'issued', 60_000)) as unknown as { certificateNumber: string };
     number = done.certificateNumber;

@@ -140,7 +140,12 @@ describe('sealing pipeline in the issuance workflow', function () {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+      const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const url = `${origin}/hook`;
+      const clientId = apiKey.split('.')[0];
+      const admin = await h.app.login('market-admin');
+      const put = { method: 'PUT', token: admin, json: { callbackOrigins: [origin] } };
+      await json(await h.app.fetch(`/api/v1/api-clients/${clientId}/callback-origins`, put), 200);
       const { id } = await json<{ id: string }>(await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, mode: 'auto-seal', callbackUrl: url } }), 201);
       for (let i = 0; i < 200 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
       assert.equal(received.length, 1);

@@ -49,7 +49,7 @@ forEachDatabase('catalog registration and callbacks', (get) => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const config = { ...testConfig(), catalog: { url: `${base}/catalog`, timeoutMs: 3000 }, callbacks: { timeoutMs: 3000 } };
+    const config = { ...testConfig(), catalog: { url: `${base}/catalog`, timeoutMs: 3000 }, callbacks: { timeoutMs: 3000, allowPrivate: true } };
     s = await setupSealing(get().db, converter, { config });
     // These routes never touch Temporal.
     app = await startTestApp({ db: get().db, temporal: {} as Client, deps: s.deps, config });
@@ -296,7 +296,7 @@ forEachDatabase('catalog registration and callbacks', (get) => {
     const { db } = get();
     const appId = await createApplication(db, s.deps.masterKey, { callbackUrl: `${base}/hang` });
     await issue(s, appId);
-    const impatient = sealingActivities({ ...s.deps, config: { ...s.deps.config, callbacks: { timeoutMs: 300 } } });
+    const impatient = sealingActivities({ ...s.deps, config: { ...s.deps.config, callbacks: { timeoutMs: 300, allowPrivate: true } } });
     const t0 = Date.now();
     await assert.rejects(impatient.notifyCallback(appId), /no answer within 300 ms/);
     assert.ok(Date.now() - t0 < 3000);
