@@ -16,12 +16,16 @@ type Partial = Omit<AuditInput, 'actor' | 'requestId' | 'ip'> & { actor?: AuditI
 /** Appends an entry with who/where taken from the request. */
 export async function recordAudit(ctx: Context, entry: Partial): Promise<void> {
   try {
-    await appendAudit(ctx.deps.db, {
-      ...entry,
-      actor: entry.actor ?? describeActor(ctx.state.actor ?? { kind: 'anonymous' }),
-      requestId: ctx.state.requestId,
-      ip: ctx.ip,
-    }, ctx.deps.masterKey);
+    await appendAudit(
+      ctx.deps.db,
+      {
+        ...entry,
+        actor: entry.actor ?? describeActor(ctx.state.actor ?? { kind: 'anonymous' }),
+        requestId: ctx.state.requestId,
+        ip: ctx.ip,
+      },
+      ctx.deps.masterKey,
+    );
   } catch (err) {
     // The action has happened; failing the response now would only hide that. Shout instead.
     ctx.log.error({ err, audit: entry }, 'AUDIT ENTRY COULD NOT BE WRITTEN');

@@ -20,7 +20,13 @@ declare module 'koa' {
 }
 
 export function userActor(user: User): Actor {
-  return { kind: 'user', id: user.id, username: user.username, displayName: user.displayName, roles: user.roles.map(({ role, department }) => ({ role, department })) };
+  return {
+    kind: 'user',
+    id: user.id,
+    username: user.username,
+    displayName: user.displayName,
+    roles: user.roles.map(({ role, department }) => ({ role, department })),
+  };
 }
 
 /**
@@ -60,8 +66,16 @@ export function authenticate(deps: AppDeps) {
           });
           throw unauthorized('Unknown, inactive or wrong API key; expected `ApiKey <id>.<secret>`');
         }
-        ctx.state.actor = { kind: 'api-client', id: client.id, name: client.name, department: client.department, scopes: client.scopes };
-        void touchApiClient(deps.db, client.id).catch((err) => ctx.log.warn({ err }, 'could not record API client use'));
+        ctx.state.actor = {
+          kind: 'api-client',
+          id: client.id,
+          name: client.name,
+          department: client.department,
+          scopes: client.scopes,
+        };
+        void touchApiClient(deps.db, client.id).catch((err) =>
+          ctx.log.warn({ err }, 'could not record API client use'),
+        );
       } else {
         throw unauthorized('Unsupported Authorization scheme; use `Bearer <token>` or `ApiKey <id>.<secret>`');
       }

@@ -22,7 +22,10 @@ export function clientAddress(trustedProxies: readonly string[]) {
   return async (ctx: Context, next: Next) => {
     let ip = plain(ctx.req.socket.remoteAddress ?? '');
     if (trustedProxies.length && isTrusted(ip)) {
-      const hops = (ctx.get('x-forwarded-for') || '').split(',').map((h) => plain(h.trim())).filter(Boolean);
+      const hops = (ctx.get('x-forwarded-for') || '')
+        .split(',')
+        .map((h) => plain(h.trim()))
+        .filter(Boolean);
       while (hops.length && isTrusted(ip)) ip = hops.pop()!;
     }
     ctx.request.ip = ip;

@@ -73,7 +73,11 @@ export function extraPaths(): Record<string, Record<string, unknown>> {
         operationId: 'getOpenApiDocument',
         summary: 'This document',
         responses: {
-          200: { description: 'OpenAPI 3.1', headers: requestId, content: { 'application/json': { schema: { type: 'object' } } } },
+          200: {
+            description: 'OpenAPI 3.1',
+            headers: requestId,
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
         },
       },
     },
@@ -83,7 +87,11 @@ export function extraPaths(): Record<string, Record<string, unknown>> {
         tags: ['trust'],
         operationId: 'getTrustRoot',
         summary: 'The platform root certificate (PEM) that every department signing certificate chains to',
-        responses: { 200: pem('The root certificate'), 404: problem('No platform root is configured'), '4XX': problem('Error') },
+        responses: {
+          200: pem('The root certificate'),
+          404: problem('No platform root is configured'),
+          '4XX': problem('Error'),
+        },
       },
     },
     '/api/v1/trust/departments/{file}': {
@@ -91,7 +99,7 @@ export function extraPaths(): Record<string, Record<string, unknown>> {
         security: [],
         tags: ['trust'],
         operationId: 'getDepartmentCertificate',
-        summary: 'A department\'s default signing certificate (PEM)',
+        summary: "A department's default signing certificate (PEM)",
         parameters: [
           {
             name: 'file',
@@ -102,7 +110,11 @@ export function extraPaths(): Record<string, Record<string, unknown>> {
             example: 'market.pem',
           },
         ],
-        responses: { 200: pem('The signing certificate'), 404: problem('No such department or no seal'), '4XX': problem('Error') },
+        responses: {
+          200: pem('The signing certificate'),
+          404: problem('No such department or no seal'),
+          '4XX': problem('Error'),
+        },
       },
     },
   };

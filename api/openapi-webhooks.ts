@@ -15,8 +15,11 @@ export const CALLBACK_EVENTS = [
 ] as const;
 
 const applicationId = z.uuid().describe('The application the business system submitted');
-const externalRef = z.string().nullable().describe('The submission\'s `externalRef`, echoed');
-const certificateNumber = z.string().describe('The certificate number (证照编号)').meta({ examples: ['BL-330106-2026-0000042-B'] });
+const externalRef = z.string().nullable().describe("The submission's `externalRef`, echoed");
+const certificateNumber = z
+  .string()
+  .describe('The certificate number (证照编号)')
+  .meta({ examples: ['BL-330106-2026-0000042-B'] });
 
 export const IssuedCallback = z
   .object({
@@ -38,10 +41,14 @@ export const StatusCallback = z
     applicationId,
     externalRef,
     certificateNumber,
-    status: z.enum(CERTIFICATE_STATUSES).describe('The certificate\'s status after the change'),
+    status: z.enum(CERTIFICATE_STATUSES).describe("The certificate's status after the change"),
     reason: z.string().nullable().describe('Why it changed, as the department recorded it'),
     changedAt: z.string().describe('When it changed (ISO 8601)'),
-    validUntil: z.string().nullable().optional().describe('Only on certificate.expiring: the last valid day (YYYY-MM-DD)'),
+    validUntil: z
+      .string()
+      .nullable()
+      .optional()
+      .describe('Only on certificate.expiring: the last valid day (YYYY-MM-DD)'),
   })
   .meta({ id: 'CertificateStatusCallback' });
 
@@ -96,7 +103,9 @@ export function webhooks() {
           required: true,
           content: {
             'application/json': {
-              schema: { $ref: `#/components/schemas/${issued ? 'CertificateIssuedCallback' : 'CertificateStatusCallback'}` },
+              schema: {
+                $ref: `#/components/schemas/${issued ? 'CertificateIssuedCallback' : 'CertificateStatusCallback'}`,
+              },
             },
           },
         },
@@ -113,7 +122,9 @@ export function webhooks() {
 export function webhookSchemas() {
   const out: Record<string, unknown> = {};
   for (const schema of [IssuedCallback, StatusCallback]) {
-    const { $defs } = z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12' }) as { $defs: Record<string, unknown> };
+    const { $defs } = z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12' }) as {
+      $defs: Record<string, unknown>;
+    };
     Object.assign(out, $defs);
   }
   return out;

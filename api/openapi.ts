@@ -51,7 +51,7 @@ function problemResponse(description: string) {
 
 function successResponse(r: ResponseSpec) {
   const contentType = r.contentType ?? 'application/json';
-  const schema = r.schema ? schemaOf(r.schema, 'output') : r.rawSchema ?? { type: 'object' };
+  const schema = r.schema ? schemaOf(r.schema, 'output') : (r.rawSchema ?? { type: 'object' });
   return {
     description: r.description,
     headers: { 'X-Request-Id': requestIdHeader, ...(r.headers ?? {}) },
@@ -84,16 +84,16 @@ function operation(prefix: string, s: AnySpec) {
       : auth === 'holder'
         ? [{ holderSession: [] }]
         : auth === 'staff' || !s.scopes
-        ? [{ bearer: [] }]
-        : [{ bearer: [] }, { apiKey: s.scopes }];
+          ? [{ bearer: [] }]
+          : [{ bearer: [] }, { apiKey: s.scopes }];
   const access =
     auth === 'public'
       ? 'No sign-in.'
       : auth === 'holder'
         ? 'A signed-in holder (session cookie from the holder sign-in, docs/holders.md).'
         : s.scopes
-        ? `Staff (bearer token) or a business system (API key${s.scopes.length ? ` with scope ${s.scopes.join(', ')}` : ''}).`
-        : 'Signed-in staff only.';
+          ? `Staff (bearer token) or a business system (API key${s.scopes.length ? ` with scope ${s.scopes.join(', ')}` : ''}).`
+          : 'Signed-in staff only.';
   return {
     operationId: s.operationId,
     summary: s.summary,
@@ -109,7 +109,11 @@ function operation(prefix: string, s: AnySpec) {
 
 function requestBody(s: AnySpec) {
   const content: Record<string, unknown> = {};
-  if (s.body) content['application/json'] = { schema: schemaOf(s.body, 'input'), ...(s.bodyExample ? { example: s.bodyExample } : {}) };
+  if (s.body)
+    content['application/json'] = {
+      schema: schemaOf(s.body, 'input'),
+      ...(s.bodyExample ? { example: s.bodyExample } : {}),
+    };
   Object.assign(content, s.requestContent ?? {});
   return { required: true, content };
 }
@@ -125,7 +129,11 @@ export function openApiDocument(routers: ApiRouter[], info: { title: string; ver
   }
   return {
     openapi: '3.1.0',
-    info: { ...info, description: info.description ?? DESCRIPTION, license: { name: 'Apache-2.0', identifier: 'Apache-2.0' } },
+    info: {
+      ...info,
+      description: info.description ?? DESCRIPTION,
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
     servers: [{ url: '/', description: 'This certflow instance' }],
     tags: TAGS,
     paths,
@@ -156,7 +164,8 @@ export function openApiDocument(routers: ApiRouter[], info: { title: string; ver
       },
       headers: {
         'X-Request-Id': {
-          description: 'The request id: the caller\'s own X-Request-Id if it was sane, else a new one; in logs and audit',
+          description:
+            "The request id: the caller's own X-Request-Id if it was sane, else a new one; in logs and audit",
           schema: { type: 'string' },
         },
       },
@@ -202,7 +211,7 @@ const TAGS = [
   { name: 'verification', description: 'Public verification of a certificate or a PDF' },
   { name: 'callbacks', description: 'The key that signs callbacks (see `webhooks`)' },
   { name: 'health', description: 'Probes and this document' },
-  { name: 'trust', description: 'Public trust anchors: the platform root and the departments\' signing certificates' },
+  { name: 'trust', description: "Public trust anchors: the platform root and the departments' signing certificates" },
 ];
 
 function schemaParams(schema: ZodType | undefined, where: 'path' | 'query') {

@@ -27,7 +27,8 @@ export class HttpProblem extends Error {
   }
 }
 
-export const badRequest = (detail: string, errors?: FieldError[]) => new HttpProblem(400, 'Bad Request', detail, errors);
+export const badRequest = (detail: string, errors?: FieldError[]) =>
+  new HttpProblem(400, 'Bad Request', detail, errors);
 export const unauthorized = (detail = 'Sign in first') => new HttpProblem(401, 'Unauthorized', detail);
 export const forbidden = (detail: string) => new HttpProblem(403, 'Forbidden', detail);
 export const notFound = (detail: string) => new HttpProblem(404, 'Not Found', detail);
@@ -70,7 +71,10 @@ export function problemOf(err: unknown): HttpProblem | undefined {
       const errors = err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message }));
       return new HttpProblem(413, 'Content Too Large', err.message, errors);
     }
-    return unprocessable(err.message, err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })));
+    return unprocessable(
+      err.message,
+      err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })),
+    );
   }
   if (err instanceof ConversionError) {
     if (err.code === 'unsafe') return unprocessable(err.message, [{ field: '(template)', message: err.message }]);
@@ -91,7 +95,7 @@ export function problemOf(err: unknown): HttpProblem | undefined {
   }
   if (err instanceof CompareInputError) return unprocessable('Some claimed values cannot be compared', err.errors);
   if (err instanceof WorkflowNotFoundError) {
-    return conflict('The application\'s workflow has finished; nothing more can be decided');
+    return conflict("The application's workflow has finished; nothing more can be decided");
   }
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause as { type?: string; message?: string } | undefined;
@@ -163,7 +167,14 @@ export function problemMiddleware() {
         return sendProblem(ctx, new HttpProblem(400, 'Bad Request', 'The client aborted the request'));
       }
       ctx.log?.error({ err }, 'unhandled error');
-      sendProblem(ctx, new HttpProblem(500, 'Internal Server Error', 'An unexpected error occurred; quote the request id when reporting it'));
+      sendProblem(
+        ctx,
+        new HttpProblem(
+          500,
+          'Internal Server Error',
+          'An unexpected error occurred; quote the request id when reporting it',
+        ),
+      );
     }
   };
 }

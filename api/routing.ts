@@ -12,7 +12,11 @@ import type { ApiScope } from '../domain/access';
  */
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-export interface RouteSpec<B extends ZodType | undefined, Q extends ZodType | undefined, P extends ZodType | undefined> {
+export interface RouteSpec<
+  B extends ZodType | undefined,
+  Q extends ZodType | undefined,
+  P extends ZodType | undefined,
+> {
   method: Method;
   /** Koa-router style, relative to the router's prefix: `/pings/:id`. */
   path: string;
@@ -83,7 +87,11 @@ export class ApiRouter {
     this.router = new Router({ prefix });
   }
 
-  route<B extends ZodType | undefined = undefined, Q extends ZodType | undefined = undefined, P extends ZodType | undefined = undefined>(
+  route<
+    B extends ZodType | undefined = undefined,
+    Q extends ZodType | undefined = undefined,
+    P extends ZodType | undefined = undefined,
+  >(
     spec: RouteSpec<B, Q, P>,
     handler: (ctx: Context, input: RouteInput<Parsed<B>, Parsed<Q>, Parsed<P>>) => unknown | Promise<unknown>,
   ): void {
@@ -98,7 +106,10 @@ export class ApiRouter {
         throw forbidden(reason[0]!.toUpperCase() + reason.slice(1));
       }
       if (auth === 'staff' && actor.kind !== 'user') {
-        ctx.state.denial = { action: `${spec.method.toUpperCase()} ${this.prefix}${spec.path}`, reason: 'only signed-in staff may call this' };
+        ctx.state.denial = {
+          action: `${spec.method.toUpperCase()} ${this.prefix}${spec.path}`,
+          reason: 'only signed-in staff may call this',
+        };
         throw forbidden('Only signed-in staff may call this');
       }
       if (!spec.audit) return this.run(ctx as Context, spec, handler);
@@ -157,10 +168,15 @@ export function refuseUnknownMethods(routers: Router[] = []) {
   return async (ctx: Context, next: Next) => {
     if (NEVER_ALLOWED.has(ctx.method)) {
       const allowed = new Set<string>();
-      for (const r of routers) for (const layer of r.match(ctx.path, 'GET').path) layer.methods.forEach((m) => allowed.add(m));
+      for (const r of routers)
+        for (const layer of r.match(ctx.path, 'GET').path) layer.methods.forEach((m) => allowed.add(m));
       if (!allowed.size) throw new HttpProblem(404, 'Not Found', `Nothing at ${ctx.path}`);
       ctx.set('Allow', [...allowed].join(', '));
-      throw new HttpProblem(405, 'Method Not Allowed', `${ctx.method} is not allowed here; use ${[...allowed].join(', ')}`);
+      throw new HttpProblem(
+        405,
+        'Method Not Allowed',
+        `${ctx.method} is not allowed here; use ${[...allowed].join(', ')}`,
+      );
     }
     if (!IMPLEMENTED.has(ctx.method)) {
       throw new HttpProblem(501, 'Not Implemented', `The method ${ctx.method} is not supported`);
@@ -190,7 +206,9 @@ function parse(schema: ZodType | undefined, value: unknown, where: 'body' | 'que
   if (r.success) return r.data;
   const errors = fieldErrors(r.error, where === 'body' ? '' : where);
   // A malformed path or query is the caller's URL; a bad body is content we understood but cannot accept.
-  throw where === 'body' ? unprocessable('The request body has invalid fields', errors) : badRequest(`Invalid ${where} parameters`, errors);
+  throw where === 'body'
+    ? unprocessable('The request body has invalid fields', errors)
+    : badRequest(`Invalid ${where} parameters`, errors);
 }
 
 export { openApiDocument } from './openapi';

@@ -32,14 +32,43 @@ export interface TypeSpec {
 }
 
 /** Districts and counties of Hangzhou (GB/T 2260). */
-export const REGIONS = ['330102', '330105', '330106', '330108', '330109', '330110', '330111', '330112', '330113', '330114', '330122', '330127', '330182'];
+export const REGIONS = [
+  '330102',
+  '330105',
+  '330106',
+  '330108',
+  '330109',
+  '330110',
+  '330111',
+  '330112',
+  '330113',
+  '330114',
+  '330122',
+  '330127',
+  '330182',
+];
 
 const DEPARTMENT_NAMES: [string, string][] = [
-  ['market', '市场监督管理局'], ['health', '卫生健康委员会'], ['education', '教育局'], ['transport', '交通运输局'],
-  ['housing', '住房和城乡建设局'], ['civil', '民政局'], ['hrss', '人力资源和社会保障局'], ['resources', '规划和自然资源局'],
-  ['ecology', '生态环境局'], ['agri', '农业农村局'], ['culture', '文化广电旅游局'], ['emergency', '应急管理局'],
-  ['police', '公安局'], ['justice', '司法局'], ['commerce', '商务局'], ['water', '林业水利局'],
-  ['sports', '体育局'], ['veterans', '退役军人事务局'], ['tax', '税务局'], ['drugs', '药品监督管理局'],
+  ['market', '市场监督管理局'],
+  ['health', '卫生健康委员会'],
+  ['education', '教育局'],
+  ['transport', '交通运输局'],
+  ['housing', '住房和城乡建设局'],
+  ['civil', '民政局'],
+  ['hrss', '人力资源和社会保障局'],
+  ['resources', '规划和自然资源局'],
+  ['ecology', '生态环境局'],
+  ['agri', '农业农村局'],
+  ['culture', '文化广电旅游局'],
+  ['emergency', '应急管理局'],
+  ['police', '公安局'],
+  ['justice', '司法局'],
+  ['commerce', '商务局'],
+  ['water', '林业水利局'],
+  ['sports', '体育局'],
+  ['veterans', '退役军人事务局'],
+  ['tax', '税务局'],
+  ['drugs', '药品监督管理局'],
 ];
 
 /** A credit code for a government body: 11 (organ of state) + region + a sequence, with its check character. */
@@ -49,15 +78,38 @@ export function governmentCreditCode(region: string, n: number): string {
 }
 
 export function benchDepartments(count = 20): Department[] {
-  return DEPARTMENT_NAMES.slice(0, count).map(([code, name], i) => ({ code, name, regionCode: '330100', creditCode: governmentCreditCode('330100', 7000 + i) }));
+  return DEPARTMENT_NAMES.slice(0, count).map(([code, name], i) => ({
+    code,
+    name,
+    regionCode: '330100',
+    creditCode: governmentCreditCode('330100', 7000 + i),
+  }));
 }
 
 /** Three types per department: one for companies, one for people, and one more of either. */
 export function benchTypes(departments: Department[]): TypeSpec[] {
   return departments.flatMap((d, i) => [
-    { code: `E${String(i).padStart(2, '0')}`, name: `${d.name.replace(/局|委员会/, '')}许可证`, department: d.code, holderKind: 'entity' as const, months: 60 },
-    { code: `P${String(i).padStart(2, '0')}`, name: `${d.name.replace(/局|委员会/, '')}资格证`, department: d.code, holderKind: 'person' as const, months: i % 3 === 0 ? null : 36 },
-    { code: `X${String(i).padStart(2, '0')}`, name: `${d.name.replace(/局|委员会/, '')}备案凭证`, department: d.code, holderKind: i % 2 ? ('person' as const) : ('entity' as const), months: 24 },
+    {
+      code: `E${String(i).padStart(2, '0')}`,
+      name: `${d.name.replace(/局|委员会/, '')}许可证`,
+      department: d.code,
+      holderKind: 'entity' as const,
+      months: 60,
+    },
+    {
+      code: `P${String(i).padStart(2, '0')}`,
+      name: `${d.name.replace(/局|委员会/, '')}资格证`,
+      department: d.code,
+      holderKind: 'person' as const,
+      months: i % 3 === 0 ? null : 36,
+    },
+    {
+      code: `X${String(i).padStart(2, '0')}`,
+      name: `${d.name.replace(/局|委员会/, '')}备案凭证`,
+      department: d.code,
+      holderKind: i % 2 ? ('person' as const) : ('entity' as const),
+      months: 24,
+    },
   ]);
 }
 
@@ -87,10 +139,26 @@ export function entityId(n: number): string {
 
 const SURNAMES = '王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈';
 const GIVEN = '伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉兰文浩宇欣怡子涵雨轩梓晨思远';
-const FIRMS = ['数字科技', '餐饮管理', '建筑工程', '医药连锁', '物流', '文化传媒', '生物科技', '机械制造', '电子商务', '农业发展', '旅游服务', '环保科技'];
+const FIRMS = [
+  '数字科技',
+  '餐饮管理',
+  '建筑工程',
+  '医药连锁',
+  '物流',
+  '文化传媒',
+  '生物科技',
+  '机械制造',
+  '电子商务',
+  '农业发展',
+  '旅游服务',
+  '环保科技',
+];
 
 export function holderName(kind: 'person' | 'entity', n: number): string {
-  if (kind === 'person') return SURNAMES[n % SURNAMES.length]! + GIVEN[(n * 7) % GIVEN.length]! + (n % 3 ? GIVEN[(n * 13) % GIVEN.length]! : '');
+  if (kind === 'person')
+    return (
+      SURNAMES[n % SURNAMES.length]! + GIVEN[(n * 7) % GIVEN.length]! + (n % 3 ? GIVEN[(n * 13) % GIVEN.length]! : '')
+    );
   return `杭州${SURNAMES[n % SURNAMES.length]}氏${FIRMS[n % FIRMS.length]}有限公司`;
 }
 
@@ -110,28 +178,55 @@ export interface RowSpec {
 const signerBlobs = new Map<string, string>();
 
 /** A certificates-table row for this spec, ready for a multi-row INSERT. */
-export function certificateRow(s: RowSpec, holders: HolderCrypto, hashOf: (id: HolderId) => string = holders.lookupHash): Record<string, unknown> {
+export function certificateRow(
+  s: RowSpec,
+  holders: HolderCrypto,
+  hashOf: (id: HolderId) => string = holders.lookupHash,
+): Record<string, unknown> {
   const holderId = holderIdOf(s.holder.kind, s.holder.id);
   const year = Number(new Date(s.issuedAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 4));
   const number = formatCertificateNumber({ typeCode: s.type.code, region: s.region, year, serial: s.serial });
   const identifier = buildIdentifier({
     typeCode: buildTypeCode(s.department.creditCode, 1 + (s.type.code.charCodeAt(0) % 9)),
     issuerCode: s.department.creditCode,
-    serial: `${s.type.code}${s.region}${year}${String(s.serial).padStart(7, '0')}`.replace(/[^0-9A-Z]/g, '').slice(0, 32),
+    serial: `${s.type.code}${s.region}${year}${String(s.serial).padStart(7, '0')}`
+      .replace(/[^0-9A-Z]/g, '')
+      .slice(0, 32),
     version: 1,
   });
   const validFrom = new Date(s.issuedAt.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
-  const until = s.type.months === null ? null : new Date(Date.UTC(year, Number(validFrom.slice(5, 7)) - 1 + s.type.months, Number(validFrom.slice(8, 10)) - 1));
+  const until =
+    s.type.months === null
+      ? null
+      : new Date(Date.UTC(year, Number(validFrom.slice(5, 7)) - 1 + s.type.months, Number(validFrom.slice(8, 10)) - 1));
   const face =
     s.holder.kind === 'entity'
-      ? { entityName: s.holder.name, creditCode: s.holder.id, legalRepresentative: holderName('person', s.serial), address: `杭州市${s.region}区文三路${s.serial % 500}号`, businessScope: '计算机软硬件的技术开发、技术咨询、技术服务；餐饮服务；食品销售。' }
-      : { name: s.holder.name, idNumber: s.holder.id, qualification: s.type.name, level: ['初级', '中级', '高级'][s.serial % 3], workUnit: `杭州市第${(s.serial % 9) + 1}人民医院` };
+      ? {
+          entityName: s.holder.name,
+          creditCode: s.holder.id,
+          legalRepresentative: holderName('person', s.serial),
+          address: `杭州市${s.region}区文三路${s.serial % 500}号`,
+          businessScope: '计算机软硬件的技术开发、技术咨询、技术服务；餐饮服务；食品销售。',
+        }
+      : {
+          name: s.holder.name,
+          idNumber: s.holder.id,
+          qualification: s.type.name,
+          level: ['初级', '中级', '高级'][s.serial % 3],
+          workUnit: `杭州市第${(s.serial % 9) + 1}人民医院`,
+        };
   const pdf = createHash('sha256').update(number).digest('hex');
   const record = JSON.stringify({
-    format: 'certflow-record/1', number, identifier, type: { code: s.type.code, version: 1, name: s.type.name },
+    format: 'certflow-record/1',
+    number,
+    identifier,
+    type: { code: s.type.code, version: 1, name: s.type.name },
     issuer: { department: s.department.code, name: s.department.name, code: s.department.creditCode, region: s.region },
-    holder: { kind: s.holder.kind, name: s.holder.name, idBinding: hashOf(holderId) }, issuedOn: validFrom, validity: { from: validFrom, until: until?.toISOString().slice(0, 10) ?? null },
-    face, document: { sha256: pdf, mediaType: 'application/pdf' },
+    holder: { kind: s.holder.kind, name: s.holder.name, idBinding: hashOf(holderId) },
+    issuedOn: validFrom,
+    validity: { from: validFrom, until: until?.toISOString().slice(0, 10) ?? null },
+    face,
+    document: { sha256: pdf, mediaType: 'application/pdf' },
   });
   let signer = signerBlobs.get(s.department.code);
   if (!signer) signerBlobs.set(s.department.code, (signer = randomBytes(1300).toString('base64')));
@@ -179,10 +274,23 @@ export function certificateRow(s: RowSpec, holders: HolderCrypto, hashOf: (id: H
 /** The applications row a certificate row belongs to (for databases that check the foreign key). */
 export function applicationRow(cert: Record<string, unknown>): Record<string, unknown> {
   return {
-    id: cert.application_id, type_code: cert.type_code, type_version: 1, department: cert.department, mode: 'auto-seal', status: 'issued',
-    holder_kind: cert.holder_kind, holder_name: cert.holder_name, holder_id_hash: cert.holder_id_hash, holder_id_encrypted: cert.holder_id_encrypted,
-    revision: 1, submitter_type: 'system', submitter_id: 'catalog-data', workflow_id: `issuance-${cert.application_id as string}`,
-    certificate_number: cert.number, created_at: cert.created_at, updated_at: cert.created_at,
+    id: cert.application_id,
+    type_code: cert.type_code,
+    type_version: 1,
+    department: cert.department,
+    mode: 'auto-seal',
+    status: 'issued',
+    holder_kind: cert.holder_kind,
+    holder_name: cert.holder_name,
+    holder_id_hash: cert.holder_id_hash,
+    holder_id_encrypted: cert.holder_id_encrypted,
+    revision: 1,
+    submitter_type: 'system',
+    submitter_id: 'catalog-data',
+    workflow_id: `issuance-${cert.application_id as string}`,
+    certificate_number: cert.number,
+    created_at: cert.created_at,
+    updated_at: cert.created_at,
   };
 }
 
@@ -260,8 +368,25 @@ export function catalogGenerator(u: Universe, total: number, holders: HolderCryp
         serials.set(key, serial);
         const expired = type.months !== null && issuedAt.getTime() + type.months * 30.4 * 86_400_000 < u.now.getTime();
         const s = r();
-        const status: CertificateStatus = s < 0.03 ? 'revoked' : s < 0.05 ? 'cancelled' : s < 0.06 ? 'suspended' : s < 0.065 ? 'withdrawn' : expired ? 'expired' : 'valid';
-        rows.push(certificateRow({ type, department, region, holder, issuedAt, status, serial, sealId: u.sealIds[department.code] ?? 1 }, holders, hashOf));
+        const status: CertificateStatus =
+          s < 0.03
+            ? 'revoked'
+            : s < 0.05
+              ? 'cancelled'
+              : s < 0.06
+                ? 'suspended'
+                : s < 0.065
+                  ? 'withdrawn'
+                  : expired
+                    ? 'expired'
+                    : 'valid';
+        rows.push(
+          certificateRow(
+            { type, department, region, holder, issuedAt, status, serial, sealId: u.sealIds[department.code] ?? 1 },
+            holders,
+            hashOf,
+          ),
+        );
       }
       return rows;
     },

@@ -66,7 +66,6 @@ export interface ApplicationRow {
   updatedAt: string;
 }
 
-
 /** The one mapper of `applications` rows (db/certificates.ts's sealing view uses it too). */
 export function toApplication(r: ApplicationRecord): ApplicationRow {
   return {
@@ -103,7 +102,10 @@ export async function findByDedupeKey(db: Db, key: string): Promise<ApplicationR
   return r ? toApplication(r) : undefined;
 }
 
-export interface NewApplication extends Omit<ApplicationRow, 'status' | 'revision' | 'certificateNumber' | 'createdAt' | 'updatedAt'> {
+export interface NewApplication extends Omit<
+  ApplicationRow,
+  'status' | 'revision' | 'certificateNumber' | 'createdAt' | 'updatedAt'
+> {
   /** Default in-review; `sealing` when there is no step to review (domain/issuance.ts initialStatus). */
   status?: ApplicationStatus;
   dedupeKey: string | null;
@@ -148,27 +150,51 @@ export async function insertApplication(db: Db, a: NewApplication): Promise<void
       created_at: now,
       updated_at: now,
     });
-    await trx('application_revisions').insert({ application_id: a.id, revision: 1, face_data: JSON.stringify(a.faceData), created_by: a.submitter.name ?? a.submitter.id, created_at: now });
+    await trx('application_revisions').insert({
+      application_id: a.id,
+      revision: 1,
+      face_data: JSON.stringify(a.faceData),
+      created_by: a.submitter.name ?? a.submitter.id,
+      created_at: now,
+    });
     // The inbox's history starts with the submission, as the workflow's own history does.
-    await trx('application_events').insert({ application_id: a.id, event_key: `${a.id}:submitted`, kind: 'submitted', actor: a.submitter.name ?? a.submitter.id, at: now });
+    await trx('application_events').insert({
+      application_id: a.id,
+      event_key: `${a.id}:submitted`,
+      kind: 'submitted',
+      actor: a.submitter.name ?? a.submitter.id,
+      at: now,
+    });
   });
 }
 
 export async function faceDataOf(db: Db, applicationId: string, revision: number): Promise<FaceData | undefined> {
-  const r = (await db('application_revisions').where({ application_id: applicationId, revision }).first('face_data')) as
-    | { face_data: string }
-    | undefined;
+  const r = (await db('application_revisions')
+    .where({ application_id: applicationId, revision })
+    .first('face_data')) as { face_data: string } | undefined;
   return r ? (JSON.parse(r.face_data) as FaceData) : undefined;
 }
 
 /** A proposed amendment; it becomes current only when the workflow accepts it. */
-export async function addRevision(db: Db, applicationId: string, faceData: FaceData, createdBy: string): Promise<number> {
+export async function addRevision(
+  db: Db,
+  applicationId: string,
+  faceData: FaceData,
+  createdBy: string,
+): Promise<number> {
   return db.transaction(async (trx) => {
-    const last = (await trx('application_revisions').where({ application_id: applicationId }).max({ n: 'revision' }).first()) as
-      | { n: number | string | null }
-      | undefined;
+    const last = (await trx('application_revisions')
+      .where({ application_id: applicationId })
+      .max({ n: 'revision' })
+      .first()) as { n: number | string | null } | undefined;
     const revision = Number(last?.n ?? 0) + 1;
-    await trx('application_revisions').insert({ application_id: applicationId, revision, face_data: JSON.stringify(faceData), created_by: createdBy, created_at: new Date() });
+    await trx('application_revisions').insert({
+      application_id: applicationId,
+      revision,
+      face_data: JSON.stringify(faceData),
+      created_by: createdBy,
+      created_at: new Date(),
+    });
     return revision;
   });
 }
@@ -186,7 +212,12 @@ export async function removeProposedRevision(db: Db, applicationId: string, revi
  * services/issuance/inbox.ts) and the certificate's store (db/certificates.ts, in its
  * transaction) both come here.
  */
-export async function setApplicationStatus(db: Db, id: string, status: ApplicationStatus, at = new Date()): Promise<void> {
+export async function setApplicationStatus(
+  db: Db,
+  id: string,
+  status: ApplicationStatus,
+  at = new Date(),
+): Promise<void> {
   await db('applications').where({ id }).update({ status, updated_at: at });
 }
 
@@ -214,13 +245,37 @@ export async function listApplications(db: Db, f: ApplicationListFilter): Promis
 
 export async function eventsOf(db: Db, applicationId: string) {
   const rows = (await db('application_events').where({ application_id: applicationId }).orderBy('id')) as EventRecord[];
-  return rows.map((r) => ({ at: toIso(r.at), kind: r.kind, actor: r.actor ?? null, step: r.step ?? null, comment: r.comment ?? null }));
+  return rows.map((r) => ({
+    at: toIso(r.at),
+    kind: r.kind,
+    actor: r.actor ?? null,
+    step: r.step ?? null,
+    comment: r.comment ?? null,
+  }));
 }
 
 /** Writes an event once, however often the activity that writes it is retried. */
-export async function addEvent(db: Db, e: { applicationId: string; key: string; kind: string; actor?: string | null; step?: string | null; comment?: string | null }) {
+export async function addEvent(
+  db: Db,
+  e: {
+    applicationId: string;
+    key: string;
+    kind: string;
+    actor?: string | null;
+    step?: string | null;
+    comment?: string | null;
+  },
+) {
   await db('application_events')
-    .insert({ application_id: e.applicationId, event_key: `${e.applicationId}:${e.key}`, kind: e.kind, actor: e.actor ?? null, step: e.step ?? null, comment: e.comment ?? null, at: new Date() })
+    .insert({
+      application_id: e.applicationId,
+      event_key: `${e.applicationId}:${e.key}`,
+      kind: e.kind,
+      actor: e.actor ?? null,
+      step: e.step ?? null,
+      comment: e.comment ?? null,
+      at: new Date(),
+    })
     .onConflict('event_key')
     .ignore();
 }
@@ -236,6 +291,8 @@ export async function countApplicationsByStatus(db: Db): Promise<Record<string, 
 
 /** Applications whose workflow is still under way: what a restore sets going again (services/issuance/resume.ts). */
 export async function inFlightApplications(db: Db): Promise<ApplicationRow[]> {
-  const rows = (await db('applications').whereIn('status', ['in-review', 'returned', 'sealing']).orderBy('created_at')) as ApplicationRecord[];
+  const rows = (await db('applications')
+    .whereIn('status', ['in-review', 'returned', 'sealing'])
+    .orderBy('created_at')) as ApplicationRecord[];
   return rows.map(toApplication);
 }

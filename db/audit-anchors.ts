@@ -37,7 +37,10 @@ type Head = { seq: number | string; hash: string; keyed_from: number | string | 
 /** The last checkpoint in the file, if any (the file is small: one line per interval with new entries). */
 function lastLine(file: string): string | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   return lines[lines.length - 1];
 }
 
@@ -84,8 +87,16 @@ export function readAuditAnchors(dir: string, masterKey: Buffer): AnchorReading 
       return { ok: false, line: i + 1, reason: `audit checkpoint on line ${i + 1} of ${file} is not JSON` };
     }
     const expected = anchorMac(key, { seq: a.seq, hash: a.hash, keyedFrom: a.keyedFrom, at: a.at });
-    if (typeof a.mac !== 'string' || a.mac.length !== expected.length || !timingSafeEqual(Buffer.from(a.mac), Buffer.from(expected))) {
-      return { ok: false, line: i + 1, reason: `audit checkpoint on line ${i + 1} of ${file} is not signed with this master key` };
+    if (
+      typeof a.mac !== 'string' ||
+      a.mac.length !== expected.length ||
+      !timingSafeEqual(Buffer.from(a.mac), Buffer.from(expected))
+    ) {
+      return {
+        ok: false,
+        line: i + 1,
+        reason: `audit checkpoint on line ${i + 1} of ${file} is not signed with this master key`,
+      };
     }
     anchors.push(a);
   }

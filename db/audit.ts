@@ -117,8 +117,20 @@ export function auditChainKey(masterKey: Buffer): Buffer {
 /** The exact bytes an entry's hash covers: a fixed-order JSON array of its stored columns. */
 function entryContent(r: Omit<Row, 'prev_hash' | 'hash'>): string {
   return JSON.stringify([
-    Number(r.seq), r.at, r.category, r.action, r.outcome, r.actor_type, r.actor_id, r.actor_name,
-    r.department, r.object_type, r.object_id, r.request_id, r.ip, r.detail,
+    Number(r.seq),
+    r.at,
+    r.category,
+    r.action,
+    r.outcome,
+    r.actor_type,
+    r.actor_id,
+    r.actor_name,
+    r.department,
+    r.object_type,
+    r.object_id,
+    r.request_id,
+    r.ip,
+    r.detail,
   ]);
 }
 
@@ -181,8 +193,7 @@ export async function appendAudit(db: Db, input: AuditInput, masterKey: Buffer):
 async function certificateHolderHash(db: Db, object: AuditInput['object']): Promise<string | null> {
   if (object?.type !== 'certificate') return null;
   const row = (await db('certificates').where({ number: object.id }).first('holder_id_hash')) as
-    | { holder_id_hash: string }
-    | undefined;
+    { holder_id_hash: string } | undefined;
   return row?.holder_id_hash ?? null;
 }
 
@@ -191,7 +202,10 @@ export async function queryAuditByHolder(
   db: Db,
   q: { holderHash: string; before?: number; limit: number; excludeActorType?: string },
 ): Promise<{ entries: AuditEntry[]; nextCursor: number | null }> {
-  const query = db<Row>('audit_log').where('holder_hash', q.holderHash).orderBy('seq', 'desc').limit(q.limit + 1);
+  const query = db<Row>('audit_log')
+    .where('holder_hash', q.holderHash)
+    .orderBy('seq', 'desc')
+    .limit(q.limit + 1);
   if (q.excludeActorType) query.whereNot('actor_type', q.excludeActorType);
   if (q.before !== undefined) query.where('seq', '<', q.before);
   const rows = (await query) as Row[];
@@ -237,7 +251,9 @@ export interface AuditQuery {
 }
 
 export async function queryAudit(db: Db, q: AuditQuery): Promise<{ entries: AuditEntry[]; nextCursor: number | null }> {
-  const query = db<Row>('audit_log').orderBy('seq', 'desc').limit(q.limit + 1);
+  const query = db<Row>('audit_log')
+    .orderBy('seq', 'desc')
+    .limit(q.limit + 1);
   if (q.category) query.where('category', q.category);
   if (q.actor) query.where((w) => w.where('actor_name', q.actor!).orWhere('actor_id', q.actor!));
   if (q.objectType) query.where('object_type', q.objectType);
@@ -278,7 +294,8 @@ export async function verifyAuditChain(
     for (const a of read.anchors) {
       const named = `checkpoint of entry ${a.seq} (${a.at})`;
       if (a.keyedFrom <= a.seq && keyedFrom > a.keyedFrom) {
-        const reason = `${named} saw keyed hashing begin at entry ${a.keyedFrom}, but the head now says ${keyedFrom}: ` +
+        const reason =
+          `${named} saw keyed hashing begin at entry ${a.keyedFrom}, but the head now says ${keyedFrom}: ` +
           'the chain was downgraded to unkeyed hashes';
         return { ok: false, entries: 0, firstBroken: { seq: a.keyedFrom, reason } };
       }
@@ -296,10 +313,18 @@ export async function verifyAuditChain(
     for (const r of rows) {
       const seq = Number(r.seq);
       if (seq !== expected) {
-        return { ok: false, entries: expected - 1, firstBroken: { seq: expected, reason: `entry ${expected} is missing (next present is ${seq})` } };
+        return {
+          ok: false,
+          entries: expected - 1,
+          firstBroken: { seq: expected, reason: `entry ${expected} is missing (next present is ${seq})` },
+        };
       }
       if (r.prev_hash !== prev) {
-        return { ok: false, entries: seq - 1, firstBroken: { seq, reason: 'prev_hash does not match the hash of the entry before it' } };
+        return {
+          ok: false,
+          entries: seq - 1,
+          firstBroken: { seq, reason: 'prev_hash does not match the hash of the entry before it' },
+        };
       }
       const keyed = seq >= keyedFrom;
       if (keyed && Number(r.hash_version ?? 1) !== 2) {
@@ -308,7 +333,11 @@ export async function verifyAuditChain(
       }
       const recomputed = keyed ? keyedEntryHash(key, prev, r) : entryHash(prev, r);
       if (!sameHex(recomputed, r.hash)) {
-        return { ok: false, entries: seq - 1, firstBroken: { seq, reason: 'content does not match its hash: the entry was altered' } };
+        return {
+          ok: false,
+          entries: seq - 1,
+          firstBroken: { seq, reason: 'content does not match its hash: the entry was altered' },
+        };
       }
       for (const a of anchors.get(seq) ?? []) {
         if (!sameHex(a.hash, r.hash)) {
@@ -336,7 +365,7 @@ export async function verifyAuditChain(
   if (expected - 1 >= keyedFrom) {
     const mac = headMac(key, { seq: expected - 1, hash: prev, keyedFrom });
     if (!last.mac || !sameHex(mac, last.mac) || Number(last.keyed_from) !== keyedFrom) {
-      const reason = 'the chain head\'s MAC does not match: the head was rewritten';
+      const reason = "the chain head's MAC does not match: the head was rewritten";
       return { ok: false, entries: expected - 1, firstBroken: { seq: expected - 1, reason } };
     }
   }

@@ -35,12 +35,16 @@ export async function tableNames(db: Db | Knex.Transaction): Promise<string[]> {
   const client = (db as Db).client.config.client;
   const names =
     client === 'mysql2'
-      ? ((await db.raw('select table_name as name from information_schema.tables where table_schema = database()')) as [
-          { name: string }[],
-        ])[0].map((r) => r.name)
-      : ((await db.raw("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")) as {
-          name: string;
-        }[]).map((r) => r.name);
+      ? (
+          (await db.raw(
+            'select table_name as name from information_schema.tables where table_schema = database()',
+          )) as [{ name: string }[]]
+        )[0].map((r) => r.name)
+      : (
+          (await db.raw("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")) as {
+            name: string;
+          }[]
+        ).map((r) => r.name);
   return names.filter((n) => !KNEX_TABLES.includes(n)).sort();
 }
 
@@ -77,7 +81,11 @@ export async function snapshotSqlite(db: Db, file: string): Promise<DatabaseSnap
   await db.raw('VACUUM INTO ?', [file]);
   // Counted and listed from the copy itself, so the manifest describes exactly what was written.
   const knexFactory = (await import('knex')).default;
-  const copy = knexFactory({ client: 'better-sqlite3', connection: { filename: file, readonly: true } as never, useNullAsDefault: true });
+  const copy = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: file, readonly: true } as never,
+    useNullAsDefault: true,
+  });
   try {
     return await describe(copy);
   } finally {
@@ -89,7 +97,8 @@ export async function snapshotSqlite(db: Db, file: string): Promise<DatabaseSnap
 function encode(row: Record<string, unknown>): string {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(row)) {
-    out[k] = v instanceof Date ? { $date: v.toISOString() } : Buffer.isBuffer(v) ? { $base64: v.toString('base64') } : v;
+    out[k] =
+      v instanceof Date ? { $date: v.toISOString() } : Buffer.isBuffer(v) ? { $base64: v.toString('base64') } : v;
   }
   return JSON.stringify(out);
 }
@@ -98,7 +107,8 @@ function decode(line: string): Record<string, unknown> {
   const row = JSON.parse(line) as Record<string, unknown>;
   for (const [k, v] of Object.entries(row)) {
     if (v && typeof v === 'object' && '$date' in v) row[k] = new Date((v as { $date: string }).$date);
-    else if (v && typeof v === 'object' && '$base64' in v) row[k] = Buffer.from((v as { $base64: string }).$base64, 'base64');
+    else if (v && typeof v === 'object' && '$base64' in v)
+      row[k] = Buffer.from((v as { $base64: string }).$base64, 'base64');
   }
   return row;
 }
@@ -146,7 +156,8 @@ export async function loadMysql(db: Db, dir: string, tables: Record<string, numb
         }
         if (batch.length) await trx(table).insert(batch);
         n += batch.length;
-        if (n !== tables[table]) throw new Error(`restore: ${table}.jsonl holds ${n} rows, the manifest says ${tables[table]}`);
+        if (n !== tables[table])
+          throw new Error(`restore: ${table}.jsonl holds ${n} rows, the manifest says ${tables[table]}`);
       }
     } finally {
       await trx.raw('SET FOREIGN_KEY_CHECKS = 1');

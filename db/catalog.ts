@@ -57,7 +57,8 @@ export type CatalogRow = CertificateListing;
 
 const COLUMNS = LISTING_COLUMNS;
 
-const ms = (v: unknown) => (v instanceof Date ? v.getTime() : typeof v === 'number' ? v : new Date(v as string).getTime());
+const ms = (v: unknown) =>
+  v instanceof Date ? v.getTime() : typeof v === 'number' ? v : new Date(v as string).getTime();
 
 // ------------------------------------------------------------------ cursors
 
@@ -104,7 +105,12 @@ function applyCommon(q: Knex.QueryBuilder, c: CatalogQuery): Knex.QueryBuilder {
     const id = c.after.id;
     q.where('issued_at', '<=', t).andWhere((w) => w.where('issued_at', '<', t).orWhere('id', '<', id));
   }
-  return q.orderBy([{ column: 'issued_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(c.limit + 1);
+  return q
+    .orderBy([
+      { column: 'issued_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(c.limit + 1);
 }
 
 /**
@@ -138,7 +144,9 @@ const newestFirst = (a: CatalogRow, b: CatalogRow) => ms(b.issuedAt) - ms(a.issu
 export async function searchCatalog(db: Db, c: CatalogQuery): Promise<CatalogPage> {
   const queries = await catalogQueries(db, c);
   // Each query returns at most limit + 1 rows in page order; the page is the top `limit` of their union.
-  const rows = (await Promise.all(queries.map(async (q) => ((await q) as ListingRecord[]).map(toCertificateListing)))).flat();
+  const rows = (
+    await Promise.all(queries.map(async (q) => ((await q) as ListingRecord[]).map(toCertificateListing)))
+  ).flat();
   if (queries.length > 1) rows.sort(newestFirst);
   const items = rows.slice(0, c.limit);
   const last = items[items.length - 1];
@@ -181,8 +189,15 @@ export function statsQuery(db: Db, s: StatsQuery): Knex.QueryBuilder {
 }
 
 export async function catalogStats(db: Db, s: StatsQuery): Promise<CatalogStats> {
-  if (s.departments && s.departments.length === 0) return { total: 0, byType: [], byDepartment: [], byStatus: [], byMonth: [] };
-  const groups = (await statsQuery(db, s)) as { department: string; type_code: string; status: CertificateStatus; month: string; n: number | string }[];
+  if (s.departments && s.departments.length === 0)
+    return { total: 0, byType: [], byDepartment: [], byStatus: [], byMonth: [] };
+  const groups = (await statsQuery(db, s)) as {
+    department: string;
+    type_code: string;
+    status: CertificateStatus;
+    month: string;
+    n: number | string;
+  }[];
   const types = new Map<string, { department: string; count: number }>();
   const departments = new Map<string, number>();
   const statuses = new Map<CertificateStatus, number>();
@@ -200,12 +215,25 @@ export async function catalogStats(db: Db, s: StatsQuery): Promise<CatalogStats>
   }
   // Type names from the (small) type table: certificates carry names per version, the index does not.
   const names = new Map<string, string>(
-    types.size ? (await db('certificate_types').whereIn('code', [...types.keys()]).select('code', 'name')).map((r) => [r.code as string, r.name as string]) : [],
+    types.size
+      ? (
+          await db('certificate_types')
+            .whereIn('code', [...types.keys()])
+            .select('code', 'name')
+        ).map((r) => [r.code as string, r.name as string])
+      : [],
   );
   const byCount = <T extends { count: number }>(a: T, b: T) => b.count - a.count;
   return {
     total,
-    byType: [...types].map(([typeCode, t]) => ({ typeCode, typeName: names.get(typeCode) ?? null, department: t.department, count: t.count })).sort(byCount),
+    byType: [...types]
+      .map(([typeCode, t]) => ({
+        typeCode,
+        typeName: names.get(typeCode) ?? null,
+        department: t.department,
+        count: t.count,
+      }))
+      .sort(byCount),
     byDepartment: [...departments].map(([department, count]) => ({ department, count })).sort(byCount),
     byStatus: [...statuses].map(([status, count]) => ({ status, count })).sort(byCount),
     byMonth: [...months].map(([month, count]) => ({ month, count })).sort((a, b) => a.month.localeCompare(b.month)),

@@ -19,7 +19,11 @@ export function cachedView(c: CertificateRow): CachedCertificate {
   return rest;
 }
 
-export async function getCertificateCached(db: Db, cache: Cache, number: string): Promise<CachedCertificate | undefined> {
+export async function getCertificateCached(
+  db: Db,
+  cache: Cache,
+  number: string,
+): Promise<CachedCertificate | undefined> {
   const hit = await getJson<CachedCertificate>(cache, certificateCacheKey(number)).catch(() => undefined);
   if (hit) return hit;
   const row = await getCertificate(db, number);

@@ -20,9 +20,10 @@ export interface CertificateTypeSummary {
   updatedAt: string;
 }
 
-
 const summaryQuery = (db: Db) =>
-  db('certificate_types as t').join('departments as d', 'd.id', 't.department_id').select('t.*', 'd.code as department');
+  db('certificate_types as t')
+    .join('departments as d', 'd.id', 't.department_id')
+    .select('t.*', 'd.code as department');
 
 function toSummary(r: Record<string, unknown>): CertificateTypeSummary {
   return {
@@ -36,7 +37,10 @@ function toSummary(r: Record<string, unknown>): CertificateTypeSummary {
   };
 }
 
-export async function listTypes(db: Db, filter: { departments?: string[]; status?: TypeStatus } = {}): Promise<CertificateTypeSummary[]> {
+export async function listTypes(
+  db: Db,
+  filter: { departments?: string[]; status?: TypeStatus } = {},
+): Promise<CertificateTypeSummary[]> {
   const q = summaryQuery(db).orderBy('t.code');
   if (filter.departments) q.whereIn('d.code', filter.departments);
   if (filter.status) q.where('t.status', filter.status);
@@ -54,7 +58,11 @@ export async function getTypeId(db: Db, code: string): Promise<number | undefine
   return r ? Number(r.id) : undefined;
 }
 
-export async function getTypeVersion(db: Db, code: string, version: number): Promise<CertificateTypeVersion | undefined> {
+export async function getTypeVersion(
+  db: Db,
+  code: string,
+  version: number,
+): Promise<CertificateTypeVersion | undefined> {
   const r = await db('certificate_type_versions as v')
     .join('certificate_types as t', 't.id', 'v.type_id')
     .join('departments as d', 'd.id', 't.department_id')
@@ -73,7 +81,13 @@ export async function getTypeVersion(db: Db, code: string, version: number): Pro
 
 export async function createType(
   db: Db,
-  t: { code: string; departmentId: number; definition: CertificateTypeDefinition; templateSha256: string | null; createdBy: string },
+  t: {
+    code: string;
+    departmentId: number;
+    definition: CertificateTypeDefinition;
+    templateSha256: string | null;
+    createdBy: string;
+  },
 ): Promise<void> {
   await db.transaction(async (trx) => {
     const now = new Date();
@@ -105,7 +119,12 @@ export async function createType(
 export async function addTypeVersion(
   db: Db,
   code: string,
-  v: { expectedVersion: number; definition: CertificateTypeDefinition; templateSha256: string | null; createdBy: string },
+  v: {
+    expectedVersion: number;
+    definition: CertificateTypeDefinition;
+    templateSha256: string | null;
+    createdBy: string;
+  },
 ): Promise<number | false> {
   return db.transaction(async (trx) => {
     const type = await trx('certificate_types').where({ code }).first();
@@ -126,8 +145,17 @@ export async function addTypeVersion(
   });
 }
 
-export async function setTypeStatus(db: Db, code: string, status: TypeStatus, publishedVersion?: number): Promise<void> {
+export async function setTypeStatus(
+  db: Db,
+  code: string,
+  status: TypeStatus,
+  publishedVersion?: number,
+): Promise<void> {
   await db('certificate_types')
     .where({ code })
-    .update({ status, ...(publishedVersion !== undefined ? { published_version: publishedVersion } : {}), updated_at: new Date() });
+    .update({
+      status,
+      ...(publishedVersion !== undefined ? { published_version: publishedVersion } : {}),
+      updated_at: new Date(),
+    });
 }

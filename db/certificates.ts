@@ -13,7 +13,8 @@ import type { CertificateStatus } from '../domain/certificate-record';
  */
 
 /** DATE columns: mysql2 gives a Date at UTC midnight (timezone Z), SQLite the string written. */
-const day = (v: unknown) => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
+const day = (v: unknown) =>
+  v === null || v === undefined ? null : v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10);
 
 /** MySQL/MariaDB may pick a transaction as a deadlock victim; the whole transaction is then safe to run again. */
 export async function withDeadlockRetry<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
@@ -94,7 +95,8 @@ function toAllocation(r: AllocationRecord): Allocation {
 }
 
 export async function findAllocation(db: Db, applicationId: string): Promise<Allocation | undefined> {
-  const r = (await db('certificate_allocations').where({ application_id: applicationId }).first()) as AllocationRecord | undefined;
+  const r = (await db('certificate_allocations').where({ application_id: applicationId }).first()) as
+    AllocationRecord | undefined;
   return r ? toAllocation(r) : undefined;
 }
 
@@ -108,14 +110,20 @@ export async function findAllocation(db: Db, applicationId: string): Promise<All
  * its own increment. (INSERT IGNORE followed by UPDATE would take a shared lock first and
  * deadlock under concurrency.) A rolled-back allocation rolls its increment back: no gaps.
  */
-export async function allocateNumber(db: Db, applicationId: string, plan: AllocationPlan): Promise<{ allocation: Allocation; created: boolean }> {
+export async function allocateNumber(
+  db: Db,
+  applicationId: string,
+  plan: AllocationPlan,
+): Promise<{ allocation: Allocation; created: boolean }> {
   return withDeadlockRetry(() =>
     db.transaction(async (trx) => {
-      const app = await locked(db, trx('applications').where({ id: applicationId }).select('id', 'certificate_number').first());
+      const app = await locked(
+        db,
+        trx('applications').where({ id: applicationId }).select('id', 'certificate_number').first(),
+      );
       if (!app) throw new Error(`no application ${applicationId}`);
       const existing = (await trx('certificate_allocations').where({ application_id: applicationId }).first()) as
-        | AllocationRecord
-        | undefined;
+        AllocationRecord | undefined;
       if (existing) return { allocation: toAllocation(existing), created: false };
 
       const key = { type_code: plan.typeCode, region_code: plan.regionCode, year: plan.year };
@@ -123,7 +131,9 @@ export async function allocateNumber(db: Db, applicationId: string, plan: Alloca
         .insert({ ...key, last_serial: 1 })
         .onConflict(['type_code', 'region_code', 'year'])
         .merge({ last_serial: trx.raw('last_serial + 1') });
-      const counter = (await trx('certificate_numbers').where(key).first('last_serial')) as { last_serial: number | string };
+      const counter = (await trx('certificate_numbers').where(key).first('last_serial')) as {
+        last_serial: number | string;
+      };
       const serial = Number(counter.last_serial);
       const { number, identifier } = plan.format(serial);
       const row = {
@@ -140,7 +150,9 @@ export async function allocateNumber(db: Db, applicationId: string, plan: Alloca
         issued_on: plan.issuedOn,
       };
       await trx('certificate_allocations').insert(row);
-      await trx('applications').where({ id: applicationId }).update({ certificate_number: number, updated_at: new Date() });
+      await trx('applications')
+        .where({ id: applicationId })
+        .update({ certificate_number: number, updated_at: new Date() });
       return { allocation: toAllocation(row), created: true };
     }),
   );
@@ -237,7 +249,18 @@ export interface CertificateRow {
   catalogLastAttemptAt: string | null;
 }
 
-export type NewCertificate = Omit<CertificateRow, 'id' | 'status' | 'statusChangedAt' | 'statusReason' | 'replacesNumber' | 'catalogRegisteredAt' | 'catalogAttempts' | 'catalogLastError' | 'catalogLastAttemptAt'>;
+export type NewCertificate = Omit<
+  CertificateRow,
+  | 'id'
+  | 'status'
+  | 'statusChangedAt'
+  | 'statusReason'
+  | 'replacesNumber'
+  | 'catalogRegisteredAt'
+  | 'catalogAttempts'
+  | 'catalogLastError'
+  | 'catalogLastAttemptAt'
+>;
 
 /** A row of `certificates` as the drivers return it (DATE columns: see `day`). */
 interface CertificateRecord {
@@ -286,18 +309,48 @@ interface CertificateRecord {
  * row). The catalog (db/catalog.ts) reads only these, so that its indexes answer it.
  */
 export const LISTING_COLUMNS = [
-  'id', 'number', 'identifier', 'type_code', 'type_version', 'type_name', 'department', 'issuer_name', 'region_code',
-  'holder_kind', 'holder_code_type', 'holder_name', 'holder_id_encrypted', 'issued_at', 'valid_from', 'valid_until',
-  'status', 'status_changed_at',
+  'id',
+  'number',
+  'identifier',
+  'type_code',
+  'type_version',
+  'type_name',
+  'department',
+  'issuer_name',
+  'region_code',
+  'holder_kind',
+  'holder_code_type',
+  'holder_name',
+  'holder_id_encrypted',
+  'issued_at',
+  'valid_from',
+  'valid_until',
+  'status',
+  'status_changed_at',
 ] as const satisfies readonly (keyof CertificateRecord)[];
 
 export type ListingRecord = Pick<CertificateRecord, (typeof LISTING_COLUMNS)[number]>;
 
 export type CertificateListing = Pick<
   CertificateRow,
-  | 'id' | 'number' | 'identifier' | 'typeCode' | 'typeVersion' | 'typeName' | 'department' | 'issuerName' | 'regionCode'
-  | 'holderKind' | 'holderCodeType' | 'holderName' | 'holderIdEncrypted' | 'issuedAt' | 'validFrom' | 'validUntil'
-  | 'status' | 'statusChangedAt'
+  | 'id'
+  | 'number'
+  | 'identifier'
+  | 'typeCode'
+  | 'typeVersion'
+  | 'typeName'
+  | 'department'
+  | 'issuerName'
+  | 'regionCode'
+  | 'holderKind'
+  | 'holderCodeType'
+  | 'holderName'
+  | 'holderIdEncrypted'
+  | 'issuedAt'
+  | 'validFrom'
+  | 'validUntil'
+  | 'status'
+  | 'statusChangedAt'
 >;
 
 /** The one mapper of `certificates` rows, for the listing columns (the full row adds the rest). */
@@ -357,7 +410,8 @@ export async function getCertificate(db: Db, number: string): Promise<Certificat
 }
 
 export async function getCertificateByApplication(db: Db, applicationId: string): Promise<CertificateRow | undefined> {
-  const r = (await db('certificates').where({ application_id: applicationId }).first()) as CertificateRecord | undefined;
+  const r = (await db('certificates').where({ application_id: applicationId }).first()) as
+    CertificateRecord | undefined;
   return r ? toCertificate(r) : undefined;
 }
 
@@ -376,8 +430,7 @@ export async function storeCertificate(
     db.transaction(async (trx) => {
       await locked(db, trx('applications').where({ id: c.applicationId }).first('id'));
       const existing = (await trx('certificates').where({ application_id: c.applicationId }).first()) as
-        | CertificateRecord
-        | undefined;
+        CertificateRecord | undefined;
       if (existing) return { certificate: toCertificate(existing), created: false };
       const now = new Date();
       await trx('certificates').insert({
@@ -418,7 +471,9 @@ export async function storeCertificate(
       await setApplicationStatus(trx, c.applicationId, 'issued', now);
       // Inside this transaction (a savepoint): the audit entries exist exactly when the certificate does.
       for (const entry of audit) await appendAudit(trx, { ...entry, outcome: 'success' }, masterKey);
-      const stored = (await trx('certificates').where({ application_id: c.applicationId }).first()) as CertificateRecord;
+      const stored = (await trx('certificates')
+        .where({ application_id: c.applicationId })
+        .first()) as CertificateRecord;
       return { certificate: toCertificate(stored), created: true };
     }),
   );
@@ -426,20 +481,33 @@ export async function storeCertificate(
 
 // ------------------------------------------------------------------ catalog
 
-export async function recordCatalogAttempt(db: Db, number: string, outcome: { ok: true } | { ok: false; error: string }): Promise<void> {
+export async function recordCatalogAttempt(
+  db: Db,
+  number: string,
+  outcome: { ok: true } | { ok: false; error: string },
+): Promise<void> {
   const now = new Date();
   await db('certificates')
     .where({ number })
     .update({
       catalog_attempts: db.raw('catalog_attempts + 1'),
       catalog_last_attempt_at: now,
-      ...(outcome.ok ? { catalog_registered_at: now, catalog_last_error: null } : { catalog_last_error: outcome.error.slice(0, 1000) }),
+      ...(outcome.ok
+        ? { catalog_registered_at: now, catalog_last_error: null }
+        : { catalog_last_error: outcome.error.slice(0, 1000) }),
     });
 }
 
 /** Stored but not registered after at least one attempt, oldest first; keyset-paged by id. */
-export async function listCatalogFailed(db: Db, q: { departments?: string[]; afterId?: number; limit: number }): Promise<{ items: CertificateRow[]; nextCursor: number | null }> {
-  const query = db('certificates').whereNull('catalog_registered_at').where('catalog_attempts', '>', 0).orderBy('id').limit(q.limit + 1);
+export async function listCatalogFailed(
+  db: Db,
+  q: { departments?: string[]; afterId?: number; limit: number },
+): Promise<{ items: CertificateRow[]; nextCursor: number | null }> {
+  const query = db('certificates')
+    .whereNull('catalog_registered_at')
+    .where('catalog_attempts', '>', 0)
+    .orderBy('id')
+    .limit(q.limit + 1);
   if (q.departments) query.whereIn('department', q.departments);
   if (q.afterId !== undefined) query.where('id', '>', q.afterId);
   const rows = ((await query) as CertificateRecord[]).map(toCertificate);
@@ -451,15 +519,19 @@ export async function listCatalogFailed(db: Db, q: { departments?: string[]; aft
 
 export async function findRendition(db: Db, docxSha256: string): Promise<string | undefined> {
   const r = (await db('pdf_renditions').where({ docx_sha256: docxSha256 }).first('pdf_sha256')) as
-    | { pdf_sha256: string }
-    | undefined;
+    { pdf_sha256: string } | undefined;
   return r?.pdf_sha256;
 }
 
 /** Records (or replaces) the PDF made from a DOCX; called before the PDF blob is written. */
 export async function saveRendition(db: Db, docxSha256: string, pdfSha256: string, convertMs: number): Promise<void> {
   await db('pdf_renditions')
-    .insert({ docx_sha256: docxSha256, pdf_sha256: pdfSha256, convert_ms: Math.round(convertMs), created_at: new Date() })
+    .insert({
+      docx_sha256: docxSha256,
+      pdf_sha256: pdfSha256,
+      convert_ms: Math.round(convertMs),
+      created_at: new Date(),
+    })
     .onConflict('docx_sha256')
     .merge(['pdf_sha256', 'convert_ms', 'created_at']);
 }
@@ -469,7 +541,9 @@ export async function saveRendition(db: Db, docxSha256: string, pdfSha256: strin
 // Attempts made before the outbox (db/outbox.ts, migration 008): read only, so in-flight runs are not called twice.
 
 export async function wasCallbackDelivered(db: Db, applicationId: string): Promise<boolean> {
-  return Boolean(await db('callback_deliveries').where({ application_id: applicationId, outcome: 'delivered' }).first('id'));
+  return Boolean(
+    await db('callback_deliveries').where({ application_id: applicationId, outcome: 'delivered' }).first('id'),
+  );
 }
 
 export async function listCallbackDeliveries(db: Db, applicationId: string) {

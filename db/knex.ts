@@ -54,10 +54,7 @@ export function openDb(database: Config['database']): Db {
  * nothing left to apply. A lock held for lockWaitMs is a migrator that died: say how to clear it.
  * Data migrations that rewrite encrypted columns (010) need the master key; schema-only ones do not.
  */
-export async function migrate(
-  db: Db,
-  options: { masterKey?: Buffer; lockWaitMs?: number } = {},
-): Promise<string[]> {
+export async function migrate(db: Db, options: { masterKey?: Buffer; lockWaitMs?: number } = {}): Promise<string[]> {
   const deadline = Date.now() + (options.lockWaitMs ?? 120_000);
   migrationContext.masterKey = options.masterKey;
   try {
@@ -68,7 +65,9 @@ export async function migrate(
       } catch (err) {
         const e = err as { name?: string; code?: string; message?: string };
         const locked = e.name === 'MigrationLocked';
-        const racedOnCreate = e.code === 'ER_TABLE_EXISTS_ERROR' || e.code === 'ER_DUP_ENTRY' ||
+        const racedOnCreate =
+          e.code === 'ER_TABLE_EXISTS_ERROR' ||
+          e.code === 'ER_DUP_ENTRY' ||
           /already exists|UNIQUE constraint failed|SQLITE_BUSY/.test(e.message ?? '');
         if (!locked && !racedOnCreate) throw err;
         if (Date.now() > deadline) {

@@ -25,12 +25,19 @@ export interface User {
 const now = () => new Date();
 
 export async function listDepartments(db: Db): Promise<Department[]> {
-  const rows = await db('departments as d').leftJoin('departments as p', 'p.id', 'd.parent_id').select('d.*', 'p.code as parent_code').orderBy('d.code');
+  const rows = await db('departments as d')
+    .leftJoin('departments as p', 'p.id', 'd.parent_id')
+    .select('d.*', 'p.code as parent_code')
+    .orderBy('d.code');
   return rows.map(toDepartment);
 }
 
 export async function getDepartment(db: Db, code: string): Promise<Department | undefined> {
-  const row = await db('departments as d').leftJoin('departments as p', 'p.id', 'd.parent_id').select('d.*', 'p.code as parent_code').where('d.code', code).first();
+  const row = await db('departments as d')
+    .leftJoin('departments as p', 'p.id', 'd.parent_id')
+    .select('d.*', 'p.code as parent_code')
+    .where('d.code', code)
+    .first();
   return row ? toDepartment(row) : undefined;
 }
 
@@ -93,7 +100,10 @@ export async function rolesOf(db: Db, userIds: number[]): Promise<Map<number, (R
 }
 
 async function withRoles(db: Db, rows: Record<string, unknown>[]): Promise<User[]> {
-  const roles = await rolesOf(db, rows.map((r) => Number(r.id)));
+  const roles = await rolesOf(
+    db,
+    rows.map((r) => Number(r.id)),
+  );
   return rows.map((r) => ({
     id: Number(r.id),
     username: r.username as string,
@@ -108,7 +118,10 @@ export async function getUser(db: Db, id: number): Promise<User | undefined> {
   return row ? (await withRoles(db, [row]))[0] : undefined;
 }
 
-export async function findUserForLogin(db: Db, username: string): Promise<(User & { passwordHash: string }) | undefined> {
+export async function findUserForLogin(
+  db: Db,
+  username: string,
+): Promise<(User & { passwordHash: string }) | undefined> {
   const row = await db('users').where({ username }).first();
   if (!row) return undefined;
   const [user] = await withRoles(db, [row]);
@@ -121,13 +134,19 @@ export async function listUsers(db: Db, departments?: string[]): Promise<User[]>
   if (departments) {
     q.whereIn(
       'users.id',
-      db('role_assignments as r').join('departments as d', 'd.id', 'r.department_id').whereIn('d.code', departments).select('r.user_id'),
+      db('role_assignments as r')
+        .join('departments as d', 'd.id', 'r.department_id')
+        .whereIn('d.code', departments)
+        .select('r.user_id'),
     );
   }
   return withRoles(db, await q);
 }
 
-export async function createUser(db: Db, u: { username: string; displayName: string; passwordHash: string }): Promise<number> {
+export async function createUser(
+  db: Db,
+  u: { username: string; displayName: string; passwordHash: string },
+): Promise<number> {
   const [id] = await db('users').insert({
     username: u.username,
     display_name: u.displayName,
@@ -156,7 +175,11 @@ export async function createUserWithRoles(
   });
 }
 
-export async function updateUser(db: Db, id: number, patch: { displayName?: string; active?: boolean; passwordHash?: string }) {
+export async function updateUser(
+  db: Db,
+  id: number,
+  patch: { displayName?: string; active?: boolean; passwordHash?: string },
+) {
   const update: Record<string, unknown> = { updated_at: now() };
   if (patch.displayName !== undefined) update.display_name = patch.displayName;
   if (patch.active !== undefined) update.active = patch.active;
@@ -183,8 +206,19 @@ export async function addRole(db: Db, userId: number, role: Role, department: De
 }
 
 export async function getRoleAssignment(db: Db, id: number) {
-  const r = await db('role_assignments as r').leftJoin('departments as d', 'd.id', 'r.department_id').where('r.id', id).select('r.*', 'd.code as department').first();
-  return r ? { id: Number(r.id), userId: Number(r.user_id), role: r.role as Role, department: (r.department as string | null) ?? null } : undefined;
+  const r = await db('role_assignments as r')
+    .leftJoin('departments as d', 'd.id', 'r.department_id')
+    .where('r.id', id)
+    .select('r.*', 'd.code as department')
+    .first();
+  return r
+    ? {
+        id: Number(r.id),
+        userId: Number(r.user_id),
+        role: r.role as Role,
+        department: (r.department as string | null) ?? null,
+      }
+    : undefined;
 }
 
 export async function removeRole(db: Db, id: number) {
@@ -218,7 +252,8 @@ function toClient(r: Record<string, unknown>): ApiClientRow {
   };
 }
 
-const clientQuery = (db: Db) => db('api_clients as c').join('departments as d', 'd.id', 'c.department_id').select('c.*', 'd.code as department');
+const clientQuery = (db: Db) =>
+  db('api_clients as c').join('departments as d', 'd.id', 'c.department_id').select('c.*', 'd.code as department');
 
 export async function findApiClient(db: Db, id: string): Promise<ApiClientRow | undefined> {
   const r = await clientQuery(db).where('c.id', id).first();
@@ -260,7 +295,9 @@ export async function setApiClientActive(db: Db, id: string, active: boolean) {
 }
 
 export async function setApiClientCallbackOrigins(db: Db, id: string, origins: string[]) {
-  await db('api_clients').where({ id }).update({ callback_origins: JSON.stringify(origins) });
+  await db('api_clients')
+    .where({ id })
+    .update({ callback_origins: JSON.stringify(origins) });
 }
 
 export async function touchApiClient(db: Db, id: string) {
@@ -268,11 +305,19 @@ export async function touchApiClient(db: Db, id: string) {
 }
 
 export async function createSession(db: Db, s: { tokenHash: string; userId: number; expiresAt: Date }) {
-  await db('sessions').insert({ token_hash: s.tokenHash, user_id: s.userId, created_at: now(), expires_at: s.expiresAt });
+  await db('sessions').insert({
+    token_hash: s.tokenHash,
+    user_id: s.userId,
+    created_at: now(),
+    expires_at: s.expiresAt,
+  });
 }
 
 /** The user behind a live session, or undefined if unknown, expired, revoked or deactivated. */
-export async function findSessionUser(db: Db, tokenHash: string): Promise<{ user: User; expiresAt: string } | undefined> {
+export async function findSessionUser(
+  db: Db,
+  tokenHash: string,
+): Promise<{ user: User; expiresAt: string } | undefined> {
   const row = await db('sessions as s')
     .join('users as u', 'u.id', 's.user_id')
     .where('s.token_hash', tokenHash)

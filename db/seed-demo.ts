@@ -34,7 +34,9 @@ export interface DemoLogin {
 
 export function demoLogins(): DemoLogin[] {
   return [
-    ...DEMO_DEPARTMENTS.flatMap((d) => DEPARTMENT_ROLES.map((r) => ({ username: `${d.code}-${r.suffix}`, role: r.role, department: d.code }))),
+    ...DEMO_DEPARTMENTS.flatMap((d) =>
+      DEPARTMENT_ROLES.map((r) => ({ username: `${d.code}-${r.suffix}`, role: r.role, department: d.code })),
+    ),
     { username: 'auditor', role: 'audit-admin', department: null },
     { username: 'platform-admin', role: 'platform-admin', department: null },
   ];
@@ -59,7 +61,12 @@ export async function seedDemo(db: Db, password: string): Promise<boolean> {
 }
 
 /** The two demo certificate types, with the sample templates shipped in templates/. */
-export const DEMO_TYPES: { code: string; department: string; template: string; definition: CertificateTypeDefinition }[] = [
+export const DEMO_TYPES: {
+  code: string;
+  department: string;
+  template: string;
+  definition: CertificateTypeDefinition;
+}[] = [
   {
     code: 'BL',
     department: 'market',
@@ -71,7 +78,14 @@ export const DEMO_TYPES: { code: string; department: string; template: string; d
       faceFields: [
         { key: 'entityName', label: '名称', type: 'text', required: true, maxLength: 100, catalog: true },
         { key: 'creditCode', label: '统一社会信用代码', type: 'creditCode', required: true, catalog: true },
-        { key: 'entityType', label: '类型', type: 'enum', required: true, options: ['有限责任公司', '股份有限公司', '个人独资企业', '合伙企业', '个体工商户'], catalog: true },
+        {
+          key: 'entityType',
+          label: '类型',
+          type: 'enum',
+          required: true,
+          options: ['有限责任公司', '股份有限公司', '个人独资企业', '合伙企业', '个体工商户'],
+          catalog: true,
+        },
         { key: 'legalRepresentative', label: '法定代表人', type: 'text', required: true, maxLength: 50 },
         { key: 'businessScope', label: '经营范围', type: 'text', required: true, maxLength: 2000 },
         { key: 'registeredCapital', label: '注册资本', type: 'text', required: true, maxLength: 50 },
@@ -102,7 +116,14 @@ export const DEMO_TYPES: { code: string; department: string; template: string; d
         { key: 'legalRepresentative', label: '法定代表人（负责人）', type: 'text', required: true, maxLength: 50 },
         { key: 'address', label: '住所', type: 'text', required: true, maxLength: 200 },
         { key: 'premises', label: '经营场所', type: 'text', required: true, maxLength: 200 },
-        { key: 'businessFormat', label: '主体业态', type: 'enum', required: true, options: ['食品销售经营者', '餐饮服务经营者', '单位食堂'], catalog: true },
+        {
+          key: 'businessFormat',
+          label: '主体业态',
+          type: 'enum',
+          required: true,
+          options: ['食品销售经营者', '餐饮服务经营者', '单位食堂'],
+          catalog: true,
+        },
         { key: 'businessItems', label: '经营项目', type: 'list', required: true, maxItems: 20 },
       ],
       approvalChain: [
@@ -118,14 +139,24 @@ export const DEMO_TYPES: { code: string; department: string; template: string; d
 ];
 
 /** Seeds and publishes the demo types where they do not exist yet. */
-export async function seedDemoTypes(db: Db, blobs: BlobStore, templatesDir = path.resolve(__dirname, '..', 'templates')): Promise<string[]> {
+export async function seedDemoTypes(
+  db: Db,
+  blobs: BlobStore,
+  templatesDir = path.resolve(__dirname, '..', 'templates'),
+): Promise<string[]> {
   const seeded: string[] = [];
   for (const t of DEMO_TYPES) {
     if (await getType(db, t.code)) continue;
     const dept = await getDepartment(db, t.department);
     if (!dept) continue;
     const templateSha256 = await blobs.put(fs.readFileSync(path.join(templatesDir, t.template)));
-    await createType(db, { code: t.code, departmentId: dept.id, definition: t.definition, templateSha256, createdBy: 'demo-seed' });
+    await createType(db, {
+      code: t.code,
+      departmentId: dept.id,
+      definition: t.definition,
+      templateSha256,
+      createdBy: 'demo-seed',
+    });
     await setTypeStatus(db, t.code, 'published', 1);
     seeded.push(t.code);
   }

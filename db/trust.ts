@@ -26,14 +26,24 @@ export interface SealRow {
   isDefault: boolean;
 }
 
-
 export async function getActiveRoot(db: Db): Promise<TrustRootRow | undefined> {
   const r = await db('trust_roots').where({ active: true }).orderBy('id', 'desc').first();
-  return r ? { id: r.id, name: r.name, certificatePem: r.certificate_pem, encryptedPrivateKey: r.encrypted_private_key } : undefined;
+  return r
+    ? { id: r.id, name: r.name, certificatePem: r.certificate_pem, encryptedPrivateKey: r.encrypted_private_key }
+    : undefined;
 }
 
-export async function insertRoot(db: Db, root: { name: string; certificatePem: string; encryptedPrivateKey: string | null }): Promise<void> {
-  await db('trust_roots').insert({ name: root.name, certificate_pem: root.certificatePem, encrypted_private_key: root.encryptedPrivateKey, active: true, created_at: new Date() });
+export async function insertRoot(
+  db: Db,
+  root: { name: string; certificatePem: string; encryptedPrivateKey: string | null },
+): Promise<void> {
+  await db('trust_roots').insert({
+    name: root.name,
+    certificate_pem: root.certificatePem,
+    encrypted_private_key: root.encryptedPrivateKey,
+    active: true,
+    created_at: new Date(),
+  });
 }
 
 function toSeal(r: Record<string, unknown>): SealRow {
@@ -54,7 +64,8 @@ function toSeal(r: Record<string, unknown>): SealRow {
   };
 }
 
-const sealQuery = (db: Db) => db('seals as s').join('departments as d', 'd.id', 's.department_id').select('s.*', 'd.code as department');
+const sealQuery = (db: Db) =>
+  db('seals as s').join('departments as d', 'd.id', 's.department_id').select('s.*', 'd.code as department');
 
 export async function listSeals(db: Db, departments?: string[]): Promise<SealRow[]> {
   const q = sealQuery(db).orderBy('s.id');
@@ -72,10 +83,7 @@ export async function getDefaultSeal(db: Db, department: string): Promise<SealRo
   return r ? toSeal(r) : undefined;
 }
 
-export async function insertSeal(
-  db: Db,
-  s: Omit<SealRow, 'id' | 'department' | 'active'>,
-): Promise<number> {
+export async function insertSeal(db: Db, s: Omit<SealRow, 'id' | 'department' | 'active'>): Promise<number> {
   return db.transaction(async (trx) => {
     // One default per department: a new default replaces the old one.
     if (s.isDefault) await trx('seals').where({ department_id: s.departmentId }).update({ is_default: false });
@@ -98,7 +106,9 @@ export async function insertSeal(
 }
 
 export async function setSealActive(db: Db, id: number, active: boolean): Promise<void> {
-  await db('seals').where({ id }).update(active ? { active } : { active, is_default: false });
+  await db('seals')
+    .where({ id })
+    .update(active ? { active } : { active, is_default: false });
 }
 
 /** The public half of the trust material (no private keys), for a backup's keys manifest (services/backup.ts). */
@@ -112,7 +122,14 @@ export async function publicTrustMaterial(db: Db) {
   const seals = (await db('seals')
     .join('departments', 'departments.id', 'seals.department_id')
     .orderBy('seals.id')
-    .select('seals.id', 'departments.code as department', 'seals.name', 'seals.serial', 'seals.certificate_pem', 'seals.active')) as {
+    .select(
+      'seals.id',
+      'departments.code as department',
+      'seals.name',
+      'seals.serial',
+      'seals.certificate_pem',
+      'seals.active',
+    )) as {
     id: number;
     department: string;
     name: string;

@@ -80,7 +80,14 @@ export type Actor =
    * certificates only. `holderHash` is the lookup hash of the holder's ID; for an entity,
    * `agentName` is the person acting for it. Holders never pass a staff permission.
    */
-  | { kind: 'holder'; sessionHash: string; holderKind: 'person' | 'entity'; holderHash: string; name: string; agentName: string | null }
+  | {
+      kind: 'holder';
+      sessionHash: string;
+      holderKind: 'person' | 'entity';
+      holderHash: string;
+      name: string;
+      agentName: string | null;
+    }
   | { kind: 'anonymous' };
 
 export type Action =
@@ -160,7 +167,9 @@ const SCOPE_GRANTS: Partial<Record<Action, ApiScope>> = {
 export function hasRole(actor: Actor, role: Role, department?: string): boolean {
   return (
     actor.kind === 'user' &&
-    actor.roles.some((r) => r.role === role && (r.department === null || department === undefined || r.department === department))
+    actor.roles.some(
+      (r) => r.role === role && (r.department === null || department === undefined || r.department === department),
+    )
   );
 }
 
@@ -185,8 +194,15 @@ export function authorize(actor: Actor, action: Action, target: Target = {}): De
     // The platform admin runs the organisation, not the departments' business: it does not
     // fill, review, seal or read certificates (four-eyes and department scoping stay meaningful).
     const orgActions: Action[] = [
-      'department.create', 'department.update', 'department.read', 'user.manage', 'role.assign',
-      'api-client.manage', 'certificate-type.read', 'operations.ping', 'application.repair',
+      'department.create',
+      'department.update',
+      'department.read',
+      'user.manage',
+      'role.assign',
+      'api-client.manage',
+      'certificate-type.read',
+      'operations.ping',
+      'application.repair',
     ];
     if (orgActions.includes(action)) return ALLOW;
   }

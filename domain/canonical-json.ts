@@ -69,7 +69,8 @@ function serialize(value: unknown, path: string, ancestors: object[]): string {
   if (value === null) return 'null';
   const obj = value as object;
   if (ancestors.includes(obj)) throw new CanonicalJsonError(path, 'value contains a cycle');
-  if (ancestors.length >= MAX_JSON_DEPTH) throw new CanonicalJsonError(path, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+  if (ancestors.length >= MAX_JSON_DEPTH)
+    throw new CanonicalJsonError(path, `nested more than ${MAX_JSON_DEPTH} levels deep`);
   ancestors.push(obj);
   try {
     if (Array.isArray(obj)) {
@@ -133,7 +134,8 @@ export function parseStrictJson(text: string): unknown {
         } catch {
           throw new CanonicalJsonError('$', 'is not JSON');
         }
-        if (top.keys.has(key)) throw new CanonicalJsonError(childPath(top.path, key), 'the key appears twice in one object');
+        if (top.keys.has(key))
+          throw new CanonicalJsonError(childPath(top.path, key), 'the key appears twice in one object');
         top.keys.add(key);
         top.expectKey = false;
         lastKey = key;
@@ -142,7 +144,8 @@ export function parseStrictJson(text: string): unknown {
     } else if (c === '{' || c === '[') {
       const parent = stack[stack.length - 1];
       const path = !parent ? '$' : parent.keys ? childPath(parent.path, lastKey) : `${parent.path}[]`;
-      if (stack.length >= MAX_JSON_DEPTH) throw new CanonicalJsonError(path, `nested more than ${MAX_JSON_DEPTH} levels deep`);
+      if (stack.length >= MAX_JSON_DEPTH)
+        throw new CanonicalJsonError(path, `nested more than ${MAX_JSON_DEPTH} levels deep`);
       stack.push({ keys: c === '{' ? new Set() : null, expectKey: c === '{', path });
     } else if (c === '}' || c === ']') {
       stack.pop();

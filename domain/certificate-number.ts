@@ -32,8 +32,7 @@ export interface ParsedCertificateNumber extends CertificateNumberParts {
 }
 
 /** What parseCertificateNumber accepts, as a JSON-schema pattern for /openapi.json (the check character aside). */
-export const CERTIFICATE_NUMBER_PATTERN =
-  '^\\s*[A-Za-z0-9]{2,8}-[1-9][0-9]{5}-[0-9]{4}-[0-9]{7}-[0-9A-Za-z]\\s*$';
+export const CERTIFICATE_NUMBER_PATTERN = '^\\s*[A-Za-z0-9]{2,8}-[1-9][0-9]{5}-[0-9]{4}-[0-9]{7}-[0-9A-Za-z]\\s*$';
 
 export const MAX_CERTIFICATE_SERIAL = 9_999_999;
 const SERIAL_DIGITS = 7;

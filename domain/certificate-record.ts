@@ -80,7 +80,10 @@ export interface RecordInput {
 }
 
 /** idNumber face fields masked; everything else as submitted. */
-export function recordFaceData(fields: readonly FaceField[], faceData: Record<string, unknown>): Record<string, unknown> {
+export function recordFaceData(
+  fields: readonly FaceField[],
+  faceData: Record<string, unknown>,
+): Record<string, unknown> {
   const idFields = new Set(fields.filter((f) => f.type === 'idNumber').map((f) => f.key));
   return Object.fromEntries(
     Object.entries(faceData).map(([k, v]) => [k, idFields.has(k) && typeof v === 'string' ? maskHolderId(v) : v]),

@@ -10,17 +10,27 @@ import type { Role } from './access';
 import { isIsoDate } from './calendar';
 
 export const TYPE_CODE = /^[A-Z0-9]{2,8}$/;
-export const typeCodeSchema = z.string().regex(TYPE_CODE, 'type code must be 2 to 8 characters of A-Z and 0-9 (it appears in certificate numbers)');
+export const typeCodeSchema = z
+  .string()
+  .regex(TYPE_CODE, 'type code must be 2 to 8 characters of A-Z and 0-9 (it appears in certificate numbers)');
 
 export const validityRuleSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('term'), months: z.int().min(1).max(1200) }),
-  z.strictObject({ kind: z.literal('until'), date: z.string().refine(isIsoDate, 'date must be a real YYYY-MM-DD date') }),
+  z.strictObject({
+    kind: z.literal('until'),
+    date: z.string().refine(isIsoDate, 'date must be a real YYYY-MM-DD date'),
+  }),
   z.strictObject({ kind: z.literal('permanent') }),
 ]);
 export type ValidityRule = z.infer<typeof validityRuleSchema>;
 
 /** Roles that can hold an approval step; fillers fill, they never approve. */
-export const STEP_ROLES = ['reviewer', 'sealing-officer', 'department-admin', 'handler'] as const satisfies readonly Role[];
+export const STEP_ROLES = [
+  'reviewer',
+  'sealing-officer',
+  'department-admin',
+  'handler',
+] as const satisfies readonly Role[];
 
 export const approvalStepSchema = z.strictObject({
   key: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'step key: lower-case letters, digits and dashes'),
@@ -30,7 +40,11 @@ export const approvalStepSchema = z.strictObject({
    * Past this, the task is overdue: a reminder is recorded and, if escalate is set, the department
    * admin is asked too.
    */
-  deadlineHours: z.number().positive().max(24 * 365).optional(),
+  deadlineHours: z
+    .number()
+    .positive()
+    .max(24 * 365)
+    .optional(),
   escalate: z.boolean().optional(),
 });
 export type ApprovalStep = z.infer<typeof approvalStepSchema>;
@@ -58,24 +72,38 @@ export const certificateTypeDefinitionSchema = z
   .superRefine((d, ctx) => {
     const keys = new Set<string>();
     d.approvalChain.forEach((s, i) => {
-      if (keys.has(s.key)) ctx.addIssue({ code: 'custom', path: ['approvalChain', i, 'key'], message: `step key '${s.key}' repeats` });
+      if (keys.has(s.key))
+        ctx.addIssue({ code: 'custom', path: ['approvalChain', i, 'key'], message: `step key '${s.key}' repeats` });
       keys.add(s.key);
     });
     const idField =
       d.holderIdField === undefined ? undefined : d.faceFields.findIndex((f) => f.key === d.holderIdField);
     const idType = d.holderKind === 'person' ? 'idNumber' : 'creditCode';
-    if (idField === -1) ctx.addIssue({ code: 'custom', path: ['holderIdField'], message: `'${d.holderIdField}' is not a face field` });
+    if (idField === -1)
+      ctx.addIssue({ code: 'custom', path: ['holderIdField'], message: `'${d.holderIdField}' is not a face field` });
     else if (idField !== undefined && d.faceFields[idField]!.type !== idType) {
-      ctx.addIssue({ code: 'custom', path: ['holderIdField'], message: `a ${d.holderKind} holder's ID field must be of type ${idType}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['holderIdField'],
+        message: `a ${d.holderKind} holder's ID field must be of type ${idType}`,
+      });
     }
     const nameField = d.faceFields.find((f) => f.key === d.holderNameField);
     if (d.holderNameField !== undefined && nameField?.type !== 'text') {
-      ctx.addIssue({ code: 'custom', path: ['holderNameField'], message: `'${d.holderNameField}' must be a text face field` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['holderNameField'],
+        message: `'${d.holderNameField}' must be a text face field`,
+      });
     }
     const reserved = RESERVED_TAGS.filter((t) => d.faceFields.some((f) => f.key === t));
     for (const t of reserved) {
       const i = d.faceFields.findIndex((f) => f.key === t);
-      ctx.addIssue({ code: 'custom', path: ['faceFields', i, 'key'], message: `'${t}' is filled in by certflow; choose another key` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['faceFields', i, 'key'],
+        message: `'${t}' is filled in by certflow; choose another key`,
+      });
     }
   });
 export type CertificateTypeDefinition = z.infer<typeof certificateTypeDefinitionSchema>;
@@ -124,9 +152,12 @@ export function checkTemplateTags(fields: readonly FaceField[], found: TemplateT
   const known = new Set<string>([...fields.map((f) => f.key), ...RESERVED_TAGS]);
   const imageFields = new Set(fields.filter((f) => f.type === 'image').map((f) => f.key));
   // Tags inside a loop (`businessItems..`, `businessItems.name`) belong to the loop's items.
-  for (const tag of found.tags) if (!tag.includes('.') && !known.has(tag)) problems.push({ tag, message: `unknown tag {${tag}}: not a face field of this type` });
+  for (const tag of found.tags)
+    if (!tag.includes('.') && !known.has(tag))
+      problems.push({ tag, message: `unknown tag {${tag}}: not a face field of this type` });
   for (const loop of found.loops) {
-    if (!fields.some((f) => f.key === loop && f.type === 'list')) problems.push({ tag: loop, message: `loop {#${loop}} needs a face field of type list` });
+    if (!fields.some((f) => f.key === loop && f.type === 'list'))
+      problems.push({ tag: loop, message: `loop {#${loop}} needs a face field of type list` });
   }
   for (const img of found.images) {
     if (!(REQUIRED_IMAGE_TAGS as readonly string[]).includes(img) && !imageFields.has(img)) {
@@ -135,9 +166,12 @@ export function checkTemplateTags(fields: readonly FaceField[], found: TemplateT
   }
   const present = new Set([...found.tags, ...found.loops, ...found.images]);
   for (const f of fields) {
-    if (f.required && !f.duplicate && !present.has(f.key)) problems.push({ tag: f.key, message: `required face field ${f.key} (${f.label}) is missing from the template` });
+    if (f.required && !f.duplicate && !present.has(f.key))
+      problems.push({ tag: f.key, message: `required face field ${f.key} (${f.label}) is missing from the template` });
   }
-  for (const img of REQUIRED_IMAGE_TAGS) if (!found.images.includes(img)) problems.push({ tag: img, message: `the template must place the {%${img}} image` });
+  for (const img of REQUIRED_IMAGE_TAGS)
+    if (!found.images.includes(img))
+      problems.push({ tag: img, message: `the template must place the {%${img}} image` });
   return problems;
 }
 
@@ -192,7 +226,8 @@ export function sampleFaceData(fields: readonly FaceField[]): Record<string, str
 }
 
 /** A 1×1 transparent PNG. */
-const SAMPLE_PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+const SAMPLE_PNG =
+  'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
 
 /**
  * Where face data and holder disagree (holderIdField / holderNameField): one error per field,
@@ -206,10 +241,10 @@ export function holderFaceMismatches(
 ): { field: string; message: string }[] {
   const errors: { field: string; message: string }[] = [];
   if (type.holderIdField && faceData[type.holderIdField] !== holder.id) {
-    errors.push({ field: `faceData.${type.holderIdField}`, message: 'must be the holder\'s ID (holder.id)' });
+    errors.push({ field: `faceData.${type.holderIdField}`, message: "must be the holder's ID (holder.id)" });
   }
   if (type.holderNameField && faceData[type.holderNameField] !== holder.name.trim()) {
-    errors.push({ field: `faceData.${type.holderNameField}`, message: 'must be the holder\'s name (holder.name)' });
+    errors.push({ field: `faceData.${type.holderNameField}`, message: "must be the holder's name (holder.name)" });
   }
   return errors;
 }

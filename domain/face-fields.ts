@@ -58,7 +58,8 @@ const ONLY_FOR: Partial<Record<keyof z.infer<typeof fieldShape>, FaceFieldType>>
 export const faceFieldSchema = fieldShape.superRefine((f, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
   for (const [prop, type] of Object.entries(ONLY_FOR)) {
-    if (f[prop as keyof typeof f] !== undefined && f.type !== type) issue(prop, `${prop} applies only to ${type} fields`);
+    if (f[prop as keyof typeof f] !== undefined && f.type !== type)
+      issue(prop, `${prop} applies only to ${type} fields`);
   }
   if (f.type === 'enum' && !f.options) issue('options', 'enum fields need a list of options');
   if (f.options && new Set(f.options).size !== f.options.length) issue('options', 'options must not repeat');
@@ -137,7 +138,8 @@ function checkValue(f: FaceField, v: unknown, pattern: RegExp | undefined): Vali
     const max = f.maxItems ?? DEFAULT_LIST_MAX_ITEMS;
     if (items.length > max) return invalid(`must have at most ${max} items, got ${items.length}`);
     const bad = items.findIndex((x) => typeof x !== 'string' || x === '' || [...x].length > LIST_ITEM_MAX_LENGTH);
-    if (bad >= 0) return invalid(`item ${bad + 1} must be a non-empty text of at most ${LIST_ITEM_MAX_LENGTH} characters`);
+    if (bad >= 0)
+      return invalid(`item ${bad + 1} must be a non-empty text of at most ${LIST_ITEM_MAX_LENGTH} characters`);
     for (const [i, x] of (items as string[]).entries()) {
       const why = unprintableReason(x);
       if (why) return invalid(`item ${i + 1} ${why}`);
@@ -159,7 +161,8 @@ function checkValue(f: FaceField, v: unknown, pattern: RegExp | undefined): Vali
       const length = [...v].length; // characters as people count them, not UTF-16 units
       // A patterned value is capped so that even a polynomial pattern stays fast (domain/safe-pattern.ts).
       const max = f.maxLength ?? (f.pattern === undefined ? DEFAULT_TEXT_MAX_LENGTH : PATTERN_VALUE_MAX_LENGTH);
-      if (f.minLength !== undefined && length < f.minLength) return invalid(`must be at least ${f.minLength} characters`);
+      if (f.minLength !== undefined && length < f.minLength)
+        return invalid(`must be at least ${f.minLength} characters`);
       if (length > max) return invalid(`must be at most ${max} characters, got ${length}`);
       if (pattern && !pattern.test(v)) return invalid(`must match the pattern ${f.pattern}`);
       return valid(v);

@@ -7,7 +7,14 @@ import { hasRole, type Actor } from './access';
 import type { ApprovalStep } from './certificate-type';
 
 export const APPLICATION_STATUSES = [
-  'in-review', 'returned', 'sealing', 'issued', 'rejected', 'withdrawn', 'failed', 'cancelled',
+  'in-review',
+  'returned',
+  'sealing',
+  'issued',
+  'rejected',
+  'withdrawn',
+  'failed',
+  'cancelled',
 ] as const;
 export type ApplicationStatus = (typeof APPLICATION_STATUSES)[number];
 /**
@@ -132,28 +139,49 @@ export interface DecideInput {
 }
 
 /** Why this decision may not be taken now, or undefined when it may. */
-export function checkDecision(state: ApplicationState, input: DecideInput, deciding: boolean): RuleViolation | undefined {
+export function checkDecision(
+  state: ApplicationState,
+  input: DecideInput,
+  deciding: boolean,
+): RuleViolation | undefined {
   const step = state.currentStep;
-  if (state.status !== 'in-review' || !step) return { kind: 'conflict', message: `no decision is awaited: the application is ${state.status}` };
-  if (input.taskId !== step.taskId) return { kind: 'conflict', message: `task ${input.taskId} is not the current step (task ${step.taskId}, ${step.name})` };
+  if (state.status !== 'in-review' || !step)
+    return { kind: 'conflict', message: `no decision is awaited: the application is ${state.status}` };
+  if (input.taskId !== step.taskId)
+    return {
+      kind: 'conflict',
+      message: `task ${input.taskId} is not the current step (task ${step.taskId}, ${step.name})`,
+    };
   if (deciding) return { kind: 'conflict', message: `a decision on task ${step.taskId} is already being recorded` };
   if (input.actor.kind !== 'user') return { kind: 'forbidden', message: 'only signed-in staff decide approval steps' };
-  const mayDecide = hasRole(input.actor, step.role, state.department) || (step.escalated && hasRole(input.actor, 'department-admin', state.department));
-  if (!mayDecide) return { kind: 'forbidden', message: `step "${step.name}" needs the ${step.role} role in department ${state.department}` };
+  const mayDecide =
+    hasRole(input.actor, step.role, state.department) ||
+    (step.escalated && hasRole(input.actor, 'department-admin', state.department));
+  if (!mayDecide)
+    return {
+      kind: 'forbidden',
+      message: `step "${step.name}" needs the ${step.role} role in department ${state.department}`,
+    };
   const who = actorRef(input.actor);
-  if (sameActor(who, state.filler)) return { kind: 'forbidden', message: 'four-eyes: the filler of an application cannot decide on it' };
+  if (sameActor(who, state.filler))
+    return { kind: 'forbidden', message: 'four-eyes: the filler of an application cannot decide on it' };
   if (state.approvers.some((a) => sameActor(a, who))) {
     return { kind: 'forbidden', message: 'four-eyes: you already approved an earlier step of this application' };
   }
   if (input.decision !== 'approve' && !input.comment?.trim()) {
-    return { kind: 'invalid', message: `a reason is required to ${input.decision === 'reject' ? 'reject' : 'return for correction'}` };
+    return {
+      kind: 'invalid',
+      message: `a reason is required to ${input.decision === 'reject' ? 'reject' : 'return for correction'}`,
+    };
   }
   return undefined;
 }
 
 export function checkAmend(state: ApplicationState, actor: Actor): RuleViolation | undefined {
-  if (state.status !== 'returned') return { kind: 'conflict', message: `only a returned application can be amended; it is ${state.status}` };
-  if (!sameActor(actorRef(actor), state.filler)) return { kind: 'forbidden', message: 'only the filler who submitted the application may amend it' };
+  if (state.status !== 'returned')
+    return { kind: 'conflict', message: `only a returned application can be amended; it is ${state.status}` };
+  if (!sameActor(actorRef(actor), state.filler))
+    return { kind: 'forbidden', message: 'only the filler who submitted the application may amend it' };
   return undefined;
 }
 
@@ -161,6 +189,7 @@ export function checkWithdraw(state: ApplicationState, actor: Actor): RuleViolat
   if (state.status !== 'in-review' && state.status !== 'returned') {
     return { kind: 'conflict', message: `an application that is ${state.status} cannot be withdrawn` };
   }
-  if (!sameActor(actorRef(actor), state.filler)) return { kind: 'forbidden', message: 'only the filler who submitted the application may withdraw it' };
+  if (!sameActor(actorRef(actor), state.filler))
+    return { kind: 'forbidden', message: 'only the filler who submitted the application may withdraw it' };
   return undefined;
 }

@@ -137,13 +137,16 @@ export function stateDetails(state: ApplicationState, stage?: SealingStage): str
       if (state.currentStep) return waitingDetails(state.currentStep, state.department, state.round);
       return `in review · round ${state.round}`;
     case 'returned':
-      return `returned for correction · waiting for the filler's amendment · ${state.department}`
-        + ` · round ${state.round}`;
+      return (
+        `returned for correction · waiting for the filler's amendment · ${state.department}` + ` · round ${state.round}`
+      );
     case 'sealing':
       return `sealing: ${stage ?? 'starting'}`;
     case 'failed':
-      return `failed: ${state.error ?? 'unknown cause'}`
-        + ` — fix the cause, then update \`retry\` (or \`cancel\`): ${RUNBOOK}#retry-a-failed-sealing`;
+      return (
+        `failed: ${state.error ?? 'unknown cause'}` +
+        ` — fix the cause, then update \`retry\` (or \`cancel\`): ${RUNBOOK}#retry-a-failed-sealing`
+      );
     case 'issued':
       return `issued ${state.certificateNumber ?? ''}`.trim();
     case 'cancelled':
@@ -191,15 +194,23 @@ function checkReason(input: OperatorRequest | undefined): OperatorViolation | un
   if (input.reason.length > 500) return { kind: 'invalid', message: 'reason is longer than 500 characters' };
   const op = input.operator as Partial<ActorRef> | undefined;
   const isName = (v: unknown) => typeof v === 'string' && v.trim().length > 0 && v.length <= 100;
-  if (op !== undefined && (typeof op !== 'object' || op === null || !['user', 'api-client', 'system'].includes(op.type as string)
-    || !isName(op.id) || !isName(op.name))) {
+  if (
+    op !== undefined &&
+    (typeof op !== 'object' ||
+      op === null ||
+      !['user', 'api-client', 'system'].includes(op.type as string) ||
+      !isName(op.id) ||
+      !isName(op.name))
+  ) {
     return { kind: 'invalid', message: 'operator must be {"type":"user"|"system","id":"…","name":"…"} or left out' };
   }
   return undefined;
 }
 
 export function checkRetry(
-  state: ApplicationState, input: OperatorRequest | undefined, pending: boolean,
+  state: ApplicationState,
+  input: OperatorRequest | undefined,
+  pending: boolean,
 ): OperatorViolation | undefined {
   if (state.status !== 'failed') {
     return { kind: 'conflict', message: `only a failed sealing can be retried; the application is ${state.status}` };
@@ -211,7 +222,9 @@ export function checkRetry(
 export const CANCELLABLE: readonly ApplicationState['status'][] = ['in-review', 'returned', 'failed'];
 
 export function checkCancel(
-  state: ApplicationState, input: OperatorRequest | undefined, pending: boolean,
+  state: ApplicationState,
+  input: OperatorRequest | undefined,
+  pending: boolean,
 ): OperatorViolation | undefined {
   if (!CANCELLABLE.includes(state.status)) {
     return { kind: 'conflict', message: `an application that is ${state.status} cannot be cancelled` };

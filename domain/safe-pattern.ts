@@ -51,7 +51,8 @@ export function unsafePatternReason(pattern: string): string | undefined {
       if (/[1-9]/.test(n) || (n === 'k' && pattern[i + 2] === '<')) return 'backreferences are not allowed';
       i += 2;
       // \u{…}, \p{…} and \x.. escapes are one atom; skip their braces.
-      if ((n === 'u' || n === 'p' || n === 'P') && pattern[i] === '{') i = pattern.indexOf('}', i) + 1 || pattern.length;
+      if ((n === 'u' || n === 'p' || n === 'P') && pattern[i] === '{')
+        i = pattern.indexOf('}', i) + 1 || pattern.length;
       lastAtom = true;
       lastGroup = undefined;
       continue;
@@ -68,8 +69,12 @@ export function unsafePatternReason(pattern: string): string | undefined {
       continue;
     }
     if (c === '(') {
-      if (pattern.startsWith('(?=', i) || pattern.startsWith('(?!', i) || pattern.startsWith('(?<=', i) ||
-        pattern.startsWith('(?<!', i)) {
+      if (
+        pattern.startsWith('(?=', i) ||
+        pattern.startsWith('(?!', i) ||
+        pattern.startsWith('(?<=', i) ||
+        pattern.startsWith('(?<!', i)
+      ) {
         return 'lookahead and lookbehind are not allowed';
       }
       stack.push({ quantifiers: 0, alternation: false });

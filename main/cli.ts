@@ -5,7 +5,12 @@ import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createLogger, type Logger } from '../platform/logger';
 import { createCache } from '../platform/cache';
 import {
-  connectClient, createWorker, ensureSearchAttributes, requireSearchAttributes, startDevServer, temporalInit,
+  connectClient,
+  createWorker,
+  ensureSearchAttributes,
+  requireSearchAttributes,
+  startDevServer,
+  temporalInit,
 } from './temporal';
 import { migrate, openDb } from '../db/knex';
 import { demoLogins, seedDemo, seedDemoTypes } from '../db/seed-demo';
@@ -63,7 +68,10 @@ class Lifecycle {
 
 function temporalLogger(logger: Logger) {
   const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
-    logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')]({ temporal: meta }, message);
+    logger[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'debug' | 'info' | 'warn' | 'error')](
+      { temporal: meta },
+      message,
+    );
   return {
     log,
     trace: (m: string, meta?: LogMetadata) => log('TRACE', m, meta),
@@ -105,7 +113,8 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
   let address = config.temporal.address;
   let uiUrl: string | undefined;
   if (!address) {
-    if (role !== 'start') throw new ConfigError([{ variable: 'TEMPORAL_ADDRESS', message: `required for "certflow ${role}"` }]);
+    if (role !== 'start')
+      throw new ConfigError([{ variable: 'TEMPORAL_ADDRESS', message: `required for "certflow ${role}"` }]);
     logger.info('starting the Temporal dev server');
     const dev = await startDevServer(config, logger);
     life.add('temporal dev server', () => dev.stop());
@@ -259,7 +268,7 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
   if (devIdp && config.demo.enabled) {
     // In the background: sealing takes a few seconds, and start-up need not wait for it.
     void issueDemoHolderCertificates({ ...deps, temporal }, logger).catch((err) =>
-      logger.warn({ err }, 'could not issue the demo holders\' certificates'),
+      logger.warn({ err }, "could not issue the demo holders' certificates"),
     );
   }
   printBanner(role, does, config, uiUrl, Boolean(devIdp));
@@ -268,7 +277,8 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
 function demoBanner(config: Config): string[] {
   if (!config.demo.enabled) return [];
   const byDept = new Map<string, string[]>();
-  for (const l of demoLogins()) byDept.set(l.department ?? 'platform', [...(byDept.get(l.department ?? 'platform') ?? []), l.username]);
+  for (const l of demoLogins())
+    byDept.set(l.department ?? 'platform', [...(byDept.get(l.department ?? 'platform') ?? []), l.username]);
   return [
     `Demo logins (password: ${config.demo.password === 'certflow-demo' ? 'certflow-demo' : 'the value of CERTFLOW_DEMO_PASSWORD'}):`,
     ...[...byDept].map(([d, users]) => `  ${d.padEnd(9)} ${users.join(', ')}`),
@@ -288,7 +298,9 @@ function printBanner(role: Role, does: Duties, config: Config, uiUrl: string | u
     lines.push(`  Health           ${config.http.publicUrl}/readyz`);
   }
   if (uiUrl) lines.push(`  Temporal Web UI  ${uiUrl}`);
-  lines.push(`  Database         ${config.database.client === 'sqlite' ? config.database.filename : 'MySQL (DATABASE_URL)'}`);
+  lines.push(
+    `  Database         ${config.database.client === 'sqlite' ? config.database.filename : 'MySQL (DATABASE_URL)'}`,
+  );
   lines.push(`  Cache            ${config.redisUrl ? 'Redis (REDIS_URL)' : 'in-process LRU'}`);
   const b = config.blobs;
   lines.push(`  Blobs            ${b.kind === 'file' ? b.dir : `s3://${b.bucket}/${b.prefix} (BLOB_STORE_URL)`}`);
@@ -386,7 +398,8 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await run(role, duties(role, flags), config, logger, life);
   } catch (err) {
-    const message = err instanceof ConfigError || /^[A-Z_]+: /.test((err as Error).message) ? (err as Error).message : undefined;
+    const message =
+      err instanceof ConfigError || /^[A-Z_]+: /.test((err as Error).message) ? (err as Error).message : undefined;
     if (message) process.stderr.write(`certflow: ${message}\n`);
     else logger.fatal({ err }, 'start-up failed');
     await life.stop();

@@ -8,7 +8,10 @@ export const EXPIRY_SCHEDULE_ID = 'certflow-expiry-sweep';
  * The Temporal Schedule that runs the expiry sweep. Created once (the first worker to start
  * wins); operators pause, trigger or change it in the Web UI's Schedules page.
  */
-export async function ensureExpirySchedule(client: Client, opts: { taskQueue: string; everyMinutes: number; reminderDays: number }): Promise<void> {
+export async function ensureExpirySchedule(
+  client: Client,
+  opts: { taskQueue: string; everyMinutes: number; reminderDays: number },
+): Promise<void> {
   try {
     await client.schedule.create({
       scheduleId: EXPIRY_SCHEDULE_ID,

@@ -109,13 +109,20 @@ export async function startDevServer(config: Config, logger: Logger): Promise<De
   }
   fs.mkdirSync(path.dirname(dbFilename), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--db-filename', dbFilename,
-    '--namespace', config.temporal.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    dbFilename,
+    '--namespace',
+    config.temporal.namespace,
+    '--log-level',
+    'warn',
   ];
   // Its own process group: Ctrl-C in a terminal must not stop the server before the
   // worker has drained; we stop it last. The exit hook covers every other way out.
@@ -125,9 +132,15 @@ export async function startDevServer(config: Config, logger: Logger): Promise<De
   if (child.pid) {
     const argv = readCmdline(child.pid) ?? [cliPath, ...args];
     fs.mkdirSync(path.dirname(pidFile), { recursive: true });
-    fs.writeFileSync(pidFile, JSON.stringify({
-      pid: child.pid, owner: process.pid, ownerArgv: readCmdline(process.pid) ?? [], argv,
-    } satisfies PidRecord));
+    fs.writeFileSync(
+      pidFile,
+      JSON.stringify({
+        pid: child.pid,
+        owner: process.pid,
+        ownerArgv: readCmdline(process.pid) ?? [],
+        argv,
+      } satisfies PidRecord),
+    );
     child.once('exit', () => {
       if (fs.existsSync(pidFile) && JSON.parse(fs.readFileSync(pidFile, 'utf8')).pid === child.pid) fs.rmSync(pidFile);
     });
@@ -286,7 +299,6 @@ export async function temporalInit(opts: {
     await client.connection.close();
   }
 }
-
 
 export async function createWorker(opts: {
   address: string;

@@ -39,7 +39,11 @@ export class BlobNotFoundError extends Error {
 }
 
 export class BlobCorruptError extends Error {
-  constructor(public readonly sha256: string, public readonly actual: string, where: string) {
+  constructor(
+    public readonly sha256: string,
+    public readonly actual: string,
+    where: string,
+  ) {
     super(`blob ${sha256} is corrupt: the bytes in ${where} hash to ${actual}; it was altered or damaged at rest`);
     this.name = 'BlobCorruptError';
   }

@@ -162,11 +162,15 @@ export async function createRedisCache(opts: RedisCacheOptions): Promise<Cache> 
       // A failed read counts as an error, not a miss: the hit ratio describes the cache, not its outages.
       let result = 'error';
       try {
-        return await soft('get', async () => {
-          const value = (await client.get(prefix + key)) ?? undefined;
-          result = value === undefined ? 'miss' : 'hit';
-          return value;
-        }, undefined);
+        return await soft(
+          'get',
+          async () => {
+            const value = (await client.get(prefix + key)) ?? undefined;
+            result = value === undefined ? 'miss' : 'hit';
+            return value;
+          },
+          undefined,
+        );
       } finally {
         cacheLookups.inc({ backend: 'redis', result });
       }

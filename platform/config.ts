@@ -57,7 +57,9 @@ function parseBlobStoreUrl(value: string, ctx: z.RefinementCtx): S3Location {
 }
 
 /** A claim name in an ID token: a JSON member name we can also write in docs and env files. */
-const claimName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/, 'must be a claim name such as certflow_resident_id');
+const claimName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/, 'must be a claim name such as certflow_resident_id');
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -69,13 +71,22 @@ const envSchema = z.object({
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   AWS_SESSION_TOKEN: z.string().min(1).optional(),
-  AWS_REGION: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name such as us-east-1').optional(),
+  AWS_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'must be a region name such as us-east-1')
+    .optional(),
   DATABASE_URL: z
     .string()
     .regex(/^(mysql:\/\/|sqlite:)/, 'must start with mysql:// or sqlite:')
     .optional(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 : . _ -').default('certflow:'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{1,64}$/, 'must be 1–64 of A-Z a-z 0-9 : . _ -')
+    .default('certflow:'),
   CACHE_MAX_ENTRIES: z.coerce.number().int().positive().default(10_000),
   TEMPORAL_ADDRESS: z
     .string()
@@ -86,13 +97,22 @@ const envSchema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI: z.string().min(1).optional(),
-  SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(8),
+  SESSION_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(8),
   LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   LOGIN_LOCKOUT_MINUTES: z.coerce.number().int().positive().default(15),
   LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().positive().optional(),
   TRUSTED_PROXIES: z
     .string()
-    .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    )
     .superRefine((list, ctx) => {
       for (const p of list) {
         if (!isAddressOrRange(p)) ctx.addIssue({ code: 'custom', message: `${p} is not an IP address or CIDR range` });
@@ -101,14 +121,30 @@ const envSchema = z.object({
     .default([]),
   CERTFLOW_MASTER_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 48`)').optional(),
   CERTFLOW_DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('certflow-demo'),
-  CATALOG_URL: z.url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  CATALOG_URL: z
+    .url()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .optional(),
   /** The city's RFC 3161 time-stamping service; unset: certflow's own TSA (docs/trust.md). */
-  TSA_URL: z.url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  TSA_URL: z
+    .url()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .optional(),
   CATALOG_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
   CALLBACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
-  EXPIRY_SWEEP_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(60),
+  EXPIRY_SWEEP_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(60),
   EXPIRY_REMINDER_DAYS: z.coerce.number().int().min(0).max(365).default(30),
-  AUDIT_ANCHOR_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(60),
+  AUDIT_ANCHOR_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .default(60),
   VERIFY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(60),
   COMPARE_MAX_FAILURES_PER_CALLER: z.coerce.number().int().min(1).max(1000).default(5),
   COMPARE_MAX_FAILURES_PER_CERTIFICATE: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -118,17 +154,28 @@ const envSchema = z.object({
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
   PREVIEW_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   PREVIEW_PER_USER: z.coerce.number().int().min(1).max(16).default(2),
-  CALLBACK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  CALLBACK_ALLOW_PRIVATE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Holder sign-in (docs/holders.md): an OpenID Connect provider; all three or none.
-  HOLDER_OIDC_ISSUER: z.url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  HOLDER_OIDC_ISSUER: z
+    .url()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .optional(),
   HOLDER_OIDC_CLIENT_ID: z.string().min(1).max(200).optional(),
   HOLDER_OIDC_CLIENT_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
   HOLDER_CLAIM_PERSON_ID: claimName.default('certflow_resident_id'),
   HOLDER_CLAIM_PERSON_NAME: claimName.default('name'),
   HOLDER_CLAIM_ENTITY_CODE: claimName.default('certflow_credit_code'),
   HOLDER_CLAIM_ENTITY_NAME: claimName.default('certflow_entity_name'),
-  HOLDER_SESSION_TTL_MINUTES: z.coerce.number().int().min(5).max(24 * 60).default(120),
+  HOLDER_SESSION_TTL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(5)
+    .max(24 * 60)
+    .default(120),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -291,7 +338,9 @@ function holderOidc(e: Env): HolderOidc | undefined {
     ['HOLDER_OIDC_CLIENT_SECRET', clientSecret],
   ].filter(([, v]) => !v);
   if (missing.length) {
-    throw new ConfigError(missing.map(([variable]) => ({ variable: variable!, message: 'set all three HOLDER_OIDC_* or none' })));
+    throw new ConfigError(
+      missing.map(([variable]) => ({ variable: variable!, message: 'set all three HOLDER_OIDC_* or none' })),
+    );
   }
   if (e.NODE_ENV === 'production' && !issuer!.startsWith('https://')) {
     throw new ConfigError([{ variable: 'HOLDER_OIDC_ISSUER', message: 'must be https:// in production' }]);
@@ -301,10 +350,7 @@ function holderOidc(e: Env): HolderOidc | undefined {
 
 export class ConfigError extends Error {
   constructor(public readonly problems: { variable: string; message: string }[]) {
-    super(
-      'Invalid configuration:\n' +
-        problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'),
-    );
+    super('Invalid configuration:\n' + problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -345,13 +391,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   );
   const parsed = envSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '?'), message: i.message })));
   }
   const e = parsed.data;
   if (e.NODE_ENV === 'production' && !e.CERTFLOW_MASTER_KEY) {
-    throw new ConfigError([{ variable: 'CERTFLOW_MASTER_KEY', message: 'required in production (it encrypts the seals\' private keys)' }]);
+    throw new ConfigError([
+      { variable: 'CERTFLOW_MASTER_KEY', message: "required in production (it encrypts the seals' private keys)" },
+    ]);
   }
   const ports = [
     ['PORT', e.PORT],
@@ -359,10 +405,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     ['TEMPORAL_METRICS_PORT', e.TEMPORAL_METRICS_PORT],
   ] as const;
   const clashes = ports.flatMap(([name, value], i) =>
-    ports.slice(0, i).filter(([, other]) => value !== undefined && other === value).map(([other]) => ({
-      variable: name,
-      message: `${value} is already ${other}; each listener needs a port of its own`,
-    })),
+    ports
+      .slice(0, i)
+      .filter(([, other]) => value !== undefined && other === value)
+      .map(([other]) => ({
+        variable: name,
+        message: `${value} is already ${other}; each listener needs a port of its own`,
+      })),
   );
   if (clashes.length) throw new ConfigError(clashes);
   const dataDir = path.resolve(e.DATA_DIR);

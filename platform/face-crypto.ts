@@ -53,7 +53,9 @@ export function createFaceCrypto(masterKey: Buffer): FaceCrypto {
   };
   const map = (fields: readonly FaceField[], data: Record<string, unknown>, f: (v: string) => string) => {
     const ids = idNumberFields(fields);
-    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, ids.has(k) && typeof v === 'string' ? f(v) : v]));
+    return Object.fromEntries(
+      Object.entries(data).map(([k, v]) => [k, ids.has(k) && typeof v === 'string' ? f(v) : v]),
+    );
   };
   return {
     seal: (fields, data) => map(fields, data, (v) => (isEncryptedFaceValue(v) ? v : encrypt(v))),

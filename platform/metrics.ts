@@ -148,9 +148,7 @@ export async function serveMetrics(opts: {
       res.writeHead(url === '/metrics' ? 405 : 404, { 'content-type': 'text/plain' }).end('GET /metrics\n');
       return;
     }
-    const refresh = opts.refresh
-      ? () => opts.refresh!().catch((err) => opts.onError?.(err))
-      : undefined;
+    const refresh = opts.refresh ? () => opts.refresh!().catch((err) => opts.onError?.(err)) : undefined;
     scrape(refresh).then(
       ({ contentType, body }) =>
         res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? '' : body),

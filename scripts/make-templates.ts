@@ -78,7 +78,7 @@ function para(runs: string | string[], s: ParaStyle = {}): string {
     `<w:p><w:pPr>` +
     `<w:spacing w:before="${(s.before ?? 0) * 20}" w:after="${(s.after ?? 0) * 20}" ` +
     `w:line="${Math.round((s.line ?? 1) * 240)}" w:lineRule="auto"/>` +
-    `<w:jc w:val="${s.align === 'distribute' ? 'distribute' : s.align ?? 'left'}"/>` +
+    `<w:jc w:val="${s.align === 'distribute' ? 'distribute' : (s.align ?? 'left')}"/>` +
     `</w:pPr>${body}</w:p>`
   );
 }
@@ -440,11 +440,7 @@ export const SAMPLE_DATA = {
     address: '深圳市南山区南头街道南联社区南新路3038号',
     premises: '深圳市南山区南头街道南新路3038号101铺',
     businessFormat: '餐饮服务经营者（小型餐馆）',
-    businessItems: [
-      '热食类食品制售',
-      '冷食类食品制售（不含生食）',
-      '自制饮品制售（不含自酿酒）',
-    ],
+    businessItems: ['热食类食品制售', '冷食类食品制售（不含生食）', '自制饮品制售（不含自酿酒）'],
   },
 } as const;
 

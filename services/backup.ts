@@ -6,7 +6,14 @@ import { BlobNotFoundError, sha256, type BlobStore } from '../platform/blobs';
 import { masterKeyFingerprint } from '../platform/keys';
 import type { Config } from '../platform/config';
 import { openDb, migrate, isMysql, type Db } from '../db/knex';
-import { dumpMysql, isEmptyDatabase, loadMysql, appliedMigrations, snapshotSqlite, type DatabaseSnapshot } from '../db/backup';
+import {
+  dumpMysql,
+  isEmptyDatabase,
+  loadMysql,
+  appliedMigrations,
+  snapshotSqlite,
+  type DatabaseSnapshot,
+} from '../db/backup';
 import { publicTrustMaterial } from '../db/trust';
 import { verifyAuditChain, type ChainReport } from '../db/audit';
 
@@ -73,7 +80,9 @@ export async function backup(deps: BackupDeps, dir: string): Promise<BackupManif
 
   const client = isMysql(db) ? 'mysql' : 'sqlite';
   const snapshot: DatabaseSnapshot =
-    client === 'mysql' ? await dumpMysql(db, path.join(dir, 'database')) : await snapshotSqlite(db, path.join(dir, 'database.sqlite'));
+    client === 'mysql'
+      ? await dumpMysql(db, path.join(dir, 'database'))
+      : await snapshotSqlite(db, path.join(dir, 'database.sqlite'));
 
   const missingOptional: string[] = [];
   let copied = 0;
@@ -152,12 +161,15 @@ export async function checkBackup(dir: string, masterKey: Buffer | undefined): P
   for (const [rel, hash] of Object.entries(manifest.files)) {
     const f = path.join(dir, rel);
     if (!fs.existsSync(f)) throw invalid(`${rel} is listed in the manifest but missing`);
-    if ((await sha256File(f)) !== hash) throw invalid(`${rel} does not match its SHA-256 in the manifest; the backup is damaged`);
+    if ((await sha256File(f)) !== hash)
+      throw invalid(`${rel} does not match its SHA-256 in the manifest; the backup is damaged`);
   }
   const keys = JSON.parse(await fs.promises.readFile(path.join(dir, 'keys.json'), 'utf8')) as KeysManifest;
   const taken = keys.masterKeyFingerprint;
   if (!masterKey) {
-    throw invalid(`CERTFLOW_MASTER_KEY: not set; restore needs the master key this backup was taken with (fingerprint ${taken.slice(0, 16)}…)`);
+    throw invalid(
+      `CERTFLOW_MASTER_KEY: not set; restore needs the master key this backup was taken with (fingerprint ${taken.slice(0, 16)}…)`,
+    );
   }
   const given = masterKeyFingerprint(masterKey);
   if (given !== taken) {
@@ -175,9 +187,12 @@ export async function restore(deps: RestoreDeps, dir: string): Promise<RestoreRe
   const manifest = await checkBackup(dir, deps.masterKey);
   const masterKey = deps.masterKey!;
   if (manifest.database.client !== config.database.client) {
-    throw invalid(`the backup holds a ${manifest.database.client} database; DATABASE_URL names ${config.database.client}`);
+    throw invalid(
+      `the backup holds a ${manifest.database.client} database; DATABASE_URL names ${config.database.client}`,
+    );
   }
-  if (!emptyOrAbsent(config.audit.anchorsDir)) throw invalid(`${config.audit.anchorsDir} is not empty; restore into a fresh DATA_DIR`);
+  if (!emptyOrAbsent(config.audit.anchorsDir))
+    throw invalid(`${config.audit.anchorsDir} is not empty; restore into a fresh DATA_DIR`);
 
   let db: Db | undefined;
   try {
@@ -197,11 +212,14 @@ export async function restore(deps: RestoreDeps, dir: string): Promise<RestoreRe
       await migrate(db);
     } else {
       db = openDb(config.database);
-      if (!(await isEmptyDatabase(db))) throw invalid('the database DATABASE_URL names already holds data; restore into an empty one');
+      if (!(await isEmptyDatabase(db)))
+        throw invalid('the database DATABASE_URL names already holds data; restore into an empty one');
       await migrate(db);
       const mine = await appliedMigrations(db);
       if (mine.join() !== manifest.database.migrations.join()) {
-        throw invalid(`the backup's schema (${manifest.database.migrations.at(-1)}) differs from this certflow's (${mine.at(-1)}); use the same version`);
+        throw invalid(
+          `the backup's schema (${manifest.database.migrations.at(-1)}) differs from this certflow's (${mine.at(-1)}); use the same version`,
+        );
       }
       await loadMysql(db, path.join(dir, 'database'), manifest.database.tables);
     }

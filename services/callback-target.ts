@@ -17,12 +17,28 @@ import { invalidError } from './errors';
 
 const SPECIAL = new net.BlockList();
 for (const [net4, bits] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
 ] as const) {
   SPECIAL.addSubnet(net4, bits, 'ipv4');
 }
-for (const [net6, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]] as const) {
+for (const [net6, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+  ['64:ff9b::', 96],
+] as const) {
   SPECIAL.addSubnet(net6, bits, 'ipv6');
 }
 
@@ -49,15 +65,21 @@ export function parseOrigin(value: string): string {
 
 /** At submission: the URL must be under one of the client's origins, and not special unless allowed. */
 export function checkCallbackUrl(url: string, origins: readonly string[] | null, allowPrivate: boolean): void {
-  const refuse = (message: string) => invalidError('The callbackUrl is not allowed', [{ field: 'callbackUrl', message }]);
+  const refuse = (message: string) =>
+    invalidError('The callbackUrl is not allowed', [{ field: 'callbackUrl', message }]);
   if (origins === null) throw refuse('only API clients may set a callbackUrl (to an origin registered for them)');
   const u = new URL(url);
   if (!origins.includes(u.origin)) {
-    throw refuse(`${u.origin} is not a callback origin registered for this API client` +
-      (origins.length ? ` (registered: ${origins.join(', ')})` : ' (none registered)'));
+    throw refuse(
+      `${u.origin} is not a callback origin registered for this API client` +
+        (origins.length ? ` (registered: ${origins.join(', ')})` : ' (none registered)'),
+    );
   }
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  if (!allowPrivate && (net.isIP(host) ? isSpecialAddress(host) : host === 'localhost' || host.endsWith('.localhost'))) {
+  if (
+    !allowPrivate &&
+    (net.isIP(host) ? isSpecialAddress(host) : host === 'localhost' || host.endsWith('.localhost'))
+  ) {
     throw refuse(`${host} is a loopback or private address`);
   }
 }

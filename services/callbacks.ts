@@ -1,7 +1,10 @@
 import type { Config } from '../platform/config';
 import { getApplication, type ApplicationRow } from '../db/applications';
 import {
-  getCertificate, getCertificateByApplication, wasCallbackDelivered, type CertificateRow,
+  getCertificate,
+  getCertificateByApplication,
+  wasCallbackDelivered,
+  type CertificateRow,
 } from '../db/certificates';
 import { getNotice } from '../db/lifecycle';
 import { expiryRemindersToEnqueue, findOutboxMessageByKey, type OutboxMessage } from '../db/outbox';

@@ -67,7 +67,11 @@ export async function compareCertificateFields(
 
   const faceKeys = Object.keys(claims).filter((k) => !(HOLDER_KEYS as readonly string[]).includes(k));
   for (const k of faceKeys) {
-    if (!fields.some((f) => f.key === k)) errors.push({ field: `fields.${k}`, message: `is not a face field of ${cert.typeCode} (nor holderId / holderName)` });
+    if (!fields.some((f) => f.key === k))
+      errors.push({
+        field: `fields.${k}`,
+        message: `is not a face field of ${cert.typeCode} (nor holderId / holderName)`,
+      });
   }
   // Required: an empty claim says nothing; the caller should leave the key out.
   const claimedFields = fields.filter((f) => faceKeys.includes(f.key)).map((f) => ({ ...f, required: true }));
@@ -87,7 +91,8 @@ export async function compareCertificateFields(
   let holderName: string | undefined;
   if ('holderName' in claims) {
     const raw = claims.holderName;
-    if (typeof raw !== 'string' || !raw.trim() || [...raw.trim()].length > 200) errors.push({ field: 'fields.holderName', message: 'must be a name of 1 to 200 characters' });
+    if (typeof raw !== 'string' || !raw.trim() || [...raw.trim()].length > 200)
+      errors.push({ field: 'fields.holderName', message: 'must be a name of 1 to 200 characters' });
     else holderName = raw.trim();
   }
   if (errors.length) throw new CompareInputError(errors);
@@ -122,23 +127,33 @@ async function reserveAttempt(deps: CompareDeps, number: string, caller: Compare
   try {
     counts = await Promise.all([deps.cache.incr(callerKey, ttl), deps.cache.incr(certKey, ttl)]);
   } catch {
-    throw unavailableError('Compare is unavailable for the moment (its attempt counters cannot be reached); try again shortly');
+    throw unavailableError(
+      'Compare is unavailable for the moment (its attempt counters cannot be reached); try again shortly',
+    );
   }
   const release = async () => {
     await Promise.all([deps.cache.decr(callerKey), deps.cache.decr(certKey)]).catch(() => undefined);
   };
   const [callerCount = 0, certCount = 0] = counts;
-  const scope = callerCount > maxFailuresPerCaller ? 'caller' : certCount > maxFailuresPerCertificate ? 'certificate' : undefined;
+  const scope =
+    callerCount > maxFailuresPerCaller ? 'caller' : certCount > maxFailuresPerCertificate ? 'certificate' : undefined;
   if (scope) {
     await release();
     const limit = scope === 'caller' ? maxFailuresPerCaller : maxFailuresPerCertificate;
     const alertKey = `compare-alert:${scope === 'caller' ? `caller:${caller.key}` : 'certificate'}:${number}:${day}`;
-    const first = await deps.cache.incr(alertKey, ttl).then((n) => n === 1, () => true);
+    const first = await deps.cache.incr(alertKey, ttl).then(
+      (n) => n === 1,
+      () => true,
+    );
     if (first) await caller.alert({ scope, limit, day, certificate: number });
     const who = scope === 'caller' ? 'you have made' : 'callers have made';
-    throw new ServiceError('too-many', `${who} ${limit} compares of ${number} today that did not match; try again tomorrow`, {
-      title: 'Too Many Requests',
-    });
+    throw new ServiceError(
+      'too-many',
+      `${who} ${limit} compares of ${number} today that did not match; try again tomorrow`,
+      {
+        title: 'Too Many Requests',
+      },
+    );
   }
   return { release };
 }
@@ -147,7 +162,8 @@ async function holderIdMatches(deps: CompareDeps, cert: CachedCertificate, claim
   if (cert.holderKind === 'person') {
     const registered = await getRegisteredRecord(deps.db, deps.cache, cert.number);
     const binding = registered ? (JSON.parse(registered.record) as CertificateRecord).holder : undefined;
-    if (binding?.kind === 'person') return equalHex(holderIdBinding(deps.masterKey, cert.number, claimed), binding.idBinding);
+    if (binding?.kind === 'person')
+      return equalHex(holderIdBinding(deps.masterKey, cert.number, claimed), binding.idBinding);
   }
   return equalHex(createHolderCrypto(deps.masterKey).lookupHash(claimed), cert.holderIdHash);
 }

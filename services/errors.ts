@@ -4,7 +4,8 @@
  * activities/failures.ts into a non-retryable Temporal failure whose type is `code` (the
  * workflows and their recorded histories know those types, e.g. `NoIssuerCode`).
  */
-export type ServiceErrorKind = 'not-found' | 'conflict' | 'invalid' | 'forbidden' | 'too-many' | 'unavailable' | 'bad-gateway';
+export type ServiceErrorKind =
+  'not-found' | 'conflict' | 'invalid' | 'forbidden' | 'too-many' | 'unavailable' | 'bad-gateway';
 
 export interface FieldError {
   field: string;

@@ -22,13 +22,17 @@ export function lifecycleSteps({ db, cache, config, masterKey }: ServiceDeps) {
       const numbers = await expireBatch(db, input.asOf, input.limit);
       if (numbers.length === 0) return 0;
       await invalidateCertificate(cache, ...numbers);
-      await appendAudit(db, {
-        category: 'operation',
-        action: 'certificate.expire',
-        outcome: 'success',
-        actor: system,
-        detail: { asOf: input.asOf, count: numbers.length, numbers },
-      }, masterKey);
+      await appendAudit(
+        db,
+        {
+          category: 'operation',
+          action: 'certificate.expire',
+          outcome: 'success',
+          actor: system,
+          detail: { asOf: input.asOf, count: numbers.length, numbers },
+        },
+        masterKey,
+      );
       return numbers.length;
     },
 
@@ -36,11 +40,28 @@ export function lifecycleSteps({ db, cache, config, masterKey }: ServiceDeps) {
     async remindExpiring(input: { from: string; to: string; limit: number }): Promise<number> {
       const due = await dueForReminder(db, input.from, input.to, input.limit);
       for (const c of due) {
-        const dueOn = c.valid_until instanceof Date ? c.valid_until.toISOString().slice(0, 10) : String(c.valid_until).slice(0, 10);
-        await addNotice(db, { number: c.number, event: 'expiring', applicationId: c.application_id, callbackUrl: c.callback_url, dueOn });
+        const dueOn =
+          c.valid_until instanceof Date ? c.valid_until.toISOString().slice(0, 10) : String(c.valid_until).slice(0, 10);
+        await addNotice(db, {
+          number: c.number,
+          event: 'expiring',
+          applicationId: c.application_id,
+          callbackUrl: c.callback_url,
+          dueOn,
+        });
       }
       if (due.length) {
-        await appendAudit(db, { category: 'operation', action: 'certificate.remind-expiry', outcome: 'success', actor: system, detail: { window: [input.from, input.to], count: due.length, numbers: due.map((c) => c.number) } }, masterKey);
+        await appendAudit(
+          db,
+          {
+            category: 'operation',
+            action: 'certificate.remind-expiry',
+            outcome: 'success',
+            actor: system,
+            detail: { window: [input.from, input.to], count: due.length, numbers: due.map((c) => c.number) },
+          },
+          masterKey,
+        );
       }
       return due.length;
     },
@@ -52,27 +73,41 @@ export function lifecycleSteps({ db, cache, config, masterKey }: ServiceDeps) {
       if (result.changed) {
         const cert = (await getCertificate(db, input.number))!;
         const app = await getApplication(db, cert.applicationId);
-        await addNotice(db, { number: input.number, event: input.status, applicationId: cert.applicationId, callbackUrl: app?.callbackUrl ?? null });
-        await appendAudit(db, {
-          category: 'revocation',
-          action: `certificate.${input.status === 'revoked' ? 'revoke' : input.status === 'cancelled' ? 'cancel' : 'withdraw'}`,
-          outcome: 'success',
-          actor: { type: input.actor.type, id: input.actor.id, name: input.actor.name },
-          department: cert.department,
-          object: { type: 'certificate', id: input.number },
-          detail: { reason: input.reason, previous: result.previous },
-        }, masterKey);
+        await addNotice(db, {
+          number: input.number,
+          event: input.status,
+          applicationId: cert.applicationId,
+          callbackUrl: app?.callbackUrl ?? null,
+        });
+        await appendAudit(
+          db,
+          {
+            category: 'revocation',
+            action: `certificate.${input.status === 'revoked' ? 'revoke' : input.status === 'cancelled' ? 'cancel' : 'withdraw'}`,
+            outcome: 'success',
+            actor: { type: input.actor.type, id: input.actor.id, name: input.actor.name },
+            department: cert.department,
+            object: { type: 'certificate', id: input.number },
+            detail: { reason: input.reason, previous: result.previous },
+          },
+          masterKey,
+        );
       }
       return result;
     },
 
     /** Tells the application's business system about a status change; throws (and is retried) until it answers 2xx. */
-    async notifyStatusChange(input: { number: string; event: string }): Promise<{ delivered: boolean; skipped?: string }> {
+    async notifyStatusChange(input: {
+      number: string;
+      event: string;
+    }): Promise<{ delivered: boolean; skipped?: string }> {
       return notifyStatus({ db, config, masterKey }, input.number, input.event);
     },
 
     /** Sends the recorded expiry reminders through the outbox; failed ones wait for the next sweep. */
-    async notifyExpiring(input: { limit: number }): Promise<{ enqueued: number; attempted: number; delivered: number }> {
+    async notifyExpiring(input: {
+      limit: number;
+    }): Promise<{ enqueued: number; attempted: number; delivered: number }> {
       return relayExpiryReminders({ db, config, masterKey }, { limit: input.limit, budgetMs: 60_000 });
     },
   };

@@ -37,7 +37,12 @@ export interface PostResult {
 }
 
 /** POST with a hard time limit; a network error or timeout is an OutboundError, any HTTP answer is returned. */
-export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<PostResult> {
+export async function postJson(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<PostResult> {
   const t0 = performance.now();
   try {
     const res = await fetch(url, {
@@ -51,7 +56,8 @@ export async function postJson(url: string, body: string, headers: Record<string
     return { status: res.status, durationMs: performance.now() - t0, body: text };
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${e.cause?.code ?? e.name}: ${e.message}`;
+    const why =
+      e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${e.cause?.code ?? e.name}: ${e.message}`;
     throw new OutboundError(`POST ${url} failed: ${why}`, false);
   }
 }
@@ -98,7 +104,8 @@ export function postJsonGuarded(
       },
     );
     req.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'ECALLBACKADDRESS') return reject(new OutboundError(`POST ${url} refused: ${err.message}`, true));
+      if (err.code === 'ECALLBACKADDRESS')
+        return reject(new OutboundError(`POST ${url} refused: ${err.message}`, true));
       const timedOut = err.name === 'AbortError' || err.name === 'TimeoutError';
       const why = timedOut ? `no answer within ${timeoutMs} ms` : `${err.code ?? err.name}: ${err.message}`;
       reject(new OutboundError(`POST ${url} failed: ${why}`, false));
@@ -159,7 +166,12 @@ export async function registerCertificate(deps: CatalogDeps, number: string): Pr
   const cert = await getCertificate(deps.db, number);
   if (!cert) throw new OutboundError(`no certificate ${number}`, true);
   if (cert.catalogRegisteredAt) {
-    return { registered: true, registeredAt: cert.catalogRegisteredAt, attempts: cert.catalogAttempts, alreadyRegistered: true };
+    return {
+      registered: true,
+      registeredAt: cert.catalogRegisteredAt,
+      attempts: cert.catalogAttempts,
+      alreadyRegistered: true,
+    };
   }
   const url = deps.config.catalog.url;
   if (url) {
@@ -172,7 +184,10 @@ export async function registerCertificate(deps: CatalogDeps, number: string): Pr
       const body = JSON.stringify(catalogPayload({ ...cert, faceData }, holderId, deps.config.http.publicUrl));
       const res = await postJson(url, body, { 'x-certflow-certificate': cert.number }, deps.config.catalog.timeoutMs);
       if (res.status < 200 || res.status > 299) {
-        failure = new OutboundError(`catalog answered ${res.status}${res.body ? `: ${res.body.slice(0, 300)}` : ''}`, isPermanent(res.status));
+        failure = new OutboundError(
+          `catalog answered ${res.status}${res.body ? `: ${res.body.slice(0, 300)}` : ''}`,
+          isPermanent(res.status),
+        );
       }
     } catch (err) {
       failure = err instanceof OutboundError ? err : new OutboundError((err as Error).message, false);
@@ -184,7 +199,12 @@ export async function registerCertificate(deps: CatalogDeps, number: string): Pr
   }
   await recordCatalogAttempt(deps.db, number, { ok: true });
   const after = (await getCertificate(deps.db, number))!;
-  return { registered: true, registeredAt: after.catalogRegisteredAt!, attempts: after.catalogAttempts, alreadyRegistered: false };
+  return {
+    registered: true,
+    registeredAt: after.catalogRegisteredAt!,
+    attempts: after.catalogAttempts,
+    alreadyRegistered: false,
+  };
 }
 
 // ------------------------------------------------------------------ callbacks

@@ -1,10 +1,19 @@
 import type { Config } from '../platform/config';
 import type { Db } from '../db/knex';
 import {
-  duePendingMessages, getOutboxMessage, insertOutboxMessage, recordOutboxAttempt, type OutboxMessage,
+  duePendingMessages,
+  getOutboxMessage,
+  insertOutboxMessage,
+  recordOutboxAttempt,
+  type OutboxMessage,
 } from '../db/outbox';
 import {
-  bodySha256, callbackSigningKey, isPermanentHttpStatus, OutboundError, postJsonGuarded, signCallbackBody,
+  bodySha256,
+  callbackSigningKey,
+  isPermanentHttpStatus,
+  OutboundError,
+  postJsonGuarded,
+  signCallbackBody,
 } from './outbound';
 
 /**
@@ -103,7 +112,11 @@ export async function deliver(
     const exhausted = opts.giveUpAfter !== undefined && msg.attempts + 1 >= opts.giveUpAfter;
     const permanent = err.permanent || exhausted;
     await recordOutboxAttempt(deps.db, id, {
-      outcome: 'failed', permanent, statusCode, error: err.message, durationMs,
+      outcome: 'failed',
+      permanent,
+      statusCode,
+      error: err.message,
+      durationMs,
       retryAt: new Date(Date.now() + backoffMs(msg.attempts + 1)),
     });
     if (permanent === err.permanent) throw err;

@@ -131,7 +131,8 @@ class Checks {
 /** The JSON body is capped at 2 MB by api/app.ts; other callers are held to the same. */
 const MAX_RECORD_CHARS = 2 * 1024 * 1024;
 
-const isRecordObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecordObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const SIGNER_CHECKS = ['chain', 'signerValidity', 'signerProfile'] as const;
 
@@ -160,7 +161,11 @@ export async function verifyCertificate(
   if (status) checks.from('status', status.check);
   const list = checks.list();
   return {
-    verdict: list.some((c) => c.status === 'failed') ? 'invalid' : list.some((c) => c.status === 'indeterminate') ? 'indeterminate' : 'valid',
+    verdict: list.some((c) => c.status === 'failed')
+      ? 'invalid'
+      : list.some((c) => c.status === 'indeterminate')
+        ? 'indeterminate'
+        : 'valid',
     input: kind,
     checks: list,
     certificate: cert && status ? summary(deps, cert, status.effective, staff(cert)) : null,
@@ -171,7 +176,8 @@ export async function verifyCertificate(
 // ---------------------------------------------------------------- the three inputs
 
 async function verifyPdf(deps: VerifyDeps, pdf: Buffer, checks: Checks, rootPem: string | undefined) {
-  if (pdf.subarray(0, 1024).indexOf('%PDF-') < 0) throw new VerifyInputError('(body)', 'not a PDF file: it does not start with %PDF-');
+  if (pdf.subarray(0, 1024).indexOf('%PDF-') < 0)
+    throw new VerifyInputError('(body)', 'not a PDF file: it does not start with %PDF-');
   const fileSha = sha256(pdf);
   let inspection: PdfSignatureInspection | undefined;
   try {
@@ -180,7 +186,8 @@ async function verifyPdf(deps: VerifyDeps, pdf: Buffer, checks: Checks, rootPem:
     if (!(err instanceof PdfSignatureError)) throw err;
     checks.set('integrity', 'failed', err.message);
     checks.set('pdfSignature', 'failed', err.message);
-    for (const id of SIGNER_CHECKS) checks.set(id, 'indeterminate', 'the file has no readable signature whose signer could be checked');
+    for (const id of SIGNER_CHECKS)
+      checks.set(id, 'indeterminate', 'the file has no readable signature whose signer could be checked');
   }
   let signerDepartment: string | undefined;
   let signerName: string | undefined;
@@ -197,7 +204,11 @@ async function verifyPdf(deps: VerifyDeps, pdf: Buffer, checks: Checks, rootPem:
             : 'the signature covers the whole file and its digest matches: not a byte was changed'
           : 'the file was changed after signing: its SHA-256 no longer matches the signed digest',
     );
-    checks.set('pdfSignature', i.signatureValid ? 'passed' : 'failed', i.signatureValid ? 'the signer certificate\'s key made this signature' : i.reason);
+    checks.set(
+      'pdfSignature',
+      i.signatureValid ? 'passed' : 'failed',
+      i.signatureValid ? "the signer certificate's key made this signature" : i.reason,
+    );
     if (i.signerCertificatePem) {
       const d = describeCertificate(i.signerCertificatePem);
       [signerDepartment, signerName] = [d.departmentCode, d.commonName];
@@ -216,14 +227,30 @@ async function verifyPdf(deps: VerifyDeps, pdf: Buffer, checks: Checks, rootPem:
   const claimed = /[A-Z0-9]{2,8}-\d{6}-\d{4}-\d{7}-[0-9A-Z]/.exec(inspection?.dictionary.reason ?? '')?.[0];
   if (claimed && parseCertificateNumber(claimed).ok) cert = await getCertificateCached(deps.db, deps.cache, claimed);
   if (!cert && signerDepartment && inspection?.signingTime) {
-    const n = await findNumberBySignedPdf(deps.db, { department: signerDepartment, signedAt: inspection.signingTime, pdfSha256: fileSha });
+    const n = await findNumberBySignedPdf(deps.db, {
+      department: signerDepartment,
+      signedAt: inspection.signingTime,
+      pdfSha256: fileSha,
+    });
     if (n) cert = await getCertificateCached(deps.db, deps.cache, n);
   }
   if (!cert) {
-    checks.set('issuer', 'indeterminate', 'the file is not a certificate registered here, so there is no issuing department to compare');
+    checks.set(
+      'issuer',
+      'indeterminate',
+      'the file is not a certificate registered here, so there is no issuing department to compare',
+    );
     checks.set('recordSignature', 'indeterminate', 'no registered certificate record for this file');
-    checks.set('pdfHash', 'failed', `no certificate issued by this platform has this file (SHA-256 ${fileSha.slice(0, 16)}…)`);
-    checks.set('status', 'failed', claimed ? `${claimed} was not issued by this platform` : 'not issued by this platform');
+    checks.set(
+      'pdfHash',
+      'failed',
+      `no certificate issued by this platform has this file (SHA-256 ${fileSha.slice(0, 16)}…)`,
+    );
+    checks.set(
+      'status',
+      'failed',
+      claimed ? `${claimed} was not issued by this platform` : 'not issued by this platform',
+    );
     return undefined;
   }
 
@@ -236,7 +263,11 @@ async function verifyPdf(deps: VerifyDeps, pdf: Buffer, checks: Checks, rootPem:
     return cert;
   }
   if (record.document?.sha256 !== cert.pdfSha256) {
-    checks.set('pdfHash', 'failed', `the registry is inconsistent: the record of ${cert.number} names a different PDF than the catalog`);
+    checks.set(
+      'pdfHash',
+      'failed',
+      `the registry is inconsistent: the record of ${cert.number} names a different PDF than the catalog`,
+    );
   } else {
     checks.set(
       'pdfHash',
@@ -249,9 +280,17 @@ async function verifyPdf(deps: VerifyDeps, pdf: Buffer, checks: Checks, rootPem:
   if (!rootPem) {
     checks.set('recordSignature', 'indeterminate', 'no platform root is configured');
   } else {
-    const rep = verifyRecordSignature(Buffer.from(registered.record, 'utf8'), registered.signature, rootPem, { issuerDepartmentCode: cert.department });
+    const rep = verifyRecordSignature(Buffer.from(registered.record, 'utf8'), registered.signature, rootPem, {
+      issuerDepartmentCode: cert.department,
+    });
     const bad = Object.values(rep.checks).find((c) => !c.ok);
-    checks.set('recordSignature', bad ? 'failed' : 'passed', bad ? `the registered record: ${bad.reason}` : `the registered record of ${cert.number} is intact and signed by its issuing department`);
+    checks.set(
+      'recordSignature',
+      bad ? 'failed' : 'passed',
+      bad
+        ? `the registered record: ${bad.reason}`
+        : `the registered record of ${cert.number} is intact and signed by its issuing department`,
+    );
   }
   return cert;
 }
@@ -269,7 +308,8 @@ async function verifyRecord(
   let notCanonical = false;
   try {
     if (typeof input.record === 'string') {
-      if (input.record.length > MAX_RECORD_CHARS) throw new VerifyInputError('record', `is longer than ${MAX_RECORD_CHARS} characters`);
+      if (input.record.length > MAX_RECORD_CHARS)
+        throw new VerifyInputError('record', `is longer than ${MAX_RECORD_CHARS} characters`);
       value = parseStrictJson(input.record);
       bytes = Buffer.from(input.record, 'utf8');
       notCanonical = isRecordObject(value) && canonicalize(value) !== input.record;
@@ -277,7 +317,8 @@ async function verifyRecord(
       bytes = canonicalBytes(value);
     }
   } catch (err) {
-    if (err instanceof CanonicalJsonError) throw new VerifyInputError('record', err.path === '$' ? err.reason : err.message);
+    if (err instanceof CanonicalJsonError)
+      throw new VerifyInputError('record', err.path === '$' ? err.reason : err.message);
     throw err;
   }
   if (!isRecordObject(value)) throw new VerifyInputError('record', 'must be a JSON object: the certificate record');
@@ -287,13 +328,23 @@ async function verifyRecord(
   await recordChecks(deps, checks, bytes, input.signature, rootPem, cert?.department ?? record.issuer?.department);
   const sig = checks.get('recordSignature');
   if (notCanonical && sig?.status === 'failed') {
-    checks.set('recordSignature', 'failed', `the text is not the record's canonical form (RFC 8785), so it is not what was signed: send the record byte for byte as issued (${sig.reason})`);
+    checks.set(
+      'recordSignature',
+      'failed',
+      `the text is not the record's canonical form (RFC 8785), so it is not what was signed: send the record byte for byte as issued (${sig.reason})`,
+    );
   }
   if (!cert) {
     const why = 'the record names no certificate registered here';
     checks.set('pdfHash', 'indeterminate', why);
     checks.set('record', 'indeterminate', why);
-    checks.set('status', 'failed', parsed.ok ? `${parsed.value.number} was not issued by this platform` : 'not issued by this platform: the record has no valid certificate number');
+    checks.set(
+      'status',
+      'failed',
+      parsed.ok
+        ? `${parsed.value.number} was not issued by this platform`
+        : 'not issued by this platform: the record has no valid certificate number',
+    );
     return undefined;
   }
   checks.set(
@@ -304,7 +355,13 @@ async function verifyRecord(
       : `the record names the PDF ${String(record.document?.sha256).slice(0, 16)}…, but ${cert.number}'s registered PDF is ${cert.pdfSha256.slice(0, 16)}…`,
   );
   const same = sha256(Buffer.from(bytes)) === cert.recordSha256;
-  checks.set('record', same ? 'passed' : 'failed', same ? `the record is the one registered for ${cert.number}` : `the record differs from the one registered for ${cert.number}`);
+  checks.set(
+    'record',
+    same ? 'passed' : 'failed',
+    same
+      ? `the record is the one registered for ${cert.number}`
+      : `the record differs from the one registered for ${cert.number}`,
+  );
   return cert;
 }
 
@@ -323,9 +380,22 @@ async function verifyNumber(deps: VerifyDeps, input: string, checks: Checks, roo
     checks.set('recordSignature', 'failed', `the registered record of ${number} is missing or unreadable`);
     return cert;
   }
-  await recordChecks(deps, checks, Buffer.from(registered.record, 'utf8'), registered.signature, rootPem, cert.department);
+  await recordChecks(
+    deps,
+    checks,
+    Buffer.from(registered.record, 'utf8'),
+    registered.signature,
+    rootPem,
+    cert.department,
+  );
   const ok = record.document?.sha256 === cert.pdfSha256;
-  checks.set('pdfHash', ok ? 'passed' : 'failed', ok ? 'the signed record names the registered PDF' : `the registry is inconsistent: the record of ${number} names a different PDF than the catalog`);
+  checks.set(
+    'pdfHash',
+    ok ? 'passed' : 'failed',
+    ok
+      ? 'the signed record names the registered PDF'
+      : `the registry is inconsistent: the record of ${number} names a different PDF than the catalog`,
+  );
   return cert;
 }
 
@@ -368,10 +438,15 @@ function signerChecks(
     for (const id of SIGNER_CHECKS) checks.set(id, 'indeterminate', 'no platform root is configured');
     return;
   }
-  const c = checkSignerCertificate({ signerCertificatePem: signerPem, chainPem, trustedRootPem: rootPem, at: signingTime ?? new Date() });
+  const c = checkSignerCertificate({
+    signerCertificatePem: signerPem,
+    chainPem,
+    trustedRootPem: rootPem,
+    at: signingTime ?? new Date(),
+  });
   checks.from('chain', c.chain);
   const validity = signingTime ? c.validAtSigningTime : { ok: false, reason: 'the signature carries no signing time' };
-  const whose = proven ? ' (the timestamp\'s time)' : ' (the signer\'s own claim: no timestamp)';
+  const whose = proven ? " (the timestamp's time)" : " (the signer's own claim: no timestamp)";
   checks.from('signerValidity', signingTime ? { ...validity, reason: validity.reason + whose } : validity);
   checks.from('signerProfile', c.documentSigningProfile);
 }
@@ -386,23 +461,37 @@ async function recordChecks(
   expectedDepartment: string | undefined,
 ) {
   if (!rootPem) {
-    for (const id of ['recordSignature', ...SIGNER_CHECKS, 'issuer'] as const) checks.set(id, 'indeterminate', 'no platform root is configured');
+    for (const id of ['recordSignature', ...SIGNER_CHECKS, 'issuer'] as const)
+      checks.set(id, 'indeterminate', 'no platform root is configured');
     return;
   }
   const rep = verifyRecordSignature(bytes, signature, rootPem);
   if (!rep.signer) {
     // Nothing to judge the signer by: say so rather than fail chain, validity and profile too.
     checks.set('recordSignature', 'failed', rep.checks.signature.reason);
-    for (const id of [...SIGNER_CHECKS, 'issuer'] as const) checks.set(id, 'indeterminate', 'the signature names no signer certificate to check');
+    for (const id of [...SIGNER_CHECKS, 'issuer'] as const)
+      checks.set(id, 'indeterminate', 'the signature names no signer certificate to check');
     return;
   }
   const { integrity, signature: sig } = rep.checks;
   checks.set(
     'recordSignature',
     integrity.ok && sig.ok ? 'passed' : 'failed',
-    integrity.ok && sig.ok ? `the record is exactly what ${rep.signer.commonName} signed` : [integrity, sig].filter((c) => !c.ok).map((c) => c.reason).join('; '),
+    integrity.ok && sig.ok
+      ? `the record is exactly what ${rep.signer.commonName} signed`
+      : [integrity, sig]
+          .filter((c) => !c.ok)
+          .map((c) => c.reason)
+          .join('; '),
   );
-  const proven = await timeChecks(deps, checks, rep.signer.certificatePem, rep.timestampToken, rep.signatureValue, rootPem);
+  const proven = await timeChecks(
+    deps,
+    checks,
+    rep.signer.certificatePem,
+    rep.timestampToken,
+    rep.signatureValue,
+    rootPem,
+  );
   if (proven) signerChecks(checks, rep.signer.certificatePem, rep.signer.chainPem, proven, rootPem, true);
   else {
     checks.from('chain', rep.checks.chain);
@@ -412,10 +501,20 @@ async function recordChecks(
   issuerCheck(checks, rep.signer.departmentCode, rep.signer.commonName, expectedDepartment);
 }
 
-function issuerCheck(checks: Checks, signerDepartment: string | undefined, signerName: string | undefined, expected: string | undefined) {
+function issuerCheck(
+  checks: Checks,
+  signerDepartment: string | undefined,
+  signerName: string | undefined,
+  expected: string | undefined,
+) {
   if (!expected) return checks.set('issuer', 'indeterminate', 'the issuing department is unknown');
-  if (signerDepartment === expected) return checks.set('issuer', 'passed', `signed by ${signerName ?? expected} (${expected}), the issuing department`);
-  checks.set('issuer', 'failed', `issued by department ${expected} but signed by ${signerDepartment ?? 'a certificate without a department (OU)'} ("${signerName ?? '?'}")`);
+  if (signerDepartment === expected)
+    return checks.set('issuer', 'passed', `signed by ${signerName ?? expected} (${expected}), the issuing department`);
+  checks.set(
+    'issuer',
+    'failed',
+    `issued by department ${expected} but signed by ${signerDepartment ?? 'a certificate without a department (OU)'} ("${signerName ?? '?'}")`,
+  );
 }
 
 /** The certificate's status today (China date), with when and why it changed. */
@@ -424,11 +523,19 @@ export function statusNow(cert: CachedCertificate, today: string): { check: Chec
   const why = cert.statusReason ? `: ${cert.statusReason}` : '';
   switch (cert.status) {
     case 'valid':
-      if (cert.validUntil && cert.validUntil < today) return { effective: 'expired', check: { ok: false, reason: `expired: valid until ${cert.validUntil}` } };
-      if (cert.validFrom > today) return { effective: 'valid', check: { ok: false, reason: `not valid before ${cert.validFrom}` } };
-      return { effective: 'valid', check: { ok: true, reason: cert.validUntil ? `valid until ${cert.validUntil}` : 'valid, without end date' } };
+      if (cert.validUntil && cert.validUntil < today)
+        return { effective: 'expired', check: { ok: false, reason: `expired: valid until ${cert.validUntil}` } };
+      if (cert.validFrom > today)
+        return { effective: 'valid', check: { ok: false, reason: `not valid before ${cert.validFrom}` } };
+      return {
+        effective: 'valid',
+        check: { ok: true, reason: cert.validUntil ? `valid until ${cert.validUntil}` : 'valid, without end date' },
+      };
     case 'expired':
-      return { effective: 'expired', check: { ok: false, reason: `expired${cert.validUntil ? `: valid until ${cert.validUntil}` : ` on ${on}`}` } };
+      return {
+        effective: 'expired',
+        check: { ok: false, reason: `expired${cert.validUntil ? `: valid until ${cert.validUntil}` : ` on ${on}`}` },
+      };
     case 'revoked':
       return { effective: 'revoked', check: { ok: false, reason: `revoked (吊销) on ${on}${why}` } };
     case 'cancelled':
@@ -462,7 +569,11 @@ function summary(
     number: cert.number,
     identifier: cert.identifier,
     type: { code: cert.typeCode, name: cert.typeName },
-    holder: { kind: cert.holderKind, name: cert.holderKind === 'person' ? maskPersonName(cert.holderName) : cert.holderName, idMasked },
+    holder: {
+      kind: cert.holderKind,
+      name: cert.holderKind === 'person' ? maskPersonName(cert.holderName) : cert.holderName,
+      idMasked,
+    },
     issuer: { department: cert.department, name: cert.issuerName, code: cert.issuerCode, region: cert.regionCode },
     issuedAt: cert.issuedAt,
     issuedOn: chinaDate(Date.parse(cert.issuedAt)),

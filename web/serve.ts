@@ -13,7 +13,18 @@ import type { AppDeps } from '../api/app';
 const STATIC_DIR = path.join(__dirname, 'static');
 
 /** First path segments that are pages. /seal/:id and /verify/:number are handed out to others. */
-const PAGE_ROOTS = new Set(['', 'login', 'inbox', 'tasks', 'applications', 'seal', 'admin', 'certificates', 'verify', 'audit']);
+const PAGE_ROOTS = new Set([
+  '',
+  'login',
+  'inbox',
+  'tasks',
+  'applications',
+  'seal',
+  'admin',
+  'certificates',
+  'verify',
+  'audit',
+]);
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

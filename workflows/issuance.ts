@@ -29,7 +29,14 @@ import {
 } from '../domain/issuance';
 import type { Actor } from '../domain/access';
 import {
-  checkCancel, checkRetry, RUNBOOK, SEALING_STAGES, stateDetails, TEMPORAL_OPERATOR, type OperatorRequest, type SealingStage,
+  checkCancel,
+  checkRetry,
+  RUNBOOK,
+  SEALING_STAGES,
+  stateDetails,
+  TEMPORAL_OPERATOR,
+  type OperatorRequest,
+  type SealingStage,
 } from '../domain/operations';
 import { ApplicationStatus as StatusKey, CertType, Department } from './search-attributes';
 
@@ -187,14 +194,16 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     operating = true;
     const request = { reason: req.reason.trim(), operator: req.operator ?? TEMPORAL_OPERATOR };
     try {
-      await inbox.recordOperatorAction.executeWithOptions({ summary: `audit operator ${action}` }, [{
-        applicationId: state.applicationId,
-        department: state.department,
-        action: `application.${action}`,
-        operator: request.operator,
-        reason: request.reason,
-        detail: { status: state.status, via: req.operator ? 'api' : 'temporal' },
-      }]);
+      await inbox.recordOperatorAction.executeWithOptions({ summary: `audit operator ${action}` }, [
+        {
+          applicationId: state.applicationId,
+          department: state.department,
+          action: `application.${action}`,
+          operator: request.operator,
+          reason: request.reason,
+          detail: { status: state.status, via: req.operator ? 'api' : 'temporal' },
+        },
+      ]);
       const seen = operated;
       if (action === 'retry') retried = request;
       else cancelled = request;
@@ -239,16 +248,27 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       if (index < startAt) continue;
       const deadlineMs = step.deadlineHours ? Math.round(step.deadlineHours * 3_600_000) : undefined;
       const opening = { summary: `open task ${step.name} for ${step.role}` };
-      const { taskId, dueAt } = await inbox.openTask.executeWithOptions(opening, [{
-        applicationId: state.applicationId,
-        typeCode: state.typeCode,
-        department: state.department,
-        round: state.round,
-        stepIndex: index,
-        step,
-        deadlineMs: deadlineMs ?? null,
-      }]);
-      state.currentStep = { index, key: step.key, name: step.name, role: step.role, taskId, dueAt, overdue: false, escalated: false };
+      const { taskId, dueAt } = await inbox.openTask.executeWithOptions(opening, [
+        {
+          applicationId: state.applicationId,
+          typeCode: state.typeCode,
+          department: state.department,
+          round: state.round,
+          stepIndex: index,
+          step,
+          deadlineMs: deadlineMs ?? null,
+        },
+      ]);
+      state.currentStep = {
+        index,
+        key: step.key,
+        name: step.name,
+        role: step.role,
+        taskId,
+        dueAt,
+        overdue: false,
+        escalated: false,
+      };
       decision = undefined;
       deciding = false;
       settled++;
@@ -258,7 +278,12 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       const deadline = { summary: `deadline for step ${step.name}` };
       if (deadlineMs !== undefined && !(await condition(answered, deadlineMs, deadline))) {
         // Past the deadline: remind, and hand the task to the department admin as well if configured.
-        await inbox.markOverdue({ applicationId: state.applicationId, taskId, step: step.name, escalate: step.escalate ?? false });
+        await inbox.markOverdue({
+          applicationId: state.applicationId,
+          taskId,
+          step: step.name,
+          escalate: step.escalate ?? false,
+        });
         state.currentStep.overdue = true;
         state.currentStep.escalated = step.escalate ?? false;
         log({ kind: 'overdue', step: step.name });
@@ -270,7 +295,12 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       if (withdrawn) return 'withdrawn';
       const d = decision!;
       const who = actorRef(d.actor);
-      log({ kind: d.decision === 'approve' ? 'approved' : d.decision === 'reject' ? 'rejected' : 'returned', actor: who, step: step.name, comment: d.comment });
+      log({
+        kind: d.decision === 'approve' ? 'approved' : d.decision === 'reject' ? 'rejected' : 'returned',
+        actor: who,
+        step: step.name,
+        comment: d.comment,
+      });
       if (d.decision === 'reject') return 'rejected';
       if (d.decision === 'return') return 'returned';
       state.approvers.push(who);
@@ -376,7 +406,8 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
     } catch (err) {
       log({ kind: 'catalog-failed', comment: `listed for re-registration: ${failureMessage(err)}` });
     }
-    await sealing.warmCache.executeWithOptions({ summary: 'warm the certificate cache' }, [number])
+    await sealing.warmCache
+      .executeWithOptions({ summary: 'warm the certificate cache' }, [number])
       .catch(() => undefined);
     setCurrentDetails(`issued ${number} · calling the business system back (certificate.issued)`);
     try {

@@ -1,5 +1,11 @@
 import {
-  ParentClosePolicy, continueAsNew, patched, proxyActivities, setCurrentDetails, startChild, workflowInfo,
+  ParentClosePolicy,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ActorRef } from '../domain/issuance';
@@ -39,7 +45,9 @@ export interface ExpirySweepInput {
  * for those ending within `reminderDays` and sends them to the business systems (a failed
  * one is tried again by a later sweep, see services/callbacks.ts).
  */
-export async function expirySweepWorkflow(input: ExpirySweepInput = {}): Promise<{ asOf: string; expired: number; reminded: number }> {
+export async function expirySweepWorkflow(
+  input: ExpirySweepInput = {},
+): Promise<{ asOf: string; expired: number; reminded: number }> {
   const asOf = input.asOf ?? chinaDate(Date.now());
   const batchSize = input.batchSize ?? 1000;
   const maxBatches = input.maxBatchesPerRun ?? 100;
@@ -48,8 +56,10 @@ export async function expirySweepWorkflow(input: ExpirySweepInput = {}): Promise
     if (batch === maxBatches) {
       await continueAsNew<typeof expirySweepWorkflow>({ ...input, asOf, expiredSoFar: expired });
     }
-    setCurrentDetails(`expiring certificates whose last valid day is before ${asOf} · batch ${batch + 1}`
-      + ` · ${expired} expired so far`);
+    setCurrentDetails(
+      `expiring certificates whose last valid day is before ${asOf} · batch ${batch + 1}` +
+        ` · ${expired} expired so far`,
+    );
     const batchOf = { summary: `expire a batch of ≤ ${batchSize} (as of ${asOf})` };
     const n = await lifecycle.expireCertificates.executeWithOptions(batchOf, [{ asOf, limit: batchSize }]);
     expired += n;
@@ -58,8 +68,9 @@ export async function expirySweepWorkflow(input: ExpirySweepInput = {}): Promise
   let reminded = 0;
   const until = addDays(asOf, input.reminderDays ?? 30);
   for (;;) {
-    setCurrentDetails(`recording reminders for certificates ending ${asOf} … ${until} · ${reminded} so far`
-      + ` (${expired} expired)`);
+    setCurrentDetails(
+      `recording reminders for certificates ending ${asOf} … ${until} · ${reminded} so far` + ` (${expired} expired)`,
+    );
     const remind = { summary: `remind a batch ending by ${until}` };
     const n = await lifecycle.remindExpiring.executeWithOptions(remind, [{ from: asOf, to: until, limit: batchSize }]);
     reminded += n;
@@ -90,10 +101,14 @@ export interface RevocationInput {
  */
 export async function revocationWorkflow(input: RevocationInput) {
   setCurrentDetails(`${input.status}: ending ${input.number} (status, cache, audit)`);
-  const result = await lifecycle.revokeCertificate.executeWithOptions({ summary: `${input.status} ${input.number}` }, [input]);
-  setCurrentDetails(result?.changed
-    ? `${input.number} is ${input.status}; business system notified in a child run`
-    : `${input.number} unchanged`);
+  const result = await lifecycle.revokeCertificate.executeWithOptions({ summary: `${input.status} ${input.number}` }, [
+    input,
+  ]);
+  setCurrentDetails(
+    result?.changed
+      ? `${input.number} is ${input.status}; business system notified in a child run`
+      : `${input.number} unchanged`,
+  );
   if (result?.changed) {
     await startChild(notifyStatusChangeWorkflow, {
       ...statusNoticeRunText({ number: input.number, event: input.status }),

@@ -28,13 +28,15 @@ export async function resendCallbackWorkflow(
 ): Promise<{ delivered: boolean; skipped?: string }> {
   const operator = input.operator ?? TEMPORAL_OPERATOR;
   setCurrentDetails('recording the operator request in the audit log');
-  await audit.recordOperatorAction.executeWithOptions({ summary: 'audit operator resend-callback' }, [{
-    applicationId: input.applicationId,
-    department: input.department,
-    action: 'application.resend-callback',
-    operator,
-    reason: input.reason,
-  }]);
+  await audit.recordOperatorAction.executeWithOptions({ summary: 'audit operator resend-callback' }, [
+    {
+      applicationId: input.applicationId,
+      department: input.department,
+      action: 'application.resend-callback',
+      operator,
+      reason: input.reason,
+    },
+  ]);
   setCurrentDetails('calling the business system back (certificate.issued)');
   const callback = { summary: 'callback certificate.issued' };
   const outcome = await callbacks.notifyCallback.executeWithOptions(callback, [input.applicationId]);

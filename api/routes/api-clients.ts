@@ -7,7 +7,12 @@ import { requirePermission } from '../auth';
 import { departmentCode } from './departments';
 import { API_SCOPES, departmentsFor } from '../../domain/access';
 import {
-  createApiClient, findApiClient, getDepartment, listApiClients, setApiClientActive, setApiClientCallbackOrigins,
+  createApiClient,
+  findApiClient,
+  getDepartment,
+  listApiClients,
+  setApiClientActive,
+  setApiClientCallbackOrigins,
   type ApiClientRow,
 } from '../../db/org';
 import { parseOrigin } from '../../services/callback-target';
@@ -31,16 +36,27 @@ const callbackOrigins = z
 
 /** Business systems (approval systems) that call certflow with `ApiKey <id>.<secret>`. */
 export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
-  api.route({ method: 'get', path: '/api-clients', operationId: 'listApiClients', summary: 'API clients the caller manages', tag: 'organisation', auth: 'staff' }, async (ctx) => {
-    const scope = departmentsFor(ctx.state.actor, 'api-client.manage');
-    if (scope !== null && scope.length === 0) requirePermission(ctx, 'api-client.manage');
-    return { items: (await listApiClients(deps.db, scope ?? undefined)).map(view) };
-  });
+  api.route(
+    {
+      method: 'get',
+      path: '/api-clients',
+      operationId: 'listApiClients',
+      summary: 'API clients the caller manages',
+      tag: 'organisation',
+      auth: 'staff',
+    },
+    async (ctx) => {
+      const scope = departmentsFor(ctx.state.actor, 'api-client.manage');
+      if (scope !== null && scope.length === 0) requirePermission(ctx, 'api-client.manage');
+      return { items: (await listApiClients(deps.db, scope ?? undefined)).map(view) };
+    },
+  );
 
   api.route(
     {
       method: 'post',
-      path: '/api-clients', operationId: 'createApiClient',
+      path: '/api-clients',
+      operationId: 'createApiClient',
       summary: 'Register a business system; the API key is shown only in this response',
       tag: 'organisation',
       auth: 'staff',
@@ -57,14 +73,21 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
       ctx.state.auditDepartment = body.department;
       requirePermission(ctx, 'api-client.manage', { department: body.department });
       const dept = await getDepartment(deps.db, body.department);
-      if (!dept) throw unprocessable('Unknown department', [{ field: 'department', message: `no department ${body.department}` }]);
+      if (!dept)
+        throw unprocessable('Unknown department', [
+          { field: 'department', message: `no department ${body.department}` },
+        ]);
       const id = `ac_${randomBytes(9).toString('hex')}`;
       const secret = newToken();
       ctx.state.auditObject = { type: 'api-client', id };
       const origins = [...new Set(body.callbackOrigins ?? [])];
       ctx.state.auditDetail = { name: body.name, scopes: body.scopes, callbackOrigins: origins };
       const client = await createApiClient(deps.db, {
-        id, name: body.name, departmentId: dept.id, secretHash: sha256Hex(secret), scopes: [...new Set(body.scopes)],
+        id,
+        name: body.name,
+        departmentId: dept.id,
+        secretHash: sha256Hex(secret),
+        scopes: [...new Set(body.scopes)],
         callbackOrigins: origins,
       });
       ctx.status = 201;
@@ -75,7 +98,8 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'delete',
-      path: '/api-clients/:id', operationId: 'deleteApiClient',
+      path: '/api-clients/:id',
+      operationId: 'deleteApiClient',
       summary: 'Deactivate an API client (its key stops working at once)',
       tag: 'organisation',
       auth: 'staff',
@@ -98,7 +122,7 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'put',
       path: '/api-clients/:id/callback-origins',
       operationId: 'setApiClientCallbackOrigins',
-      summary: 'Set the origins the client\'s callbackUrl may point at (replaces the list)',
+      summary: "Set the origins the client's callbackUrl may point at (replaces the list)",
       tag: 'organisation',
       auth: 'staff',
       params: z.object({ id: z.string().regex(/^ac_[0-9a-f]{18}$/) }),

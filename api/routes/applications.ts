@@ -46,7 +46,10 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   async function revealed(ctx: Context, app: ApplicationRow, reason: string | undefined) {
     ctx.state.auditObject = { type: 'application', id: app.id };
     ctx.state.auditDepartment = app.department;
-    if (!reason) throw unprocessable('Say why the ID numbers are needed', [{ field: 'reason', message: 'required with reveal=true (at most 200 characters)' }]);
+    if (!reason)
+      throw unprocessable('Say why the ID numbers are needed', [
+        { field: 'reason', message: 'required with reveal=true (at most 200 characters)' },
+      ]);
     requirePermission(ctx, 'application.read', { department: app.department });
     const result = await applicationView(deps, app, ctx.state.actor, true);
     await recordAudit(ctx, {
@@ -63,7 +66,9 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/applications', operationId: 'submitApplication', scopes: ['applications:write'],
+      path: '/applications',
+      operationId: 'submitApplication',
+      scopes: ['applications:write'],
       summary: 'Submit face data for a certificate type; starts the issuance workflow',
       tag: 'issuance',
       body: z.object({
@@ -71,14 +76,21 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
         holder: holderSchema,
         faceData: z.record(z.string(), z.unknown()),
         externalRef: z.string().trim().min(1).max(128).optional(),
-        callbackUrl: z.url({ protocol: /^https?$/ }).max(500).optional(),
+        callbackUrl: z
+          .url({ protocol: /^https?$/ })
+          .max(500)
+          .optional(),
         mode: z.enum(ISSUANCE_MODES).default('review'),
       }),
       description: SUBMIT_DESCRIPTION,
       requestHeaders: [IDEMPOTENCY_KEY],
       bodyExample: SUBMIT_EXAMPLE,
       responses: {
-        201: { description: 'Accepted; the workflow runs', schema: SubmittedApplication, headers: { Location: LOCATION } },
+        201: {
+          description: 'Accepted; the workflow runs',
+          schema: SubmittedApplication,
+          headers: { Location: LOCATION },
+        },
         200: {
           description: 'The same request again (same Idempotency-Key, or same externalRef): the application it made',
           schema: SubmittedApplication,
@@ -93,7 +105,8 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
       const type = await submissionType(deps, body.typeCode);
       ctx.state.auditObject = { type: 'certificate-type', id: type.code };
       requirePermission(ctx, 'application.create', { department: type.department });
-      if (body.mode === 'auto-seal' && actor.kind !== 'api-client') deny(ctx, 'application.create', 'auto-seal is for approval systems that approved the case themselves');
+      if (body.mode === 'auto-seal' && actor.kind !== 'api-client')
+        deny(ctx, 'application.create', 'auto-seal is for approval systems that approved the case themselves');
       const submission = { ...body, submitter: actorRef(actor), idempotencyKey: ctx.get('idempotency-key') };
       const { application: app, created: isNew } = await submitApplication(deps, type, submission, (entry) => {
         ctx.state.auditObject = entry.object ?? undefined;
@@ -117,8 +130,10 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/applications', operationId: 'listApplications', scopes: ['applications:read'],
-      summary: 'Applications: mine, or my departments\' (newest first)',
+      path: '/applications',
+      operationId: 'listApplications',
+      scopes: ['applications:read'],
+      summary: "Applications: mine, or my departments' (newest first)",
       tag: 'issuance',
       responses: { 200: { description: 'A page of applications', schema: ApplicationList } },
       query: z.object({
@@ -140,7 +155,17 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
         before: query.before,
       });
       return {
-        items: rows.map((a) => ({ id: a.id, typeCode: a.typeCode, department: a.department, status: a.status, holderName: a.holderName, externalRef: a.externalRef, certificateNumber: a.certificateNumber, createdAt: a.createdAt, updatedAt: a.updatedAt })),
+        items: rows.map((a) => ({
+          id: a.id,
+          typeCode: a.typeCode,
+          department: a.department,
+          status: a.status,
+          holderName: a.holderName,
+          externalRef: a.externalRef,
+          certificateNumber: a.certificateNumber,
+          createdAt: a.createdAt,
+          updatedAt: a.updatedAt,
+        })),
         nextBefore: rows.length === query.limit ? rows[rows.length - 1]!.createdAt : null,
       };
     },
@@ -172,7 +197,9 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/applications/:id/amend', operationId: 'amendApplication', scopes: [],
+      path: '/applications/:id/amend',
+      operationId: 'amendApplication',
+      scopes: [],
       summary: 'Correct a returned application (filler); the chain starts again',
       tag: 'issuance',
       params: z.object({ id: z.uuid() }),
@@ -190,7 +217,9 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/applications/:id/withdraw', operationId: 'withdrawApplication', scopes: [],
+      path: '/applications/:id/withdraw',
+      operationId: 'withdrawApplication',
+      scopes: [],
       summary: 'Withdraw an application that is not sealed yet (filler)',
       tag: 'issuance',
       params: z.object({ id: z.uuid() }),

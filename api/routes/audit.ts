@@ -12,7 +12,8 @@ export function auditRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/audit', operationId: 'listAuditEntries',
+      path: '/audit',
+      operationId: 'listAuditEntries',
       summary: 'Audit log entries, newest first',
       tag: 'audit',
       auth: 'staff',
@@ -38,7 +39,14 @@ export function auditRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/audit/verify', operationId: 'verifyAuditChain', summary: 'Walk the hash chain and report the first broken link', tag: 'audit', auth: 'staff' },
+    {
+      method: 'get',
+      path: '/audit/verify',
+      operationId: 'verifyAuditChain',
+      summary: 'Walk the hash chain and report the first broken link',
+      tag: 'audit',
+      auth: 'staff',
+    },
     async (ctx) => {
       requirePermission(ctx, 'audit.read');
       return verifyAuditChain(deps.db, deps.masterKey, undefined, deps.config.audit.anchorsDir);

@@ -18,7 +18,8 @@ export function authRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/auth/login', operationId: 'login',
+      path: '/auth/login',
+      operationId: 'login',
       summary: 'Sign in with username and password; returns a bearer token',
       tag: 'auth',
       auth: 'public',
@@ -56,7 +57,15 @@ export function authRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'post', path: '/auth/logout', operationId: 'logout', summary: 'End this session', tag: 'auth', auth: 'staff', responses: { 204: 'Signed out' } },
+    {
+      method: 'post',
+      path: '/auth/logout',
+      operationId: 'logout',
+      summary: 'End this session',
+      tag: 'auth',
+      auth: 'staff',
+      responses: { 204: 'Signed out' },
+    },
     async (ctx) => {
       await revokeSession(deps.db, ctx.state.sessionTokenHash!);
       await recordAudit(ctx, { category: 'logout', action: 'logout', outcome: 'success' });
@@ -65,17 +74,36 @@ export function authRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/auth/me', operationId: 'getCurrentActor', scopes: [], summary: 'Who is signed in, with roles per department', tag: 'auth' },
+    {
+      method: 'get',
+      path: '/auth/me',
+      operationId: 'getCurrentActor',
+      scopes: [],
+      summary: 'Who is signed in, with roles per department',
+      tag: 'auth',
+    },
     async (ctx) => {
       const actor = ctx.state.actor;
-      if (actor.kind === 'api-client') return { kind: 'api-client', id: actor.id, name: actor.name, department: actor.department, scopes: actor.scopes };
+      if (actor.kind === 'api-client')
+        return {
+          kind: 'api-client',
+          id: actor.id,
+          name: actor.name,
+          department: actor.department,
+          scopes: actor.scopes,
+        };
       if (actor.kind !== 'user') throw unauthorized();
       return me({ id: actor.id, username: actor.username, displayName: actor.displayName, roles: actor.roles });
     },
   );
 }
 
-function me(u: { id: number; username: string; displayName: string; roles: { role: keyof typeof ROLE_LABELS; department: string | null }[] }) {
+function me(u: {
+  id: number;
+  username: string;
+  displayName: string;
+  roles: { role: keyof typeof ROLE_LABELS; department: string | null }[];
+}) {
   return {
     kind: 'user' as const,
     id: u.id,

@@ -8,7 +8,14 @@ import { departmentsFor, mayDiscoverByHolder } from '../../domain/access';
 import { isIsoDate } from '../../domain/calendar';
 import { CERTIFICATE_STATUS_CODES, CERTIFICATE_STATUSES } from '../../domain/certificate-record';
 import { anyHolderIdSchema, HOLDER_KINDS, maskHolderId, parseHolderId } from '../../domain/holder';
-import { catalogStats, chinaDayStart, decodeCursor, encodeCursor, searchCatalog, type CatalogRow } from '../../db/catalog';
+import {
+  catalogStats,
+  chinaDayStart,
+  decodeCursor,
+  encodeCursor,
+  searchCatalog,
+  type CatalogRow,
+} from '../../db/catalog';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 
 /**
@@ -43,15 +50,28 @@ const searchQuery = z
   .strictObject({
     holderId: anyHolderIdSchema.optional(),
     holderKind: z.enum(HOLDER_KINDS).optional(),
-    typeCode: z.string().trim().toUpperCase().pipe(z.string().regex(/^[A-Z0-9]{2,8}$/, 'a certificate type code, 2–8 letters or digits')).optional(),
+    typeCode: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .pipe(z.string().regex(/^[A-Z0-9]{2,8}$/, 'a certificate type code, 2–8 letters or digits'))
+      .optional(),
     department: departmentCode.optional(),
-    region: z.string().regex(/^\d{6}$/, 'a six-digit administrative region code (GB/T 2260)').optional(),
+    region: z
+      .string()
+      .regex(/^\d{6}$/, 'a six-digit administrative region code (GB/T 2260)')
+      .optional(),
     status: z.enum(CERTIFICATE_STATUSES as [string, ...string[]]).optional(),
     issuedFrom: isoDay.optional(),
     issuedTo: isoDay.optional(),
     cursor: z
       .string()
-      .transform((v, ctx) => decodeCursor(v) ?? (ctx.addIssue({ code: 'custom', message: 'not a cursor this API returned (pass nextCursor back unchanged)' }), z.NEVER))
+      .transform(
+        (v, ctx) =>
+          decodeCursor(v) ??
+          (ctx.addIssue({ code: 'custom', message: 'not a cursor this API returned (pass nextCursor back unchanged)' }),
+          z.NEVER),
+      )
       .optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     /** 用证事由: why the caller needs these certificates. */
@@ -91,7 +111,13 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
     if (!readable) return { ...base, holder: { kind: r.holderKind, codeType: r.holderCodeType } };
     return {
       ...base,
-      holder: { kind: r.holderKind, codeType: r.holderCodeType, name: r.holderName, id: maskHolderId(holders.decrypt(r.holderIdEncrypted)), idMasked: true },
+      holder: {
+        kind: r.holderKind,
+        codeType: r.holderCodeType,
+        name: r.holderName,
+        id: maskHolderId(holders.decrypt(r.holderIdEncrypted)),
+        idMasked: true,
+      },
       href: `${deps.config.http.publicUrl}/api/v1/certificates/${r.number}`,
     };
   }
@@ -99,7 +125,9 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificates', operationId: 'searchCertificates', scopes: ['certificates:read'],
+      path: '/certificates',
+      operationId: 'searchCertificates',
+      scopes: ['certificates:read'],
       summary:
         'Search the catalog: by holder (exact ID number or credit code), type, department, region, status, issue dates (China Standard Time, inclusive); newest first, keyset-paged (pass nextCursor as cursor). reason = 用证事由, required for business systems',
       tag: 'certificates',
@@ -109,11 +137,14 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
     async (ctx, { query }) => {
       const actor = ctx.state.actor;
       if (actor.kind === 'api-client' && !query.reason) {
-        throw badRequest('Business systems must state the reason for use (用证事由)', [{ field: 'query.reason', message: 'required for business systems' }]);
+        throw badRequest('Business systems must state the reason for use (用证事由)', [
+          { field: 'query.reason', message: 'required for business systems' },
+        ]);
       }
       const readable = departmentsFor(actor, 'certificate.read');
       const discover = Boolean(query.holderId && query.reason && mayDiscoverByHolder(actor));
-      if (!discover) requirePermission(ctx, 'certificate.read', query.department ? { department: query.department } : {});
+      if (!discover)
+        requirePermission(ctx, 'certificate.read', query.department ? { department: query.department } : {});
       const departments = query.department ? [query.department] : discover ? null : readable;
       ctx.state.auditDepartment = query.department ?? (readable?.length === 1 ? readable[0] : null);
       if (query.holderId) ctx.state.auditObject = { type: 'holder', id: maskHolderId(query.holderId) };
@@ -135,7 +166,11 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
       const { holderId, cursor, reason, ...filters } = query;
       ctx.state.auditDetail = {
         reason: reason ?? null,
-        filters: { ...filters, ...(holderId ? { holderId: maskHolderId(holderId) } : {}), page: cursor ? 'next' : 'first' },
+        filters: {
+          ...filters,
+          ...(holderId ? { holderId: maskHolderId(holderId) } : {}),
+          page: cursor ? 'next' : 'first',
+        },
         crossDepartment: discover,
         results: items.length,
         catalogOnly: items.filter((i) => i.access === 'catalog-only').length,
@@ -147,9 +182,10 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/stats', operationId: 'getStatistics',
+      path: '/stats',
+      operationId: 'getStatistics',
       summary:
-        'Certificate counts by type, department, status and month of issue (China Standard Time) for the caller\'s departments (department and audit admins; a platform-wide audit admin sees all); from/to are inclusive issue dates',
+        "Certificate counts by type, department, status and month of issue (China Standard Time) for the caller's departments (department and audit admins; a platform-wide audit admin sees all); from/to are inclusive issue dates",
       tag: 'statistics',
       auth: 'staff',
       query: statsQuery,
@@ -166,7 +202,12 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
         issuedBefore: query.to ? chinaDayStart(query.to, 1) : undefined,
       });
       return {
-        scope: { departments: departments ?? 'all', from: query.from ?? null, to: query.to ?? null, timeZone: 'Asia/Shanghai' },
+        scope: {
+          departments: departments ?? 'all',
+          from: query.from ?? null,
+          to: query.to ?? null,
+          timeZone: 'Asia/Shanghai',
+        },
         total: stats.total,
         byType: stats.byType,
         byDepartment: stats.byDepartment,

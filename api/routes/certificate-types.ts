@@ -14,11 +14,24 @@ import {
   type CertificateTypeVersion,
 } from '../../domain/certificate-type';
 import { validateFaceData } from '../../domain/face-fields';
-import { addTypeVersion, createType, getType, getTypeVersion, listTypes, setTypeStatus, type CertificateTypeSummary } from '../../db/certificate-types';
+import {
+  addTypeVersion,
+  createType,
+  getType,
+  getTypeVersion,
+  listTypes,
+  setTypeStatus,
+  type CertificateTypeSummary,
+} from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
 import { templateTags, TemplateError } from '../../services/documents/render';
 import {
-  issueInstant, renderCertificate, SAMPLE_HOLDER, SAMPLE_MARK, sampleCertificateNumber, verifyUrl,
+  issueInstant,
+  renderCertificate,
+  SAMPLE_HOLDER,
+  SAMPLE_MARK,
+  sampleCertificateNumber,
+  verifyUrl,
 } from '../../services/documents/certificate';
 import { resolveSeal } from '../../services/trust/seals';
 import { BoundedConverter } from '../../services/documents/convert';
@@ -29,7 +42,11 @@ const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingm
 const MAX_TEMPLATE_BYTES = 10 * 1024 * 1024;
 
 /** A type's detail: the summary, the version asked for, and whether its template fits it. */
-function detail(summary: CertificateTypeSummary, v: CertificateTypeVersion, templateProblems: { tag: string; message: string }[] | null) {
+function detail(
+  summary: CertificateTypeSummary,
+  v: CertificateTypeVersion,
+  templateProblems: { tag: string; message: string }[] | null,
+) {
   return {
     ...summary,
     version: v.version,
@@ -84,20 +101,30 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificate-types', operationId: 'listCertificateTypes', scopes: ['applications:write'],
+      path: '/certificate-types',
+      operationId: 'listCertificateTypes',
+      scopes: ['applications:write'],
       summary: 'Certificate types, filtered by department and status',
       tag: 'certificate types',
-      query: z.object({ department: departmentCode.optional(), status: z.enum(['draft', 'published', 'retired']).optional() }),
+      query: z.object({
+        department: departmentCode.optional(),
+        status: z.enum(['draft', 'published', 'retired']).optional(),
+      }),
     },
     async (_ctx, { query }) => ({
-      items: await listTypes(deps.db, { departments: query.department ? [query.department] : undefined, status: query.status }),
+      items: await listTypes(deps.db, {
+        departments: query.department ? [query.department] : undefined,
+        status: query.status,
+      }),
     }),
   );
 
   api.route(
     {
       method: 'get',
-      path: '/certificate-types/:code', operationId: 'getCertificateType', scopes: ['applications:write'],
+      path: '/certificate-types/:code',
+      operationId: 'getCertificateType',
+      scopes: ['applications:write'],
       summary: 'A type with its face fields (latest version, or ?version=N)',
       tag: 'certificate types',
       params: z.object({ code: typeCodeSchema }),
@@ -112,7 +139,8 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificate-types', operationId: 'createCertificateType',
+      path: '/certificate-types',
+      operationId: 'createCertificateType',
       summary: 'Create a certificate type (version 1, draft)',
       tag: 'certificate types',
       auth: 'staff',
@@ -124,10 +152,17 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       const { code, department, ...definition } = body;
       manage(ctx, { code, department });
       const dept = await getDepartment(deps.db, department);
-      if (!dept) throw unprocessable('Unknown department', [{ field: 'department', message: `no department ${department}` }]);
+      if (!dept)
+        throw unprocessable('Unknown department', [{ field: 'department', message: `no department ${department}` }]);
       if (await getType(deps.db, code)) throw conflict(`Certificate type ${code} already exists`);
       if (definition.sealId) await checkSeal(department, definition.sealId);
-      await createType(deps.db, { code, departmentId: dept.id, definition, templateSha256: null, createdBy: actorName(ctx) });
+      await createType(deps.db, {
+        code,
+        departmentId: dept.id,
+        definition,
+        templateSha256: null,
+        createdBy: actorName(ctx),
+      });
       ctx.status = 201;
       const { summary, v } = await load(code);
       return detail(summary, v, null);
@@ -137,7 +172,8 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'put',
-      path: '/certificate-types/:code', operationId: 'updateCertificateType',
+      path: '/certificate-types/:code',
+      operationId: 'updateCertificateType',
       summary: 'Save a new version of the definition (the template carries over)',
       tag: 'certificate types',
       auth: 'staff',
@@ -158,7 +194,10 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
         templateSha256: latest.templateSha256,
         createdBy: actorName(ctx),
       });
-      if (saved === false) throw conflict(`Certificate type ${params.code} has changed since version ${expectedVersion}; reload and edit again`);
+      if (saved === false)
+        throw conflict(
+          `Certificate type ${params.code} has changed since version ${expectedVersion}; reload and edit again`,
+        );
       ctx.state.auditDetail = { version: saved };
       const { summary: s, v } = await load(params.code, saved);
       return detail(s, v, await templateProblems(v));
@@ -168,7 +207,8 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificate-types/:code/template', operationId: 'uploadTemplate',
+      path: '/certificate-types/:code/template',
+      operationId: 'uploadTemplate',
       summary: 'Upload the DOCX template (request body); its tags are checked against the face fields',
       tag: 'certificate types',
       auth: 'staff',
@@ -180,7 +220,11 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       const { summary, v: latest } = await load(params.code);
       manage(ctx, summary);
       if (!ctx.is(DOCX_TYPE, 'application/octet-stream')) {
-        throw new HttpProblem(415, 'Unsupported Media Type', `Send the DOCX as the request body with Content-Type ${DOCX_TYPE}`);
+        throw new HttpProblem(
+          415,
+          'Unsupported Media Type',
+          `Send the DOCX as the request body with Content-Type ${DOCX_TYPE}`,
+        );
       }
       const docx = await readRawBody(ctx, MAX_TEMPLATE_BYTES);
       // ZIP limits and external links before docxtemplater inflates and parses anything; a TemplateError
@@ -189,7 +233,10 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       const found = templateTags(docx);
       const problems = checkTemplateTags(latest.faceFields, found);
       if (problems.length) {
-        throw unprocessable('The template does not fit the face fields of this type', problems.map((p) => ({ field: p.tag, message: p.message })));
+        throw unprocessable(
+          'The template does not fit the face fields of this type',
+          problems.map((p) => ({ field: p.tag, message: p.message })),
+        );
       }
       await trialRender(docx, latest, boundedFor(ctx));
       const sha = await deps.blobs.put(docx);
@@ -209,7 +256,8 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificate-types/:code/template', operationId: 'downloadTemplate',
+      path: '/certificate-types/:code/template',
+      operationId: 'downloadTemplate',
       summary: 'Download the DOCX template of the latest (or ?version=N) version',
       tag: 'certificate types',
       params: z.object({ code: typeCodeSchema }),
@@ -230,12 +278,16 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificate-types/:code/preview', operationId: 'previewCertificate',
+      path: '/certificate-types/:code/preview',
+      operationId: 'previewCertificate',
       summary: 'Render the template as sealing would, with sample (or given) face data and holder, as DOCX or PDF',
       tag: 'certificate types',
       auth: 'staff',
       params: z.object({ code: typeCodeSchema }),
-      query: z.object({ format: z.enum(['pdf', 'docx']).default('pdf'), version: z.coerce.number().int().positive().optional() }),
+      query: z.object({
+        format: z.enum(['pdf', 'docx']).default('pdf'),
+        version: z.coerce.number().int().positive().optional(),
+      }),
       body: z.object({
         faceData: z.record(z.string(), z.unknown()).optional(),
         holder: z.object({ name: z.string().trim().min(1).max(200), id: z.string().trim().min(1).max(64) }).optional(),
@@ -258,13 +310,18 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       const given = body.faceData ?? {};
       const masks = Object.fromEntries(
         v.faceFields
-          .filter((f) => f.type === 'idNumber' && typeof given[f.key] === 'string' && (given[f.key] as string).includes('*'))
+          .filter(
+            (f) => f.type === 'idNumber' && typeof given[f.key] === 'string' && (given[f.key] as string).includes('*'),
+          )
           .map((f) => [f.key, given[f.key]]),
       );
       const asSample = Object.fromEntries(Object.keys(masks).map((k) => [k, sample[k]]));
       const face = validateFaceData(v.faceFields, { ...sample, ...given, ...asSample });
       if (!face.ok) {
-        const errors = face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message }));
+        const errors = face.errors.map((e) => ({
+          field: e.field ? `faceData.${e.field}` : 'faceData',
+          message: e.message,
+        }));
         throw unprocessable('The face data has invalid fields', errors);
       }
       const issuedAt = issueInstant(body.issuedAt ? Date.parse(body.issuedAt) : Date.now());
@@ -285,7 +342,11 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
           qrTarget: verifyUrl(deps.config.http.publicUrl, number),
         });
       } catch (err) {
-        if (err instanceof TemplateError) throw unprocessable(err.message, err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })));
+        if (err instanceof TemplateError)
+          throw unprocessable(
+            err.message,
+            err.problems.map((p) => ({ field: p.tag ?? '(template)', message: p.message })),
+          );
         throw err;
       }
       if (query.format === 'docx') {
@@ -308,7 +369,10 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
         method: 'post',
         path: `/certificate-types/:code/${action}`,
         operationId: action === 'publish' ? 'publishCertificateType' : 'retireCertificateType',
-        summary: action === 'publish' ? 'Publish the latest version: new applications use it' : 'Retire the type: no new applications',
+        summary:
+          action === 'publish'
+            ? 'Publish the latest version: new applications use it'
+            : 'Retire the type: no new applications',
         tag: 'certificate types',
         auth: 'staff',
         params: z.object({ code: typeCodeSchema }),
@@ -320,8 +384,15 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
         if (action === 'publish') {
           if (summary.status === 'retired') throw conflict(`Certificate type ${params.code} is retired`);
           const problems = await templateProblems(v);
-          if (problems === null) throw unprocessable(`Upload a template before publishing ${params.code}`, [{ field: 'template', message: 'missing' }]);
-          if (problems.length) throw unprocessable('The template does not fit the face fields', problems.map((p) => ({ field: p.tag, message: p.message })));
+          if (problems === null)
+            throw unprocessable(`Upload a template before publishing ${params.code}`, [
+              { field: 'template', message: 'missing' },
+            ]);
+          if (problems.length)
+            throw unprocessable(
+              'The template does not fit the face fields',
+              problems.map((p) => ({ field: p.tag, message: p.message })),
+            );
           // Templates uploaded before the trial render existed get it here (services/documents/trial.ts).
           await trialRender(await deps.blobs.get(v.templateSha256!), v, boundedFor(ctx));
           await resolveSeal(deps.db, summary.department, v.sealId).catch((err: Error) => {

@@ -7,8 +7,6 @@ import { deny, requirePermission } from '../auth';
 import { departmentCode } from './departments';
 import { authorize, departmentsFor } from '../../domain/access';
 import { CERTIFICATE_NUMBER_PATTERN, parseCertificateNumber } from '../../domain/certificate-number';
-import { CERTIFICATE_STATUS_CODES } from '../../domain/certificate-record';
-import { maskHolderId } from '../../domain/holder';
 import { getCertificate, listCatalogFailed } from '../../db/certificates';
 import { getCertificateCached, invalidateCertificate, type CachedCertificate } from '../../db/certificate-cache';
 import { certificateRecord, certificateView } from '../../services/certificate-view';
@@ -39,11 +37,11 @@ export const numberParam = z.object({
     )
     .meta({ pattern: CERTIFICATE_NUMBER_PATTERN, examples: ['BL-330106-2026-0000042-B'] })
     .transform((value, ctx) => {
-    const parsed = parseCertificateNumber(value);
-    if (parsed.ok) return parsed.value.number;
-    ctx.addIssue({ code: 'custom', message: `not a certificate number: ${parsed.reason}` });
-    return z.NEVER;
-  }),
+      const parsed = parseCertificateNumber(value);
+      if (parsed.ok) return parsed.value.number;
+      ctx.addIssue({ code: 'custom', message: `not a certificate number: ${parsed.reason}` });
+      return z.NEVER;
+    }),
 });
 
 /**
@@ -70,7 +68,9 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   async function readable(ctx: Context, number: string, reason?: string): Promise<CachedCertificate> {
     ctx.state.auditObject = { type: 'certificate', id: number };
     if (ctx.state.actor.kind === 'api-client' && !reason) {
-      throw unprocessable('Business systems must give the reason for use', [{ field: 'reason', message: 'required for business systems (用证事由, at most 200 characters)' }]);
+      throw unprocessable('Business systems must give the reason for use', [
+        { field: 'reason', message: 'required for business systems (用证事由, at most 200 characters)' },
+      ]);
     }
     if (reason) ctx.state.auditDetail = { ...ctx.state.auditDetail, reason };
     const cert = await getCertificateCached(deps.db, deps.cache, number);
@@ -82,7 +82,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
     const grant = await usableGrant(deps, ctx.state.actor, cert.number);
     if (!grant) deny(ctx, 'certificate.read', decision.reason, cert.department);
     if (!reason) {
-      throw unprocessable('Give the reason for use when using a holder\'s grant', [
+      throw unprocessable("Give the reason for use when using a holder's grant", [
         { field: 'reason', message: 'required under a grant (用证事由, at most 200 characters)' },
       ]);
     }
@@ -93,12 +93,17 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   }
 
   const view = (cert: CachedCertificate, reveal: boolean) =>
-    certificateView(deps, cert, { reveal, documentsBase: `${deps.config.http.publicUrl}/api/v1/certificates/${cert.number}` });
+    certificateView(deps, cert, {
+      reveal,
+      documentsBase: `${deps.config.http.publicUrl}/api/v1/certificates/${cert.number}`,
+    });
 
   api.route(
     {
       method: 'get',
-      path: '/certificates/:number', operationId: 'getCertificate', scopes: ['certificates:read'],
+      path: '/certificates/:number',
+      operationId: 'getCertificate',
+      scopes: ['certificates:read'],
       summary: 'An issued certificate: catalog data, status and links (holder ID masked unless ?reveal=holderId)',
       tag: 'certificates',
       params: numberParam,
@@ -117,7 +122,9 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificates/:number/pdf', operationId: 'downloadCertificatePdf', scopes: ['certificates:read'],
+      path: '/certificates/:number/pdf',
+      operationId: 'downloadCertificatePdf',
+      scopes: ['certificates:read'],
       summary: 'The signed PDF',
       tag: 'certificates',
       params: numberParam,
@@ -150,8 +157,11 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/certificates/:number/record', operationId: 'getCertificateRecord', scopes: ['certificates:read'],
-      summary: 'The signed certificate record: canonical JSON, detached CMS signature (base64 DER) and the signer chain',
+      path: '/certificates/:number/record',
+      operationId: 'getCertificateRecord',
+      scopes: ['certificates:read'],
+      summary:
+        'The signed certificate record: canonical JSON, detached CMS signature (base64 DER) and the signer chain',
       tag: 'certificates',
       params: numberParam,
       query: readQuery,
@@ -166,7 +176,8 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/catalog/failed', operationId: 'listCatalogFailures',
+      path: '/catalog/failed',
+      operationId: 'listCatalogFailures',
       summary: 'Certificates stored but not yet registered in the catalog (for re-registration)',
       tag: 'catalog',
       auth: 'staff',
@@ -202,12 +213,16 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/catalog/failed/:number/reregister', operationId: 'reregisterCertificate',
+      path: '/catalog/failed/:number/reregister',
+      operationId: 'reregisterCertificate',
       summary: 'Push a stored certificate to the catalog again',
       tag: 'catalog',
       auth: 'staff',
       params: numberParam,
-      responses: { 200: 'Registered', 502: 'The catalog refused or did not answer; the error is recorded on the certificate' },
+      responses: {
+        200: 'Registered',
+        502: 'The catalog refused or did not answer; the error is recorded on the certificate',
+      },
       audit: { category: 'operation', action: 'catalog.reregister' },
     },
     async (ctx, { params }) => {
@@ -230,7 +245,9 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/callbacks/signing-key', operationId: 'getCallbackSigningKey', scopes: [],
+      path: '/callbacks/signing-key',
+      operationId: 'getCallbackSigningKey',
+      scopes: [],
       summary: 'The HMAC-SHA256 key that signs callbacks to this business system (X-Certflow-Signature: sha256=<hex>)',
       tag: 'callbacks',
       description:
@@ -245,14 +262,23 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
       const actor = ctx.state.actor;
       if (actor.kind === 'api-client') {
         ctx.state.auditDepartment = actor.department;
-        return { owner: `api-client:${actor.id}`, algorithm: 'HMAC-SHA256', key: callbackSigningKey(deps.masterKey, { kind: 'api-client', id: actor.id }).toString('base64') };
+        return {
+          owner: `api-client:${actor.id}`,
+          algorithm: 'HMAC-SHA256',
+          key: callbackSigningKey(deps.masterKey, { kind: 'api-client', id: actor.id }).toString('base64'),
+        };
       }
       // Staff-entered applications' callbacks use the department's key; its admin may hand it out.
-      if (!query.department) throw new HttpProblem(400, 'Bad Request', 'Staff must name the department: ?department=<code>');
+      if (!query.department)
+        throw new HttpProblem(400, 'Bad Request', 'Staff must name the department: ?department=<code>');
       ctx.state.auditDepartment = query.department;
       const decision = authorize(actor, 'api-client.manage', { department: query.department });
       if (!decision.allowed) deny(ctx, 'api-client.manage', decision.reason, query.department);
-      return { owner: `department:${query.department}`, algorithm: 'HMAC-SHA256', key: callbackSigningKey(deps.masterKey, { kind: 'department', code: query.department }).toString('base64') };
+      return {
+        owner: `department:${query.department}`,
+        algorithm: 'HMAC-SHA256',
+        key: callbackSigningKey(deps.masterKey, { kind: 'department', code: query.department }).toString('base64'),
+      };
     },
   );
 }

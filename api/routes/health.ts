@@ -38,9 +38,14 @@ export function healthRoutes(deps: AppDeps): Router {
       check(() => pingTemporal(deps.temporal)),
     ]);
     const checks = { database, cache: { ...cache, kind: deps.cache.kind }, temporal };
-    const down = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
+    const down = Object.entries(checks)
+      .filter(([, c]) => !c.ok)
+      .map(([name]) => name);
     if (down.length) {
-      sendProblem(ctx, new HttpProblem(503, 'Service Unavailable', `Not ready: ${down.join(', ')} unreachable`, undefined, { checks }));
+      sendProblem(
+        ctx,
+        new HttpProblem(503, 'Service Unavailable', `Not ready: ${down.join(', ')} unreachable`, undefined, { checks }),
+      );
       return;
     }
     ctx.body = { status: 'ready', checks };
@@ -50,5 +55,7 @@ export function healthRoutes(deps: AppDeps): Router {
 
 /** A deadline, not just a timeout around the call: the SDK would otherwise keep retrying in the background. */
 export async function pingTemporal(client: Client, timeoutMs = 1500): Promise<void> {
-  await client.connection.withDeadline(Date.now() + timeoutMs, () => client.connection.workflowService.getSystemInfo({}));
+  await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+    client.connection.workflowService.getSystemInfo({}),
+  );
 }

@@ -68,7 +68,14 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   const documentsBase = (n: string) => `${deps.config.http.publicUrl}/api/v1/holder/certificates/${n}`;
 
   api.route(
-    { method: 'get', path: '/holder/me', operationId: 'getHolderMe', summary: 'The signed-in holder', tag: 'holder', auth: 'holder' },
+    {
+      method: 'get',
+      path: '/holder/me',
+      operationId: 'getHolderMe',
+      summary: 'The signed-in holder',
+      tag: 'holder',
+      auth: 'holder',
+    },
     (ctx) => {
       const h = holderOf(ctx);
       return { kind: h.holderKind, name: h.name, agentName: h.agentName };
@@ -78,7 +85,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/holder/logout', operationId: 'holderLogout',
+      path: '/holder/logout',
+      operationId: 'holderLogout',
       summary: 'End the holder session',
       tag: 'holder',
       auth: 'holder',
@@ -95,7 +103,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/holder/certificates', operationId: 'listMyCertificates',
+      path: '/holder/certificates',
+      operationId: 'listMyCertificates',
       summary: 'My certificates, from every department: valid ones ending soonest first',
       tag: 'holder',
       auth: 'holder',
@@ -106,7 +115,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/holder/certificates/:number', operationId: 'getMyCertificate',
+      path: '/holder/certificates/:number',
+      operationId: 'getMyCertificate',
       summary: 'One of my certificates, unmasked',
       tag: 'holder',
       auth: 'holder',
@@ -123,7 +133,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/holder/certificates/:number/pdf', operationId: 'getMyCertificatePdf',
+      path: '/holder/certificates/:number/pdf',
+      operationId: 'getMyCertificatePdf',
       summary: 'The signed PDF of one of my certificates',
       tag: 'holder',
       auth: 'holder',
@@ -143,7 +154,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/holder/certificates/:number/record', operationId: 'getMyCertificateRecord',
+      path: '/holder/certificates/:number/record',
+      operationId: 'getMyCertificateRecord',
       summary: 'The signed record of one of my certificates',
       tag: 'holder',
       auth: 'holder',
@@ -158,7 +170,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/holder/usage', operationId: 'listMyCertificateUsage',
+      path: '/holder/usage',
+      operationId: 'listMyCertificateUsage',
       summary: 'Who else used my certificates: department, role or business system, when, what and why',
       tag: 'holder',
       auth: 'holder',
@@ -173,7 +186,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/holder/departments', operationId: 'listGrantableDepartments',
+      path: '/holder/departments',
+      operationId: 'listGrantableDepartments',
       summary: 'Departments a grant can name',
       tag: 'holder',
       auth: 'holder',
@@ -182,14 +196,22 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/holder/grants', operationId: 'listMyGrants', summary: 'My consent grants (用证授权)', tag: 'holder', auth: 'holder' },
+    {
+      method: 'get',
+      path: '/holder/grants',
+      operationId: 'listMyGrants',
+      summary: 'My consent grants (用证授权)',
+      tag: 'holder',
+      auth: 'holder',
+    },
     async (ctx) => ({ items: (await listGrants(deps, holderOf(ctx))).map(grantView) }),
   );
 
   api.route(
     {
       method: 'post',
-      path: '/holder/grants', operationId: 'createGrant',
+      path: '/holder/grants',
+      operationId: 'createGrant',
       summary: 'Let a department (optionally one business system) use one certificate for a matter until a time',
       tag: 'holder',
       auth: 'holder',
@@ -222,7 +244,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'delete',
-      path: '/holder/grants/:id', operationId: 'revokeGrant',
+      path: '/holder/grants/:id',
+      operationId: 'revokeGrant',
       summary: 'Revoke a grant now',
       tag: 'holder',
       auth: 'holder',
@@ -241,7 +264,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/holder/certificates/:number/show-codes', operationId: 'createShowCode',
+      path: '/holder/certificates/:number/show-codes',
+      operationId: 'createShowCode',
       summary: 'A show-code (亮证) for one certificate: 8 characters and a QR code, 5 minutes, single use',
       tag: 'holder',
       auth: 'holder',
@@ -269,7 +293,8 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/show-codes/redeem', operationId: 'redeemShowCode',
+      path: '/show-codes/redeem',
+      operationId: 'redeemShowCode',
       summary: "Redeem a holder's show-code with a reason: the full certificate, once",
       tag: 'holder',
       body: z.strictObject({ code: z.string().trim().min(1, 'code is required').max(20), reason }),

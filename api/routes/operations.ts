@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
 import {
-  WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { conflict, HttpProblem, notFound, unprocessable } from '../problem';
+import { conflict, type HttpProblem, notFound, unprocessable } from '../problem';
 import { requirePermission } from '../auth';
 import { actorRef } from '../../domain/issuance';
 import { resendCallbackRunText } from '../../domain/operations';
@@ -32,7 +34,7 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
 
   function problem(err: unknown): HttpProblem | undefined {
     if (err instanceof WorkflowNotFoundError) {
-      return conflict('The application\'s workflow has finished: there is nothing to repair in it');
+      return conflict("The application's workflow has finished: there is nothing to repair in it");
     }
     if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
     const cause = err.cause as { type?: string; message?: string } | undefined;
@@ -42,17 +44,26 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
   }
 
   for (const [action, update, summary, operationId] of [
-    ['retry', retryUpdate, 'Retry a failed sealing after its cause was fixed (platform admin; the `retry` Update)',
-      'retryApplication'],
-    ['cancel', cancelUpdate, 'Cancel a stuck application (in review, returned, failed) with a reason (platform admin)',
-      'cancelApplication'],
+    [
+      'retry',
+      retryUpdate,
+      'Retry a failed sealing after its cause was fixed (platform admin; the `retry` Update)',
+      'retryApplication',
+    ],
+    [
+      'cancel',
+      cancelUpdate,
+      'Cancel a stuck application (in review, returned, failed) with a reason (platform admin)',
+      'cancelApplication',
+    ],
   ] as const) {
     api.route(
       {
         method: 'post',
         path: `/applications/:id/${action}`,
         operationId,
-        description: 'An operator repair (docs/runbook.md): the same workflow Update the `temporal` CLI sends; audited.',
+        description:
+          'An operator repair (docs/runbook.md): the same workflow Update the `temporal` CLI sends; audited.',
         summary,
         tag: 'operations',
         auth: 'staff',
@@ -96,9 +107,14 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
         const outcome = await deps.temporal.workflow.execute(resendCallbackWorkflow, {
           taskQueue: deps.config.temporal.taskQueue,
           workflowId: `resend-callback-${app.id}`,
-          args: [{
-            applicationId: app.id, department: app.department, reason: b.reason, operator: actorRef(ctx.state.actor),
-          }],
+          args: [
+            {
+              applicationId: app.id,
+              department: app.department,
+              reason: b.reason,
+              operator: actorRef(ctx.state.actor),
+            },
+          ],
           ...resendCallbackRunText({ applicationId: app.id, typeCode: app.typeCode, department: app.department }),
         });
         return { id: app.id, ...outcome };

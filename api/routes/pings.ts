@@ -13,7 +13,9 @@ export function pingRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/pings', operationId: 'startPing', scopes: ['operations:ping'],
+      path: '/pings',
+      operationId: 'startPing',
+      scopes: ['operations:ping'],
       summary: 'Start a ping workflow that records a row through an activity',
       tag: 'operations',
       body: z.object({ message: z.string().trim().min(1).max(200) }),
@@ -37,7 +39,9 @@ export function pingRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/pings/:id', operationId: 'getPing', scopes: ['operations:ping'],
+      path: '/pings/:id',
+      operationId: 'getPing',
+      scopes: ['operations:ping'],
       summary: 'State of a ping workflow, from its Query',
       tag: 'operations',
       params: z.object({ id: z.uuid() }),

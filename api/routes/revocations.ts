@@ -15,12 +15,17 @@ export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificates/:number/revoke', operationId: 'revokeCertificate',
-      summary: 'End a certificate: revoked (吊销/作废), cancelled (注销) or withdrawn (撤销), with a reason; it fails verification at once',
+      path: '/certificates/:number/revoke',
+      operationId: 'revokeCertificate',
+      summary:
+        'End a certificate: revoked (吊销/作废), cancelled (注销) or withdrawn (撤销), with a reason; it fails verification at once',
       tag: 'certificates',
       auth: 'staff',
       params: numberParam,
-      body: z.object({ reason: z.string().trim().min(2).max(500), status: z.enum(['revoked', 'cancelled', 'withdrawn']).default('revoked') }),
+      body: z.object({
+        reason: z.string().trim().min(2).max(500),
+        status: z.enum(['revoked', 'cancelled', 'withdrawn']).default('revoked'),
+      }),
       responses: { 200: 'Ended', 409: 'Already ended or expired' },
     },
     async (ctx, { params, body }) => {
@@ -28,7 +33,8 @@ export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
       if (!cert) throw notFound(`No certificate ${params.number}`);
       ctx.state.auditObject = { type: 'certificate', id: cert.number };
       requirePermission(ctx, 'certificate.revoke', { department: cert.department });
-      if (cert.status !== 'valid' && cert.status !== 'suspended') throw conflict(`Certificate ${cert.number} is already ${cert.status}`);
+      if (cert.status !== 'valid' && cert.status !== 'suspended')
+        throw conflict(`Certificate ${cert.number} is already ${cert.status}`);
       const workflowId = `revocation-${cert.number}`;
       let result;
       try {
@@ -37,7 +43,11 @@ export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
           workflowId,
           args: [{ number: cert.number, status: body.status, reason: body.reason, actor: actorRef(ctx.state.actor) }],
           ...revocationRunText({
-            number: cert.number, status: body.status, typeCode: cert.typeCode, typeName: cert.typeName, department: cert.department,
+            number: cert.number,
+            status: body.status,
+            typeCode: cert.typeCode,
+            typeName: cert.typeName,
+            department: cert.department,
           }),
         });
       } catch (err) {
@@ -47,7 +57,10 @@ export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
         if (result) result = { ...result, changed: false };
       }
       if (!result) throw notFound(`No certificate ${params.number}`);
-      if (!result.changed) throw conflict(`Certificate ${cert.number} is already ${result.previous === 'valid' ? body.status : result.previous}`);
+      if (!result.changed)
+        throw conflict(
+          `Certificate ${cert.number} is already ${result.previous === 'valid' ? body.status : result.previous}`,
+        );
       return { number: cert.number, status: body.status, reason: body.reason, changedAt: result.changedAt };
     },
   );

@@ -15,20 +15,35 @@ import { TrustError } from '../../services/trust/pki';
 const view = ({ encryptedPrivateKey: _k, chainPem: _c, ...s }: SealRow) => s;
 
 const PNG = /^iVBORw0KGgo/;
-const base64Png = z.string().regex(PNG, 'must be a base64-encoded PNG').max(2_000_000, 'seal image must be under 1.5 MiB');
+const base64Png = z
+  .string()
+  .regex(PNG, 'must be a base64-encoded PNG')
+  .max(2_000_000, 'seal image must be under 1.5 MiB');
 
 export function sealRoutes(api: ApiRouter, deps: AppDeps) {
-  api.route({ method: 'get', path: '/seals', operationId: 'listSeals', summary: 'Seals of the departments the caller administers', tag: 'seals', auth: 'staff' }, async (ctx) => {
-    const scope = departmentsFor(ctx.state.actor, 'certificate-type.manage');
-    if (scope !== null && scope.length === 0) requirePermission(ctx, 'certificate-type.manage');
-    return { items: (await listSeals(deps.db, scope ?? undefined)).map(view) };
-  });
+  api.route(
+    {
+      method: 'get',
+      path: '/seals',
+      operationId: 'listSeals',
+      summary: 'Seals of the departments the caller administers',
+      tag: 'seals',
+      auth: 'staff',
+    },
+    async (ctx) => {
+      const scope = departmentsFor(ctx.state.actor, 'certificate-type.manage');
+      if (scope !== null && scope.length === 0) requirePermission(ctx, 'certificate-type.manage');
+      return { items: (await listSeals(deps.db, scope ?? undefined)).map(view) };
+    },
+  );
 
   api.route(
     {
       method: 'post',
-      path: '/seals', operationId: 'importSeal',
-      summary: 'Add a seal: image plus the real CA\'s certificate and key (PEM or PKCS#12); outside production, omit them to get a development certificate',
+      path: '/seals',
+      operationId: 'importSeal',
+      summary:
+        "Add a seal: image plus the real CA's certificate and key (PEM or PKCS#12); outside production, omit them to get a development certificate",
       tag: 'seals',
       auth: 'staff',
       body: z.object({
@@ -49,25 +64,55 @@ export function sealRoutes(api: ApiRouter, deps: AppDeps) {
       ctx.state.auditDepartment = body.department;
       requirePermission(ctx, 'certificate-type.manage', { department: body.department });
       const department = await getDepartment(deps.db, body.department);
-      if (!department) throw unprocessable('Unknown department', [{ field: 'department', message: `no department ${body.department}` }]);
+      if (!department)
+        throw unprocessable('Unknown department', [
+          { field: 'department', message: `no department ${body.department}` },
+        ]);
       const image = Buffer.from(body.image, 'base64');
-      const trust = { db: deps.db, blobs: deps.blobs, masterKey: deps.masterKey, logger: deps.logger, publicUrl: deps.config.http.publicUrl };
+      const trust = {
+        db: deps.db,
+        blobs: deps.blobs,
+        masterKey: deps.masterKey,
+        logger: deps.logger,
+        publicUrl: deps.config.http.publicUrl,
+      };
       let id: number;
       let warnings: string[] = [];
       try {
         if (body.pkcs12) {
-          ({ id, warnings } = await importSeal(trust, department, { name: body.name, image, isDefault: body.isDefault, pkcs12: Buffer.from(body.pkcs12, 'base64'), password: body.password ?? '' }));
+          ({ id, warnings } = await importSeal(trust, department, {
+            name: body.name,
+            image,
+            isDefault: body.isDefault,
+            pkcs12: Buffer.from(body.pkcs12, 'base64'),
+            password: body.password ?? '',
+          }));
         } else if (body.certificatePem || body.privateKeyPem) {
           if (!body.certificatePem || !body.privateKeyPem) {
-            throw unprocessable('Give both the certificate and its private key', [{ field: body.certificatePem ? 'privateKeyPem' : 'certificatePem', message: 'required' }]);
+            throw unprocessable('Give both the certificate and its private key', [
+              { field: body.certificatePem ? 'privateKeyPem' : 'certificatePem', message: 'required' },
+            ]);
           }
-          ({ id, warnings } = await importSeal(trust, department, { name: body.name, image, isDefault: body.isDefault, certificatePem: body.certificatePem, privateKeyPem: body.privateKeyPem, chainPem: body.chainPem }));
+          ({ id, warnings } = await importSeal(trust, department, {
+            name: body.name,
+            image,
+            isDefault: body.isDefault,
+            certificatePem: body.certificatePem,
+            privateKeyPem: body.privateKeyPem,
+            chainPem: body.chainPem,
+          }));
         } else {
-          if (deps.config.env === 'production') throw unprocessable('In production a seal needs the CA-issued certificate and key', [{ field: 'certificatePem', message: 'required' }]);
+          if (deps.config.env === 'production')
+            throw unprocessable('In production a seal needs the CA-issued certificate and key', [
+              { field: 'certificatePem', message: 'required' },
+            ]);
           id = await createDevelopmentSeal(trust, department, { name: body.name, image, isDefault: body.isDefault });
         }
       } catch (err) {
-        if (err instanceof TrustError) throw unprocessable(`Cannot use this seal: ${err.message}`, [{ field: body.pkcs12 ? 'pkcs12' : 'certificatePem', message: err.message }]);
+        if (err instanceof TrustError)
+          throw unprocessable(`Cannot use this seal: ${err.message}`, [
+            { field: body.pkcs12 ? 'pkcs12' : 'certificatePem', message: err.message },
+          ]);
         throw err;
       }
       ctx.state.auditObject = { type: 'seal', id: String(id) };
@@ -79,7 +124,8 @@ export function sealRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'delete',
-      path: '/seals/:id', operationId: 'deleteSeal',
+      path: '/seals/:id',
+      operationId: 'deleteSeal',
       summary: 'Deactivate a seal (certificates already sealed with it stay valid)',
       tag: 'seals',
       auth: 'staff',

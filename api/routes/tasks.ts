@@ -22,7 +22,10 @@ function roleDepartments(actor: Actor, role: Role): string[] | null {
 
 /** May this person act on the task: its role in its department, or the department admin once it escalated. */
 function mayWork(actor: Actor, task: TaskRow): boolean {
-  return hasRole(actor, task.role as Role, task.department) || (task.escalated && hasRole(actor, 'department-admin', task.department));
+  return (
+    hasRole(actor, task.role as Role, task.department) ||
+    (task.escalated && hasRole(actor, 'department-admin', task.department))
+  );
 }
 
 /**
@@ -37,7 +40,11 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
     const task = await getTask(deps.db, id);
     if (!task) throw notFound(`No task ${id}`);
     if (!mayWork(ctx.state.actor, task) && !hasRole(ctx.state.actor, 'department-admin', task.department)) {
-      ctx.state.denial = { action, reason: `needs the ${task.role} role in ${task.department}`, department: task.department };
+      ctx.state.denial = {
+        action,
+        reason: `needs the ${task.role} role in ${task.department}`,
+        department: task.department,
+      };
       throw forbidden(`Task ${id} belongs to the ${task.role}s of ${task.department}`);
     }
     return task;
@@ -46,8 +53,9 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/tasks', operationId: 'listTasks',
-      summary: 'My tasks (claimed by me) or my role\'s queue in my departments, sorted by due time',
+      path: '/tasks',
+      operationId: 'listTasks',
+      summary: "My tasks (claimed by me) or my role's queue in my departments, sorted by due time",
       tag: 'inbox',
       auth: 'staff',
       query: z.object({
@@ -68,7 +76,10 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
         typeCode: query.typeCode,
         overdue: query.overdue ? query.overdue === 'true' : undefined,
         assigneeId: mine ? actor.id : undefined,
-        queues: [...new Set(actor.roles.map((r) => r.role))].map((role) => ({ role, departments: roleDepartments(actor, role) })),
+        queues: [...new Set(actor.roles.map((r) => r.role))].map((role) => ({
+          role,
+          departments: roleDepartments(actor, role),
+        })),
         escalatedDepartments: roleDepartments(actor, 'department-admin'),
         unclaimedOrBy: !mine && query.view === 'queue' && query.status === 'open' ? actor.id : undefined,
         limit: query.limit,
@@ -82,11 +93,23 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
   );
 
   api.route(
-    { method: 'get', path: '/tasks/:id', operationId: 'getTask', summary: 'A task with the application\'s face data and history', tag: 'inbox', auth: 'staff', params: z.object({ id: z.coerce.number().int().positive() }) },
+    {
+      method: 'get',
+      path: '/tasks/:id',
+      operationId: 'getTask',
+      summary: "A task with the application's face data and history",
+      tag: 'inbox',
+      auth: 'staff',
+      params: z.object({ id: z.coerce.number().int().positive() }),
+    },
     async (ctx, { params }) => {
       const task = await loadWorkable(ctx, params.id);
       const app = (await getApplication(deps.db, task.applicationId))!;
-      const [faceData, history, type] = await Promise.all([faceDataOf(deps.db, app.id, app.revision), eventsOf(deps.db, app.id), getTypeVersion(deps.db, app.typeCode, app.typeVersion)]);
+      const [faceData, history, type] = await Promise.all([
+        faceDataOf(deps.db, app.id, app.revision),
+        eventsOf(deps.db, app.id),
+        getTypeVersion(deps.db, app.typeCode, app.typeVersion),
+      ]);
       return {
         task,
         application: {
@@ -95,10 +118,15 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
           typeName: type?.name,
           typeVersion: app.typeVersion,
           status: app.status,
-          holder: { kind: app.holderKind, name: app.holderName, id: maskHolderId(holders.decrypt(app.holderIdEncrypted)) },
+          holder: {
+            kind: app.holderKind,
+            name: app.holderName,
+            id: maskHolderId(holders.decrypt(app.holderIdEncrypted)),
+          },
           submitter: app.submitter,
           revision: app.revision,
-          faceFields: type?.faceFields.map((f) => ({ key: f.key, label: f.label, type: f.type, required: f.required })) ?? [],
+          faceFields:
+            type?.faceFields.map((f) => ({ key: f.key, label: f.label, type: f.type, required: f.required })) ?? [],
           // idNumber values masked; GET /applications/:id?reveal=true&reason=… shows them, audited.
           faceData: faceData && type ? createFaceCrypto(deps.masterKey).masked(type.faceFields, faceData) : faceData,
         },
@@ -110,7 +138,8 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/tasks/:id/claim', operationId: 'claimTask',
+      path: '/tasks/:id/claim',
+      operationId: 'claimTask',
       summary: 'Claim a queued task (one person at a time); `release: true` puts it back',
       tag: 'inbox',
       auth: 'staff',
@@ -128,7 +157,11 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
         : await claimTask(deps.db, task.id, { id: actor.id, name: actor.username });
       if (!changed) {
         const now = (await getTask(deps.db, task.id))!;
-        throw conflict(body.release ? `Task ${task.id} is not claimed by you` : `Task ${task.id} is already claimed by ${now.assignee?.name}`);
+        throw conflict(
+          body.release
+            ? `Task ${task.id} is not claimed by you`
+            : `Task ${task.id} is already claimed by ${now.assignee?.name}`,
+        );
       }
       return getTask(deps.db, task.id);
     },
@@ -137,28 +170,39 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/tasks/:id/decision', operationId: 'decideTask',
+      path: '/tasks/:id/decision',
+      operationId: 'decideTask',
       summary: 'Approve, reject (with reason) or return for correction (with comments)',
       tag: 'inbox',
       auth: 'staff',
       params: z.object({ id: z.coerce.number().int().positive() }),
       body: z.object({ decision: z.enum(DECISIONS), comment: z.string().trim().max(2000).optional() }),
-      responses: { 200: 'Recorded; the application\'s new state', 403: 'Not your step, or four-eyes', 409: 'Not the current step, or claimed by someone else' },
+      responses: {
+        200: "Recorded; the application's new state",
+        403: 'Not your step, or four-eyes',
+        409: 'Not the current step, or claimed by someone else',
+      },
     },
     async (ctx, { params, body }) => {
       const task = await loadWorkable(ctx, params.id, 'task.decide');
       const actor = ctx.state.actor as Extract<Actor, { kind: 'user' }>;
       if (task.status !== 'open') throw conflict(`Task ${task.id} is ${task.status}`);
-      if (task.assignee && task.assignee.id !== actor.id) throw conflict(`Task ${task.id} is claimed by ${task.assignee.name}`);
+      if (task.assignee && task.assignee.id !== actor.id)
+        throw conflict(`Task ${task.id} is claimed by ${task.assignee.name}`);
       const app = (await getApplication(deps.db, task.applicationId))!;
       try {
-        const state = await deps.temporal.workflow
-          .getHandle(app.workflowId)
-          .executeUpdate(decideUpdate, { args: [{ taskId: task.id, decision: body.decision, comment: body.comment, actor }] });
+        const state = await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(decideUpdate, {
+          args: [{ taskId: task.id, decision: body.decision, comment: body.comment, actor }],
+        });
         return state;
       } catch (err) {
         const problem = problemOf(err);
-        if (problem?.status === 403) ctx.state.denial = { action: 'task.decide', reason: problem.detail ?? 'refused', department: task.department };
+        if (problem?.status === 403)
+          ctx.state.denial = {
+            action: 'task.decide',
+            reason: problem.detail ?? 'refused',
+            department: task.department,
+          };
         throw err;
       }
     },

@@ -24,7 +24,11 @@ export function timeRoutes(router: Router, deps: AppDeps) {
   // RFC 3161 §3.4: TimeStampReq in, TimeStampResp out, over plain HTTP.
   router.post('/api/v1/tsa', async (ctx) => {
     if (!ctx.is('application/timestamp-query')) {
-      throw new HttpProblem(415, 'Unsupported Media Type', 'Send a DER TimeStampReq with Content-Type application/timestamp-query');
+      throw new HttpProblem(
+        415,
+        'Unsupported Media Type',
+        'Send a DER TimeStampReq with Content-Type application/timestamp-query',
+      );
     }
     const reply = await answerTimestampRequest(timeDeps(deps), await readRawBody(ctx, 64 * 1024));
     ctx.type = 'application/timestamp-reply';
@@ -51,7 +55,8 @@ export function sealRevocationRoutes(api: ApiRouter, deps: AppDeps) {
       path: '/seals/:id/revocation',
       operationId: 'revokeSeal',
       description: 'Key compromise (with the time it began) or superseded; the root CRL lists it (docs/trust.md).',
-      summary: 'Revoke a seal certificate (platform admin): key compromise since a time, or superseded; the CRL lists it',
+      summary:
+        'Revoke a seal certificate (platform admin): key compromise since a time, or superseded; the CRL lists it',
       tag: 'seals',
       auth: 'staff',
       params: z.object({ id: z.coerce.number().int().positive() }),

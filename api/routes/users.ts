@@ -6,11 +6,27 @@ import { conflict, forbidden, notFound, unprocessable } from '../problem';
 import { deny, requirePermission } from '../auth';
 import { departmentCode } from './departments';
 import {
-  ADMIN_ROLES, ROLES, PLATFORM_WIDE_ROLES, departmentsFor, isPlatformAdmin, separationOfDutiesConflict, type Role,
+  ADMIN_ROLES,
+  ROLES,
+  PLATFORM_WIDE_ROLES,
+  departmentsFor,
+  isPlatformAdmin,
+  separationOfDutiesConflict,
+  type Role,
 } from '../../domain/access';
 import {
-  addRole, createUserWithRoles, findUserForLogin, getDepartment, getRoleAssignment, getUser, listUsers, removeRole,
-  updateUser, usernameTaken, type Department, type User,
+  addRole,
+  createUserWithRoles,
+  findUserForLogin,
+  getDepartment,
+  getRoleAssignment,
+  getUser,
+  listUsers,
+  removeRole,
+  updateUser,
+  usernameTaken,
+  type Department,
+  type User,
 } from '../../db/org';
 import { hashPassword, verifyPassword } from '../../platform/secrets';
 import { loginThrottle } from '../login-throttle';
@@ -44,7 +60,9 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
 
   async function resolveRole(ctx: Context, r: { role: Role; department: string | null }, field: string) {
     if (r.role === 'platform-admin' && r.department !== null) {
-      throw unprocessable('Invalid role assignment', [{ field, message: 'platform-admin is platform-wide: department must be null' }]);
+      throw unprocessable('Invalid role assignment', [
+        { field, message: 'platform-admin is platform-wide: department must be null' },
+      ]);
     }
     if (r.department === null && !PLATFORM_WIDE_ROLES.includes(r.role)) {
       throw unprocessable('Invalid role assignment', [{ field, message: `${r.role} needs a department` }]);
@@ -60,18 +78,37 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
   function requireManage(ctx: Context, user: User) {
     const departments = [...new Set(user.roles.map((r) => r.department).filter((d): d is string => d !== null))];
     const platformLevel = departments.length === 0 || user.roles.some((r) => r.department === null);
-    if (platformLevel && !isPlatformAdmin(ctx.state.actor)) deny(ctx, 'user.manage', 'only a platform admin manages platform-level staff');
+    if (platformLevel && !isPlatformAdmin(ctx.state.actor))
+      deny(ctx, 'user.manage', 'only a platform admin manages platform-level staff');
     for (const department of departments) requirePermission(ctx, 'user.manage', { department });
   }
 
-  api.route({ method: 'get', path: '/users', operationId: 'listUsers', summary: 'Staff the caller may manage', tag: 'organisation', auth: 'staff' }, async (ctx) => {
-    const scope = departmentsFor(ctx.state.actor, 'user.manage');
-    if (scope !== null && scope.length === 0) requirePermission(ctx, 'user.manage');
-    return { items: await listUsers(deps.db, scope ?? undefined) };
-  });
+  api.route(
+    {
+      method: 'get',
+      path: '/users',
+      operationId: 'listUsers',
+      summary: 'Staff the caller may manage',
+      tag: 'organisation',
+      auth: 'staff',
+    },
+    async (ctx) => {
+      const scope = departmentsFor(ctx.state.actor, 'user.manage');
+      if (scope !== null && scope.length === 0) requirePermission(ctx, 'user.manage');
+      return { items: await listUsers(deps.db, scope ?? undefined) };
+    },
+  );
 
   api.route(
-    { method: 'get', path: '/users/:id', operationId: 'getUser', summary: 'One staff member', tag: 'organisation', auth: 'staff', params: z.object({ id: z.coerce.number().int().positive() }) },
+    {
+      method: 'get',
+      path: '/users/:id',
+      operationId: 'getUser',
+      summary: 'One staff member',
+      tag: 'organisation',
+      auth: 'staff',
+      params: z.object({ id: z.coerce.number().int().positive() }),
+    },
     async (ctx, { params }) => {
       const user = await getUser(deps.db, params.id);
       if (!user) throw notFound(`No user ${params.id}`);
@@ -84,12 +121,17 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/users', operationId: 'createUser',
+      path: '/users',
+      operationId: 'createUser',
       summary: 'Create a staff member with roles',
       tag: 'organisation',
       auth: 'staff',
       body: z.object({
-        username: z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, 'letters, digits, dot, dash, underscore; 2–64 characters'),
+        username: z
+          .string()
+          .trim()
+          .toLowerCase()
+          .regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, 'letters, digits, dot, dash, underscore; 2–64 characters'),
         displayName: z.string().trim().min(1).max(100),
         password,
         roles: z.array(roleBody).max(20).default([]),
@@ -101,7 +143,9 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       ctx.state.auditObject = { type: 'user', id: body.username };
       ctx.state.auditDetail = { roles: body.roles };
       if (body.roles.length === 0 && !isPlatformAdmin(ctx.state.actor)) {
-        throw unprocessable('A new staff member needs at least one role in your department', [{ field: 'roles', message: 'empty' }]);
+        throw unprocessable('A new staff member needs at least one role in your department', [
+          { field: 'roles', message: 'empty' },
+        ]);
       }
       const departments: (Department | null)[] = [];
       for (const [i, r] of body.roles.entries()) departments.push(await resolveRole(ctx, r, `roles.${i}`));
@@ -113,7 +157,11 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       if (await usernameTaken(deps.db, body.username)) throw conflict(`Username ${body.username} is taken`);
       const passwordHash = await hashPassword(body.password);
       const roles = body.roles.map((r, i) => ({ role: r.role, department: departments[i] ?? null }));
-      const id = await createUserWithRoles(deps.db, { username: body.username, displayName: body.displayName, passwordHash }, roles);
+      const id = await createUserWithRoles(
+        deps.db,
+        { username: body.username, displayName: body.displayName, passwordHash },
+        roles,
+      );
       ctx.status = 201;
       return getUser(deps.db, id);
     },
@@ -138,8 +186,9 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'put',
-      path: '/users/:id', operationId: 'updateUser',
-      summary: 'Change name, deactivate or reset the password (ends the user\'s sessions)',
+      path: '/users/:id',
+      operationId: 'updateUser',
+      summary: "Change name, deactivate or reset the password (ends the user's sessions)",
       tag: 'organisation',
       auth: 'staff',
       params: z.object({ id: z.coerce.number().int().positive() }),
@@ -175,7 +224,8 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/users/:id/roles', operationId: 'grantRole',
+      path: '/users/:id/roles',
+      operationId: 'grantRole',
       summary: 'Grant a role in a department',
       tag: 'organisation',
       auth: 'staff',
@@ -203,7 +253,8 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'delete',
-      path: '/users/:id/roles/:assignmentId', operationId: 'revokeRole',
+      path: '/users/:id/roles/:assignmentId',
+      operationId: 'revokeRole',
       summary: 'Withdraw a role',
       tag: 'organisation',
       auth: 'staff',
@@ -212,7 +263,8 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
     },
     async (ctx, { params }) => {
       const a = await getRoleAssignment(deps.db, params.assignmentId);
-      if (!a || a.userId !== params.id) throw notFound(`User ${params.id} has no role assignment ${params.assignmentId}`);
+      if (!a || a.userId !== params.id)
+        throw notFound(`User ${params.id} has no role assignment ${params.assignmentId}`);
       ctx.state.auditObject = { type: 'user', id: String(params.id) };
       ctx.state.auditDepartment = a.department;
       ctx.state.auditDetail = { role: a.role, department: a.department };

@@ -30,11 +30,18 @@ import { compareCertificateFields } from '../../services/compare';
 const MAX_PDF_BYTES = 20 * 1024 * 1024;
 const MAX_REASON_CHARS = 200;
 
-
 /** Optional fields, so that a PDF upload (no JSON body) passes the router's parse; checked in the handler. */
 const recordBody = z.object({
-  record: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional().describe('The certificate record: its canonical JSON text, or the object'),
-  signature: z.string().min(1).max(100_000).optional().describe('Base64 DER CMS detached signature over the canonical record'),
+  record: z
+    .union([z.string().min(1), z.record(z.string(), z.unknown())])
+    .optional()
+    .describe('The certificate record: its canonical JSON text, or the object'),
+  signature: z
+    .string()
+    .min(1)
+    .max(100_000)
+    .optional()
+    .describe('Base64 DER CMS detached signature over the canonical record'),
 });
 
 const compareBody = z.object({
@@ -74,7 +81,11 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
         detail: { reason: `rate limit of ${limit} verifications a minute exceeded` },
       });
     }
-    throw new HttpProblem(429, 'Too Many Requests', `More than ${limit} verifications a minute from this address; try again in ${retryAfter} s`);
+    throw new HttpProblem(
+      429,
+      'Too Many Requests',
+      `More than ${limit} verifications a minute from this address; try again in ${retryAfter} s`,
+    );
   }
 
   async function verifyAudited(ctx: Context, input: VerifyInput, number?: string) {
@@ -113,23 +124,39 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/verify', operationId: 'verifyPdf',
+      path: '/verify',
+      operationId: 'verifyPdf',
       summary:
         'Verify a certificate (public, no sign-in): upload the PDF as the body (Content-Type application/pdf, up to 20 MB), ' +
         'or send JSON {record, signature}. Returns a report: verdict valid/invalid/indeterminate, each check with its reason, the public face summary',
       tag: 'verification',
       auth: 'public',
       body: recordBody,
-      responses: { 200: 'Verification report', 413: 'PDF over 20 MB', 415: 'Neither a PDF nor JSON', 422: 'Not a PDF / record unreadable', 429: 'Rate limit; see Retry-After' },
+      responses: {
+        200: 'Verification report',
+        413: 'PDF over 20 MB',
+        415: 'Neither a PDF nor JSON',
+        422: 'Not a PDF / record unreadable',
+        429: 'Rate limit; see Retry-After',
+      },
     },
     async (ctx, { body }) => {
       await rateLimit(ctx);
-      if (ctx.is('application/pdf', 'application/octet-stream')) return verifyAudited(ctx, await readRawBody(ctx, MAX_PDF_BYTES));
+      if (ctx.is('application/pdf', 'application/octet-stream'))
+        return verifyAudited(ctx, await readRawBody(ctx, MAX_PDF_BYTES));
       if (!ctx.is('application/json')) {
-        throw new HttpProblem(415, 'Unsupported Media Type', 'Send the PDF as the body with Content-Type application/pdf, or JSON {record, signature}');
+        throw new HttpProblem(
+          415,
+          'Unsupported Media Type',
+          'Send the PDF as the body with Content-Type application/pdf, or JSON {record, signature}',
+        );
       }
       const missing = (['record', 'signature'] as const).filter((k) => body[k] === undefined);
-      if (missing.length) throw unprocessable('The request body has invalid fields', missing.map((field) => ({ field, message: `${field} is required` })));
+      if (missing.length)
+        throw unprocessable(
+          'The request body has invalid fields',
+          missing.map((field) => ({ field, message: `${field} is required` })),
+        );
       return verifyAudited(ctx, { record: body.record!, signature: body.signature! });
     },
   );
@@ -137,8 +164,9 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'get',
-      path: '/verify/:number', operationId: 'verifyCertificate',
-      summary: 'Verify a certificate by its number (public, no sign-in; the QR code\'s target)',
+      path: '/verify/:number',
+      operationId: 'verifyCertificate',
+      summary: "Verify a certificate by its number (public, no sign-in; the QR code's target)",
       tag: 'verification',
       auth: 'public',
       params: z.object({
@@ -161,7 +189,9 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
     {
       method: 'post',
-      path: '/certificates/:number/compare', operationId: 'compareCertificate', scopes: ['certificates:compare'],
+      path: '/certificates/:number/compare',
+      operationId: 'compareCertificate',
+      scopes: ['certificates:compare'],
       summary:
         'Compare claimed values with a certificate (比对) without revealing the stored ones: {fields: {<face field key> | holderId | holderName: value}, reason (用证事由, ≤ 200 characters)} → {results: {key: {match}}}',
       tag: 'certificates',
@@ -194,7 +224,10 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
           }),
       });
       // Caller (from the request) and reason on every use, as the sharing rules require; never the claimed values.
-      ctx.state.auditDetail = { reason: body.reason, fields: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.match])) };
+      ctx.state.auditDetail = {
+        reason: body.reason,
+        fields: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, r.match])),
+      };
       return { number: cert.number, status: statusNow(cert, chinaDate(Date.now())).effective, results };
     },
   );

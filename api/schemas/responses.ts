@@ -10,16 +10,30 @@ import { HOLDER_KINDS } from '../../domain/holder';
  */
 
 const isoTime = z.string().describe('ISO 8601 date-time');
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/).describe('YYYY-MM-DD');
+const date = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/)
+  .describe('YYYY-MM-DD');
 
 export const SubmittedApplication = z
   .looseObject({
     id: z.uuid(),
     workflowId: z.string(),
-    status: z.enum(APPLICATION_STATUSES).describe('`sealing` when nothing is to be reviewed (auto-seal), else `in-review`'),
+    status: z
+      .enum(APPLICATION_STATUSES)
+      .describe('`sealing` when nothing is to be reviewed (auto-seal), else `in-review`'),
     sealingUrl: z.url().optional().describe('online-seal only: the page where a sealing officer seals'),
   })
-  .meta({ id: 'SubmittedApplication', examples: [{ id: '0b6f7c52-3c1e-4a55-9d2a-6f1f0c1c2d3e', workflowId: 'issuance-0b6f7c52-3c1e-4a55-9d2a-6f1f0c1c2d3e', status: 'sealing' }] });
+  .meta({
+    id: 'SubmittedApplication',
+    examples: [
+      {
+        id: '0b6f7c52-3c1e-4a55-9d2a-6f1f0c1c2d3e',
+        workflowId: 'issuance-0b6f7c52-3c1e-4a55-9d2a-6f1f0c1c2d3e',
+        status: 'sealing',
+      },
+    ],
+  });
 
 export const Application = z
   .looseObject({

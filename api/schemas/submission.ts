@@ -23,7 +23,7 @@ export const SUBMIT_DESCRIPTION = [
   'Starts the issuance workflow (docs/issuance.md). `faceData` is checked against the published version of the',
   'type (`getCertificateType` lists its face fields: keys, types, required, patterns; dates are `YYYY-MM-DD`),',
   'and `holder.id` must be a valid resident ID number or unified social credit code (check digit included);',
-  'every invalid field is named in one 422. Modes: `review` runs the type\'s approval chain (answers',
+  "every invalid field is named in one 422. Modes: `review` runs the type's approval chain (answers",
   '`in-review`); `auto-seal` (API clients only: the approval system already approved the case) seals at once',
   '(answers `sealing`); `online-seal` asks a sealing officer to seal on `sealingUrl`. With `callbackUrl`,',
   'certflow POSTs the signed callbacks described under `webhooks` there.',

@@ -60,5 +60,6 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const t of ['seals', 'trust_roots', 'certificate_type_versions', 'certificate_types']) await knex.schema.dropTable(t);
+  for (const t of ['seals', 'trust_roots', 'certificate_type_versions', 'certificate_types'])
+    await knex.schema.dropTable(t);
 }

@@ -86,5 +86,6 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const t of ['application_events', 'tasks', 'application_revisions', 'applications']) await knex.schema.dropTable(t);
+  for (const t of ['application_events', 'tasks', 'application_revisions', 'applications'])
+    await knex.schema.dropTable(t);
 }

@@ -138,7 +138,13 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const t of ['callback_deliveries', 'pdf_renditions', 'certificates', 'certificate_allocations', 'certificate_numbers']) {
+  for (const t of [
+    'callback_deliveries',
+    'pdf_renditions',
+    'certificates',
+    'certificate_allocations',
+    'certificate_numbers',
+  ]) {
     await knex.schema.dropTable(t);
   }
 }

@@ -36,6 +36,12 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.alterTable('certificates', (t) => {
-    for (const name of ['certificates_holder_issued', 'certificates_dept_issued', 'certificates_dept_region_issued', 'certificates_stats']) t.dropIndex([], name);
+    for (const name of [
+      'certificates_holder_issued',
+      'certificates_dept_issued',
+      'certificates_dept_region_issued',
+      'certificates_stats',
+    ])
+      t.dropIndex([], name);
   });
 }

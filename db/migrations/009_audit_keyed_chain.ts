@@ -17,7 +17,9 @@ export async function up(knex: Knex): Promise<void> {
     t.string('mac', 64).nullable();
   });
   const head = (await knex('audit_head').where({ id: 1 }).first()) as { seq: number | string };
-  await knex('audit_head').where({ id: 1 }).update({ keyed_from: Number(head.seq) + 1 });
+  await knex('audit_head')
+    .where({ id: 1 })
+    .update({ keyed_from: Number(head.seq) + 1 });
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -66,7 +66,9 @@ async function convert(knex: Knex, f: (v: string) => string | undefined, needKey
     const byApp = new Map(apps.map((a) => [a.id, versions.get(`${a.type_code}\n${Number(a.type_version)}`)]));
     const ids = apps.filter((a) => byApp.get(a.id)).map((a) => a.id);
     if (!ids.length) continue;
-    const revs = (await knex('application_revisions').whereIn('application_id', ids).select('application_id', 'revision', 'face_data')) as {
+    const revs = (await knex('application_revisions')
+      .whereIn('application_id', ids)
+      .select('application_id', 'revision', 'face_data')) as {
       application_id: string;
       revision: number | string;
       face_data: string;
@@ -74,7 +76,9 @@ async function convert(knex: Knex, f: (v: string) => string | undefined, needKey
     for (const r of revs) {
       const next = rewrite(r.face_data, byApp.get(r.application_id)!, (v) => (needKey(), f(v)));
       if (next !== undefined) {
-        await knex('application_revisions').where({ application_id: r.application_id, revision: Number(r.revision) }).update({ face_data: next });
+        await knex('application_revisions')
+          .where({ application_id: r.application_id, revision: Number(r.revision) })
+          .update({ face_data: next });
       }
     }
   }
@@ -87,20 +91,31 @@ async function convert(knex: Knex, f: (v: string) => string | undefined, needKey
       .where('id', '>', lastId)
       .orderBy('id')
       .limit(PAGE)
-      .select('id', 'type_code', 'type_version', 'face_data')) as { id: number | string; type_code: string; type_version: number | string; face_data: string }[];
+      .select('id', 'type_code', 'type_version', 'face_data')) as {
+      id: number | string;
+      type_code: string;
+      type_version: number | string;
+      face_data: string;
+    }[];
     if (!certs.length) break;
     lastId = Number(certs[certs.length - 1]!.id);
     for (const c of certs) {
       const ids = versions.get(`${c.type_code}\n${Number(c.type_version)}`);
       const next = ids && rewrite(c.face_data, ids, (v) => (needKey(), f(v)));
-      if (next !== undefined) await knex('certificates').where({ id: Number(c.id) }).update({ face_data: next });
+      if (next !== undefined)
+        await knex('certificates')
+          .where({ id: Number(c.id) })
+          .update({ face_data: next });
     }
   }
 }
 
 function keyOrRefuse(): Buffer {
   const key = migrationContext.masterKey;
-  if (!key) throw new Error('migration 010 encrypts ID numbers in stored face data and needs the master key: run `certflow migrate` with CERTFLOW_MASTER_KEY set');
+  if (!key)
+    throw new Error(
+      'migration 010 encrypts ID numbers in stored face data and needs the master key: run `certflow migrate` with CERTFLOW_MASTER_KEY set',
+    );
   return key;
 }
 

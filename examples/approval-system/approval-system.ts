@@ -90,7 +90,11 @@ export async function startReceiver(key: Buffer, onCallback: (c: Callback) => vo
       const delivery = String(req.headers['x-certflow-delivery']);
       if (!seen.has(delivery)) {
         seen.add(delivery);
-        onCallback({ event: String(req.headers['x-certflow-event']), delivery, body: JSON.parse(raw.toString('utf8')) });
+        onCallback({
+          event: String(req.headers['x-certflow-event']),
+          delivery,
+          body: JSON.parse(raw.toString('utf8')),
+        });
       }
       res.writeHead(204).end();
     });

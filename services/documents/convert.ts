@@ -65,7 +65,8 @@ function assertDocx(docx: Buffer) {
   try {
     checkTemplateSafety(docx);
   } catch (err) {
-    if (err instanceof TemplateError) throw new ConversionError(err.code === 'not_docx' ? 'not_docx' : 'unsafe', err.message);
+    if (err instanceof TemplateError)
+      throw new ConversionError(err.code === 'not_docx' ? 'not_docx' : 'unsafe', err.message);
     throw err;
   }
 }
@@ -141,10 +142,7 @@ type ConvertWithOptions = (
  * collide; we root its temporary directories in one of ours so that, after a timeout,
  * any soffice still running for this call can be found by its command line and killed.
  */
-export async function convertWithLibreofficeConvert(
-  docx: Buffer,
-  opts: LibreofficeConvertOptions,
-): Promise<Buffer> {
+export async function convertWithLibreofficeConvert(docx: Buffer, opts: LibreofficeConvertOptions): Promise<Buffer> {
   assertDocx(docx);
   const dir = await fs.promises.mkdtemp(path.join(converterWorkDir(), 'lo-'));
   const convert = libreofficeConvert.convertWithOptions as unknown as ConvertWithOptions;
@@ -167,7 +165,9 @@ export async function convertWithLibreofficeConvert(
         },
         (err, pdf) => {
           if (err?.killed) {
-            reject(new ConversionError('timeout', `PDF conversion timed out after ${opts.timeoutMs} ms; soffice was killed`));
+            reject(
+              new ConversionError('timeout', `PDF conversion timed out after ${opts.timeoutMs} ms; soffice was killed`),
+            );
           } else if (err?.code === 'ENOENT') {
             reject(new ConversionError('failed', 'LibreOffice produced no PDF (the DOCX may be damaged)'));
           } else if (err) {
@@ -309,10 +309,14 @@ class Slot {
       this.opts.pythonPath,
       [
         UNO_SCRIPT,
-        '--soffice', this.opts.sofficePath,
-        '--profile', path.join(dir, 'profile'),
-        '--pipe', pipe,
-        '--start-timeout', String(this.opts.startTimeoutMs / 1000),
+        '--soffice',
+        this.opts.sofficePath,
+        '--profile',
+        path.join(dir, 'profile'),
+        '--pipe',
+        pipe,
+        '--start-timeout',
+        String(this.opts.startTimeoutMs / 1000),
       ],
       { detached: true, stdio: ['pipe', 'pipe', 'pipe'] },
     );
@@ -358,7 +362,9 @@ class Slot {
         clearTimeout(timer);
         if (this.helper === helper) this.helper = undefined;
         void fs.promises.rm(dir, { recursive: true, force: true });
-        reject(new ConversionError('failed', `cannot run ${this.opts.pythonPath} for the warm converter: ${err.message}`));
+        reject(
+          new ConversionError('failed', `cannot run ${this.opts.pythonPath} for the warm converter: ${err.message}`),
+        );
       });
       helper.on('exit', (code, signal) => {
         clearTimeout(timer);
@@ -400,7 +406,12 @@ class Slot {
         this.pending.set(id, { resolve, reject });
         timer = setTimeout(() => {
           this.pending.delete(id);
-          reject(new ConversionError('timeout', `PDF conversion timed out after ${timeoutMs} ms; soffice was killed and is restarting`));
+          reject(
+            new ConversionError(
+              'timeout',
+              `PDF conversion timed out after ${timeoutMs} ms; soffice was killed and is restarting`,
+            ),
+          );
         }, timeoutMs);
         helper.stdin.write(JSON.stringify({ id, input, output }) + '\n');
       });
@@ -624,7 +635,10 @@ export class BoundedConverter {
   async convert(docx: Buffer, owner: string): Promise<Buffer> {
     const mine = this.perOwnerCount.get(owner) ?? 0;
     if (mine >= this.limits.perOwner) {
-      throw new ConversionError('busy', `at most ${this.limits.perOwner} conversions at once per user; try again shortly`);
+      throw new ConversionError(
+        'busy',
+        `at most ${this.limits.perOwner} conversions at once per user; try again shortly`,
+      );
     }
     this.perOwnerCount.set(owner, mine + 1);
     try {
@@ -634,7 +648,8 @@ export class BoundedConverter {
         return await this.inner.convert(docx);
       } finally {
         const next = this.queue.shift();
-        if (next) next(); // the slot passes on: running stays the same
+        if (next)
+          next(); // the slot passes on: running stays the same
         else this.running--;
       }
     } finally {

@@ -83,22 +83,28 @@ function loadDocx(template: Buffer): PizZip {
 
 /** docxtemplater reports a whole list of template errors at once; keep every one. */
 function templateErrorFrom(err: unknown): TemplateError {
-  const e = err as { properties?: { id?: string; explanation?: string; errors?: unknown[]; xtag?: string; file?: string } };
+  const e = err as {
+    properties?: { id?: string; explanation?: string; errors?: unknown[]; xtag?: string; file?: string };
+  };
   if (!e?.properties) {
     return new TemplateError('template_syntax', `cannot read the template: ${(err as Error)?.message ?? err}`);
   }
-  const list = (e.properties.errors ?? [err]) as typeof e[];
+  const list = (e.properties.errors ?? [err]) as (typeof e)[];
   const problems: TemplateProblem[] = list.map((x) => {
     const p = x.properties ?? {};
     return {
       id: p.id ?? 'template_error',
       ...(p.xtag ? { tag: p.xtag } : {}),
-      message: (p.explanation ?? (x as unknown as Error).message) + (p.file && p.file !== 'word/document.xml' ? ` (in ${p.file})` : ''),
+      message:
+        (p.explanation ?? (x as unknown as Error).message) +
+        (p.file && p.file !== 'word/document.xml' ? ` (in ${p.file})` : ''),
     };
   });
   const summary = problems.map((p) => p.message).join('; ');
   return new TemplateError(
-    problems.some((p) => p.id === 'filetype_not_identified' || p.id === 'file_has_invalid_xml') ? 'not_docx' : 'template_syntax',
+    problems.some((p) => p.id === 'filetype_not_identified' || p.id === 'file_has_invalid_xml')
+      ? 'not_docx'
+      : 'template_syntax',
     `template has ${problems.length === 1 ? 'an error' : `${problems.length} errors`}: ${summary}`,
     problems,
   );
@@ -137,7 +143,9 @@ export function renderCertificateDocx(input: RenderInput): Buffer {
   for (const name of IMAGE_TAGS) {
     const img = input.images[name];
     if (!Buffer.isBuffer(img) || !img.subarray(0, 8).equals(PNG_SIGNATURE)) {
-      throw new TemplateError('bad_image', `image "${name}" must be a PNG`, [{ id: 'bad_image', tag: name, message: 'not a PNG' }]);
+      throw new TemplateError('bad_image', `image "${name}" must be a PNG`, [
+        { id: 'bad_image', tag: name, message: 'not a PNG' },
+      ]);
     }
   }
   const sizes: Record<ImageTag, number> = { seal: cmToPx(SEAL_SIZE_CM), qrCode: cmToPx(QR_SIZE_CM) };
@@ -184,7 +192,14 @@ export function renderCertificateDocx(input: RenderInput): Buffer {
     // PizZip writes DOS dates from local-time fields: rebuild the date from the UTC fields
     // so that every host writes the same bytes, whatever its time zone.
     const d = input.zipDate;
-    const local = new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds());
+    const local = new Date(
+      d.getUTCFullYear(),
+      d.getUTCMonth(),
+      d.getUTCDate(),
+      d.getUTCHours(),
+      d.getUTCMinutes(),
+      d.getUTCSeconds(),
+    );
     for (const file of Object.values(out.files)) file.date = local;
   }
   return out.generate({ type: 'nodebuffer', compression: 'DEFLATE' }) as Buffer;

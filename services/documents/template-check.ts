@@ -76,7 +76,10 @@ export function checkZipLimits(entries: ZipEntryInfo[]) {
   let total = 0;
   for (const e of entries) {
     if (e.uncompressedSize > TEMPLATE_LIMITS.maxEntryBytes) {
-      throw limit('maxEntryBytes', `${e.name} inflates to ${mib(e.uncompressedSize)}, at most ${mib(TEMPLATE_LIMITS.maxEntryBytes)}`);
+      throw limit(
+        'maxEntryBytes',
+        `${e.name} inflates to ${mib(e.uncompressedSize)}, at most ${mib(TEMPLATE_LIMITS.maxEntryBytes)}`,
+      );
     }
     const bomb = e.uncompressedSize > TEMPLATE_LIMITS.maxRatio * Math.max(1, e.compressedSize);
     if (e.uncompressedSize > 1024 * 1024 && bomb) {
@@ -129,7 +132,11 @@ export function externalReferences(zip: PizZip, entries: ZipEntryInfo[]): Templa
         const instr = (m[1] ?? m[2] ?? '').trim();
         const field = LOADING_FIELDS.exec(instr)?.[1];
         if (field && !field.startsWith('HYPERLINK')) {
-          problems.push({ id: 'external_reference', tag: e.name, message: `field ${field} loads external content: ${instr}` });
+          problems.push({
+            id: 'external_reference',
+            tag: e.name,
+            message: `field ${field} loads external content: ${instr}`,
+          });
         }
       }
     }

@@ -21,7 +21,8 @@ export async function trialRender(
 ): Promise<void> {
   checkTemplateSafety(template);
   const face = validateFaceData(type.faceFields, sampleFaceData(type.faceFields));
-  if (!face.ok) throw new ServiceError('invalid', `the face fields have no valid sample data: ${JSON.stringify(face.errors)}`);
+  if (!face.ok)
+    throw new ServiceError('invalid', `the face fields have no valid sample data: ${JSON.stringify(face.errors)}`);
   const placeholder = await makeQrPng(SAMPLE_MARK);
   const docx = await renderCertificate({
     type,

@@ -72,7 +72,11 @@ export async function applicationView(deps: Deps, app: ApplicationRow, viewer: A
     externalRef: app.externalRef,
     certificateNumber: state?.certificateNumber ?? app.certificateNumber,
     // Why a failed sealing stopped, and the fix (docs/runbook.md); from the events when no worker answers.
-    error: state ? state.error : app.status === 'failed' ? (events.filter((e) => e.kind === 'failed').at(-1)?.comment ?? null) : null,
+    error: state
+      ? state.error
+      : app.status === 'failed'
+        ? (events.filter((e) => e.kind === 'failed').at(-1)?.comment ?? null)
+        : null,
     currentStep: state?.currentStep ?? null,
     round: state?.round ?? null,
     history: state?.history ?? events,
@@ -140,5 +144,12 @@ export async function withdrawApplication(
   const object = { type: 'application', id: app.id };
   const detail = { reason: reason ?? null };
   const department = app.department;
-  await audit({ category: 'operation', action: 'application.withdraw', outcome: 'success', department, object, detail });
+  await audit({
+    category: 'operation',
+    action: 'application.withdraw',
+    outcome: 'success',
+    department,
+    object,
+    detail,
+  });
 }

@@ -26,15 +26,19 @@ function audit(
   actor: ActorRef,
   detail: Record<string, unknown>,
 ) {
-  return appendAudit(db, {
-    category: 'operation',
-    action,
-    outcome: 'success',
-    actor: { type: actor.type, id: actor.id, name: actor.name },
-    department,
-    object: { type: 'application', id: applicationId },
-    detail,
-  }, masterKey);
+  return appendAudit(
+    db,
+    {
+      category: 'operation',
+      action,
+      outcome: 'success',
+      actor: { type: actor.type, id: actor.id, name: actor.name },
+      department,
+      object: { type: 'application', id: applicationId },
+      detail,
+    },
+    masterKey,
+  );
 }
 
 export interface MarkApplicationInput {

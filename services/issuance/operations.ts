@@ -15,7 +15,10 @@ export interface OperatorAction {
  * What operators do to a run by hand (docs/runbook.md): every `retry`, `cancel` and callback
  * re-send, from the Temporal Web UI, the `temporal` CLI or the API, leaves an audit entry.
  */
-export async function recordOperatorAction({ db, masterKey }: Pick<ServiceDeps, 'db' | 'masterKey'>, input: OperatorAction) {
+export async function recordOperatorAction(
+  { db, masterKey }: Pick<ServiceDeps, 'db' | 'masterKey'>,
+  input: OperatorAction,
+) {
   await appendAudit(
     db,
     {

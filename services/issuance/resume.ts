@@ -19,8 +19,18 @@ import { issuanceWorkflow, type IssuanceResume } from '../../workflows/issuance'
  */
 
 const WORKFLOW_KINDS = new Set<string>([
-  'approved', 'rejected', 'returned', 'amended', 'withdrawn', 'overdue', 'escalated', 'sealing', 'issued', 'failed',
-  'catalog-failed', 'callback-failed',
+  'approved',
+  'rejected',
+  'returned',
+  'amended',
+  'withdrawn',
+  'overdue',
+  'escalated',
+  'sealing',
+  'issued',
+  'failed',
+  'catalog-failed',
+  'callback-failed',
 ]);
 
 /** Where the application stands, read from its tasks and events. */
@@ -87,7 +97,10 @@ export async function resumeInFlight(deps: IssuanceDeps, logger: Logger): Promis
       if (err instanceof WorkflowExecutionAlreadyStartedError) continue; // another worker got there first
       throw err;
     }
-    logger.info({ application: app.id, resume: input.resume }, 'resumed an in-flight application (its workflow was missing)');
+    logger.info(
+      { application: app.id, resume: input.resume },
+      'resumed an in-flight application (its workflow was missing)',
+    );
     resumed.push(app.id);
   }
   return resumed;

@@ -22,8 +22,15 @@ import { getTypeId, getTypeVersion } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
 import { findSignedCertificate, getSeal, saveSignedCertificate } from '../../db/trust';
 import {
-  allocateNumber, findAllocation, findRendition, getCertificate, getCertificateByApplication, getSealingApplication,
-  saveRendition, storeCertificate, type Allocation,
+  allocateNumber,
+  findAllocation,
+  findRendition,
+  getCertificate,
+  getCertificateByApplication,
+  getSealingApplication,
+  saveRendition,
+  storeCertificate,
+  type Allocation,
 } from '../../db/certificates';
 import { certificateCacheKey, CERTIFICATE_CACHE_TTL_S, cachedView } from '../../db/certificate-cache';
 import { approvalsOf } from '../../db/tasks';
@@ -73,7 +80,8 @@ const FAILURE_KINDS = {
   CatalogRefused: 'bad-gateway',
 } satisfies Record<string, ServiceErrorKind>;
 
-const fail = (type: keyof typeof FAILURE_KINDS, message: string) => new ServiceError(FAILURE_KINDS[type], message, { code: type });
+const fail = (type: keyof typeof FAILURE_KINDS, message: string) =>
+  new ServiceError(FAILURE_KINDS[type], message, { code: type });
 
 /**
  * Development placeholder for a department without a credit code: a well-formed USCC
@@ -149,13 +157,18 @@ export function sealingSteps(deps: ServiceDeps) {
       if (!app) throw fail('NotFound', `no application ${applicationId}`);
       const existing = await findAllocation(db, applicationId);
       if (existing) return existing.number;
-      if (app.status === 'rejected' || app.status === 'withdrawn') throw fail('NotApproved', `application ${applicationId} is ${app.status}`);
+      if (app.status === 'rejected' || app.status === 'withdrawn')
+        throw fail('NotApproved', `application ${applicationId} is ${app.status}`);
       const type = await getTypeVersion(db, app.typeCode, app.typeVersion);
       const typeId = await getTypeId(db, app.typeCode);
       const department = await getDepartment(db, app.department);
-      if (!type || typeId === undefined || !department) throw fail('NotFound', `type ${app.typeCode} v${app.typeVersion} or department ${app.department} is missing`);
+      if (!type || typeId === undefined || !department)
+        throw fail('NotFound', `type ${app.typeCode} v${app.typeVersion} or department ${app.department} is missing`);
       if (!department.creditCode && config.env === 'production') {
-        throw fail('NoIssuerCode', `department ${department.code} has no unified social credit code: set it before issuing (it is the identifier's issuer code)`);
+        throw fail(
+          'NoIssuerCode',
+          `department ${department.code} has no unified social credit code: set it before issuing (it is the identifier's issuer code)`,
+        );
       }
       const seal = await resolveSeal(db, app.department, type.sealId).catch((err: Error) => {
         throw err instanceof TrustError ? fail('SealUnavailable', err.message) : err;
@@ -163,7 +176,8 @@ export function sealingSteps(deps: ServiceDeps) {
       // Until types carry their national type code, the defining authority is the issuing
       // department and the 3-digit type sequence is the type's row id.
       const typeSequence = typeId;
-      if (typeSequence > 999) throw fail('NoTypeCode', `type ${app.typeCode} has id ${typeSequence}: give it a national type code`);
+      if (typeSequence > 999)
+        throw fail('NoTypeCode', `type ${app.typeCode} has id ${typeSequence}: give it a national type code`);
       const allocatedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
       const issuedOn = chinaDate(allocatedAt.getTime());
       const year = Number(issuedOn.slice(0, 4));
@@ -231,7 +245,8 @@ export function sealingSteps(deps: ServiceDeps) {
       const done = await findSignedCertificate(db, applicationId);
       if (done) return done;
       const c = await context(applicationId);
-      if (!c.seal.active) throw fail('SealUnavailable', `seal ${c.seal.id} was deactivated after the number was allocated`);
+      if (!c.seal.active)
+        throw fail('SealUnavailable', `seal ${c.seal.id} was deactivated after the number was allocated`);
       const { credential } = await loadSealForSigning(deps, c.seal);
       const pdf = await blobs.get(pdfSha).catch((err) => {
         throw err instanceof BlobNotFoundError ? fail('BlobMissing', err.message) : err;
@@ -242,10 +257,17 @@ export function sealingSteps(deps: ServiceDeps) {
       const reason = `电子证照签发 ${c.allocation.number}`;
       const timestamp = timestamper(deps);
       const signed = await signPdf(pdf, credential, {
-        reason, name: c.allocation.issuerName, location: c.allocation.regionCode, signingTime, timestamp,
+        reason,
+        name: c.allocation.issuerName,
+        location: c.allocation.regionCode,
+        signingTime,
+        timestamp,
       });
       const token = inspectPdfSignature(signed).timestampToken;
-      const withDss = appendDss(signed, await validationMaterial(deps, credential, token ? tokenCertificates(token) : []));
+      const withDss = appendDss(
+        signed,
+        await validationMaterial(deps, credential, token ? tokenCertificates(token) : []),
+      );
       const signedPdfSha = await blobs.put(withDss);
       const bytes = canonicalBytes(buildRecord(c, signedPdfSha));
       const recordSha = await blobs.put(Buffer.from(bytes));
@@ -264,7 +286,10 @@ export function sealingSteps(deps: ServiceDeps) {
       const recordText = (await blobs.get(input.recordSha)).toString('utf8');
       const record = JSON.parse(recordText) as CertificateRecord;
       if (record.number !== c.allocation.number || record.document.sha256 !== input.signedPdfSha) {
-        throw fail('RecordMismatch', `record ${input.recordSha} is not the record of ${c.allocation.number} and PDF ${input.signedPdfSha}`);
+        throw fail(
+          'RecordMismatch',
+          `record ${input.recordSha} is not the record of ${c.allocation.number} and PDF ${input.signedPdfSha}`,
+        );
       }
       const sealedBy = input.sealedBy ?? (await lastApprover(applicationId)) ?? 'auto-seal';
       const a = c.allocation;
@@ -304,10 +329,37 @@ export function sealingSteps(deps: ServiceDeps) {
           sealedAt: a.allocatedAt.toISOString(),
         },
         [
-          { category: 'sealing', action: 'certificate.seal', actor, department: c.department.code, object,
-            detail: { sealId: c.seal.id, signerSerial: c.seal.serial, sealedBy, signingTime: a.allocatedAt.toISOString(), pdfSha256: input.signedPdfSha, recordSha256: input.recordSha } },
-          { category: 'storing', action: 'certificate.store', actor, department: c.department.code, object,
-            detail: { applicationId, identifier: a.identifier, typeCode: c.type.code, typeVersion: c.type.version, docxSha256: input.docxSha, pdfSha256: input.signedPdfSha, recordSha256: input.recordSha } },
+          {
+            category: 'sealing',
+            action: 'certificate.seal',
+            actor,
+            department: c.department.code,
+            object,
+            detail: {
+              sealId: c.seal.id,
+              signerSerial: c.seal.serial,
+              sealedBy,
+              signingTime: a.allocatedAt.toISOString(),
+              pdfSha256: input.signedPdfSha,
+              recordSha256: input.recordSha,
+            },
+          },
+          {
+            category: 'storing',
+            action: 'certificate.store',
+            actor,
+            department: c.department.code,
+            object,
+            detail: {
+              applicationId,
+              identifier: a.identifier,
+              typeCode: c.type.code,
+              typeVersion: c.type.version,
+              docxSha256: input.docxSha,
+              pdfSha256: input.signedPdfSha,
+              recordSha256: input.recordSha,
+            },
+          },
         ],
         deps.masterKey,
       );

@@ -6,7 +6,11 @@ import type { AuditInput } from '../../db/audit';
 import { holderFaceMismatches } from '../../domain/certificate-type';
 import { getType, getTypeVersion, type CertificateTypeSummary } from '../../db/certificate-types';
 import {
-  deleteUnstartedApplication, findByDedupeKey, getApplication, insertApplication, type ApplicationRow,
+  deleteUnstartedApplication,
+  findByDedupeKey,
+  getApplication,
+  insertApplication,
+  type ApplicationRow,
 } from '../../db/applications';
 import { validateFaceData, type FaceData } from '../../domain/face-fields';
 import { chainForMode, initialStatus, type ActorRef, type IssuanceMode } from '../../domain/issuance';
@@ -45,7 +49,8 @@ export interface Submission {
 /** The certificate type named by a submission. */
 export async function submissionType(deps: Pick<ServiceDeps, 'db'>, typeCode: string): Promise<CertificateTypeSummary> {
   const type = await getType(deps.db, typeCode);
-  if (!type) throw invalidError('Unknown certificate type', [{ field: 'typeCode', message: `no certificate type ${typeCode}` }]);
+  if (!type)
+    throw invalidError('Unknown certificate type', [{ field: 'typeCode', message: `no certificate type ${typeCode}` }]);
   return type;
 }
 
@@ -62,21 +67,34 @@ export async function submitApplication(
   const holders = createHolderCrypto(deps.masterKey);
   const me = s.submitter;
   const idempotencyKey = s.idempotencyKey.trim();
-  if (idempotencyKey.length > 100) throw invalidError('Idempotency-Key is too long', [{ field: 'Idempotency-Key', message: 'at most 100 characters' }]);
-  const dedupeKey = idempotencyKey ? `${me.type}:${me.id}:key:${idempotencyKey}` : s.externalRef ? `${me.type}:${me.id}:ref:${s.externalRef}` : null;
+  if (idempotencyKey.length > 100)
+    throw invalidError('Idempotency-Key is too long', [
+      { field: 'Idempotency-Key', message: 'at most 100 characters' },
+    ]);
+  const dedupeKey = idempotencyKey
+    ? `${me.type}:${me.id}:key:${idempotencyKey}`
+    : s.externalRef
+      ? `${me.type}:${me.id}:ref:${s.externalRef}`
+      : null;
   const earlier = dedupeKey ? await findByDedupeKey(deps.db, dedupeKey) : undefined;
   if (earlier) return replay(deps, earlier);
 
   if (type.status !== 'published' || type.publishedVersion === null) {
-    throw invalidError(`Certificate type ${type.code} is ${type.status}; applications need a published type`, [{ field: 'typeCode', message: type.status }]);
+    throw invalidError(`Certificate type ${type.code} is ${type.status}; applications need a published type`, [
+      { field: 'typeCode', message: type.status },
+    ]);
   }
   const version = (await getTypeVersion(deps.db, type.code, type.publishedVersion))!;
   const errors: FieldError[] = [];
-  if (s.holder.kind !== version.holderKind) errors.push({ field: 'holder.kind', message: `${type.code} is issued to a ${version.holderKind}` });
+  if (s.holder.kind !== version.holderKind)
+    errors.push({ field: 'holder.kind', message: `${type.code} is issued to a ${version.holderKind}` });
   const holderId = parseHolderId(s.holder.kind, s.holder.id);
   if (!holderId.ok) errors.push({ field: 'holder.id', message: holderId.reason });
   const face = validateFaceData(version.faceFields, s.faceData);
-  if (!face.ok) errors.push(...face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message })));
+  if (!face.ok)
+    errors.push(
+      ...face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message })),
+    );
   // Only once both are valid: a mismatch between two values that are wrong anyway says nothing new.
   if (face.ok && holderId.ok) {
     errors.push(...holderFaceMismatches(version, { id: holderId.value, name: s.holder.name }, face.data));
@@ -126,7 +144,14 @@ export async function submitApplication(
   }
   const detail = { typeCode: type.code, mode: s.mode, externalRef: s.externalRef };
   const object = { type: 'application', id };
-  await audit({ category: 'operation', action: 'application.submit', outcome: 'success', department: type.department, object, detail });
+  await audit({
+    category: 'operation',
+    action: 'application.submit',
+    outcome: 'success',
+    department: type.department,
+    object,
+    detail,
+  });
   return { application: row, created: true };
 }
 
@@ -152,10 +177,14 @@ async function ensureStarted(deps: IssuanceDeps, app: ApplicationRow, input: Iss
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
     if (err instanceof ServiceError) throw err;
-    throw new ServiceError('unavailable', `The workflow service is not reachable; try again shortly (${(err as Error).message})`, {
-      code: 'TemporalUnavailable',
-      retryAfter: 10,
-    });
+    throw new ServiceError(
+      'unavailable',
+      `The workflow service is not reachable; try again shortly (${(err as Error).message})`,
+      {
+        code: 'TemporalUnavailable',
+        retryAfter: 10,
+      },
+    );
   }
 }
 
@@ -167,13 +196,20 @@ export function workflowInput(app: ApplicationRow, typeChain: Parameters<typeof 
     department: app.department,
     mode: app.mode,
     chain: chainForMode(app.mode, typeChain),
-    filler: { type: app.submitter.type as 'user' | 'api-client', id: app.submitter.id, name: app.submitter.name ?? app.submitter.id },
+    filler: {
+      type: app.submitter.type as 'user' | 'api-client',
+      id: app.submitter.id,
+      name: app.submitter.name ?? app.submitter.id,
+    },
     submittedAt: app.createdAt,
   };
 }
 
 /** The earlier application; its workflow is started again if the first request died before starting it. */
-async function replay(deps: IssuanceDeps, app: ApplicationRow): Promise<{ application: ApplicationRow; created: boolean }> {
+async function replay(
+  deps: IssuanceDeps,
+  app: ApplicationRow,
+): Promise<{ application: ApplicationRow; created: boolean }> {
   const version = await getTypeVersion(deps.db, app.typeCode, app.typeVersion);
   if (version) await ensureStarted(deps, app, workflowInput(app, version.approvalChain), version.name);
   return { application: app, created: false };

@@ -212,15 +212,19 @@ export function parseSignature(der: Buffer, allowEmbedded = true): ParsedSignatu
 
 function parseSignedData(der: Buffer, allowEmbedded: boolean): ParsedSignature {
   const [type, wrapped] = children(expect(parse(der), TAG.SEQUENCE, 'ContentInfo'));
-  if (readOid(expect(type, TAG.OID, 'contentType')) !== OID.signedData) throw new SignatureFormatError('not SignedData');
+  if (readOid(expect(type, TAG.OID, 'contentType')) !== OID.signedData)
+    throw new SignatureFormatError('not SignedData');
   const [signedData] = children(expect(wrapped, context(0), 'content'));
   const fields = children(expect(signedData, TAG.SEQUENCE, 'SignedData'));
   const [, , encap] = fields;
   const [eType, eWrapped] = children(expect(encap, TAG.SEQUENCE, 'encapContentInfo'));
   if (!allowEmbedded && (eWrapped || readOid(expect(eType, TAG.OID, 'eContentType')) !== OID.data)) {
-    throw new SignatureFormatError('the content is embedded or not id-data; a detached document signature was expected');
+    throw new SignatureFormatError(
+      'the content is embedded or not id-data; a detached document signature was expected',
+    );
   }
-  const eContent = eWrapped && expect(children(expect(eWrapped, context(0), 'eContent'))[0], TAG.OCTET_STRING, 'eContent');
+  const eContent =
+    eWrapped && expect(children(expect(eWrapped, context(0), 'eContent'))[0], TAG.OCTET_STRING, 'eContent');
   const certNode = fields.find((f) => f.tag === context(0));
   const certificates = certNode ? children(certNode).map((c) => readCertificate(c.raw)) : [];
   const signerInfos = children(expect(fields[fields.length - 1], TAG.SET, 'signerInfos'));
@@ -300,9 +304,17 @@ export interface SignatureVerification {
 }
 
 /** Checks a parsed signature against the content it claims to sign (given as bytes or ranges). */
-export function verifyDetachedSignature(parsed: ParsedSignature, content: Uint8Array | Uint8Array[]): SignatureVerification {
+export function verifyDetachedSignature(
+  parsed: ParsedSignature,
+  content: Uint8Array | Uint8Array[],
+): SignatureVerification {
   const hashName = HASH_BY_OID[parsed.digestAlgorithm];
-  if (!hashName) return { digestMatches: false, signatureValid: false, reason: `unsupported digest algorithm ${parsed.digestAlgorithm}` };
+  if (!hashName)
+    return {
+      digestMatches: false,
+      signatureValid: false,
+      reason: `unsupported digest algorithm ${parsed.digestAlgorithm}`,
+    };
   const h = createHash(hashName);
   for (const part of Array.isArray(content) ? content : [content]) h.update(part);
   const digest = h.digest();
@@ -311,7 +323,8 @@ export function verifyDetachedSignature(parsed: ParsedSignature, content: Uint8A
   const fail = (reason: string) => ({ digestMatches, signatureValid: false, reason });
   const signer = parsed.signerCertificate;
   if (!signer) return fail('the signer certificate is not included in the signature');
-  if (parsed.contentType !== parsed.eContentType) return fail('the contentType attribute does not name the content type');
+  if (parsed.contentType !== parsed.eContentType)
+    return fail('the contentType attribute does not name the content type');
   if (parsed.signingCertificateHashes && !parsed.signingCertificateHashes.some((x) => x.equals(sha256(signer.raw)))) {
     return fail('the signing-certificate-v2 attribute names a different certificate than the signer');
   }
@@ -323,7 +336,7 @@ export function verifyDetachedSignature(parsed: ParsedSignature, content: Uint8A
   } catch {
     valid = false;
   }
-  if (!valid) return fail('the signature does not verify with the signer certificate\'s public key');
+  if (!valid) return fail("the signature does not verify with the signer certificate's public key");
   return {
     digestMatches,
     signatureValid: true,
@@ -367,7 +380,8 @@ export function issuerAndSerial(certDer: Buffer): { issuer: Buffer; serialNumber
   return { serialNumber: fields[offset]!.raw, issuer: fields[offset + 2]!.raw };
 }
 
-export const toPem = (cert: X509Certificate) => (cert.toString().endsWith('\n') ? cert.toString() : `${cert.toString()}\n`);
+export const toPem = (cert: X509Certificate) =>
+  cert.toString().endsWith('\n') ? cert.toString() : `${cert.toString()}\n`;
 
 function dedupe(ders: Buffer[]): Buffer[] {
   return ders.filter((d, i) => ders.findIndex((e) => e.equals(d)) === i);

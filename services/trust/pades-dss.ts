@@ -68,7 +68,15 @@ export function appendDss(pdf: Buffer, dss: DssContents): Buffer {
   };
   const stream = (der: Buffer) => {
     const n = next++;
-    write(n, 0, Buffer.concat([Buffer.from(`<< /Length ${der.length} >>\nstream\n`, 'latin1'), der, Buffer.from('\nendstream', 'latin1')]));
+    write(
+      n,
+      0,
+      Buffer.concat([
+        Buffer.from(`<< /Length ${der.length} >>\nstream\n`, 'latin1'),
+        der,
+        Buffer.from('\nendstream', 'latin1'),
+      ]),
+    );
     return n;
   };
   const unique = [...new Set(dss.certificatesPem.map((p) => new X509Certificate(p).raw.toString('base64')))];

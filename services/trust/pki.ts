@@ -102,7 +102,10 @@ export async function createDevelopmentRoot(opts: {
   validityYears?: number;
   notBefore?: Date;
 }): Promise<RootCa> {
-  const keys = (await subtle.generateKey({ ...RSA_SIGNING, modulusLength: 3072 }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await subtle.generateKey({ ...RSA_SIGNING, modulusLength: 3072 }, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
   const notBefore = opts.notBefore ?? minutesAgo(5);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
@@ -157,10 +160,7 @@ export async function issueDepartmentSigningCertificate(opts: {
     signingKey: rootKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation,
-        true,
-      ),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation, true),
       new x509.ExtendedKeyUsageExtension([DOCUMENT_SIGNING_EKU, EMAIL_PROTECTION_EKU], false),
       rootKeyId
         ? new x509.AuthorityKeyIdentifierExtension(rootKeyId)
@@ -237,7 +237,9 @@ export function importPem(opts: {
   });
   if (!checks.chain.ok) throw new TrustError(`cannot import the signing certificate: ${checks.chain.reason}`);
   if (!checks.validAtSigningTime.ok) {
-    throw new TrustError(`cannot import the signing certificate: it is not valid now: ${checks.validAtSigningTime.reason}`);
+    throw new TrustError(
+      `cannot import the signing certificate: it is not valid now: ${checks.validAtSigningTime.reason}`,
+    );
   }
   if (!checks.documentSigningProfile.ok) {
     throw new TrustError(`cannot import the signing certificate: ${checks.documentSigningProfile.reason}`);
@@ -246,7 +248,9 @@ export function importPem(opts: {
     .getExtension(x509.ExtendedKeyUsageExtension)
     ?.usages.includes(EMAIL_PROTECTION_EKU)
     ? []
-    : ['the certificate lacks the emailProtection extended key usage: poppler, LibreOffice and Firefox (NSS) will not trust its PDF signatures'];
+    : [
+        'the certificate lacks the emailProtection extended key usage: poppler, LibreOffice and Firefox (NSS) will not trust its PDF signatures',
+      ];
   // Embed what a relying party needs to build the path: the intermediates, then the root.
   const root = new X509Certificate(opts.trustedRootPem);
   const intermediates = chainPem.filter((p) => !new X509Certificate(p).raw.equals(root.raw));
@@ -267,7 +271,8 @@ export async function importPkcs12(
   try {
     parsed = await parsePfx(pfx, password);
   } catch (err) {
-    if (err instanceof PfxIntegrityError) throw new TrustError('cannot open the PKCS#12 file: wrong password or damaged file');
+    if (err instanceof PfxIntegrityError)
+      throw new TrustError('cannot open the PKCS#12 file: wrong password or damaged file');
     if (err instanceof Pkcs12UnsupportedAlgorithmError || err instanceof PfxMalformedError) {
       // Typically a legacy (3DES/RC2) file from older Windows or CA tools; Node's OpenSSL 3 lacks RC2.
       throw new TrustError(
@@ -410,14 +415,18 @@ export async function encryptPrivateKey(privateKeyPem: string, masterKey: string
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(V1.aad);
   const ciphertext = Buffer.concat([cipher.update(privateKeyPem, 'utf8'), cipher.final()]);
-  return ['v1', salt, iv, cipher.getAuthTag(), ciphertext].map((p) => (typeof p === 'string' ? p : p.toString('base64'))).join(':');
+  return ['v1', salt, iv, cipher.getAuthTag(), ciphertext]
+    .map((p) => (typeof p === 'string' ? p : p.toString('base64')))
+    .join(':');
 }
 
 export async function decryptPrivateKey(blob: string, masterKey: string | Buffer): Promise<string> {
   const [version, ...parts] = blob.split(':');
   if (version !== 'v1') {
     throw new KeyDecryptionError(
-      parts.length ? `unsupported private key encryption scheme "${version}"` : 'not an encrypted private key (expected "v1:…")',
+      parts.length
+        ? `unsupported private key encryption scheme "${version}"`
+        : 'not an encrypted private key (expected "v1:…")',
     );
   }
   const [salt, iv, tag, ciphertext] = parts.map((p) => Buffer.from(p, 'base64'));
@@ -482,7 +491,9 @@ export async function importSigningKey(privateKeyPem: string): Promise<CryptoKey
 
 export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await subtle.exportKey('pkcs8', key));
-  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }).toString();
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })
+    .export({ type: 'pkcs8', format: 'pem' })
+    .toString();
 }
 
 function privateKeyToPem(key: OpcuaPrivateKey): string {

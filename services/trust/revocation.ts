@@ -1,5 +1,11 @@
 import type { Db } from '../../db/knex';
-import { getSeal, insertSealRevocation, findSealRevocation, type RevocationReason, type SealRevocationRow } from '../../db/trust';
+import {
+  getSeal,
+  insertSealRevocation,
+  findSealRevocation,
+  type RevocationReason,
+  type SealRevocationRow,
+} from '../../db/trust';
 import { conflictError, invalidError, notFoundError } from '../errors';
 import type { Check } from './pki';
 
@@ -23,7 +29,9 @@ export async function revokeSeal(
     ]);
   }
   if (input.compromisedSince && input.compromisedSince.getTime() > now.getTime()) {
-    throw invalidError('compromisedSince is in the future', [{ field: 'compromisedSince', message: 'must not be in the future' }]);
+    throw invalidError('compromisedSince is in the future', [
+      { field: 'compromisedSince', message: 'must not be in the future' },
+    ]);
   }
   const row: SealRevocationRow = {
     sealId: seal.id,
@@ -51,8 +59,15 @@ export async function revocationCheck(db: Db, serial: string, provenTime: Date |
     r.reason === 'keyCompromise'
       ? `revoked for key compromise, compromised since ${cutoff.toISOString()}`
       : `revoked as superseded on ${cutoff.toISOString()}`;
-  if (!provenTime) return { ok: false, reason: `the signer certificate was ${what}, and no timestamp proves the signature older` };
+  if (!provenTime)
+    return { ok: false, reason: `the signer certificate was ${what}, and no timestamp proves the signature older` };
   return provenTime.getTime() < cutoff.getTime()
-    ? { ok: true, reason: `the signer certificate was ${what}; the timestamp proves the signature was made before, at ${provenTime.toISOString()}` }
-    : { ok: false, reason: `the signer certificate was ${what}; the signature was timestamped after, at ${provenTime.toISOString()}` };
+    ? {
+        ok: true,
+        reason: `the signer certificate was ${what}; the timestamp proves the signature was made before, at ${provenTime.toISOString()}`,
+      }
+    : {
+        ok: false,
+        reason: `the signer certificate was ${what}; the signature was timestamped after, at ${provenTime.toISOString()}`,
+      };
 }

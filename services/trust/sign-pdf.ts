@@ -2,7 +2,14 @@ import { X509Certificate } from 'node:crypto';
 import { SignPdf } from '@signpdf/signpdf';
 import { plainAddPlaceholder } from '@signpdf/placeholder-plain';
 import { Signer, SUBFILTER_ETSI_CADES_DETACHED } from '@signpdf/utils';
-import { createSignature, parseDetachedSignature, sha256, SignatureFormatError, toPem, verifyDetachedSignature } from './cms';
+import {
+  createSignature,
+  parseDetachedSignature,
+  sha256,
+  SignatureFormatError,
+  toPem,
+  verifyDetachedSignature,
+} from './cms';
 import { isDssOnlyUpdate } from './pades-dss';
 import type { SigningCredential } from './pki';
 
@@ -49,7 +56,10 @@ class CmsSigner extends Signer {
 }
 
 export async function signPdf(pdf: Buffer, signer: SigningCredential, info: PdfSignatureInfo): Promise<Buffer> {
-  const chainBytes = [signer.certificatePem, ...signer.chainPem].reduce((n, p) => n + new X509Certificate(p).raw.length, 0);
+  const chainBytes = [signer.certificatePem, ...signer.chainPem].reduce(
+    (n, p) => n + new X509Certificate(p).raw.length,
+    0,
+  );
   // Room for the certificates plus signature and attributes; unused space is zero padding.
   // A timestamp token brings the TSA certificate and its chain: room for a few more.
   const signatureLength = Math.max(8192, chainBytes + 4096) + (info.timestamp ? 12_288 : 0);
@@ -131,17 +141,22 @@ export class PdfSignatureError extends Error {
 export function inspectPdfSignature(pdf: Buffer): PdfSignatureInspection {
   const at = pdf.lastIndexOf('/ByteRange');
   if (at < 0) throw new PdfSignatureError('the PDF has no signature');
-  const m = /^\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/.exec(pdf.subarray(at, at + 120).toString('latin1'));
+  const m = /^\/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]/.exec(
+    pdf.subarray(at, at + 120).toString('latin1'),
+  );
   if (!m) throw new PdfSignatureError('the signature /ByteRange is unreadable');
   const byteRange = [m[1], m[2], m[3], m[4]].map(Number) as [number, number, number, number];
   const [start1, len1, start2, len2] = byteRange;
   if (start1 + len1 > start2 || start2 + len2 > pdf.length) {
-    throw new PdfSignatureError(`the signature /ByteRange [${byteRange.join(' ')}] does not fit the file (${pdf.length} bytes)`);
+    throw new PdfSignatureError(
+      `the signature /ByteRange [${byteRange.join(' ')}] does not fit the file (${pdf.length} bytes)`,
+    );
   }
 
   // The gap must be exactly the /Contents hex string, or the range hides real content.
   const gap = pdf.subarray(start1 + len1, start2).toString('latin1');
-  if (!/^<[0-9A-Fa-f\s]*>$/.test(gap)) throw new PdfSignatureError('the gap in the /ByteRange is not the signature /Contents');
+  if (!/^<[0-9A-Fa-f\s]*>$/.test(gap))
+    throw new PdfSignatureError('the gap in the /ByteRange is not the signature /Contents');
   const dssAppended = start1 === 0 && start2 + len2 < pdf.length && isDssOnlyUpdate(pdf, start2 + len2);
   const byteRangeCoversWholeFile = start1 === 0 && (start2 + len2 === pdf.length || dssAppended);
   const der = Buffer.from(gap.slice(1, -1).replace(/\s/g, ''), 'hex');
@@ -151,7 +166,8 @@ export function inspectPdfSignature(pdf: Buffer): PdfSignatureInspection {
   try {
     parsed = parseDetachedSignature(der);
   } catch (err) {
-    if (err instanceof SignatureFormatError) throw new PdfSignatureError(`the PDF signature is unreadable: ${err.message}`);
+    if (err instanceof SignatureFormatError)
+      throw new PdfSignatureError(`the PDF signature is unreadable: ${err.message}`);
     throw err;
   }
   const check = verifyDetachedSignature(parsed, [
@@ -198,7 +214,9 @@ function readPdfString(dict: string, key: string): string | undefined {
   const lit = new RegExp(`/${key}\\s*\\(((?:\\\\.|[^\\\\)])*)\\)`).exec(dict);
   if (!lit) return undefined;
   const raw = lit[1]!.replace(/\\([nrtbf()\\]|[0-7]{1,3})/g, (_, c: string) =>
-    /^[0-7]/.test(c) ? String.fromCharCode(parseInt(c, 8)) : ({ n: '\n', r: '\r', t: '\t', b: '\b', f: '\f' } as Record<string, string>)[c] ?? c,
+    /^[0-7]/.test(c)
+      ? String.fromCharCode(parseInt(c, 8))
+      : (({ n: '\n', r: '\r', t: '\t', b: '\b', f: '\f' } as Record<string, string>)[c] ?? c),
   );
   return decodeTextString(Buffer.from(raw, 'latin1'));
 }

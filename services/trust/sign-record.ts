@@ -1,4 +1,12 @@
-import { createDetachedSignature, createSignature, parseDetachedSignature, sha256, SignatureFormatError, toPem, verifyDetachedSignature } from './cms';
+import {
+  createDetachedSignature,
+  createSignature,
+  parseDetachedSignature,
+  sha256,
+  SignatureFormatError,
+  toPem,
+  verifyDetachedSignature,
+} from './cms';
 import { checkSignerCertificate, describeCertificate, type Check, type SigningCredential } from './pki';
 
 /**
@@ -11,7 +19,11 @@ import { checkSignerCertificate, describeCertificate, type Check, type SigningCr
  * EKU: our development certificates carry it, an imported one may not.)
  */
 
-export function signRecord(canonicalBytes: Uint8Array, signer: SigningCredential, opts: { signingTime?: Date } = {}): string {
+export function signRecord(
+  canonicalBytes: Uint8Array,
+  signer: SigningCredential,
+  opts: { signingTime?: Date } = {},
+): string {
   const signingTime = opts.signingTime ?? new Date(Math.floor(Date.now() / 1000) * 1000);
   return createDetachedSignature(sha256(canonicalBytes), signer, signingTime).toString('base64');
 }
@@ -108,7 +120,11 @@ export function verifyRecordSignature(
   return {
     ok: Object.values(checks).every((c) => c.ok),
     checks,
-    signer: { ...described, certificatePem: signerCertificatePem, chainPem: parsed.certificates.filter((c) => c !== signer).map(toPem) },
+    signer: {
+      ...described,
+      certificatePem: signerCertificatePem,
+      chainPem: parsed.certificates.filter((c) => c !== signer).map(toPem),
+    },
     signingTime: parsed.signingTime,
     signatureValue: parsed.signature,
     timestampToken: parsed.timestampToken,

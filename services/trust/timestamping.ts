@@ -4,7 +4,14 @@ import type { Db } from '../../db/knex';
 import type { Config } from '../../platform/config';
 import type { Logger } from '../../platform/logger';
 import { getActiveRoot, getActiveTsa, insertTsa, listSealRevocations } from '../../db/trust';
-import { createCrl, decryptPrivateKey, encryptPrivateKey, TrustError, type RootCa, type SigningCredential } from './pki';
+import {
+  createCrl,
+  decryptPrivateKey,
+  encryptPrivateKey,
+  TrustError,
+  type RootCa,
+  type SigningCredential,
+} from './pki';
 import {
   createTimestampToken,
   encodeTimestampRequest,
@@ -70,7 +77,7 @@ async function loadOrCreateTsa(deps: TimeDeps): Promise<SigningCredential> {
     chainPem: tsa.chainPem,
     encryptedPrivateKey: await encryptPrivateKey(tsa.privateKeyPem, deps.masterKey),
   });
-  deps.logger.warn('created certflow\'s own time-stamping authority under the platform root');
+  deps.logger.warn("created certflow's own time-stamping authority under the platform root");
   return tsa;
 }
 
@@ -128,7 +135,10 @@ export function timestamper(deps: TimeDeps): (signatureValue: Buffer) => Promise
  * The root's CRL of revoked seal certificates, freshly signed: thisUpdate now, nextUpdate in
  * 7 days; the CRL number is the issue second, so each one numbers higher than the last.
  */
-export async function currentCrl(deps: Pick<TimeDeps, 'db' | 'masterKey'>, now = new Date()): Promise<{ pem: string; der: Buffer }> {
+export async function currentCrl(
+  deps: Pick<TimeDeps, 'db' | 'masterKey'>,
+  now = new Date(),
+): Promise<{ pem: string; der: Buffer }> {
   const root = await rootWithKey(deps.db, deps.masterKey);
   const revoked = await listSealRevocations(deps.db);
   const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);

@@ -135,9 +135,13 @@ export function parseTimestampRequest(der: Buffer): TimestampRequest {
     const hashAlgorithm = readOid(children(expect(alg, TAG.SEQUENCE, 'hashAlgorithm'))[0]!);
     const hashedMessage = expect(hashed, TAG.OCTET_STRING, 'hashedMessage').content;
     const hash = HASHES[hashAlgorithm];
-    if (!hash) throw new TimestampRequestError(`unsupported hash algorithm ${hashAlgorithm}: use SHA-256, -384 or -512`, 0);
+    if (!hash)
+      throw new TimestampRequestError(`unsupported hash algorithm ${hashAlgorithm}: use SHA-256, -384 or -512`, 0);
     if (hashedMessage.length !== hash.length) {
-      throw new TimestampRequestError(`hashedMessage is ${hashedMessage.length} bytes, ${hash.name} gives ${hash.length}`, 5);
+      throw new TimestampRequestError(
+        `hashedMessage is ${hashedMessage.length} bytes, ${hash.name} gives ${hash.length}`,
+        5,
+      );
     }
     const req: TimestampRequest = { hashAlgorithm, hashedMessage, messageImprint: imprint!.raw, certReq: false };
     for (const f of rest) {
@@ -205,7 +209,7 @@ export function timestampResponse(result: { token: Buffer } | { error: Timestamp
   if ('token' in result) return sequence(sequence(integer(0)), result.token);
   const bit = result.error.failInfo;
   const bytes = Buffer.alloc(Math.floor(bit / 8) + 1);
-  bytes[bytes.length - 1] = 0x80 >> bit % 8;
+  bytes[bytes.length - 1] = 0x80 >> (bit % 8);
   const failInfo = tlv(TAG.BIT_STRING, Buffer.concat([Buffer.from([7 - (bit % 8)]), bytes]));
   const text = sequence(tlv(TAG.UTF8_STRING, Buffer.from(result.error.message, 'utf8')));
   return sequence(sequence(integer(2), text, failInfo));
@@ -217,7 +221,12 @@ export function tokenFromResponse(der: Buffer): Buffer {
   const [code, text] = children(expect(status, TAG.SEQUENCE, 'PKIStatusInfo'));
   const value = expect(code, TAG.INTEGER, 'status').content.readUIntBE(0, 1);
   if (value > 1 || !token) {
-    const words = text?.tag === TAG.SEQUENCE ? children(text).map((t) => t.content.toString('utf8')).join('; ') : '';
+    const words =
+      text?.tag === TAG.SEQUENCE
+        ? children(text)
+            .map((t) => t.content.toString('utf8'))
+            .join('; ')
+        : '';
     throw new Error(`the TSA refused the request (status ${value}${words ? `: ${words}` : ''})`);
   }
   return token.raw;
@@ -247,7 +256,8 @@ export function verifyTimestampToken(
   let info;
   try {
     parsed = parseSignature(token);
-    if (parsed.eContentType !== OID.tstInfo || !parsed.eContent) return { ok: false, reason: 'the token holds no TSTInfo' };
+    if (parsed.eContentType !== OID.tstInfo || !parsed.eContent)
+      return { ok: false, reason: 'the token holds no TSTInfo' };
     info = readTstInfo(parse(parsed.eContent));
   } catch (err) {
     const message = err instanceof SignatureFormatError || err instanceof DerError ? err.message : String(err);
@@ -263,8 +273,10 @@ export function verifyTimestampToken(
   const issuer = parsed.signerCertificate ?? pool.find((c) => matchesSid(parsed, c));
   if (!issuer) return { ok: false, reason: 'the TSA certificate is neither in the token nor supplied' };
   const check = verifyDetachedSignature({ ...parsed, signerCertificate: issuer }, parsed.eContent);
-  if (!check.signatureValid || !check.digestMatches) return { ok: false, reason: `the timestamp token: ${check.reason}` };
-  if (!parsed.signingCertificateHashes) return { ok: false, reason: 'the token lacks the ESS signing-certificate attribute' };
+  if (!check.signatureValid || !check.digestMatches)
+    return { ok: false, reason: `the timestamp token: ${check.reason}` };
+  if (!parsed.signingCertificateHashes)
+    return { ok: false, reason: 'the token lacks the ESS signing-certificate attribute' };
   const chain = checkSignerCertificate({
     signerCertificatePem: toPem(issuer),
     chainPem: pool.filter((c) => c !== issuer).map(toPem),
@@ -275,7 +287,10 @@ export function verifyTimestampToken(
   if (!chain.validAtSigningTime.ok) return { ok: false, reason: `the TSA: ${chain.validAtSigningTime.reason}` };
   const eku = new x509.X509Certificate(issuer.raw).getExtension(x509.ExtendedKeyUsageExtension);
   if (!eku?.critical || eku.usages.length !== 1 || eku.usages[0] !== TIME_STAMPING_EKU) {
-    return { ok: false, reason: `"${dn(issuer.subject)}" is not a time-stamping certificate (critical EKU timeStamping only)` };
+    return {
+      ok: false,
+      reason: `"${dn(issuer.subject)}" is not a time-stamping certificate (critical EKU timeStamping only)`,
+    };
   }
   return {
     ok: true,
@@ -286,7 +301,9 @@ export function verifyTimestampToken(
 }
 
 function matchesSid(parsed: ReturnType<typeof parseSignature>, cert: X509Certificate): boolean {
-  return parsed.signingCertificateHashes?.some((h) => h.equals(createHash('sha256').update(cert.raw).digest())) ?? false;
+  return (
+    parsed.signingCertificateHashes?.some((h) => h.equals(createHash('sha256').update(cert.raw).digest())) ?? false
+  );
 }
 
 function readTstInfo(node: DerNode) {

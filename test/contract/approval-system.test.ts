@@ -14,7 +14,10 @@ describe('examples/approval-system against a live certflow', function () {
     const admin = await h.app.login('market-admin');
     const scopes = ['applications:write', 'applications:read', 'certificates:read'];
     const { apiKey } = await json<{ apiKey: string }>(
-      await h.app.fetch('/api/v1/api-clients', { token: admin, json: { name: '一网通办审批系统', department: 'market', scopes } }),
+      await h.app.fetch('/api/v1/api-clients', {
+        token: admin,
+        json: { name: '一网通办审批系统', department: 'market', scopes },
+      }),
       201,
     );
     cf = { baseUrl: h.app.url, apiKey };
@@ -28,11 +31,19 @@ describe('examples/approval-system against a live certflow', function () {
     const receiver = await approval.startReceiver(key, (c) => received.push(c));
     try {
       const application = { typeCode: LICENCE.typeCode, holder: LICENCE.holder, faceData: LICENCE.faceData };
-      const first = await approval.submit(cf, 'QY-2026-000777', { ...application, mode: 'auto-seal', callbackUrl: receiver.url });
+      const first = await approval.submit(cf, 'QY-2026-000777', {
+        ...application,
+        mode: 'auto-seal',
+        callbackUrl: receiver.url,
+      });
       assert.equal(first.httpStatus, 201);
       assert.equal(first.status, 'sealing', 'auto-seal reviews nothing');
       assert.equal(first.location, `/api/v1/applications/${first.id}`);
-      const retry = await approval.submit(cf, 'QY-2026-000777', { ...application, mode: 'auto-seal', callbackUrl: receiver.url });
+      const retry = await approval.submit(cf, 'QY-2026-000777', {
+        ...application,
+        mode: 'auto-seal',
+        callbackUrl: receiver.url,
+      });
       assert.deepEqual([retry.httpStatus, retry.id], [200, first.id], 'a retry gets the same application');
 
       const deadline = Date.now() + 90_000;
@@ -55,7 +66,11 @@ describe('examples/approval-system against a live certflow', function () {
       assert.equal(report.certificate?.number, callback.body.certificateNumber);
 
       // The download is audited with the reason the link carries.
-      const rows = await queryAudit(h.t.db, { objectType: 'certificate', objectId: callback.body.certificateNumber, limit: 20 });
+      const rows = await queryAudit(h.t.db, {
+        objectType: 'certificate',
+        objectId: callback.body.certificateNumber,
+        limit: 20,
+      });
       const entry = rows.entries.find((r) => r.action === 'certificate.download');
       assert.match(JSON.stringify(entry?.detail), /certificate\.issued callback/);
     } finally {

@@ -99,7 +99,8 @@ describe('the integration contract (/openapi.json)', function () {
     assert.ok(pdf.responses['200']!.content!['application/pdf']);
     assert.ok(pdf.responses['200']!.headers!['X-Content-Sha256']);
     assert.match(JSON.stringify(pdf.parameters), /required for API clients/);
-    for (const p of ['/healthz', '/readyz', '/api/v1/trust/root.pem', '/api/v1/trust/departments/{file}']) assert.ok(doc.paths[p], p);
+    for (const p of ['/healthz', '/readyz', '/api/v1/trust/root.pem', '/api/v1/trust/departments/{file}'])
+      assert.ok(doc.paths[p], p);
     assert.match(JSON.stringify(get('/api/v1/callbacks/signing-key')), /base64-decoded|decode it/);
   });
 
@@ -159,9 +160,22 @@ describe('the integration contract (/openapi.json)', function () {
         fs.mkdirSync(reportDir, { recursive: true });
         // Signing out would end the session the rest of the run uses.
         const identity = ids.find((i) => i.name === name)!;
-        const run = await runSchemathesis(h.app.url, identity, { maxExamples: 5, maxTime: 35, exclude: ['logout'], reportDir });
+        const run = await runSchemathesis(h.app.url, identity, {
+          maxExamples: 5,
+          maxTime: 35,
+          exclude: ['logout'],
+          reportDir,
+        });
         fs.writeFileSync(path.join(reportDir, 'output.txt'), run.output);
-        assert.equal(run.code, 0, run.output.split('\n').filter((l) => !l.startsWith('    ')).slice(-80).join('\n'));
+        assert.equal(
+          run.code,
+          0,
+          run.output
+            .split('\n')
+            .filter((l) => !l.startsWith('    '))
+            .slice(-80)
+            .join('\n'),
+        );
         assert.match(run.output, /\d+ generated, \d+ passed/);
       });
     }

@@ -61,7 +61,11 @@ async function envFor(dataDir: string, masterKey: string): Promise<Record<string
 }
 
 async function start(env: Record<string, string>): Promise<Instance> {
-  const child = spawn(process.execPath, [CLI, 'start'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'start'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => (out += b));
@@ -88,7 +92,12 @@ async function stop(i: Instance | undefined) {
 }
 
 function cli(args: string[], env: Record<string, string>) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -98,7 +107,11 @@ function api(i: Instance) {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const r = await fetch(`${i.base}/api/v1${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await fetch(`${i.base}/api/v1${p}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await r.text();
     return { status: r.status, body: (text ? JSON.parse(text) : undefined) as Json };
   };
@@ -145,11 +158,9 @@ describe('backup and restore drill (SQLite, file blobs, a fresh Temporal)', func
   it('issues, backs up while running, restores elsewhere, verifies everything, and finishes the waiting applications', async () => {
     first = await start(await envFor(tmp('a'), masterKey));
     const a = api(first);
-    const [filler, reviewer, sealer] = (await Promise.all(['market-filler', 'market-reviewer', 'market-sealer'].map(a.login))) as [
-      string,
-      string,
-      string,
-    ];
+    const [filler, reviewer, sealer] = (await Promise.all(
+      ['market-filler', 'market-reviewer', 'market-sealer'].map(a.login),
+    )) as [string, string, string];
 
     const submit = async (n: number) => {
       const r = await a.call('POST', '/applications', filler, LICENCE(n));
@@ -160,15 +171,20 @@ describe('backup and restore drill (SQLite, file blobs, a fresh Temporal)', func
     for (const n of [1, 2]) {
       const id = await submit(n);
       await a.decide(reviewer, (await a.waitFor(filler, id, a.atStep('reviewer'), 'review')).currentStep.taskId);
-      await a.decide(sealer, (await a.waitFor(filler, id, a.atStep('sealing-officer'), 'sealing step')).currentStep.taskId);
+      await a.decide(
+        sealer,
+        (await a.waitFor(filler, id, a.atStep('sealing-officer'), 'sealing step')).currentStep.taskId,
+      );
       issued.push((await a.waitFor(filler, id, (x) => x.status === 'issued', 'issued')).certificateNumber);
     }
     // One waits for its reviewer, one (already reviewed) for its sealing officer.
     const waitingReview = await submit(3);
-    const reviewTask = (await a.waitFor(filler, waitingReview, a.atStep('reviewer'), 'review')).currentStep.taskId as number;
+    const reviewTask = (await a.waitFor(filler, waitingReview, a.atStep('reviewer'), 'review')).currentStep
+      .taskId as number;
     const waitingSeal = await submit(4);
     await a.decide(reviewer, (await a.waitFor(filler, waitingSeal, a.atStep('reviewer'), 'review')).currentStep.taskId);
-    const sealTask = (await a.waitFor(filler, waitingSeal, a.atStep('sealing-officer'), 'sealing step')).currentStep.taskId as number;
+    const sealTask = (await a.waitFor(filler, waitingSeal, a.atStep('sealing-officer'), 'sealing step')).currentStep
+      .taskId as number;
     await sleep(1500); // a checkpoint of the audit head (AUDIT_ANCHOR_SECONDS=1)
 
     const snapshot = path.join(tmp('backup'), 'snapshot');
@@ -228,7 +244,10 @@ describe('backup and restore drill (SQLite, file blobs, a fresh Temporal)', func
     const review = await s.waitFor(filler2, waitingReview, s.atStep('reviewer'), 'review after restore');
     assert.equal(review.currentStep.taskId, reviewTask, 'the open task is the one from before the backup');
     await s.decide(reviewer2, reviewTask);
-    await s.decide(sealer2, (await s.waitFor(filler2, waitingReview, s.atStep('sealing-officer'), 'sealing step')).currentStep.taskId);
+    await s.decide(
+      sealer2,
+      (await s.waitFor(filler2, waitingReview, s.atStep('sealing-officer'), 'sealing step')).currentStep.taskId,
+    );
     const seal = await s.waitFor(filler2, waitingSeal, s.atStep('sealing-officer'), 'sealing step after restore');
     assert.equal(seal.currentStep.taskId, sealTask);
     const approved = (seal.history as Json[]).find((h) => h.kind === 'approved');

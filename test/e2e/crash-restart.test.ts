@@ -16,7 +16,11 @@ interface Started {
 }
 
 function npmStart(env: Record<string, string>): Started {
-  const child = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => (out += b));
@@ -53,8 +57,14 @@ describe('npm start after a crash (certflow SIGKILLed)', function () {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-e2e-crash-'));
     const ports = { api: await freePort(), temporal: await freePort(), ui: await freePort() };
     const env = {
-      DATA_DIR: dataDir, PORT: String(ports.api), TEMPORAL_DEV_PORT: String(ports.temporal),
-      TEMPORAL_UI_PORT: String(ports.ui), TEMPORAL_ADDRESS: '', DATABASE_URL: '', REDIS_URL: '', NODE_ENV: 'development',
+      DATA_DIR: dataDir,
+      PORT: String(ports.api),
+      TEMPORAL_DEV_PORT: String(ports.temporal),
+      TEMPORAL_UI_PORT: String(ports.ui),
+      TEMPORAL_ADDRESS: '',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      NODE_ENV: 'development',
     };
     const base = `http://127.0.0.1:${ports.api}`;
     const first = npmStart(env);
@@ -65,7 +75,9 @@ describe('npm start after a crash (certflow SIGKILLed)', function () {
       const certflow = tree.find((p) => /certflow\.js start|cli\.ts start/.test(cmdline(p)));
       temporalPid = tree.find((p) => /server start-dev/.test(cmdline(p)))!;
       assert.ok(certflow && temporalPid, `found ${tree.map(cmdline).join(' | ')}`);
-      const record = JSON.parse(fs.readFileSync(path.join(dataDir, 'run', 'temporal-dev.pid'), 'utf8')) as { pid: number };
+      const record = JSON.parse(fs.readFileSync(path.join(dataDir, 'run', 'temporal-dev.pid'), 'utf8')) as {
+        pid: number;
+      };
       assert.equal(record.pid, temporalPid);
       process.kill(certflow, 'SIGKILL');
       await first.exited;

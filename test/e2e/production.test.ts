@@ -52,11 +52,15 @@ interface Proc {
 
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const s = net.createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -148,21 +152,42 @@ describe('the production topology as separate processes [mysql, redis, s3, tempo
 
     // The "cluster": a stand-alone Temporal server with its own SQLite file, no namespace of ours yet.
     const [grpc, http, metrics] = await freePorts(3);
-    temporalServer = spawn(cli, [
-      'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(grpc), '--http-port', String(http),
-      '--metrics-port', String(metrics), '--db-filename', path.join(work, 'temporal.db'), '--log-level', 'error',
-    ], { stdio: 'ignore' });
+    temporalServer = spawn(
+      cli,
+      [
+        'server',
+        'start-dev',
+        '--headless',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(grpc),
+        '--http-port',
+        String(http),
+        '--metrics-port',
+        String(metrics),
+        '--db-filename',
+        path.join(work, 'temporal.db'),
+        '--log-level',
+        'error',
+      ],
+      { stdio: 'ignore' },
+    );
     temporalAddress = `127.0.0.1:${grpc}`;
-    await waitFor('Temporal server', async () => {
-      try {
-        const c = await Connection.connect({ address: temporalAddress, connectTimeout: 1000 });
-        await c.workflowService.getSystemInfo({});
-        await c.close();
-        return true;
-      } catch {
-        return false;
-      }
-    }, 60_000);
+    await waitFor(
+      'Temporal server',
+      async () => {
+        try {
+          const c = await Connection.connect({ address: temporalAddress, connectTimeout: 1000 });
+          await c.workflowService.getSystemInfo({});
+          await c.close();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+    );
 
     const dbUrl = new URL(TEST_MYSQL_URL);
     dbUrl.pathname = `/${dbName}`;
@@ -319,7 +344,9 @@ describe('the production topology as separate processes [mysql, redis, s3, tempo
 
     const columns = ['number', 'application_id', 'pdf_sha256'];
     const certs = (await db!('certificates').whereIn('application_id', ids).select(columns)) as {
-      number: string; application_id: string; pdf_sha256: string;
+      number: string;
+      application_id: string;
+      pdf_sha256: string;
     }[];
     assert.equal(certs.length, COUNT, 'one certificate per application');
     assert.equal(new Set(certs.map((c) => c.application_id)).size, COUNT);
@@ -328,20 +355,24 @@ describe('the production topology as separate processes [mysql, redis, s3, tempo
     assert.equal(allocated.length, COUNT, 'one number allocated per application');
     assert.equal(new Set(allocated).size, COUNT);
 
-    await Promise.all(certs.map(async (c) => {
-      const reason = `?reason=${encodeURIComponent('核验')}`;
-      const [a, b] = await Promise.all([0, 1].map(async (i) => {
-        const r = await call(i, `/api/v1/certificates/${c.number}/pdf${reason}`, { auth });
-        assert.equal(r.status, 200, `${c.number} from api-${i + 1}`);
-        return Buffer.from(await r.arrayBuffer());
-      }));
-      assert.equal(sha256(a!), c.pdf_sha256, `${c.number}: the PDF from api-1 is the stored one`);
-      assert.equal(sha256(b!), c.pdf_sha256, `${c.number}: the PDF from api-2 is the stored one`);
-      for (const i of [0, 1]) {
-        const v = (await (await call(i, `/api/v1/verify/${c.number}`)).json()) as { verdict: string };
-        assert.equal(v.verdict, 'valid', `${c.number} verified by api-${i + 1}`);
-      }
-    }));
+    await Promise.all(
+      certs.map(async (c) => {
+        const reason = `?reason=${encodeURIComponent('核验')}`;
+        const [a, b] = await Promise.all(
+          [0, 1].map(async (i) => {
+            const r = await call(i, `/api/v1/certificates/${c.number}/pdf${reason}`, { auth });
+            assert.equal(r.status, 200, `${c.number} from api-${i + 1}`);
+            return Buffer.from(await r.arrayBuffer());
+          }),
+        );
+        assert.equal(sha256(a!), c.pdf_sha256, `${c.number}: the PDF from api-1 is the stored one`);
+        assert.equal(sha256(b!), c.pdf_sha256, `${c.number}: the PDF from api-2 is the stored one`);
+        for (const i of [0, 1]) {
+          const v = (await (await call(i, `/api/v1/verify/${c.number}`)).json()) as { verdict: string };
+          assert.equal(v.verdict, 'valid', `${c.number} verified by api-${i + 1}`);
+        }
+      }),
+    );
 
     // render-1 finished what it had started after SIGTERM: its completions are in the histories.
     temporal = new Client({ connection: await Connection.connect({ address: temporalAddress }), namespace: NAMESPACE });

@@ -17,7 +17,11 @@ interface Started {
 }
 
 function npmStart(env: Record<string, string>): Started {
-  const child = spawn('npm', ['start'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['start'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (b) => (out += b));
   child.stderr!.on('data', (b) => (out += b));
@@ -87,10 +91,18 @@ describe('npm start (the embedded default, as a newcomer runs it)', function () 
 
       assert.match(first.output(), /Demo logins \(password: certflow-demo\)/);
       assert.match(first.output(), /market-reviewer/);
-      const login = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"market-filler","password":"certflow-demo"}' });
+      const login = await fetch(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"username":"market-filler","password":"certflow-demo"}',
+      });
       assert.equal(login.status, 200);
       auth = { authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
-      const r = await fetch(`${base}/api/v1/pings`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: '{"message":"e2e"}' });
+      const r = await fetch(`${base}/api/v1/pings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: '{"message":"e2e"}',
+      });
       assert.equal(r.status, 202);
       pingId = ((await r.json()) as { id: string }).id;
       let state: { status?: string } = {};
@@ -130,7 +142,9 @@ describe('npm start (the embedded default, as a newcomer runs it)', function () 
     const second = npmStart(env);
     try {
       await waitReady(base, second);
-      const again = (await (await fetch(`${base}/api/v1/pings/${pingId!}`, { headers: auth! })).json()) as { status: string };
+      const again = (await (await fetch(`${base}/api/v1/pings/${pingId!}`, { headers: auth! })).json()) as {
+        status: string;
+      };
       assert.equal(again.status, 'recorded');
     } finally {
       const s2 = await stop(second);

@@ -11,7 +11,13 @@ async function eventually(page: Page, locator: Locator, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // The page draws after its API calls answer: give it a moment before looking again.
-    const shown = await locator.first().waitFor({ timeout: 1500 }).then(() => true, () => false);
+    const shown = await locator
+      .first()
+      .waitFor({ timeout: 1500 })
+      .then(
+        () => true,
+        () => false,
+      );
     if (shown) return;
     if (Date.now() > deadline) throw new Error(`not shown within ${timeoutMs} ms: ${locator}`);
     await page.reload();
@@ -46,7 +52,13 @@ describe('issuance through the web pages in Chromium', function () {
   async function as(username: string) {
     const p = await newPage(browser, h.app.url);
     await signIn(p.page, username);
-    return { page: p.page, done: async () => { pageErrors.push(...p.errors); await p.context.close(); } };
+    return {
+      page: p.page,
+      done: async () => {
+        pageErrors.push(...p.errors);
+        await p.context.close();
+      },
+    };
   }
 
   it('a filler submits an application through the form generated from the type, checked in the browser first', async () => {
@@ -71,7 +83,15 @@ describe('issuance through the web pages in Chromium', function () {
     const summary = page.getByRole('alert');
     await summary.waitFor();
     assert.match(await summary.innerText(), /统一社会信用代码：校验码应为 0，实际为 1/);
-    assert.equal(await h.t.db('applications').count({ n: '*' }).first().then((r) => Number(r?.n)), 0, 'nothing was sent');
+    assert.equal(
+      await h.t
+        .db('applications')
+        .count({ n: '*' })
+        .first()
+        .then((r) => Number(r?.n)),
+      0,
+      'nothing was sent',
+    );
     await screenshot(page, 'filler-form-check-digit');
 
     await holder.getByLabel('统一社会信用代码').fill(LICENCE.holder.id);
@@ -167,7 +187,15 @@ describe('issuance through the web pages in Chromium', function () {
     const admin = await h.app.login('market-admin');
     const created = await h.app.fetch('/api/v1/users', {
       token: admin,
-      json: { username: 'market-both', displayName: '兼任填报与审核', password: 'both-roles-2026', roles: [{ role: 'filler', department: 'market' }, { role: 'reviewer', department: 'market' }] },
+      json: {
+        username: 'market-both',
+        displayName: '兼任填报与审核',
+        password: 'both-roles-2026',
+        roles: [
+          { role: 'filler', department: 'market' },
+          { role: 'reviewer', department: 'market' },
+        ],
+      },
     });
     assert.equal(created.status, 201);
     const both = await h.app.login('market-both', 'both-roles-2026');
@@ -208,7 +236,11 @@ describe('issuance through the web pages in Chromium', function () {
   it('the same page shows a tampered PDF as not valid, naming the failed check', async () => {
     needs('the certificate', certificateNumber);
     const sealer = await h.app.login('market-sealer');
-    const pdf = Buffer.from(await (await h.app.fetch(`/api/v1/certificates/${encodeURIComponent(certificateNumber)}/pdf`, { token: sealer })).arrayBuffer());
+    const pdf = Buffer.from(
+      await (
+        await h.app.fetch(`/api/v1/certificates/${encodeURIComponent(certificateNumber)}/pdf`, { token: sealer })
+      ).arrayBuffer(),
+    );
     const tampered = Buffer.from(pdf);
     const at = tampered.indexOf('/Producer') > 0 ? tampered.indexOf('/Producer') + 12 : Math.floor(tampered.length / 3);
     tampered[at] = tampered[at]! ^ 0x01;
@@ -227,7 +259,7 @@ describe('issuance through the web pages in Chromium', function () {
     await p.context.close();
   });
 
-  it('a handler finds the certificate by the holder\'s credit code, with a reason for use', async () => {
+  it("a handler finds the certificate by the holder's credit code, with a reason for use", async () => {
     needs('the certificate', certificateNumber);
     const { page, done } = await as('market-handler');
     await page.waitForURL(/\/certificates$/);
@@ -253,7 +285,11 @@ describe('issuance through the web pages in Chromium', function () {
     await dialog.getByRole('button', { name: '吊销' }).click();
     await page.getByText('证照已吊销。').waitFor();
     assert.match(await page.locator('dl.facts').first().innerText(), /状态\s+吊销 以欺骗手段取得登记，依法吊销。/);
-    assert.equal(await page.getByRole('button', { name: '吊销' }).count(), 0, 'a revoked certificate cannot be revoked again');
+    assert.equal(
+      await page.getByRole('button', { name: '吊销' }).count(),
+      0,
+      'a revoked certificate cannot be revoked again',
+    );
     await done();
   });
 

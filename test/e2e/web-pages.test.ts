@@ -5,7 +5,12 @@ import path from 'node:path';
 import PizZip from 'pizzip';
 import type { Page } from 'playwright-core';
 import { startWebWorld, newPage, signIn, screenshot, ARTIFACTS, type WebWorld } from './web-harness';
-import { residentIdCheckChar, creditCodeCheckChar, validateCreditCode, validateResidentId } from '../../domain/check-digits';
+import {
+  residentIdCheckChar,
+  creditCodeCheckChar,
+  validateCreditCode,
+  validateResidentId,
+} from '../../domain/check-digits';
 import { validateFaceData } from '../../domain/face-fields';
 import { DEMO_TYPES } from '../../db/seed-demo';
 
@@ -16,7 +21,9 @@ const TEMPLATES = path.resolve(__dirname, '../../templates');
  * A string, not a function: the test file is compiled to CommonJS, which would turn import() into require().
  */
 function inModule<T>(page: Page, modulePath: string, body: string, arg: unknown = null): Promise<T> {
-  return page.evaluate(`(async (arg) => { const m = await import(${JSON.stringify(modulePath)}); ${body} })(${JSON.stringify(arg)})`) as Promise<T>;
+  return page.evaluate(
+    `(async (arg) => { const m = await import(${JSON.stringify(modulePath)}); ${body} })(${JSON.stringify(arg)})`,
+  ) as Promise<T>;
 }
 
 /** A copy of a shipped template with its document.xml edited, written to a temp file for the file chooser. */
@@ -43,7 +50,13 @@ describe('web pages in Chromium: sign-in, admin, language', function () {
 
   async function open(locale?: string) {
     const p = await newPage(w.browser, w.app.url, { locale });
-    return { ...p, done: async () => { pageErrors.push(...p.errors); await p.context.close(); } };
+    return {
+      ...p,
+      done: async () => {
+        pageErrors.push(...p.errors);
+        await p.context.close();
+      },
+    };
   }
 
   it('serves the pages, scripts and styles with a content security policy, and nothing outside web/static', async () => {
@@ -54,9 +67,17 @@ describe('web pages in Chromium: sign-in, admin, language', function () {
     assert.match(await shell.text(), /<script type="module" src="\/static\/js\/app.js">/);
     const js = await fetch(`${w.app.url}/static/js/app.js`);
     assert.match(js.headers.get('content-type') ?? '', /text\/javascript/);
-    const again = await fetch(`${w.app.url}/static/js/app.js`, { headers: { 'if-none-match': js.headers.get('etag')! } });
+    const again = await fetch(`${w.app.url}/static/js/app.js`, {
+      headers: { 'if-none-match': js.headers.get('etag')! },
+    });
     assert.equal(again.status, 304);
-    for (const bad of ['/static/../serve.ts', '/static/%2e%2e/serve.ts', '/static/%2e%2e/%2e%2e/package.json', '/static/nothing.js', '/nowhere']) {
+    for (const bad of [
+      '/static/../serve.ts',
+      '/static/%2e%2e/serve.ts',
+      '/static/%2e%2e/%2e%2e/package.json',
+      '/static/nothing.js',
+      '/nowhere',
+    ]) {
       const r = await fetch(`${w.app.url}${bad}`);
       assert.equal(r.status, 404, bad);
       assert.match(r.headers.get('content-type') ?? '', /problem\+json/, bad);
@@ -86,7 +107,8 @@ describe('web pages in Chromium: sign-in, admin, language', function () {
     assert.match(await header.innerText(), /部门管理员 · market/);
     assert.ok(await page.evaluate('sessionStorage.getItem("certflow.token")'), 'token kept in sessionStorage');
     const nav = await page.getByRole('navigation', { name: '主导航' }).innerText();
-    for (const item of ['待办任务', '证照类型', '人员与角色', '印章管理', '证照查询', '证照验证']) assert.match(nav, new RegExp(item));
+    for (const item of ['待办任务', '证照类型', '人员与角色', '印章管理', '证照查询', '证照验证'])
+      assert.match(nav, new RegExp(item));
     assert.doesNotMatch(nav, /新建申请/, 'an admin does not fill in applications');
 
     await page.getByRole('button', { name: '退出登录' }).click();
@@ -96,7 +118,7 @@ describe('web pages in Chromium: sign-in, admin, language', function () {
     await done();
   });
 
-  it('a filler sees only the filler\'s pages', async () => {
+  it("a filler sees only the filler's pages", async () => {
     const { page, done } = await open();
     await signIn(page, 'market-filler');
     const nav = await page.getByRole('navigation', { name: '主导航' }).innerText();
@@ -135,8 +157,13 @@ describe('web pages in Chromium: sign-in, admin, language', function () {
     const created = await w.database.db('users').where({ username: 'market-reviewer2' }).first();
     assert.ok(created, 'the user exists');
     const token = await w.app.login('market-reviewer2', 'a-good-password-2026');
-    const me = (await (await w.app.fetch('/api/v1/auth/me', { token })).json()) as { roles: { role: string; department: string }[] };
-    assert.deepEqual(me.roles.map((r) => [r.role, r.department]), [['reviewer', 'market']]);
+    const me = (await (await w.app.fetch('/api/v1/auth/me', { token })).json()) as {
+      roles: { role: string; department: string }[];
+    };
+    assert.deepEqual(
+      me.roles.map((r) => [r.role, r.department]),
+      [['reviewer', 'market']],
+    );
     await done();
   });
 
@@ -237,21 +264,37 @@ describe('web pages in Chromium: sign-in, admin, language', function () {
     const { page, done } = await open();
     await page.goto('/login');
     await page.getByRole('heading', { name: '电子证照管理平台' }).waitFor();
-    assert.equal(await page.evaluate('document.activeElement && document.activeElement.name'), 'username', 'the username field has focus');
+    assert.equal(
+      await page.evaluate('document.activeElement && document.activeElement.name'),
+      'username',
+      'the username field has focus',
+    );
     await page.keyboard.type('market-reviewer');
     await page.keyboard.press('Tab');
     await page.keyboard.type('certflow-demo');
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/inbox/);
     await page.getByRole('heading', { name: '待办任务', level: 1 }).waitFor();
-    assert.equal(await page.evaluate('document.activeElement.textContent'), '待办任务', 'focus moves to the new page\'s heading');
+    assert.equal(
+      await page.evaluate('document.activeElement.textContent'),
+      '待办任务',
+      "focus moves to the new page's heading",
+    );
     await page.reload();
     await page.getByRole('heading', { name: '待办任务', level: 1 }).waitFor();
     await page.keyboard.press('Tab');
-    assert.equal(await page.evaluate('document.activeElement.className'), 'skip-link', 'the first Tab reaches "skip to content"');
+    assert.equal(
+      await page.evaluate('document.activeElement.className'),
+      'skip-link',
+      'the first Tab reaches "skip to content"',
+    );
     await page.keyboard.press('Enter');
     await page.keyboard.press('Tab');
-    assert.match(String(await page.evaluate('document.activeElement.closest("main") !== null')), /true/, 'after skipping, Tab goes into the page');
+    assert.match(
+      String(await page.evaluate('document.activeElement.closest("main") !== null')),
+      /true/,
+      'after skipping, Tab goes into the page',
+    );
     await done();
   });
 
@@ -261,11 +304,18 @@ describe('web pages in Chromium: sign-in, admin, language', function () {
     await page.waitForURL(/\/audit$/);
     const entries = page.getByRole('table', { name: '审计记录' });
     await entries.waitFor();
-    assert.match(await entries.innerText(), /登录\s+login\s+失败\s+market-admin/, 'the wrong password earlier is on record');
+    assert.match(
+      await entries.innerText(),
+      /登录\s+login\s+失败\s+market-admin/,
+      'the wrong password earlier is on record',
+    );
     await page.getByLabel('类别').selectOption('configuration');
     await page.getByRole('button', { name: '查询' }).click();
     await page.waitForURL(/category=configuration/);
-    await page.getByRole('row', { name: /user\.create/ }).first().waitFor();
+    await page
+      .getByRole('row', { name: /user\.create/ })
+      .first()
+      .waitFor();
     await page.getByRole('button', { name: '验证审计链' }).click();
     await page.getByText(/审计链完整：\d+ 条记录均未被篡改、删除或截断。/).waitFor();
     await screenshot(page, 'audit');
@@ -309,34 +359,101 @@ describe('web pages in Chromium: sign-in, admin, language', function () {
     await page.goto('/verify');
     // Resident IDs and credit codes: valid ones, and each with every wrong check character.
     const ids: string[] = [];
-    for (const body of ['11010519491231002', '33010619900307123', '44030419851120456', '01010519491231002', '11010519490230002', '11010517991231002']) {
+    for (const body of [
+      '11010519491231002',
+      '33010619900307123',
+      '44030419851120456',
+      '01010519491231002',
+      '11010519490230002',
+      '11010517991231002',
+    ]) {
       for (const c of '0123456789X') ids.push(body + c);
     }
-    ids.push(`${'11010519491231002'}${residentIdCheckChar('11010519491231002').toLowerCase()}`, '1101051949123100', '11010519491231002XX', 'A1010519491231002X');
+    ids.push(
+      `${'11010519491231002'}${residentIdCheckChar('11010519491231002').toLowerCase()}`,
+      '1101051949123100',
+      '11010519491231002XX',
+      'A1010519491231002X',
+    );
     const codes: string[] = [];
     for (const body of ['91350100M000100Y4', '91330106MA2B3C4DB', '12100000400010398', '9133AB06MA2B3C4DB']) {
       for (const c of '0123456789ABCDEFGHJKLMNPQRTUWXY') codes.push(body + c);
     }
-    codes.push(`91330106ma2b3c4db${creditCodeCheckChar('91330106MA2B3C4DB').toLowerCase()}`, '91330106MA2B3C4DBO', '9133010');
+    codes.push(
+      `91330106ma2b3c4db${creditCodeCheckChar('91330106MA2B3C4DB').toLowerCase()}`,
+      '91330106MA2B3C4DBO',
+      '9133010',
+    );
     const browser = await inModule<{ ids: boolean[]; codes: boolean[] }>(
       page,
       '/static/js/validate.js',
       'return { ids: arg.ids.map((s) => m.residentIdProblem(s) === null), codes: arg.codes.map((s) => m.creditCodeProblem(s) === null) };',
       { ids, codes },
     );
-    assert.deepEqual(browser.ids, ids.map((s) => validateResidentId(s).ok), 'resident IDs');
-    assert.deepEqual(browser.codes, codes.map((s) => validateCreditCode(s).ok), 'credit codes');
+    assert.deepEqual(
+      browser.ids,
+      ids.map((s) => validateResidentId(s).ok),
+      'resident IDs',
+    );
+    assert.deepEqual(
+      browser.codes,
+      codes.map((s) => validateCreditCode(s).ok),
+      'credit codes',
+    );
     assert.ok(browser.ids.filter(Boolean).length >= 4 && browser.codes.filter(Boolean).length >= 4);
 
     // Whole face data against the demo types' fields.
     const cases: Record<string, unknown>[] = [
-      { entityName: '杭州西湖示例科技有限公司', creditCode: '91330106MA2B3C4DB0', entityType: '有限责任公司', legalRepresentative: '张三', businessScope: '软件开发', registeredCapital: '100万元', establishedOn: '2024-03-15', address: '杭州市' },
-      { entityName: '', creditCode: '91330106MA2B3C4DB1', entityType: '公司', legalRepresentative: '张'.repeat(51), businessScope: ' ', registeredCapital: '1', establishedOn: '2023-02-29', address: '杭州市' },
-      { entityName: '  名称  ', creditCode: '91330106ma2b3c4db0', entityType: '个体工商户', legalRepresentative: '𠀀'.repeat(50), businessScope: 'x', registeredCapital: '1', establishedOn: '2024-3-15', address: 'a' },
+      {
+        entityName: '杭州西湖示例科技有限公司',
+        creditCode: '91330106MA2B3C4DB0',
+        entityType: '有限责任公司',
+        legalRepresentative: '张三',
+        businessScope: '软件开发',
+        registeredCapital: '100万元',
+        establishedOn: '2024-03-15',
+        address: '杭州市',
+      },
+      {
+        entityName: '',
+        creditCode: '91330106MA2B3C4DB1',
+        entityType: '公司',
+        legalRepresentative: '张'.repeat(51),
+        businessScope: ' ',
+        registeredCapital: '1',
+        establishedOn: '2023-02-29',
+        address: '杭州市',
+      },
+      {
+        entityName: '  名称  ',
+        creditCode: '91330106ma2b3c4db0',
+        entityType: '个体工商户',
+        legalRepresentative: '𠀀'.repeat(50),
+        businessScope: 'x',
+        registeredCapital: '1',
+        establishedOn: '2024-3-15',
+        address: 'a',
+      },
     ];
     const fieldSets = DEMO_TYPES.map((t) => t.definition.faceFields);
-    cases.push({ operatorName: '店', creditCode: '91350100M000100Y43', legalRepresentative: '李四', address: 'a', premises: 'b', businessFormat: '单位食堂', businessItems: ['热食类食品制售', '  ', '冷食类'] });
-    cases.push({ operatorName: '店', creditCode: '91350100M000100Y43', legalRepresentative: '李四', address: 'a', premises: 'b', businessFormat: '餐馆', businessItems: Array.from({ length: 21 }, (_, i) => `项目${i}`) });
+    cases.push({
+      operatorName: '店',
+      creditCode: '91350100M000100Y43',
+      legalRepresentative: '李四',
+      address: 'a',
+      premises: 'b',
+      businessFormat: '单位食堂',
+      businessItems: ['热食类食品制售', '  ', '冷食类'],
+    });
+    cases.push({
+      operatorName: '店',
+      creditCode: '91350100M000100Y43',
+      legalRepresentative: '李四',
+      address: 'a',
+      premises: 'b',
+      businessFormat: '餐馆',
+      businessItems: Array.from({ length: 21 }, (_, i) => `项目${i}`),
+    });
     const inBrowser = await inModule<{ data: Record<string, unknown>; bad: string[] }[]>(
       page,
       '/static/js/validate.js',
@@ -346,7 +463,9 @@ describe('web pages in Chromium: sign-in, admin, language', function () {
     cases.forEach((c, i) => {
       const fields = fieldSets[i < 3 ? 0 : 1]!;
       // The browser drops blank list rows before sending, as a person would expect.
-      const sent = Object.fromEntries(Object.entries(c).map(([k, val]) => [k, Array.isArray(val) ? val.filter((x) => String(x).trim()) : val]));
+      const sent = Object.fromEntries(
+        Object.entries(c).map(([k, val]) => [k, Array.isArray(val) ? val.filter((x) => String(x).trim()) : val]),
+      );
       const server = validateFaceData(fields, sent);
       const serverBad = server.ok ? [] : [...new Set(server.errors.map((e) => e.field))].sort();
       assert.deepEqual(inBrowser[i]!.bad, serverBad, `case ${i}: the same fields are refused`);
@@ -355,4 +474,3 @@ describe('web pages in Chromium: sign-in, admin, language', function () {
     await done();
   });
 });
-

@@ -70,13 +70,21 @@ describe('API basics', () => {
     assert.match(r.headers.get('content-type') ?? '', /^application\/problem\+json/);
     const p = (await r.json()) as { status: number; errors: { field: string }[]; requestId: string };
     assert.equal(p.status, 422);
-    assert.deepEqual(p.errors.map((e) => e.field), ['message']);
+    assert.deepEqual(
+      p.errors.map((e) => e.field),
+      ['message'],
+    );
     assert.equal(p.requestId, r.headers.get('x-request-id'));
     assert.equal(await t.db('pings').where({ message: '' }).first(), undefined);
   });
 
   it('answers malformed JSON with 400, not 500', async () => {
-    const r = await app.fetch('/api/v1/pings', { method: 'POST', body: '{"message":', headers: { 'content-type': 'application/json' }, token });
+    const r = await app.fetch('/api/v1/pings', {
+      method: 'POST',
+      body: '{"message":',
+      headers: { 'content-type': 'application/json' },
+      token,
+    });
     assert.equal(r.status, 400);
     assert.match(((await r.json()) as { detail: string }).detail, /JSON/);
   });
@@ -87,16 +95,26 @@ describe('API basics', () => {
     assert.equal(((await unknown.json()) as { title: string }).title, 'Not Found');
     assert.equal((await app.fetch('/api/v1/pings/not-a-uuid', { token })).status, 400);
     assert.equal((await app.fetch('/api/v1/pings/6f1c2a1e-3c47-4f43-9d7e-0a5b7c9e1f00', { token })).status, 404);
-    assert.equal((await app.fetch('/api/v1/pings/6f1c2a1e-3c47-4f43-9d7e-0a5b7c9e1f00')).status, 401, 'anonymous callers are asked to sign in');
+    assert.equal(
+      (await app.fetch('/api/v1/pings/6f1c2a1e-3c47-4f43-9d7e-0a5b7c9e1f00')).status,
+      401,
+      'anonymous callers are asked to sign in',
+    );
   });
 
-  it('keeps the caller\'s X-Request-Id for correlation', async () => {
+  it("keeps the caller's X-Request-Id for correlation", async () => {
     const r = await app.fetch('/healthz', { headers: { 'x-request-id': 'approval-sys-42' } });
     assert.equal(r.headers.get('x-request-id'), 'approval-sys-42');
   });
 
   it('serves an OpenAPI document generated from the route schemas', async () => {
-    const doc = (await (await app.fetch('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { required?: string[] } }> } }>> };
+    const doc = (await (await app.fetch('/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<
+        string,
+        Record<string, { requestBody?: { content: Record<string, { schema: { required?: string[] } }> } }>
+      >;
+    };
     assert.equal(doc.openapi, '3.1.0');
     const post = doc.paths['/api/v1/pings']?.post;
     assert.deepEqual(post?.requestBody?.content['application/json']?.schema.required, ['message']);
@@ -154,7 +172,7 @@ describe('GET /readyz when a part is gone', () => {
     await proxy.open();
     const connection = await Connection.connect({ address: proxy.url });
     const temporal = new Client({ connection });
-    const db = (await createTestDatabase('sqlite'));
+    const db = await createTestDatabase('sqlite');
     const app = await startTestApp({ db: db.db, temporal });
     try {
       assert.equal((await app.fetch('/readyz')).status, 200);

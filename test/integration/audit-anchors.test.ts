@@ -22,10 +22,14 @@ async function downgrade(db: Db) {
     // Tampering is the point: the attacker also edits what entry 2 says.
     if (Number(r.seq) === 2) content.actor_name = 'someone-else';
     const hash = entryHash(prev, content);
-    await db('audit_log').where({ seq: r.seq }).update({ actor_name: content.actor_name, prev_hash: prev, hash, hash_version: 1 });
+    await db('audit_log')
+      .where({ seq: r.seq })
+      .update({ actor_name: content.actor_name, prev_hash: prev, hash, hash_version: 1 });
     prev = hash;
   }
-  await db('audit_head').where({ id: 1 }).update({ hash: prev, keyed_from: rows.length + 1, mac: null });
+  await db('audit_head')
+    .where({ id: 1 })
+    .update({ hash: prev, keyed_from: rows.length + 1, mac: null });
 }
 
 forEachDatabase('audit checkpoints outside the database', (get) => {
@@ -39,7 +43,9 @@ forEachDatabase('audit checkpoints outside the database', (get) => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-anchors-'));
     const { db } = get();
     await db('audit_log').del();
-    await db('audit_head').where({ id: 1 }).update({ seq: 0, hash: '0'.repeat(64), keyed_from: null, mac: null });
+    await db('audit_head')
+      .where({ id: 1 })
+      .update({ seq: 0, hash: '0'.repeat(64), keyed_from: null, mac: null });
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -92,7 +98,10 @@ forEachDatabase('audit checkpoints outside the database', (get) => {
     await db('audit_log').where('seq', '>', 2).del();
     await db('audit_head').where({ id: 1 }).update({ seq: 2, hash: second.hash });
     const truncated = await verifyAuditChain(db, masterKey, 2000, dir);
-    assert.ok(!truncated.ok && /beyond the chain head \(2\)/.test(truncated.firstBroken.reason), JSON.stringify(truncated));
+    assert.ok(
+      !truncated.ok && /beyond the chain head \(2\)/.test(truncated.firstBroken.reason),
+      JSON.stringify(truncated),
+    );
 
     const forged = { seq: 2, hash: second.hash, keyedFrom: 1, at: new Date().toISOString(), mac: 'f'.repeat(64) };
     fs.appendFileSync(path.join(dir, ANCHOR_FILE), JSON.stringify(forged) + '\n');

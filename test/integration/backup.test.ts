@@ -49,10 +49,18 @@ forEachDatabase('backup and restore', (get) => {
     await seedDemoTypes(db, blobs);
     const actor = { type: 'user', id: '1', name: '张三' };
     for (let i = 0; i < 5; i++) {
-      await appendAudit(db, { category: 'operation', action: `test.${i}`, outcome: 'success', actor, detail: { i, 名称: '测试' } }, masterKey);
+      await appendAudit(
+        db,
+        { category: 'operation', action: `test.${i}`, outcome: 'success', actor, detail: { i, 名称: '测试' } },
+        masterKey,
+      );
     }
     const base = testConfig();
-    config = { ...base, dataDir: path.join(work, 'data-a'), audit: { ...base.audit, anchorsDir: path.join(work, 'anchors-a') } };
+    config = {
+      ...base,
+      dataDir: path.join(work, 'data-a'),
+      audit: { ...base.audit, anchorsDir: path.join(work, 'anchors-a') },
+    };
     await anchorAuditHead(db, masterKey, config.audit.anchorsDir);
   });
   after(async () => {
@@ -87,8 +95,14 @@ forEachDatabase('backup and restore', (get) => {
     };
     const blobsB = createFileBlobStore(path.join(work, 'blobs-b'));
 
-    await assert.rejects(restore({ config: restoredConfig, blobs: blobsB, masterKey: randomBytes(32) }, snapshot), /CERTFLOW_MASTER_KEY: this is not/);
-    await assert.rejects(restore({ config: restoredConfig, blobs: blobsB, masterKey: undefined }, snapshot), /CERTFLOW_MASTER_KEY: not set/);
+    await assert.rejects(
+      restore({ config: restoredConfig, blobs: blobsB, masterKey: randomBytes(32) }, snapshot),
+      /CERTFLOW_MASTER_KEY: this is not/,
+    );
+    await assert.rejects(
+      restore({ config: restoredConfig, blobs: blobsB, masterKey: undefined }, snapshot),
+      /CERTFLOW_MASTER_KEY: not set/,
+    );
 
     const { audit } = await restore({ config: restoredConfig, blobs: blobsB, masterKey }, snapshot);
     assert.ok(audit.ok, JSON.stringify(audit));
@@ -101,7 +115,10 @@ forEachDatabase('backup and restore', (get) => {
       for (const rel of Object.keys(manifest.files).filter((f) => f.startsWith('blobs'))) {
         assert.equal((await blobsB.get(path.basename(rel))).length > 0, true);
       }
-      await assert.rejects(restore({ config: restoredConfig, blobs: blobsB, masterKey }, snapshot), /not empty|already holds data/);
+      await assert.rejects(
+        restore({ config: restoredConfig, blobs: blobsB, masterKey }, snapshot),
+        /not empty|already holds data/,
+      );
     } finally {
       if (kind === 'sqlite') await restored.destroy();
     }
@@ -114,7 +131,10 @@ forEachDatabase('backup and restore', (get) => {
     fs.writeFileSync(keys, original.replace('"seals"', '"seals" '));
     try {
       const elsewhere = { ...config, audit: { ...config.audit, anchorsDir: path.join(work, 'nowhere') } };
-      await assert.rejects(restore({ config: elsewhere, blobs: createFileBlobStore(path.join(work, 'blobs-c')), masterKey }, snapshot), /keys\.json does not match its SHA-256/);
+      await assert.rejects(
+        restore({ config: elsewhere, blobs: createFileBlobStore(path.join(work, 'blobs-c')), masterKey }, snapshot),
+        /keys\.json does not match its SHA-256/,
+      );
     } finally {
       fs.writeFileSync(keys, original);
     }

@@ -97,10 +97,12 @@ const backends: { name: string; open(ctx: Mocha.Context): Promise<Backend> }[] =
             const req = http.request(url, { method: 'PUT', headers: { 'content-length': bytes.length } });
             req.on('error', () => resolve());
             req.on('response', () => resolve());
-            req.write(bytes.subarray(0, bytes.length >> 1), () => setTimeout(() => {
-              req.destroy();
-              resolve();
-            }, 200));
+            req.write(bytes.subarray(0, bytes.length >> 1), () =>
+              setTimeout(() => {
+                req.destroy();
+                resolve();
+              }, 200),
+            );
           });
           await new Promise((r) => setTimeout(r, 300));
         },
@@ -158,14 +160,20 @@ for (const backend of backends) {
       await new Promise((r) => setTimeout(r, 1100));
       assert.equal(await b.store.put(Buffer.from(data)), hash);
       assert.equal(await b.version(hash), before);
-      assert.deepEqual((await b.stored()).filter((n) => n.startsWith(hash)), [hash]);
+      assert.deepEqual(
+        (await b.stored()).filter((n) => n.startsWith(hash)),
+        [hash],
+      );
     });
 
     it('writers racing with the same bytes all succeed and leave one copy', async () => {
       const data = randomBytes(64 * 1024);
       const hashes = await Promise.all(Array.from({ length: 5 }, () => b.store.put(Buffer.from(data))));
       assert.deepEqual(new Set(hashes), new Set([sha256(data)]));
-      assert.deepEqual((await b.stored()).filter((n) => n.startsWith(sha256(data))), [sha256(data)]);
+      assert.deepEqual(
+        (await b.stored()).filter((n) => n.startsWith(sha256(data))),
+        [sha256(data)],
+      );
       assert.ok((await b.store.get(sha256(data))).equals(data));
     });
 

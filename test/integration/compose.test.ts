@@ -145,7 +145,10 @@ describe('docker-compose.yml (production topology)', function () {
         Object.entries(all[name]!.environment ?? {}).map(([k, v]) => [k, v === null ? undefined : String(v)]),
       );
       const drain = loadConfig({ ...env, NODE_ENV: 'production' }).shutdownGraceSeconds;
-      assert.ok(drain + 10 < seconds, `${name}: WORKER_SHUTDOWN_GRACE_SECONDS ${drain} + 10 ≥ stop_grace_period ${seconds}`);
+      assert.ok(
+        drain + 10 < seconds,
+        `${name}: WORKER_SHUTDOWN_GRACE_SECONDS ${drain} + 10 ≥ stop_grace_period ${seconds}`,
+      );
     }
     for (const name of ['mysql', 'redis', 'seaweedfs', 'api']) {
       assert.ok(all[name]?.healthcheck, `${name} has a health check`);

@@ -31,7 +31,11 @@ describe('Redis faults under load: cache fails open, lockout fails closed', func
     proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
     await proxy.open();
     try {
-      cache = await createRedisCache({ url: `redis://${proxy.url}`, prefix: `certflow-test:${uniqueSuffix()}:`, logger: silentLogger });
+      cache = await createRedisCache({
+        url: `redis://${proxy.url}`,
+        prefix: `certflow-test:${uniqueSuffix()}:`,
+        logger: silentLogger,
+      });
     } catch (err) {
       await proxy.close();
       requireService(this, `Redis at ${TEST_REDIS_URL}`, err);
@@ -54,7 +58,8 @@ describe('Redis faults under load: cache fails open, lockout fails closed', func
     const body = r.status === 200 ? ((await r.json()) as { number: string; status: string }) : undefined;
     return { code: r.status, body };
   };
-  const signIn = () => s.app.fetch('/api/v1/auth/login', { json: { username: 'market-reviewer', password: 'certflow-demo' } });
+  const signIn = () =>
+    s.app.fetch('/api/v1/auth/login', { json: { username: 'market-reviewer', password: 'certflow-demo' } });
 
   it('keeps answering reads from the database while Redis is gone, refuses sign-in, and recovers without a stale entry', async () => {
     // Warm both entries: Redis now holds "valid" for them.
@@ -103,7 +108,11 @@ describe('Redis faults under load: cache fails open, lockout fails closed', func
     loading = false;
     await load;
 
-    assert.deepEqual(seen.filter((r) => r.code !== 200), [], 'every read answered 200, before, during and after');
+    assert.deepEqual(
+      seen.filter((r) => r.code !== 200),
+      [],
+      'every read answered 200, before, during and after',
+    );
     const afterRevoke = seen.slice(revokedAt).filter((r) => r.n === number);
     assert.ok(afterRevoke.length > 0);
     assert.deepEqual(
@@ -111,7 +120,10 @@ describe('Redis faults under load: cache fails open, lockout fails closed', func
       ['revoked'],
       'from the revocation on, never "valid" again: not during the outage, not after Redis came back',
     );
-    assert.ok(seen.slice(recoveredAt).some((r) => r.n === number), 'reads after recovery were checked');
+    assert.ok(
+      seen.slice(recoveredAt).some((r) => r.n === number),
+      'reads after recovery were checked',
+    );
     assert.ok(seen.filter((r) => r.n === other).every((r) => r.status === 'valid'));
     // Redis serves the cache again: the revoked certificate's entry is the fresh one.
     assert.equal((await read(number)).body?.status, 'revoked');

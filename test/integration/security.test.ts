@@ -41,7 +41,10 @@ forEachDatabase('security findings #19 #20', (get) => {
   let app: TestApp;
   const userId = async (username: string) => Number((await get().db('users').where({ username }).first()).id);
   const assignments = async (username: string) =>
-    get().db('role_assignments').where({ user_id: await userId(username) }).select('id', 'role', 'department_id');
+    get()
+      .db('role_assignments')
+      .where({ user_id: await userId(username) })
+      .select('id', 'role', 'department_id');
   const grant = async (token: string, username: string, role: string, department: string | null) =>
     app.fetch(`/api/v1/users/${await userId(username)}/roles`, { token, json: { role, department } });
   const withdraw = async (token: string, username: string, assignmentId: number) =>
@@ -58,7 +61,7 @@ forEachDatabase('security findings #19 #20', (get) => {
   after(() => app?.close());
 
   describe('roles: platform scope, separation of duties, no self-grant, no self-demotion', () => {
-    it('a department admin cannot withdraw the platform-wide audit admin\'s role', async () => {
+    it("a department admin cannot withdraw the platform-wide audit admin's role", async () => {
       const token = await app.login('market-admin');
       const [a] = await assignments('auditor');
       const r = await withdraw(token, 'auditor', a!.id);
@@ -89,7 +92,10 @@ forEachDatabase('security findings #19 #20', (get) => {
           username: 'two-hats',
           displayName: 'x',
           password: 'a-good-password',
-          roles: [{ role: 'department-admin', department: 'health' }, { role: 'audit-admin', department: 'health' }],
+          roles: [
+            { role: 'department-admin', department: 'health' },
+            { role: 'audit-admin', department: 'health' },
+          ],
         },
       });
       assert.equal(created.status, 409);
@@ -113,7 +119,7 @@ forEachDatabase('security findings #19 #20', (get) => {
     });
   });
 
-  describe('changing one\'s own password', () => {
+  describe("changing one's own password", () => {
     it('needs the current password; a wrong one is refused, audited and counts toward lockout', async () => {
       const pa = await app.login('platform-admin');
       const roles = [{ role: 'reviewer', department: 'health' }];
@@ -126,12 +132,18 @@ forEachDatabase('security findings #19 #20', (get) => {
         app.fetch(`/api/v1/users/${id}`, { method: 'PUT', token: as, json: body });
       const missing = await put({ password: 'second-password-2' });
       assert.equal(missing.status, 422);
-      assert.deepEqual(((await missing.json()) as Problem).errors?.map((e) => e.field), ['currentPassword']);
+      assert.deepEqual(
+        ((await missing.json()) as Problem).errors?.map((e) => e.field),
+        ['currentPassword'],
+      );
       assert.equal((await put({ password: 'second-password-2', currentPassword: 'not-my-password' })).status, 403);
       assert.equal((await put({ password: 'second-password-2', currentPassword: 'first-password-1' })).status, 200);
       token = await app.login('pw-changer', 'second-password-2');
       const denied = await get().db('audit_log').where({ actor_name: 'pw-changer', outcome: 'denied' });
-      assert.ok(denied.some((d) => /wrong current password/.test(d.detail)), JSON.stringify(denied));
+      assert.ok(
+        denied.some((d) => /wrong current password/.test(d.detail)),
+        JSON.stringify(denied),
+      );
       // Wrong guesses count like failed sign-ins (a success resets the count): five, and sign-in is locked.
       for (let i = 0; i < 5; i++) {
         assert.equal((await put({ password: 'third-password-3', currentPassword: `guess-${i}-guess` })).status, 403);
@@ -194,7 +206,10 @@ forEachDatabase('security findings #19 #20', (get) => {
         const batch = await Promise.all(Array.from({ length: 20 }, () => freshSignIn('certflow-demo')));
         statuses.push(...batch.map((r) => r.status));
       }
-      assert.ok(statuses.every((s) => s === 429), statuses.join(','));
+      assert.ok(
+        statuses.every((s) => s === 429),
+        statuses.join(','),
+      );
       await fresh.flushAudit();
       const rows = await rowsAfter(start);
       assert.ok(rows.length <= 6, `${rows.length} audit rows`);
@@ -240,7 +255,7 @@ forEachDatabase('security findings #19 #20', (get) => {
       assert.equal((await app.fetch('/api/v1/pings', { apiKey, json: { message: 'hi' } })).status, 403);
     });
 
-    it('only the owning department (and platform admins) download a type\'s DOCX template', async () => {
+    it("only the owning department (and platform admins) download a type's DOCX template", async () => {
       const download = async (username: string) =>
         (await app.fetch('/api/v1/certificate-types/BL/template', { token: await app.login(username) })).status;
       assert.equal(await download('health-reviewer'), 403);
@@ -275,11 +290,17 @@ forEachDatabase('security findings #19 #20', (get) => {
     async function rewrite(db: TestApp['deps']['db'], victimSeq: number) {
       await db('audit_log').where({ seq: victimSeq }).update({ outcome: 'success' });
       const rows = await db('audit_log').where('seq', '>=', victimSeq).orderBy('seq');
-      let prev = (await db('audit_log').where({ seq: victimSeq - 1 }).first()).hash as string;
+      let prev = (
+        await db('audit_log')
+          .where({ seq: victimSeq - 1 })
+          .first()
+      ).hash as string;
       for (const r of rows) {
         const hash = entryHash(prev, r);
         const downgrade = 'hash_version' in r ? { hash_version: 1 } : {};
-        await db('audit_log').where({ seq: r.seq }).update({ prev_hash: prev, hash, ...downgrade });
+        await db('audit_log')
+          .where({ seq: r.seq })
+          .update({ prev_hash: prev, hash, ...downgrade });
         prev = hash;
       }
       await db('audit_head').where({ id: 1 }).update({ hash: prev });
@@ -306,9 +327,20 @@ forEachDatabase('security findings #19 #20', (get) => {
         let prev = '0'.repeat(64);
         for (let seq = 1; seq <= 3; seq++) {
           const row = {
-            seq, at: new Date().toISOString(), category: 'login', action: 'login', outcome: 'failure',
-            actor_type: 'anonymous', actor_id: null, actor_name: `old-${seq}`, department: null,
-            object_type: null, object_id: null, request_id: null, ip: null, detail: null,
+            seq,
+            at: new Date().toISOString(),
+            category: 'login',
+            action: 'login',
+            outcome: 'failure',
+            actor_type: 'anonymous',
+            actor_id: null,
+            actor_name: `old-${seq}`,
+            department: null,
+            object_type: null,
+            object_id: null,
+            request_id: null,
+            ip: null,
+            detail: null,
           };
           const hash = entryHash(prev, row);
           await db('audit_log').insert({ ...row, prev_hash: prev, hash });

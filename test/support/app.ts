@@ -68,7 +68,13 @@ export function testDeps(db: Db, overrides: Partial<ActivityDeps> = {}): Activit
 }
 
 /** The real Koa app on a free port, driven over HTTP. */
-export async function startTestApp(parts: { db: Db; temporal: Client; cache?: Cache; config?: Config; deps?: ActivityDeps }): Promise<TestApp> {
+export async function startTestApp(parts: {
+  db: Db;
+  temporal: Client;
+  cache?: Cache;
+  config?: Config;
+  deps?: ActivityDeps;
+}): Promise<TestApp> {
   const base = parts.deps ?? testDeps(parts.db);
   const config = parts.config ?? base.config;
   const deps: AppDeps = { ...base, config, db: parts.db, cache: parts.cache ?? base.cache, temporal: parts.temporal };

@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../db/knex';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import type { CertificateStatus } from '../../domain/certificate-record';
-import { applicationRow, certificateRow, entityId, governmentCreditCode, holderName, type Department, type TypeSpec } from '../../bench/catalog-data';
+import {
+  applicationRow,
+  certificateRow,
+  entityId,
+  governmentCreditCode,
+  holderName,
+  type Department,
+  type TypeSpec,
+} from '../../bench/catalog-data';
 
 export interface BulkSpec {
   count: number;
@@ -12,7 +20,12 @@ export interface BulkSpec {
   sealId: number;
 }
 
-const MARKET: Department = { code: 'market', name: '市场监督管理局', regionCode: '330100', creditCode: governmentCreditCode('330100', 1) };
+const MARKET: Department = {
+  code: 'market',
+  name: '市场监督管理局',
+  regionCode: '330100',
+  creditCode: governmentCreditCode('330100', 1),
+};
 const LICENCE: TypeSpec = { code: 'BL', name: '营业执照', department: 'market', holderKind: 'entity', months: null };
 const holders = createHolderCrypto(randomBytes(32));
 /** Serials run on across calls, so every row's number is unique. */
@@ -31,7 +44,19 @@ export async function insertBulkCertificates(db: Db, spec: BulkSpec): Promise<st
     for (let i = start; i < Math.min(spec.count, start + 500); i++) {
       const serial = nextSerial++;
       const holder = { kind: 'entity' as const, id: entityId(serial), name: holderName('entity', serial) };
-      const row = certificateRow({ type: LICENCE, department: MARKET, region: MARKET.regionCode, holder, issuedAt, status: spec.status ?? 'valid', serial, sealId: spec.sealId }, holders);
+      const row = certificateRow(
+        {
+          type: LICENCE,
+          department: MARKET,
+          region: MARKET.regionCode,
+          holder,
+          issuedAt,
+          status: spec.status ?? 'valid',
+          serial,
+          sealId: spec.sealId,
+        },
+        holders,
+      );
       certs.push({ ...row, valid_until: spec.validUntil });
       numbers.push(row.number as string);
     }

@@ -13,9 +13,18 @@ export interface Identity {
 export async function identities(h: IssuanceHarness): Promise<Identity[]> {
   const admin = await h.app.login('market-admin');
   const filler = await h.app.login('market-filler');
-  const scopes = ['applications:write', 'applications:read', 'certificates:read', 'certificates:compare', 'operations:ping'];
+  const scopes = [
+    'applications:write',
+    'applications:read',
+    'certificates:read',
+    'certificates:compare',
+    'operations:ping',
+  ];
   const client = await json<{ apiKey: string }>(
-    await h.app.fetch('/api/v1/api-clients', { token: admin, json: { name: '契约测试系统', department: 'market', scopes } }),
+    await h.app.fetch('/api/v1/api-clients', {
+      token: admin,
+      json: { name: '契约测试系统', department: 'market', scopes },
+    }),
     201,
   );
   return [

@@ -33,7 +33,11 @@ export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
     };
   }
   const name = `certflow_t_${uniqueSuffix()}`;
-  const admin = knexFactory({ client: 'mysql2', connection: { uri: TEST_MYSQL_URL } as never, pool: { min: 0, max: 1 } });
+  const admin = knexFactory({
+    client: 'mysql2',
+    connection: { uri: TEST_MYSQL_URL } as never,
+    pool: { min: 0, max: 1 },
+  });
   try {
     await admin.raw(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   } finally {

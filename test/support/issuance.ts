@@ -59,7 +59,10 @@ export async function issuanceHarness(kind: DbKind = 'sqlite'): Promise<Issuance
     blobDir,
     deps,
     worker,
-    renderWorker: await startWorker(createRenderActivities({ ...deps, converter: testWarmConverter() }), { taskQueue: `${worker.taskQueue}-render`, activitiesOnly: true }),
+    renderWorker: await startWorker(createRenderActivities({ ...deps, converter: testWarmConverter() }), {
+      taskQueue: `${worker.taskQueue}-render`,
+      activitiesOnly: true,
+    }),
     app: undefined as unknown as TestApp,
     async restartWorker() {
       await h.worker.stop();
@@ -72,7 +75,11 @@ export async function issuanceHarness(kind: DbKind = 'sqlite'): Promise<Issuance
       await t.drop();
     },
   };
-  h.app = await startTestApp({ db: t.db, temporal: env.client, deps: { ...deps, config: { ...deps.config, temporal: { ...deps.config.temporal, taskQueue: h.worker.taskQueue } } } });
+  h.app = await startTestApp({
+    db: t.db,
+    temporal: env.client,
+    deps: { ...deps, config: { ...deps.config, temporal: { ...deps.config.temporal, taskQueue: h.worker.taskQueue } } },
+  });
   return h;
 }
 
@@ -80,8 +87,18 @@ export async function issuanceHarness(kind: DbKind = 'sqlite'): Promise<Issuance
 export async function licenceTypeWithChain(h: IssuanceHarness, code: string, approvalChain: ApprovalStep[]) {
   const bl = DEMO_TYPES[0]!;
   const dept = (await getDepartment(h.t.db, 'market'))!;
-  const template = await h.t.db('certificate_type_versions as v').join('certificate_types as t', 't.id', 'v.type_id').where('t.code', 'BL').first('v.template_sha256');
-  await createType(h.t.db, { code, departmentId: dept.id, definition: { ...bl.definition, approvalChain }, templateSha256: template.template_sha256, createdBy: 'test' });
+  const template = await h.t
+    .db('certificate_type_versions as v')
+    .join('certificate_types as t', 't.id', 'v.type_id')
+    .where('t.code', 'BL')
+    .first('v.template_sha256');
+  await createType(h.t.db, {
+    code,
+    departmentId: dept.id,
+    definition: { ...bl.definition, approvalChain },
+    templateSha256: template.template_sha256,
+    createdBy: 'test',
+  });
   await setTypeStatus(h.t.db, code, 'published', 1);
 }
 
@@ -92,11 +109,20 @@ export async function json<T = Record<string, unknown>>(r: Response, status: num
 }
 
 /** Polls the application until its status is one of the wanted ones. */
-export async function waitForStatus(app: TestApp, token: string, id: string, wanted: string | string[], timeoutMs = 20_000) {
+export async function waitForStatus(
+  app: TestApp,
+  token: string,
+  id: string,
+  wanted: string | string[],
+  timeoutMs = 20_000,
+) {
   const want = Array.isArray(wanted) ? wanted : [wanted];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const a = (await (await app.fetch(`/api/v1/applications/${id}`, { token })).json()) as { status: string; currentStep: { taskId: number } | null };
+    const a = (await (await app.fetch(`/api/v1/applications/${id}`, { token })).json()) as {
+      status: string;
+      currentStep: { taskId: number } | null;
+    };
     if (want.includes(a.status)) return a;
     if (Date.now() > deadline) throw new Error(`application ${id} stayed ${a.status}, wanted ${want.join('/')}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -107,7 +133,9 @@ export async function waitForStatus(app: TestApp, token: string, id: string, wan
 export async function waitForTask(app: TestApp, token: string, id: string, notTask?: number): Promise<number> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const a = (await (await app.fetch(`/api/v1/applications/${id}`, { token })).json()) as { currentStep: { taskId: number } | null };
+    const a = (await (await app.fetch(`/api/v1/applications/${id}`, { token })).json()) as {
+      currentStep: { taskId: number } | null;
+    };
     if (a.currentStep && a.currentStep.taskId !== notTask) return a.currentStep.taskId;
     if (Date.now() > deadline) throw new Error(`application ${id} has no open step`);
     await new Promise((r) => setTimeout(r, 100));

@@ -43,11 +43,15 @@ let starting: Promise<Seaweed> | undefined;
 
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const s = net.createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -67,16 +71,32 @@ async function startOnce(binary: string): Promise<Seaweed> {
   const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = await freePorts(8);
   const log = path.join(dir, 'weed.log');
   const out = fs.openSync(log, 'a');
-  const proc = spawn(binary, [
-    'server', `-dir=${dir}`, '-ip=127.0.0.1', '-master.telemetry=false', '-volume.max=0',
-    // Small volumes: the default reserves 30 GB a volume; these tests write a few MB.
-    '-master.volumeSizeLimitMB=64',
-    `-master.port=${master}`, `-master.port.grpc=${masterGrpc}`,
-    `-volume.port=${volume}`, `-volume.port.grpc=${volumeGrpc}`,
-    `-filer.port=${filer}`, `-filer.port.grpc=${filerGrpc}`, `-filer.localSocket=${path.join(dir, 'filer.sock')}`,
-    '-s3', `-s3.port=${s3}`, `-s3.port.grpc=${s3Grpc}`, '-s3.port.iceberg=0', '-s3.port.lance=0',
-    `-s3.localSocket=${path.join(dir, 's3.sock')}`,
-  ], { stdio: ['ignore', out, out] });
+  const proc = spawn(
+    binary,
+    [
+      'server',
+      `-dir=${dir}`,
+      '-ip=127.0.0.1',
+      '-master.telemetry=false',
+      '-volume.max=0',
+      // Small volumes: the default reserves 30 GB a volume; these tests write a few MB.
+      '-master.volumeSizeLimitMB=64',
+      `-master.port=${master}`,
+      `-master.port.grpc=${masterGrpc}`,
+      `-volume.port=${volume}`,
+      `-volume.port.grpc=${volumeGrpc}`,
+      `-filer.port=${filer}`,
+      `-filer.port.grpc=${filerGrpc}`,
+      `-filer.localSocket=${path.join(dir, 'filer.sock')}`,
+      '-s3',
+      `-s3.port=${s3}`,
+      `-s3.port.grpc=${s3Grpc}`,
+      '-s3.port.iceberg=0',
+      '-s3.port.lance=0',
+      `-s3.localSocket=${path.join(dir, 's3.sock')}`,
+    ],
+    { stdio: ['ignore', out, out] },
+  );
   // weed also makes gRPC sockets under /tmp that no flag moves; they are removed on stop.
   const grpc = { master: masterGrpc, volume: volumeGrpc, filer: filerGrpc, s3: s3Grpc };
   const sockets = Object.entries(grpc)
@@ -86,15 +106,21 @@ async function startOnce(binary: string): Promise<Seaweed> {
   let exited: string | undefined;
   proc.once('exit', (code, signal) => (exited = `weed exited (${signal ?? code})`));
   const endpoint = `http://127.0.0.1:${s3}`;
-  const storeConfig = (bucket: string, prefix = ''): S3BlobConfig =>
-    ({ kind: 's3', bucket, prefix, endpoint, region: 'us-east-1', credentials: undefined });
+  const storeConfig = (bucket: string, prefix = ''): S3BlobConfig => ({
+    kind: 's3',
+    bucket,
+    prefix,
+    endpoint,
+    region: 'us-east-1',
+    credentials: undefined,
+  });
   const client = createS3Client(storeConfig('unused'));
   running = { proc, dir, client, sockets };
 
   // Ready means a write lands: S3 answers a few seconds before the volume server takes data.
   const probe = `certflow-probe-${uniqueSuffix().replace(/_/g, '-').toLowerCase()}`;
   const deadline = Date.now() + 60_000;
-  for (let created = false; ; ) {
+  for (let created = false; ;) {
     if (exited) throw new Error(`${exited} during start-up:\n${logTail(log)}`);
     try {
       if (!created) await client.send(new CreateBucketCommand({ Bucket: probe }));

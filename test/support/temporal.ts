@@ -1,6 +1,12 @@
 import net from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Runtime, DefaultLogger, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  Runtime,
+  DefaultLogger,
+  type Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { defaultTemporalCli, defaultTemporalTestServer } from '../../platform/config';
 import { createWorker, ensureSearchAttributes } from '../../main/temporal';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
@@ -74,7 +80,10 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 }
 
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
   return bundle;
 }
 
@@ -85,7 +94,10 @@ export interface RunningWorker {
 }
 
 /** A worker on a task queue of its own, so tests cannot pick up each other's work. */
-export async function startWorker(activities: object, opts: { address?: string; taskQueue?: string; activitiesOnly?: boolean } = {}): Promise<RunningWorker> {
+export async function startWorker(
+  activities: object,
+  opts: { address?: string; taskQueue?: string; activitiesOnly?: boolean } = {},
+): Promise<RunningWorker> {
   const e = await temporalEnv();
   const taskQueue = opts.taskQueue ?? `test-${uniqueSuffix()}`;
   const { worker, connection } = await createWorker({

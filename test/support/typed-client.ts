@@ -95,7 +95,10 @@ export async function generateClient(document: unknown): Promise<{ dir: string; 
   });
   const diagnostics = ts
     .getPreEmitDiagnostics(program)
-    .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n') + (d.file ? ` (${path.basename(d.file.fileName)})` : ''));
+    .map(
+      (d) =>
+        ts.flattenDiagnosticMessageText(d.messageText, '\n') + (d.file ? ` (${path.basename(d.file.fileName)})` : ''),
+    );
   return { dir, diagnostics };
 }
 

@@ -16,7 +16,13 @@ import { createWorker } from '../../main/temporal';
 import { LibreofficeConvertConverter } from '../../services/documents/convert';
 
 async function main() {
-  const c = JSON.parse(process.env.WORKER_CONFIG!) as { database: Parameters<typeof openDb>[0]; blobDir: string; masterKeyHex: string; taskQueue: string; address: string };
+  const c = JSON.parse(process.env.WORKER_CONFIG!) as {
+    database: Parameters<typeof openDb>[0];
+    blobDir: string;
+    masterKeyHex: string;
+    taskQueue: string;
+    address: string;
+  };
   Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
   const db = openDb(c.database);
   const activities = createActivities({
@@ -39,7 +45,12 @@ async function main() {
       return result;
     };
   }
-  const { worker } = await createWorker({ address: c.address, namespace: 'default', taskQueue: c.taskQueue, activities });
+  const { worker } = await createWorker({
+    address: c.address,
+    namespace: 'default',
+    taskQueue: c.taskQueue,
+    activities,
+  });
   process.stdout.write('worker ready\n');
   await worker.run();
 }

@@ -14,7 +14,8 @@ const ROOT = path.resolve(__dirname, '../..');
 function sourceFiles(dir: string): string[] {
   const abs = path.join(ROOT, dir);
   if (!fs.existsSync(abs)) return [];
-  return fs.readdirSync(abs, { recursive: true, encoding: 'utf8' })
+  return fs
+    .readdirSync(abs, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
     .map((f) => path.join(dir, f));
 }
@@ -103,21 +104,27 @@ function knexQueries(sf: ts.SourceFile): string[] {
 
 describe('architecture: layers and the one data path', () => {
   it('the knex-query detector finds queries and ignores passing the Db along', () => {
-    const bad = parse('sample.ts', [
-      "import knex from 'knex';",
-      "const a = await deps.db('tasks').where({ id });",
-      "const b = await db('tasks');",
-      'const c = await ctx.deps.db.transaction(async (trx) => trx("x").insert({}));',
-      "const d = deps.db.raw('select 1');",
-    ].join('\n'));
+    const bad = parse(
+      'sample.ts',
+      [
+        "import knex from 'knex';",
+        "const a = await deps.db('tasks').where({ id });",
+        "const b = await db('tasks');",
+        'const c = await ctx.deps.db.transaction(async (trx) => trx("x").insert({}));',
+        "const d = deps.db.raw('select 1');",
+      ].join('\n'),
+    );
     assert.equal(knexQueries(bad).length, 6, knexQueries(bad).join('\n'));
-    const good = parse('sample.ts', [
-      "import type { Db } from '../db/knex';",
-      "import { pingDb } from '../db/knex';",
-      'const t = await getTask(deps.db, id);',
-      'await pingDb(deps.db);',
-      'const dbName = config.db;',
-    ].join('\n'));
+    const good = parse(
+      'sample.ts',
+      [
+        "import type { Db } from '../db/knex';",
+        "import { pingDb } from '../db/knex';",
+        'const t = await getTask(deps.db, id);',
+        'await pingDb(deps.db);',
+        'const dbName = config.db;',
+      ].join('\n'),
+    );
     assert.deepEqual(knexQueries(good), []);
   });
 
@@ -162,7 +169,8 @@ describe('architecture: layers and the one data path', () => {
     for (const dir of ['domain', 'platform', 'db', 'services', 'activities', 'api', 'workflows', 'web']) {
       for (const file of sourceFiles(dir)) {
         for (const ref of importsOf(parse(file))) {
-          if (targetLayer(file, ref.specifier) === 'main') offences.push(`${file}:${ref.line} imports ${ref.specifier}`);
+          if (targetLayer(file, ref.specifier) === 'main')
+            offences.push(`${file}:${ref.line} imports ${ref.specifier}`);
         }
       }
     }

@@ -36,10 +36,16 @@ describe('config', () => {
 
   it('names every bad variable', () => {
     assert.throws(
-      () => loadConfig({ PORT: 'eighty', DATABASE_URL: 'postgres://x', TEMPORAL_ADDRESS: 'no-port', LOG_LEVEL: 'loud' }),
+      () =>
+        loadConfig({ PORT: 'eighty', DATABASE_URL: 'postgres://x', TEMPORAL_ADDRESS: 'no-port', LOG_LEVEL: 'loud' }),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
-        assert.deepEqual(err.problems.map((p) => p.variable).sort(), ['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'TEMPORAL_ADDRESS']);
+        assert.deepEqual(err.problems.map((p) => p.variable).sort(), [
+          'DATABASE_URL',
+          'LOG_LEVEL',
+          'PORT',
+          'TEMPORAL_ADDRESS',
+        ]);
         assert.match(err.message, /PORT: /);
         return true;
       },
@@ -52,7 +58,9 @@ describe('config', () => {
     assert.throws(
       () => loadConfig({ TRUSTED_PROXIES: '10.0.0.1,proxy.example.gov' }),
       (err: unknown) =>
-        err instanceof ConfigError && err.problems[0]?.variable === 'TRUSTED_PROXIES' && /proxy\.example\.gov/.test(err.message),
+        err instanceof ConfigError &&
+        err.problems[0]?.variable === 'TRUSTED_PROXIES' &&
+        /proxy\.example\.gov/.test(err.message),
     );
     assert.throws(() => loadConfig({ TRUSTED_PROXIES: '10.0.0.0/33' }), /TRUSTED_PROXIES/);
   });
@@ -67,7 +75,8 @@ describe('config', () => {
     const clash = (env: Record<string, string>, variable: string) =>
       assert.throws(
         () => loadConfig(env),
-        (err: unknown) => err instanceof ConfigError && err.problems[0]?.variable === variable && /own/.test(err.message),
+        (err: unknown) =>
+          err instanceof ConfigError && err.problems[0]?.variable === variable && /own/.test(err.message),
       );
     clash({ METRICS_PORT: '3000' }, 'METRICS_PORT');
     clash({ PORT: '8080', TEMPORAL_METRICS_PORT: '8080' }, 'TEMPORAL_METRICS_PORT');
@@ -112,12 +121,19 @@ describe('config', () => {
         'not a url',
       ];
       for (const value of bad) {
-        assert.throws(() => loadConfig({ BLOB_STORE_URL: value }), (err: unknown) => {
-          assert.ok(err instanceof ConfigError, value);
-          assert.deepEqual(err.problems.map((p) => p.variable), ['BLOB_STORE_URL'], value);
-          assert.match(err.message, /BLOB_STORE_URL: /);
-          return true;
-        });
+        assert.throws(
+          () => loadConfig({ BLOB_STORE_URL: value }),
+          (err: unknown) => {
+            assert.ok(err instanceof ConfigError, value);
+            assert.deepEqual(
+              err.problems.map((p) => p.variable),
+              ['BLOB_STORE_URL'],
+              value,
+            );
+            assert.match(err.message, /BLOB_STORE_URL: /);
+            return true;
+          },
+        );
       }
     });
 

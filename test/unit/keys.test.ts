@@ -69,7 +69,10 @@ describe('master key sub-keys (platform/keys)', () => {
       keys.callbackKey({ kind: 'api-client', id: 'market' }),
     ].map((k) => k.toString('hex'));
     assert.equal(new Set(all).size, all.length);
-    assert.ok(all.every((k) => k.length === 64), '32-byte keys');
+    assert.ok(
+      all.every((k) => k.length === 64),
+      '32-byte keys',
+    );
   });
 
   it('depends on the master key', () => {

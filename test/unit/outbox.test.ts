@@ -5,13 +5,19 @@ describe('outbox message keys', () => {
   it('names a callback key owner the way GET /callbacks/signing-key does, and reads it back', () => {
     assert.equal(ownerName({ kind: 'api-client', id: 'c-1:x' }), 'api-client:c-1:x');
     assert.deepEqual(parseOwner('api-client:c-1:x'), { kind: 'api-client', id: 'c-1:x' });
-    assert.deepEqual(parseOwner(ownerName({ kind: 'department', code: 'market' })), { kind: 'department', code: 'market' });
+    assert.deepEqual(parseOwner(ownerName({ kind: 'department', code: 'market' })), {
+      kind: 'department',
+      code: 'market',
+    });
     for (const bad of ['market', 'department:', 'user:market-admin', ':x']) {
       assert.throws(() => parseOwner(bad), /unknown callback key owner/, bad);
     }
   });
 
   it('keys a message by event and subject', () => {
-    assert.equal(dedupeKey('certificate.revoked', 'BL-330100-2026-0000042-B'), 'certificate.revoked:BL-330100-2026-0000042-B');
+    assert.equal(
+      dedupeKey('certificate.revoked', 'BL-330100-2026-0000042-B'),
+      'certificate.revoked:BL-330100-2026-0000042-B',
+    );
   });
 });

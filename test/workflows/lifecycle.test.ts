@@ -43,13 +43,48 @@ describe('expiry sweep on a large catalog [mysql]', function () {
     assert.deepEqual(result, { asOf, expired: 8000, reminded: 1500 + 6000 });
 
     const byStatus = Object.fromEntries(
-      ((await h.t.db('certificates').select('status').count({ n: '*' }).groupBy('status')) as { status: string; n: number | string }[]).map((r) => [r.status, Number(r.n)]),
+      (
+        (await h.t.db('certificates').select('status').count({ n: '*' }).groupBy('status')) as {
+          status: string;
+          n: number | string;
+        }[]
+      ).map((r) => [r.status, Number(r.n)]),
     );
     assert.deepEqual(byStatus, { expired: 8000, valid: 6000 + 1500 + 2500, revoked: 2000 });
-    assert.equal(Number((await h.t.db('certificates').whereIn('number', due.slice(0, 500)).where('status', 'expired').count({ n: '*' }))[0]!.n), 500);
-    assert.equal(Number((await h.t.db('certificates').whereIn('number', fine.slice(0, 500)).where('status', 'valid').count({ n: '*' }))[0]!.n), 500, 'the last valid day is still valid');
-    assert.equal(await h.deps.cache.get(certificateCacheKey(due[0]!)), undefined, 'expired certificates leave the cache');
-    assert.equal(Number((await h.t.db('status_notices').where({ event: 'expiring' }).whereIn('number', soon.slice(0, 100)).count({ n: '*' }))[0]!.n), 100);
+    assert.equal(
+      Number(
+        (
+          await h.t.db('certificates').whereIn('number', due.slice(0, 500)).where('status', 'expired').count({ n: '*' })
+        )[0]!.n,
+      ),
+      500,
+    );
+    assert.equal(
+      Number(
+        (
+          await h.t.db('certificates').whereIn('number', fine.slice(0, 500)).where('status', 'valid').count({ n: '*' })
+        )[0]!.n,
+      ),
+      500,
+      'the last valid day is still valid',
+    );
+    assert.equal(
+      await h.deps.cache.get(certificateCacheKey(due[0]!)),
+      undefined,
+      'expired certificates leave the cache',
+    );
+    assert.equal(
+      Number(
+        (
+          await h.t
+            .db('status_notices')
+            .where({ event: 'expiring' })
+            .whereIn('number', soon.slice(0, 100))
+            .count({ n: '*' })
+        )[0]!.n,
+      ),
+      100,
+    );
     const reminders = await listOutboxMessages(h.t.db, { event: 'certificate.expiring' });
     assert.deepEqual(reminders, [], 'their applications have no callback URL: nothing to send');
 
@@ -58,7 +93,11 @@ describe('expiry sweep on a large catalog [mysql]', function () {
     for await (const w of env.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) runs.push(w);
     assert.ok(runs.length >= 3, `runs: ${runs.length}`);
 
-    const again = await env.client.workflow.execute(expirySweepWorkflow, { taskQueue: h.worker.taskQueue, workflowId: `expiry-again-${Date.now()}`, args: [{ asOf, batchSize: 1000 }] });
+    const again = await env.client.workflow.execute(expirySweepWorkflow, {
+      taskQueue: h.worker.taskQueue,
+      workflowId: `expiry-again-${Date.now()}`,
+      args: [{ asOf, batchSize: 1000 }],
+    });
     assert.deepEqual([again.expired, again.reminded], [0, 0], 'a second sweep finds nothing to do');
     const audits = await h.t.db('audit_log').where({ action: 'certificate.expire' }).count({ n: '*' });
     assert.equal(Number(audits[0]!.n), 8, 'one audit entry per batch');
@@ -78,7 +117,10 @@ describe('expiry sweep on a large catalog [mysql]', function () {
       for (let i = 0; i < 100 && runs.length === 0; i++) {
         await new Promise((r) => setTimeout(r, 200));
         runs = [];
-        for await (const w of env.client.workflow.list({ query: `WorkflowType = 'expirySweepWorkflow' AND WorkflowId STARTS_WITH 'expiry-sweep'` })) runs.push(w);
+        for await (const w of env.client.workflow.list({
+          query: `WorkflowType = 'expirySweepWorkflow' AND WorkflowId STARTS_WITH 'expiry-sweep'`,
+        }))
+          runs.push(w);
       }
       assert.ok(runs.length >= 1, 'the trigger started a sweep');
     } finally {
@@ -107,10 +149,20 @@ describe('revocation', function () {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     const admin = await h.app.login('market-admin');
     const origin = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
-    const client = { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'], callbackOrigins: [origin] };
-    apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: client }), 201)).apiKey;
+    const client = {
+      name: '审批系统',
+      department: 'market',
+      scopes: ['applications:write', 'applications:read'],
+      callbackOrigins: [origin],
+    };
+    apiKey = (
+      await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: client }), 201)
+    ).apiKey;
     const callbackUrl = `${origin}/hook`;
-    const { id } = await json<{ id: string }>(await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, mode: 'auto-seal', callbackUrl } }), 201);
+    const { id } = await json<{ id: string }>(
+      await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, mode: 'auto-seal', callbackUrl } }),
+      201,
+    );
     const done = (await waitForStatus(h.app, admin, id, 'issued', 60_000)) as unknown as { certificateNumber: string };
     number = done.certificateNumber;
   });
@@ -119,21 +171,48 @@ describe('revocation', function () {
     await h?.close();
   });
 
-  it('lets only the issuing department\'s admin revoke, with a reason; the status changes at once, cache included', async () => {
+  it("lets only the issuing department's admin revoke, with a reason; the status changes at once, cache included", async () => {
     const handler = await h.app.login('market-handler');
-    const before = await json<{ status: string }>(await h.app.fetch(`/api/v1/certificates/${number}`, { token: handler }), 200);
+    const before = await json<{ status: string }>(
+      await h.app.fetch(`/api/v1/certificates/${number}`, { token: handler }),
+      200,
+    );
     assert.equal(before.status, 'valid'); // now cached
 
-    assert.equal((await h.app.fetch(`/api/v1/certificates/${number}/revoke`, { token: await h.app.login('health-admin'), json: { reason: '越权' } })).status, 403);
-    assert.equal((await h.app.fetch(`/api/v1/certificates/${number}/revoke`, { token: handler, json: { reason: '无权限' } })).status, 403);
+    assert.equal(
+      (
+        await h.app.fetch(`/api/v1/certificates/${number}/revoke`, {
+          token: await h.app.login('health-admin'),
+          json: { reason: '越权' },
+        })
+      ).status,
+      403,
+    );
+    assert.equal(
+      (await h.app.fetch(`/api/v1/certificates/${number}/revoke`, { token: handler, json: { reason: '无权限' } }))
+        .status,
+      403,
+    );
     const admin = await h.app.login('market-admin');
     assert.equal((await h.app.fetch(`/api/v1/certificates/${number}/revoke`, { token: admin, json: {} })).status, 422);
 
-    const revoked = await json<{ status: string; changedAt: string }>(await h.app.fetch(`/api/v1/certificates/${number}/revoke`, { token: admin, json: { reason: '以欺骗手段取得许可' } }), 200);
+    const revoked = await json<{ status: string; changedAt: string }>(
+      await h.app.fetch(`/api/v1/certificates/${number}/revoke`, {
+        token: admin,
+        json: { reason: '以欺骗手段取得许可' },
+      }),
+      200,
+    );
     assert.equal(revoked.status, 'revoked');
-    const after = await json<{ status: string }>(await h.app.fetch(`/api/v1/certificates/${number}`, { token: handler }), 200);
+    const after = await json<{ status: string }>(
+      await h.app.fetch(`/api/v1/certificates/${number}`, { token: handler }),
+      200,
+    );
     assert.equal(after.status, 'revoked', 'the cached copy was dropped');
-    assert.equal((await h.app.fetch(`/api/v1/certificates/${number}/revoke`, { token: admin, json: { reason: '再次' } })).status, 409);
+    assert.equal(
+      (await h.app.fetch(`/api/v1/certificates/${number}/revoke`, { token: admin, json: { reason: '再次' } })).status,
+      409,
+    );
 
     const audit = await h.t.db('audit_log').where({ category: 'revocation', object_id: number }).first();
     assert.equal(audit.actor_name, 'market-admin');
@@ -141,13 +220,15 @@ describe('revocation', function () {
   });
 
   it('tells the business system, signed like every callback', async () => {
-    for (let i = 0; i < 100 && !received.some((r) => r.event === 'certificate.revoked'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && !received.some((r) => r.event === 'certificate.revoked'); i++)
+      await new Promise((r) => setTimeout(r, 100));
     const notice = received.find((r) => r.event === 'certificate.revoked');
     assert.ok(notice, JSON.stringify(received.map((r) => r.event)));
     assert.equal(JSON.parse(notice.body).status, 'revoked');
     assert.equal(JSON.parse(notice.body).certificateNumber, number);
     const { key } = await json<{ key: string }>(await h.app.fetch('/api/v1/callbacks/signing-key', { apiKey }), 200);
-    const hmac = (body: string) => 'sha256=' + createHmac('sha256', Buffer.from(key, 'base64')).update(body).digest('hex');
+    const hmac = (body: string) =>
+      'sha256=' + createHmac('sha256', Buffer.from(key, 'base64')).update(body).digest('hex');
     const signature = notice.headers['x-certflow-signature'];
     assert.equal(signature, hmac(notice.body), 'the business system verifies it with its key');
     assert.equal(notice.headers['x-certflow-body-sha256'], createHash('sha256').update(notice.body).digest('hex'));
@@ -158,7 +239,10 @@ describe('revocation', function () {
       ['delivered', notice.body, notice.headers['x-certflow-delivery']],
     );
     const attempts = await listOutboxAttempts(h.t.db, msg!.id);
-    assert.deepEqual(attempts.map((a) => [a.outcome, a.statusCode]), [['delivered', 200]]);
+    assert.deepEqual(
+      attempts.map((a) => [a.outcome, a.statusCode]),
+      [['delivered', 200]],
+    );
     // The issuance callback before it went through the same outbox, signed the same way.
     const issued = received.find((r) => r.event === 'certificate.issued')!;
     assert.equal(issued.headers['x-certflow-signature'], hmac(issued.body));

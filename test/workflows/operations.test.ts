@@ -5,7 +5,15 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import PizZip from 'pizzip';
-import { issuanceHarness, json, LICENCE, licenceTypeWithChain, waitForStatus, waitForTask, type IssuanceHarness } from '../support/issuance';
+import {
+  issuanceHarness,
+  json,
+  LICENCE,
+  licenceTypeWithChain,
+  waitForStatus,
+  waitForTask,
+  type IssuanceHarness,
+} from '../support/issuance';
 import { Worker } from '@temporalio/worker';
 import { temporalEnv, temporalUiUrl, workflowBundle } from '../support/temporal';
 import { defaultTemporalCli } from '../../platform/config';
@@ -21,7 +29,12 @@ import type { ApplicationState } from '../../domain/issuance';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** What must never show in Temporal: the holder's ID number and name, and face data. */
-const PERSONAL = [LICENCE.holder.id, LICENCE.holder.name, LICENCE.faceData.legalRepresentative, LICENCE.faceData.address];
+const PERSONAL = [
+  LICENCE.holder.id,
+  LICENCE.holder.name,
+  LICENCE.faceData.legalRepresentative,
+  LICENCE.faceData.address,
+];
 
 /** Issue 21: what an operator sees of each run in the Temporal Web UI, and the repairs of docs/runbook.md. */
 describe('operators read and repair runs through Temporal', function () {
@@ -39,7 +52,9 @@ describe('operators read and repair runs through Temporal', function () {
     platformAdmin = await h.app.login('platform-admin');
     const admin = await h.app.login('market-admin');
     const client = { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] };
-    apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: client }), 201)).apiKey;
+    apiKey = (
+      await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: client }), 201)
+    ).apiKey;
     // A type of its own, so that the certificate numbers (and so the ids revocation-<number> on the
     // Temporal server that all test files share) are this file's alone.
     await licenceTypeWithChain(h, 'BLOPS', DEMO_TYPES[0]!.definition.approvalChain);
@@ -61,7 +76,14 @@ describe('operators read and repair runs through Temporal', function () {
       await page.getByText('User Metadata').first().click({ timeout: 60_000 });
       // The UI renders summary, details and current details (markdown) in frames of their own.
       const shown = async () => {
-        const texts = await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')));
+        const texts = await Promise.all(
+          page.frames().map((f) =>
+            f
+              .locator('body')
+              .innerText()
+              .catch(() => ''),
+          ),
+        );
         return texts.join('\n');
       };
       for (let i = 0; i < 120 && !(await shown()).includes(expect); i++) await page.waitForTimeout(500);
@@ -94,9 +116,15 @@ describe('operators read and repair runs through Temporal', function () {
 
   it('a run waiting on a reviewer names type, department, role, due time and round; no personal data', async () => {
     const body = { ...LICENCE, typeCode: 'BLOPS' };
-    const { id, workflowId } = await json<{ id: string; workflowId: string }>(await h.app.fetch('/api/v1/applications', { token: filler, json: body }), 201);
+    const { id, workflowId } = await json<{ id: string; workflowId: string }>(
+      await h.app.fetch('/api/v1/applications', { token: filler, json: body }),
+      201,
+    );
     const review = await waitForTask(h.app, filler, id);
-    const app = await json<{ currentStep: { dueAt: string } }>(await h.app.fetch(`/api/v1/applications/${id}`, { token: filler }), 200);
+    const app = await json<{ currentStep: { dueAt: string } }>(
+      await h.app.fetch(`/api/v1/applications/${id}`, { token: filler }),
+      200,
+    );
     const run = await explain(workflowId);
     assert.equal(run.summary, '签发 营业执照 BLOPS v1 · market · review');
     assert.match(run.details, new RegExp(`application: ${id}`));
@@ -109,12 +137,25 @@ describe('operators read and repair runs through Temporal', function () {
     assert.ok(shown.includes(run.current), `the run page shows the current details:\n${shown}`);
     assertNoPersonalData({ shown });
 
-    const next = await json<ApplicationState>(await h.app.fetch(`/api/v1/tasks/${review}/decision`, { token: await h.app.login('market-reviewer'), json: { decision: 'approve' } }), 200);
+    const next = await json<ApplicationState>(
+      await h.app.fetch(`/api/v1/tasks/${review}/decision`, {
+        token: await h.app.login('market-reviewer'),
+        json: { decision: 'approve' },
+      }),
+      200,
+    );
     assert.match((await explain(workflowId)).current, /^等待签章 · sealing-officer · market · due .* · round 1$/);
-    await json(await h.app.fetch(`/api/v1/tasks/${next.currentStep!.taskId}/decision`, { token: await h.app.login('market-sealer'), json: { decision: 'approve' } }), 200);
+    await json(
+      await h.app.fetch(`/api/v1/tasks/${next.currentStep!.taskId}/decision`, {
+        token: await h.app.login('market-sealer'),
+        json: { decision: 'approve' },
+      }),
+      200,
+    );
     const done = (await waitForStatus(h.app, filler, id, 'issued', 60_000)) as unknown as { certificateNumber: string };
     issuedNumber = done.certificateNumber;
-    for (let i = 0; i < 300 && (await explain(workflowId)).current !== `issued ${issuedNumber}`; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && (await explain(workflowId)).current !== `issued ${issuedNumber}`; i++)
+      await new Promise((r) => setTimeout(r, 100));
     const issued = await explain(workflowId);
     assert.equal(issued.current, `issued ${issuedNumber}`);
     assertNoPersonalData(issued);
@@ -123,7 +164,13 @@ describe('operators read and repair runs through Temporal', function () {
   it('revocation, its notice, the expiry schedule and ping say what they are', async () => {
     assert.ok(issuedNumber, 'needs the certificate of the previous test');
     const admin = await h.app.login('market-admin');
-    await json(await h.app.fetch(`/api/v1/certificates/${issuedNumber}/revoke`, { token: admin, json: { reason: '以欺骗手段取得' } }), 200);
+    await json(
+      await h.app.fetch(`/api/v1/certificates/${issuedNumber}/revoke`, {
+        token: admin,
+        json: { reason: '以欺骗手段取得' },
+      }),
+      200,
+    );
     const revocation = await explain(`revocation-${issuedNumber}`);
     assert.equal(revocation.summary, `revoked ${issuedNumber} · 营业执照 BLOPS · market`);
     assert.match(revocation.details, /department: market/);
@@ -139,10 +186,19 @@ describe('operators read and repair runs through Temporal', function () {
     const schedule = await handle.describe();
     await handle.delete(); // test/workflows/lifecycle.test.ts makes its own
     assert.equal(schedule.action.type, 'startWorkflow');
-    assert.match((schedule.action as { staticSummary?: string }).staticSummary ?? '', /^expiry sweep · all types · all departments · every \d+ min$/);
-    assert.match((schedule.action as { staticDetails?: string }).staticDetails ?? '', /docs\/runbook\.md#expiry-schedule/);
+    assert.match(
+      (schedule.action as { staticSummary?: string }).staticSummary ?? '',
+      /^expiry sweep · all types · all departments · every \d+ min$/,
+    );
+    assert.match(
+      (schedule.action as { staticDetails?: string }).staticDetails ?? '',
+      /docs\/runbook\.md#expiry-schedule/,
+    );
 
-    const ping = await json<{ workflowId: string }>(await h.app.fetch('/api/v1/pings', { token: platformAdmin, json: { message: 'hello' } }), 202);
+    const ping = await json<{ workflowId: string }>(
+      await h.app.fetch('/api/v1/pings', { token: platformAdmin, json: { message: 'hello' } }),
+      202,
+    );
     await (await temporalEnv()).client.workflow.getHandle(ping.workflowId).result();
     const pingRun = await explain(ping.workflowId);
     assert.equal(pingRun.summary, 'ping · API → Temporal → worker → database');
@@ -156,22 +212,42 @@ describe('operators read and repair runs through Temporal', function () {
     zip.file('word/document.xml', zip.file('word/document.xml')!.asText().replace('营业执照', '营业执照（副本）'));
     const template = zip.generate({ type: 'nodebuffer' }) as Buffer;
     const dept = (await getDepartment(h.t.db, 'market'))!;
-    await createType(h.t.db, { code: 'BLLOST', departmentId: dept.id, definition: bl.definition, templateSha256: sha256(template), createdBy: 'test' });
+    await createType(h.t.db, {
+      code: 'BLLOST',
+      departmentId: dept.id,
+      definition: bl.definition,
+      templateSha256: sha256(template),
+      createdBy: 'test',
+    });
     await setTypeStatus(h.t.db, 'BLLOST', 'published', 1);
     assert.equal(await h.deps.blobs.has(sha256(template)), false);
 
     const { id, workflowId } = await json<{ id: string; workflowId: string }>(
-      await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, typeCode: 'BLLOST', mode: 'auto-seal' } }),
+      await h.app.fetch('/api/v1/applications', {
+        apiKey,
+        json: { ...LICENCE, typeCode: 'BLLOST', mode: 'auto-seal' },
+      }),
       201,
     );
     const handler = await h.app.login('market-handler');
     await waitForStatus(h.app, handler, id, 'failed', 60_000);
-    const failed = await json<{ error: string }>(await h.app.fetch(`/api/v1/applications/${id}`, { token: handler }), 200);
-    assert.match(failed.error, new RegExp(`^BlobMissing: template of BLLOST v1: blob ${sha256(template)} not found — fix: restore the missing blob`));
+    const failed = await json<{ error: string }>(
+      await h.app.fetch(`/api/v1/applications/${id}`, { token: handler }),
+      200,
+    );
+    assert.match(
+      failed.error,
+      new RegExp(
+        `^BlobMissing: template of BLLOST v1: blob ${sha256(template)} not found — fix: restore the missing blob`,
+      ),
+    );
     assert.match(failed.error, /docs\/runbook\.md#failure-types/);
     const run = await explain(workflowId);
     assert.equal(run.status, 'RUNNING', 'the run waits for an operator instead of ending');
-    assert.equal(run.current, `failed: ${failed.error} — fix the cause, then update \`retry\` (or \`cancel\`): docs/runbook.md#retry-a-failed-sealing`);
+    assert.equal(
+      run.current,
+      `failed: ${failed.error} — fix the cause, then update \`retry\` (or \`cancel\`): docs/runbook.md#retry-a-failed-sealing`,
+    );
     assertNoPersonalData(run);
     const shown = await screenshotRun('run-failed', workflowId, run.runId, run.summary);
     assert.ok(shown.includes('failed: BlobMissing'), `the run page shows the cause:\n${shown}`);
@@ -180,7 +256,15 @@ describe('operators read and repair runs through Temporal', function () {
     assert.equal(allocated.length, 1, 'the number was taken before rendering');
 
     // Only the platform admin may repair through the API; a retry needs a reason.
-    assert.equal((await h.app.fetch(`/api/v1/applications/${id}/retry`, { token: await h.app.login('market-admin'), json: { reason: 'fixed' } })).status, 403);
+    assert.equal(
+      (
+        await h.app.fetch(`/api/v1/applications/${id}/retry`, {
+          token: await h.app.login('market-admin'),
+          json: { reason: 'fixed' },
+        })
+      ).status,
+      403,
+    );
     const noReason = await h.app.fetch(`/api/v1/applications/${id}/retry`, { token: platformAdmin, json: {} });
     assert.equal(noReason.status, 422);
     assert.equal(((await noReason.json()) as { errors: { field: string }[] }).errors[0]!.field, 'reason');
@@ -191,7 +275,19 @@ describe('operators read and repair runs through Temporal', function () {
     // Asynchronously: the worker in this process must run the Update while the CLI waits.
     const { stdout: out } = await promisify(execFile)(
       defaultTemporalCli(),
-      ['workflow', 'update', 'execute', '--address', address, '--workflow-id', workflowId, '--name', 'retry', '--input', '{"reason":"template blob restored from backup"}'],
+      [
+        'workflow',
+        'update',
+        'execute',
+        '--address',
+        address,
+        '--workflow-id',
+        workflowId,
+        '--name',
+        'retry',
+        '--input',
+        '{"reason":"template blob restored from backup"}',
+      ],
       { encoding: 'utf8' },
     );
     assert.match(out, /sealing/, out);
@@ -202,23 +298,58 @@ describe('operators read and repair runs through Temporal', function () {
     assert.equal(certs[0].number, allocated[0].number, 'issued under the number taken before the failure');
     assert.equal((await h.t.db('certificate_allocations').where({ application_id: id })).length, 1);
     const kinds = await h.t.db('application_events').where({ application_id: id }).orderBy('id').pluck('kind');
-    assert.deepEqual(kinds.filter((k) => ['failed', 'retried', 'issued'].includes(k)), ['failed', 'retried', 'issued']);
+    assert.deepEqual(
+      kinds.filter((k) => ['failed', 'retried', 'issued'].includes(k)),
+      ['failed', 'retried', 'issued'],
+    );
     const audit = await h.t.db('audit_log').where({ action: 'application.retry', object_id: id });
     assert.equal(audit.length, 1);
     assert.equal(audit[0].actor_name, 'temporal-operator');
     assert.match(audit[0].detail, /template blob restored from backup/);
-    const after = await json<{ error: string | null }>(await h.app.fetch(`/api/v1/applications/${id}`, { token: handler }), 200);
+    const after = await json<{ error: string | null }>(
+      await h.app.fetch(`/api/v1/applications/${id}`, { token: handler }),
+      200,
+    );
     assert.equal(after.error, null);
     // A second retry has nothing to retry.
-    assert.equal((await h.app.fetch(`/api/v1/applications/${id}/retry`, { token: platformAdmin, json: { reason: 'again' } })).status, 409);
+    assert.equal(
+      (await h.app.fetch(`/api/v1/applications/${id}/retry`, { token: platformAdmin, json: { reason: 'again' } }))
+        .status,
+      409,
+    );
   });
 
   it('a platform admin cancels a stuck application with a reason, through the API; nobody else may', async () => {
-    const { id, workflowId } = await json<{ id: string; workflowId: string }>(await h.app.fetch('/api/v1/applications', { token: filler, json: LICENCE }), 201);
+    const { id, workflowId } = await json<{ id: string; workflowId: string }>(
+      await h.app.fetch('/api/v1/applications', { token: filler, json: LICENCE }),
+      201,
+    );
     await waitForTask(h.app, filler, id);
-    assert.equal((await h.app.fetch(`/api/v1/applications/${id}/cancel`, { token: await h.app.login('market-admin'), json: { reason: '系统故障，重新申请' } })).status, 403);
-    assert.equal((await h.app.fetch(`/api/v1/applications/${id}/retry`, { token: platformAdmin, json: { reason: 'nothing failed' } })).status, 409);
-    const cancelled = await json<{ status: string }>(await h.app.fetch(`/api/v1/applications/${id}/cancel`, { token: platformAdmin, json: { reason: '系统故障，重新申请' } }), 200);
+    assert.equal(
+      (
+        await h.app.fetch(`/api/v1/applications/${id}/cancel`, {
+          token: await h.app.login('market-admin'),
+          json: { reason: '系统故障，重新申请' },
+        })
+      ).status,
+      403,
+    );
+    assert.equal(
+      (
+        await h.app.fetch(`/api/v1/applications/${id}/retry`, {
+          token: platformAdmin,
+          json: { reason: 'nothing failed' },
+        })
+      ).status,
+      409,
+    );
+    const cancelled = await json<{ status: string }>(
+      await h.app.fetch(`/api/v1/applications/${id}/cancel`, {
+        token: platformAdmin,
+        json: { reason: '系统故障，重新申请' },
+      }),
+      200,
+    );
     assert.equal(cancelled.status, 'cancelled');
     assert.deepEqual(await h.t.db('tasks').where({ application_id: id }).pluck('status'), ['cancelled']);
     const row = await h.t.db('applications').where({ id }).first();
@@ -228,7 +359,11 @@ describe('operators read and repair runs through Temporal', function () {
     const run = await explain(workflowId);
     assert.equal(run.status, 'COMPLETED');
     assert.match(run.current, /^cancelled by an operator/);
-    assert.equal((await h.app.fetch(`/api/v1/applications/${id}/cancel`, { token: platformAdmin, json: { reason: 'again' } })).status, 409);
+    assert.equal(
+      (await h.app.fetch(`/api/v1/applications/${id}/cancel`, { token: platformAdmin, json: { reason: 'again' } }))
+        .status,
+      409,
+    );
   });
 
   it('re-sends the certificate.issued callback that the business system did not take, audited', async () => {
@@ -246,12 +381,21 @@ describe('operators read and repair runs through Temporal', function () {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
-      const { id } = await json<{ id: string }>(await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, mode: 'auto-seal', callbackUrl: url } }), 201);
+      const { id } = await json<{ id: string }>(
+        await h.app.fetch('/api/v1/applications', {
+          apiKey,
+          json: { ...LICENCE, mode: 'auto-seal', callbackUrl: url },
+        }),
+        201,
+      );
       for (let i = 0; i < 300 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
       assert.ok(received.length >= 1, 'the run tried the callback');
       accept = true;
       const resent = await json<{ delivered: boolean; skipped?: string }>(
-        await h.app.fetch(`/api/v1/applications/${id}/resend-callback`, { token: platformAdmin, json: { reason: '业务系统补收' } }),
+        await h.app.fetch(`/api/v1/applications/${id}/resend-callback`, {
+          token: platformAdmin,
+          json: { reason: '业务系统补收' },
+        }),
         200,
       );
       assert.deepEqual(resent, { id, delivered: true });
@@ -262,7 +406,12 @@ describe('operators read and repair runs through Temporal', function () {
       const attempts = await h.t.db('outbox_attempts').where({ outbox_id: message.id });
       assert.equal(attempts.filter((a: { outcome: string }) => a.outcome === 'delivered').length, 1);
       assert.ok(attempts.length >= 2, 'the failed attempts are recorded too');
-      assert.ok(await h.t.db('audit_log').where({ action: 'application.resend-callback', object_id: id, actor_name: 'platform-admin' }).first());
+      assert.ok(
+        await h.t
+          .db('audit_log')
+          .where({ action: 'application.resend-callback', object_id: id, actor_name: 'platform-admin' })
+          .first(),
+      );
       const run = await explain(`resend-callback-${id}`);
       assert.equal(run.summary, 'resend certificate.issued · BL · market');
       assert.equal(run.current, 'delivered');
@@ -297,7 +446,10 @@ describe('operators read and repair runs through Temporal', function () {
       }
       // Room for them on screen: the run id and start time are one click away on the run page.
       for (const column of ['Run ID', 'Start']) {
-        await page.getByTestId(`orderable-list-item-${column}-remove-button`).click({ timeout: 5000 }).catch(() => undefined);
+        await page
+          .getByTestId(`orderable-list-item-${column}-remove-button`)
+          .click({ timeout: 5000 })
+          .catch(() => undefined);
       }
       // The chosen columns are kept in the browser; a reload closes the drawer.
       await page.reload();

@@ -25,7 +25,15 @@ describe('sealing pipeline in the issuance workflow', function () {
   before(async () => {
     h = await issuanceHarness('sqlite');
     const admin = await h.app.login('market-admin');
-    apiKey = (await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] } }), 201)).apiKey;
+    apiKey = (
+      await json<{ apiKey: string }>(
+        await h.app.fetch('/api/v1/api-clients', {
+          token: admin,
+          json: { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] },
+        }),
+        201,
+      )
+    ).apiKey;
   });
   after(() => h?.close());
 
@@ -36,7 +44,13 @@ describe('sealing pipeline in the issuance workflow', function () {
       cwd: ROOT,
       env: {
         ...process.env,
-        WORKER_CONFIG: JSON.stringify({ database: h.t.config, blobDir: h.blobDir, masterKeyHex: h.deps.masterKey.toString('hex'), taskQueue: h.worker.taskQueue, address: (await temporalEnv()).address }),
+        WORKER_CONFIG: JSON.stringify({
+          database: h.t.config,
+          blobDir: h.blobDir,
+          masterKeyHex: h.deps.masterKey.toString('hex'),
+          taskQueue: h.worker.taskQueue,
+          address: (await temporalEnv()).address,
+        }),
         CRASH_IN: 'signCertificate',
         CRASH_MARKER: marker,
       },
@@ -45,10 +59,21 @@ describe('sealing pipeline in the issuance workflow', function () {
     let output = '';
     child.stdout.on('data', (b) => (output += b));
     child.stderr.on('data', (b) => (output += b));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
 
-    const { id } = await json<{ id: string }>(await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, mode: 'auto-seal', externalRef: 'KILL-1' } }), 201);
-    const signal = await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error(`worker never crashed:\n${output}`)), 90_000))]);
+    const { id } = await json<{ id: string }>(
+      await h.app.fetch('/api/v1/applications', {
+        apiKey,
+        json: { ...LICENCE, mode: 'auto-seal', externalRef: 'KILL-1' },
+      }),
+      201,
+    );
+    const signal = await Promise.race([
+      exited,
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`worker never crashed:\n${output}`)), 90_000)),
+    ]);
     assert.equal(signal, 'SIGKILL', output);
     assert.equal(fs.readFileSync(marker, 'utf8'), 'signCertificate');
     assert.equal((await h.t.db('certificates').where({ application_id: id })).length, 0, 'killed before storing');
@@ -62,13 +87,19 @@ describe('sealing pipeline in the issuance workflow', function () {
     assert.equal((done as unknown as { certificateNumber: string }).certificateNumber, number);
     assert.equal((await h.t.db('certificate_allocations').where({ application_id: id })).length, 1);
     assert.equal((await h.t.db('certificate_numbers').first()).last_serial, 1, 'no second number was taken');
-    assert.deepEqual(blobFiles(h.blobDir), await referencedBlobs(h.t.db), 'every blob is referenced; no orphan, no temp file');
+    assert.deepEqual(
+      blobFiles(h.blobDir),
+      await referencedBlobs(h.t.db),
+      'every blob is referenced; no orphan, no temp file',
+    );
   });
 
   it('issues a PDF that pdfsig trusts, pdftotext reads in Chinese, and a record openssl verifies up to the root', async () => {
     assert.ok(number, 'needs the certificate of the previous test');
     const handler = await h.app.login('market-handler');
-    const pdf = Buffer.from(await (await h.app.fetch(`/api/v1/certificates/${number}/pdf`, { token: handler })).arrayBuffer());
+    const pdf = Buffer.from(
+      await (await h.app.fetch(`/api/v1/certificates/${number}/pdf`, { token: handler })).arrayBuffer(),
+    );
     const root = await (await h.app.fetch('/api/v1/trust/root.pem')).text();
 
     const sig = pdfsig(tmp, pdf, nssDatabase(tmp, [root]));
@@ -80,21 +111,38 @@ describe('sealing pipeline in the issuance workflow', function () {
     assert.match(text, /杭州西湖示例科技有限公司/);
     assert.ok(text.includes(number), `the number ${number} is printed`);
 
-    const rec = await json<{ canonical: string; signature: string; signerCertificate: string; record: { number: string; document: { sha256: string } } }>(
-      await h.app.fetch(`/api/v1/certificates/${number}/record`, { token: handler }),
-      200,
-    );
+    const rec = await json<{
+      canonical: string;
+      signature: string;
+      signerCertificate: string;
+      record: { number: string; document: { sha256: string } };
+    }>(await h.app.fetch(`/api/v1/certificates/${number}/record`, { token: handler }), 200);
     assert.equal(rec.record.number, number);
     const verified = run('openssl', [
-      'cms', '-verify', '-binary', '-inform', 'DER',
-      '-in', writeFile(tmp, 'record.sig', Buffer.from(rec.signature, 'base64')),
-      '-content', writeFile(tmp, 'record.json', rec.canonical),
-      '-CAfile', writeFile(tmp, 'root.pem', root),
-      '-certfile', writeFile(tmp, 'dept.pem', rec.signerCertificate),
-      '-purpose', 'any', '-out', '/dev/null',
+      'cms',
+      '-verify',
+      '-binary',
+      '-inform',
+      'DER',
+      '-in',
+      writeFile(tmp, 'record.sig', Buffer.from(rec.signature, 'base64')),
+      '-content',
+      writeFile(tmp, 'record.json', rec.canonical),
+      '-CAfile',
+      writeFile(tmp, 'root.pem', root),
+      '-certfile',
+      writeFile(tmp, 'dept.pem', rec.signerCertificate),
+      '-purpose',
+      'any',
+      '-out',
+      '/dev/null',
     ]);
     assert.match(verified.stdout + verified.stderr, /Verification successful/);
-    assert.equal(rec.record.document.sha256, (await import('node:crypto')).createHash('sha256').update(pdf).digest('hex'), 'the record names this very PDF');
+    assert.equal(
+      rec.record.document.sha256,
+      (await import('node:crypto')).createHash('sha256').update(pdf).digest('hex'),
+      'the record names this very PDF',
+    );
   });
 
   it('seals an application with the type version it was made under, even after the type changed', async () => {
@@ -103,20 +151,49 @@ describe('sealing pipeline in the issuance workflow', function () {
     const sealer = await h.app.login('market-sealer');
     const admin = await h.app.login('market-admin');
     const issueWith = async (before?: () => Promise<void>) => {
-      const { id } = await json<{ id: string }>(await h.app.fetch('/api/v1/applications', { token: filler, json: LICENCE }), 201);
+      const { id } = await json<{ id: string }>(
+        await h.app.fetch('/api/v1/applications', { token: filler, json: LICENCE }),
+        201,
+      );
       await before?.();
       const review = await waitForTask(h.app, filler, id);
-      const next = await json<{ currentStep: { taskId: number } }>(await h.app.fetch(`/api/v1/tasks/${review}/decision`, { token: reviewer, json: { decision: 'approve' } }), 200);
-      await json(await h.app.fetch(`/api/v1/tasks/${next.currentStep.taskId}/decision`, { token: sealer, json: { decision: 'approve' } }), 200);
-      const done = (await waitForStatus(h.app, filler, id, 'issued', 60_000)) as unknown as { certificateNumber: string; typeVersion: number };
-      const pdf = Buffer.from(await (await h.app.fetch(`/api/v1/certificates/${done.certificateNumber}/pdf`, { token: await h.app.login('market-handler') })).arrayBuffer());
+      const next = await json<{ currentStep: { taskId: number } }>(
+        await h.app.fetch(`/api/v1/tasks/${review}/decision`, { token: reviewer, json: { decision: 'approve' } }),
+        200,
+      );
+      await json(
+        await h.app.fetch(`/api/v1/tasks/${next.currentStep.taskId}/decision`, {
+          token: sealer,
+          json: { decision: 'approve' },
+        }),
+        200,
+      );
+      const done = (await waitForStatus(h.app, filler, id, 'issued', 60_000)) as unknown as {
+        certificateNumber: string;
+        typeVersion: number;
+      };
+      const pdf = Buffer.from(
+        await (
+          await h.app.fetch(`/api/v1/certificates/${done.certificateNumber}/pdf`, {
+            token: await h.app.login('market-handler'),
+          })
+        ).arrayBuffer(),
+      );
       return { version: done.typeVersion, text: run('pdftotext', [writeFile(tmp, `v-${id}.pdf`, pdf), '-']).stdout };
     };
     // Submitted under version 1; while it waits for review, the admin publishes a new template.
     const old = await issueWith(async () => {
       const zip = new PizZip(fs.readFileSync(path.join(ROOT, 'templates/business-licence.docx')));
       zip.file('word/document.xml', zip.file('word/document.xml')!.asText().replace('营业执照', '营业执照（新版）'));
-      await json(await h.app.fetch('/api/v1/certificate-types/BL/template', { method: 'POST', token: admin, body: zip.generate({ type: 'nodebuffer' }) as Buffer, headers: { 'content-type': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' } }), 200);
+      await json(
+        await h.app.fetch('/api/v1/certificate-types/BL/template', {
+          method: 'POST',
+          token: admin,
+          body: zip.generate({ type: 'nodebuffer' }) as Buffer,
+          headers: { 'content-type': 'application/vnd.openxmlformats-officedocument.wordprocessingml.document' },
+        }),
+        200,
+      );
       await json(await h.app.fetch('/api/v1/certificate-types/BL/publish', { method: 'POST', token: admin }), 200);
     });
     assert.equal(old.version, 1);
@@ -146,14 +223,27 @@ describe('sealing pipeline in the issuance workflow', function () {
       const admin = await h.app.login('market-admin');
       const put = { method: 'PUT', token: admin, json: { callbackOrigins: [origin] } };
       await json(await h.app.fetch(`/api/v1/api-clients/${clientId}/callback-origins`, put), 200);
-      const { id } = await json<{ id: string }>(await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, mode: 'auto-seal', callbackUrl: url } }), 201);
+      const { id } = await json<{ id: string }>(
+        await h.app.fetch('/api/v1/applications', {
+          apiKey,
+          json: { ...LICENCE, mode: 'auto-seal', callbackUrl: url },
+        }),
+        201,
+      );
       for (let i = 0; i < 200 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
       assert.equal(received.length, 1);
-      const body = JSON.parse(received[0]!.body) as { applicationId: string; certificateNumber: string; downloadUrl: string };
+      const body = JSON.parse(received[0]!.body) as {
+        applicationId: string;
+        certificateNumber: string;
+        downloadUrl: string;
+      };
       assert.equal(body.applicationId, id);
       assert.match(body.certificateNumber, /^BL-/);
       const key = await json<{ key: string }>(await h.app.fetch('/api/v1/callbacks/signing-key', { apiKey }), 200);
-      const expected = (await import('node:crypto')).createHmac('sha256', Buffer.from(key.key, 'base64')).update(received[0]!.body).digest('hex');
+      const expected = (await import('node:crypto'))
+        .createHmac('sha256', Buffer.from(key.key, 'base64'))
+        .update(received[0]!.body)
+        .digest('hex');
       assert.equal(received[0]!.signature, `sha256=${expected}`);
     } finally {
       server.close();

@@ -3,7 +3,12 @@ import { createTestDatabase, type TestDatabase } from '../../support/databases';
 import { requireService, TEST_REDIS_URL, uniqueSuffix } from '../../support/services';
 import { silentLogger } from '../../support/app';
 import { createMemoryCache, createRedisCache, getJson, setJson, type Cache } from '../../../platform/cache';
-import { certificateCacheKey, INVALIDATE_AGAIN_AFTER_MS, invalidateCertificate, type CachedCertificate } from '../../../db/certificate-cache';
+import {
+  certificateCacheKey,
+  INVALIDATE_AGAIN_AFTER_MS,
+  invalidateCertificate,
+  type CachedCertificate,
+} from '../../../db/certificate-cache';
 import { setupCatalog, type CatalogSetup } from './fixture';
 
 /**
@@ -24,7 +29,14 @@ for (const kind of ['redis', 'memory'] as const) {
     before(async function () {
       this.timeout(60_000);
       try {
-        cache = kind === 'redis' ? await createRedisCache({ url: TEST_REDIS_URL, prefix: `certflow-test:${uniqueSuffix()}:`, logger: silentLogger }) : createMemoryCache(1000);
+        cache =
+          kind === 'redis'
+            ? await createRedisCache({
+                url: TEST_REDIS_URL,
+                prefix: `certflow-test:${uniqueSuffix()}:`,
+                logger: silentLogger,
+              })
+            : createMemoryCache(1000);
       } catch (err) {
         requireService(this, `Redis at ${TEST_REDIS_URL}`, err);
       }
@@ -44,7 +56,11 @@ for (const kind of ['redis', 'memory'] as const) {
     const read = async () => {
       const r = await s.app.fetch(`/api/v1/certificates/${number}`, { token: s.tokens['market-handler'] });
       assert.equal(r.status, 200);
-      return (await r.json()) as { status: string; statusReason: string | null; catalog: { registeredAt: string | null } };
+      return (await r.json()) as {
+        status: string;
+        statusReason: string | null;
+        catalog: { registeredAt: string | null };
+      };
     };
 
     it('GET /certificates/:number fills the cache on a miss and answers from it afterwards', async () => {
@@ -54,7 +70,10 @@ for (const kind of ['redis', 'memory'] as const) {
       assert.equal(cached?.number, number);
       assert.equal((cached as unknown as Record<string, unknown>).record, undefined, 'the bulky record is not cached');
       // Changed behind the cache's back: reads still come from the cache…
-      await t.db('certificates').where({ number }).update({ status: 'revoked', status_reason: '吊销', status_changed_at: new Date() });
+      await t
+        .db('certificates')
+        .where({ number })
+        .update({ status: 'revoked', status_reason: '吊销', status_changed_at: new Date() });
       assert.equal((await read()).status, 'valid');
     });
 
@@ -77,10 +96,16 @@ for (const kind of ['redis', 'memory'] as const) {
     });
 
     it('re-registering in the catalog invalidates too', async () => {
-      await t.db('certificates').where({ number }).update({ catalog_registered_at: null, catalog_attempts: 1, catalog_last_error: 'catalog answered 503' });
+      await t
+        .db('certificates')
+        .where({ number })
+        .update({ catalog_registered_at: null, catalog_attempts: 1, catalog_last_error: 'catalog answered 503' });
       await invalidateCertificate(cache, number);
       assert.equal((await read()).catalog.registeredAt, null);
-      const r = await s.app.fetch(`/api/v1/catalog/failed/${number}/reregister`, { method: 'POST', token: s.tokens['market-sealer'] });
+      const r = await s.app.fetch(`/api/v1/catalog/failed/${number}/reregister`, {
+        method: 'POST',
+        token: s.tokens['market-sealer'],
+      });
       assert.equal(r.status, 200, await r.text());
       assert.ok((await read()).catalog.registeredAt, 'the new catalog state is visible at once');
     });

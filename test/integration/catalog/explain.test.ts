@@ -38,7 +38,16 @@ describe('catalog query plans [mysql]', () => {
       requireService(this, `MariaDB at ${TEST_MYSQL_URL}`, err);
     }
     const gen = catalogGenerator(
-      { departments, types, persons: 3000, entities: 2000, from: new Date('2016-01-01T00:00:00Z'), to: new Date('2025-12-31T00:00:00Z'), sealIds: {}, now: new Date('2026-01-01T00:00:00Z') },
+      {
+        departments,
+        types,
+        persons: 3000,
+        entities: 2000,
+        from: new Date('2016-01-01T00:00:00Z'),
+        to: new Date('2025-12-31T00:00:00Z'),
+        sealIds: {},
+        now: new Date('2026-01-01T00:00:00Z'),
+      },
       8000,
       holders,
     );
@@ -48,7 +57,15 @@ describe('catalog query plans [mysql]', () => {
       for (let i = 0; i < 8000; i += 1000) await trx('certificates').insert(gen.batch(i, 1000));
       await trx.raw('SET foreign_key_checks = 1');
     });
-    await t.db('departments').insert(departments.map((d, i) => ({ code: d.code, name: d.name, region_code: d.regionCode, credit_code: d.creditCode, created_at: new Date(Date.UTC(2020, 0, 1, 0, i)) })));
+    await t.db('departments').insert(
+      departments.map((d, i) => ({
+        code: d.code,
+        name: d.name,
+        region_code: d.regionCode,
+        credit_code: d.creditCode,
+        created_at: new Date(Date.UTC(2020, 0, 1, 0, i)),
+      })),
+    );
     await t.db.raw('ANALYZE TABLE certificates');
   });
   after(() => t?.drop());
@@ -66,20 +83,64 @@ describe('catalog query plans [mysql]', () => {
   const [entityType, personType] = [types[0]!, types[1]!];
   // A skewed pick makes holder 0 of each kind the busiest: the worst case for "one number, many certificates".
   const busyPerson = holders.lookupHash(holderIdOf('person', personId(0)));
-  const year = { issuedFrom: new Date('2022-01-01T00:00:00+08:00'), issuedBefore: new Date('2023-01-01T00:00:00+08:00') };
+  const year = {
+    issuedFrom: new Date('2022-01-01T00:00:00+08:00'),
+    issuedBefore: new Date('2023-01-01T00:00:00+08:00'),
+  };
 
   const cases: [string, Omit<CatalogQuery, 'limit'>, string][] = [
     ['holder lookup', { holderIdHash: busyPerson, departments: null }, 'certificates_holder_issued'],
-    ['holder lookup in the reader\'s departments, next page', { holderIdHash: busyPerson, departments: [market, departments[1]!.code], after: { issuedAtMs: Date.parse('2024-06-01T00:00:00Z'), id: 7000 } }, 'certificates_holder_issued'],
-    ['holder of a company', { holderIdHash: holders.lookupHash(holderIdOf('entity', entityId(3))), departments: null }, 'certificates_holder_issued'],
-    ['holder + type', { holderIdHash: busyPerson, typeCode: personType.code, departments: null }, 'certificates_holder'],
-    ['type + department + issue dates', { typeCode: entityType.code, departments: [market], ...year }, 'certificates_type_dept_issued'],
-    ['type + department, next page', { typeCode: entityType.code, departments: [market], after: { issuedAtMs: Date.parse('2022-06-01T00:00:00Z'), id: 5000 } }, 'certificates_type_dept_issued'],
+    [
+      "holder lookup in the reader's departments, next page",
+      {
+        holderIdHash: busyPerson,
+        departments: [market, departments[1]!.code],
+        after: { issuedAtMs: Date.parse('2024-06-01T00:00:00Z'), id: 7000 },
+      },
+      'certificates_holder_issued',
+    ],
+    [
+      'holder of a company',
+      { holderIdHash: holders.lookupHash(holderIdOf('entity', entityId(3))), departments: null },
+      'certificates_holder_issued',
+    ],
+    [
+      'holder + type',
+      { holderIdHash: busyPerson, typeCode: personType.code, departments: null },
+      'certificates_holder',
+    ],
+    [
+      'type + department + issue dates',
+      { typeCode: entityType.code, departments: [market], ...year },
+      'certificates_type_dept_issued',
+    ],
+    [
+      'type + department, next page',
+      {
+        typeCode: entityType.code,
+        departments: [market],
+        after: { issuedAtMs: Date.parse('2022-06-01T00:00:00Z'), id: 5000 },
+      },
+      'certificates_type_dept_issued',
+    ],
     ['department + status', { departments: [market], status: 'revoked' }, 'certificates_dept_status_issued'],
-    ['department + status + dates, next page', { departments: [market], status: 'valid', ...year, after: { issuedAtMs: Date.parse('2022-06-01T00:00:00Z'), id: 5000 } }, 'certificates_dept_status_issued'],
+    [
+      'department + status + dates, next page',
+      {
+        departments: [market],
+        status: 'valid',
+        ...year,
+        after: { issuedAtMs: Date.parse('2022-06-01T00:00:00Z'), id: 5000 },
+      },
+      'certificates_dept_status_issued',
+    ],
     ['department + region', { departments: [market], region: '330106' }, 'certificates_dept_region_issued'],
     ['department + issue dates', { departments: [market], ...year }, 'certificates_dept_issued'],
-    ['department only, next page', { departments: [market], after: { issuedAtMs: Date.parse('2022-06-01T00:00:00Z'), id: 5000 } }, 'certificates_dept_issued'],
+    [
+      'department only, next page',
+      { departments: [market], after: { issuedAtMs: Date.parse('2022-06-01T00:00:00Z'), id: 5000 } },
+      'certificates_dept_issued',
+    ],
     ['department + holder kind', { departments: [market], holderKind: 'person' }, 'certificates_dept_issued'],
   ];
   for (const [name, query, index] of cases) {
@@ -88,16 +149,26 @@ describe('catalog query plans [mysql]', () => {
         assert.equal(p.key, index, JSON.stringify(p));
         assert.notEqual(p.type, 'ALL', JSON.stringify(p));
         // Holder + type sorts that holder's certificates of one type; everything else reads in page order.
-        if (!query.typeCode || !query.holderIdHash) assert.ok(!/filesort/i.test(p.Extra ?? ''), `rows come out of the index in page order: ${JSON.stringify(p)}`);
+        if (!query.typeCode || !query.holderIdHash)
+          assert.ok(!/filesort/i.test(p.Extra ?? ''), `rows come out of the index in page order: ${JSON.stringify(p)}`);
       }
     });
   }
 
   it('combined filters use one of the indexes their equality columns match, still in page order', async () => {
     const combos: [Omit<CatalogQuery, 'limit'>, string[]][] = [
-      [{ departments: [market], typeCode: entityType.code, status: 'valid' }, ['certificates_type_dept_issued', 'certificates_dept_status_issued']],
-      [{ departments: [market], region: '330106', status: 'valid', ...year }, ['certificates_dept_region_issued', 'certificates_dept_status_issued']],
-      [{ departments: [market], typeCode: entityType.code, region: '330106' }, ['certificates_type_dept_issued', 'certificates_dept_region_issued']],
+      [
+        { departments: [market], typeCode: entityType.code, status: 'valid' },
+        ['certificates_type_dept_issued', 'certificates_dept_status_issued'],
+      ],
+      [
+        { departments: [market], region: '330106', status: 'valid', ...year },
+        ['certificates_dept_region_issued', 'certificates_dept_status_issued'],
+      ],
+      [
+        { departments: [market], typeCode: entityType.code, region: '330106' },
+        ['certificates_type_dept_issued', 'certificates_dept_region_issued'],
+      ],
     ];
     for (const [query, allowed] of combos) {
       for (const p of await plans(query)) {
@@ -119,12 +190,18 @@ describe('catalog query plans [mysql]', () => {
     assert.equal(p.type, 'range');
     assert.match(p.Extra ?? '', /Using index/);
     const everything = await explain(statsQuery(t.db, { departments: null }));
-    assert.notEqual(everything.type, 'ALL', `platform-wide statistics scan the index, not the table: ${JSON.stringify(everything)}`);
+    assert.notEqual(
+      everything.type,
+      'ALL',
+      `platform-wide statistics scan the index, not the table: ${JSON.stringify(everything)}`,
+    );
   });
 
-  it('the plans answer correctly too: the busiest holder\'s certificates, all of them', async () => {
+  it("the plans answer correctly too: the busiest holder's certificates, all of them", async () => {
     const page = await searchCatalog(t.db, { holderIdHash: busyPerson, departments: null, limit: 1000 });
-    const [{ n }] = (await t.db('certificates').where({ holder_id_hash: busyPerson }).count({ n: '*' })) as [{ n: number }];
+    const [{ n }] = (await t.db('certificates').where({ holder_id_hash: busyPerson }).count({ n: '*' })) as [
+      { n: number },
+    ];
     assert.ok(Number(n) > 5, `holder 0 is busy (${n})`);
     assert.equal(page.items.length, Number(n));
   });

@@ -8,7 +8,16 @@ import { hashPassword } from '../../../platform/secrets';
 import { ensureDevelopmentTrust } from '../../../services/trust/seals';
 import { createHolderCrypto } from '../../../platform/holder-crypto';
 import { DEMO_PASSWORD, startTestApp, testDeps, type TestApp } from '../../support/app';
-import { applicationRow, certificateRow, entityId, governmentCreditCode, holderName, personId, type Department, type TypeSpec } from '../../../bench/catalog-data';
+import {
+  applicationRow,
+  certificateRow,
+  entityId,
+  governmentCreditCode,
+  holderName,
+  personId,
+  type Department,
+  type TypeSpec,
+} from '../../../bench/catalog-data';
 import type { CertificateStatus } from '../../../domain/certificate-record';
 
 /**
@@ -19,8 +28,18 @@ import type { CertificateStatus } from '../../../domain/certificate-record';
  */
 
 export const DEPARTMENTS: Record<'market' | 'health', Department> = {
-  market: { code: 'market', name: '市场监督管理局', regionCode: '330100', creditCode: governmentCreditCode('330100', 1) },
-  health: { code: 'health', name: '卫生健康委员会', regionCode: '330100', creditCode: governmentCreditCode('330100', 2) },
+  market: {
+    code: 'market',
+    name: '市场监督管理局',
+    regionCode: '330100',
+    creditCode: governmentCreditCode('330100', 1),
+  },
+  health: {
+    code: 'health',
+    name: '卫生健康委员会',
+    regionCode: '330100',
+    creditCode: governmentCreditCode('330100', 2),
+  },
 };
 
 export const TYPES: Record<string, TypeSpec> = {
@@ -64,18 +83,33 @@ function specs(): Spec[] {
     { type: 'FBP', holder: ACME, region: '330106', issuedAt: '2022-02-20T06:00:00Z' },
     { type: 'HL', holder: ACME, region: '330108', issuedAt: '2024-05-05T06:00:00Z', status: 'revoked' },
     // 00:30 on 1 January 2024 in Beijing: a 2024 certificate, though it is still 2023 in UTC.
-    { type: 'BL', holder: { kind: 'entity', id: entityId(2), name: holderName('entity', 2) }, region: '330102', issuedAt: '2023-12-31T16:30:00Z' },
+    {
+      type: 'BL',
+      holder: { kind: 'entity', id: entityId(2), name: holderName('entity', 2) },
+      region: '330102',
+      issuedAt: '2023-12-31T16:30:00Z',
+    },
   ];
   const types = ['BL', 'FBP', 'PQ', 'MP', 'HL'];
   const regions = ['330102', '330106', '330108'];
   for (let i = 0; i < 70; i++) {
     const type = TYPES[types[i % types.length]!]!;
     const n = 100 + i;
-    const holder = type.holderKind === 'person' ? { kind: 'person' as const, id: personId(n), name: holderName('person', n) } : { kind: 'entity' as const, id: entityId(n), name: holderName('entity', n) };
+    const holder =
+      type.holderKind === 'person'
+        ? { kind: 'person' as const, id: personId(n), name: holderName('person', n) }
+        : { kind: 'entity' as const, id: entityId(n), name: holderName('entity', n) };
     // Pairs of rows share an issue time: only the id orders them.
     const t = Date.UTC(2020, 0, 1, 2) + Math.floor(i / 2) * 19 * 86_400_000;
-    const status: CertificateStatus = i % 9 === 3 ? 'revoked' : i % 7 === 5 ? 'expired' : i % 23 === 11 ? 'suspended' : 'valid';
-    out.push({ type: type.code, holder, region: regions[i % regions.length]!, issuedAt: new Date(t).toISOString(), status });
+    const status: CertificateStatus =
+      i % 9 === 3 ? 'revoked' : i % 7 === 5 ? 'expired' : i % 23 === 11 ? 'suspended' : 'valid';
+    out.push({
+      type: type.code,
+      holder,
+      region: regions[i % regions.length]!,
+      issuedAt: new Date(t).toISOString(),
+      status,
+    });
   }
   return out;
 }
@@ -83,7 +117,14 @@ function specs(): Spec[] {
 export async function insertCatalog(db: Db, masterKey: Buffer): Promise<Cert[]> {
   const holders = createHolderCrypto(masterKey);
   const sealIds: Record<string, number> = {};
-  for (const d of ['market', 'health']) sealIds[d] = Number((await db('seals').where({ department_id: (await getDepartment(db, d))!.id }).first('id')).id);
+  for (const d of ['market', 'health'])
+    sealIds[d] = Number(
+      (
+        await db('seals')
+          .where({ department_id: (await getDepartment(db, d))!.id })
+          .first('id')
+      ).id,
+    );
   const serials = new Map<string, number>();
   const rows = specs().map((s) => {
     const type = TYPES[s.type]!;
@@ -91,7 +132,16 @@ export async function insertCatalog(db: Db, masterKey: Buffer): Promise<Cert[]> 
     serials.set(key, (serials.get(key) ?? 0) + 1);
     const department = DEPARTMENTS[type.department as 'market' | 'health'];
     return certificateRow(
-      { type, department, region: s.region, holder: s.holder, issuedAt: new Date(s.issuedAt), status: s.status ?? 'valid', serial: serials.get(key)!, sealId: sealIds[department.code]! },
+      {
+        type,
+        department,
+        region: s.region,
+        holder: s.holder,
+        issuedAt: new Date(s.issuedAt),
+        status: s.status ?? 'valid',
+        serial: serials.get(key)!,
+        sealId: sealIds[department.code]!,
+      },
       holders,
     );
   });
@@ -130,7 +180,11 @@ export async function setupCatalog(db: Db, opts: { cache?: Cache; logins?: strin
   const deps = testDeps(db, opts.cache ? { cache: opts.cache } : {});
   await seedDemo(db, DEMO_PASSWORD);
   await ensureDevelopmentTrust(deps);
-  const uid = await createUser(db, { username: 'market-auditor', displayName: '市场监督管理局审计员', passwordHash: await hashPassword(DEMO_PASSWORD) });
+  const uid = await createUser(db, {
+    username: 'market-auditor',
+    displayName: '市场监督管理局审计员',
+    passwordHash: await hashPassword(DEMO_PASSWORD),
+  });
   await addRole(db, uid, 'audit-admin', (await getDepartment(db, 'market'))!);
   const certs = await insertCatalog(db, deps.masterKey);
   const app = await startTestApp({ db, temporal: {} as Client, deps });
@@ -142,7 +196,10 @@ export async function setupCatalog(db: Db, opts: { cache?: Cache; logins?: strin
 /** A business system of this department with these scopes; returns its `<id>.<secret>`. */
 export async function apiClient(s: CatalogSetup, department: 'market' | 'health', scopes: string[]): Promise<string> {
   const admin = await s.app.login(`${department}-admin`);
-  const r = await s.app.fetch('/api/v1/api-clients', { token: admin, json: { name: `${department} 业务系统`, department, scopes } });
+  const r = await s.app.fetch('/api/v1/api-clients', {
+    token: admin,
+    json: { name: `${department} 业务系统`, department, scopes },
+  });
   if (r.status !== 201) throw new Error(`api client: ${r.status} ${await r.text()}`);
   return ((await r.json()) as { apiKey: string }).apiKey;
 }

@@ -41,7 +41,9 @@ forEachDatabase('catalog statistics', (get) => {
   let s: CatalogSetup;
   before(async function () {
     this.timeout(60_000);
-    s = await setupCatalog(get().db, { logins: ['market-admin', 'health-admin', 'auditor', 'market-auditor', 'market-handler'] });
+    s = await setupCatalog(get().db, {
+      logins: ['market-admin', 'health-admin', 'auditor', 'market-auditor', 'market-handler'],
+    });
   });
   after(() => s?.app.close());
 
@@ -51,7 +53,9 @@ forEachDatabase('catalog statistics', (get) => {
     assert.equal(r.status, status, JSON.stringify(body));
     return body as Stats;
   }
-  const inRange = (from: string, to: string) => (c: Cert) => c.issuedAt >= new Date(`${from}T00:00:00+08:00`) && c.issuedAt < new Date(new Date(`${to}T00:00:00+08:00`).getTime() + 86_400_000);
+  const inRange = (from: string, to: string) => (c: Cert) =>
+    c.issuedAt >= new Date(`${from}T00:00:00+08:00`) &&
+    c.issuedAt < new Date(new Date(`${to}T00:00:00+08:00`).getTime() + 86_400_000);
 
   it('a department admin gets counts for its department, by type, status and month', async () => {
     const got = await stats('market-admin');
@@ -61,23 +65,39 @@ forEachDatabase('catalog statistics', (get) => {
     assert.equal(got.byDepartment.length, 1);
     assert.deepEqual(got.byType.map((t) => t.typeCode).sort(), ['BL', 'FBP', 'PQ']);
     assert.equal(got.byStatus.find((x) => x.status === 'revoked')?.statusCode, '07');
-    assert.ok(got.byMonth.some((m) => m.month === '2024-01'), 'the 00:30 Beijing New Year certificate counts in January 2024');
+    assert.ok(
+      got.byMonth.some((m) => m.month === '2024-01'),
+      'the 00:30 Beijing New Year certificate counts in January 2024',
+    );
     assert.ok(!got.byMonth.some((m) => m.month === '2023-12'));
-    assert.deepEqual(got.byMonth.map((m) => m.month), [...got.byMonth.map((m) => m.month)].sort(), 'months in order');
+    assert.deepEqual(
+      got.byMonth.map((m) => m.month),
+      [...got.byMonth.map((m) => m.month)].sort(),
+      'months in order',
+    );
   });
 
   it('from/to are inclusive issue dates in China Standard Time', async () => {
     const got = await stats('health-admin', { from: '2021-01-01', to: '2022-12-31' });
-    assert.deepEqual(actual(got), expected(s.certs.filter((c) => c.department === 'health' && inRange('2021-01-01', '2022-12-31')(c))));
+    assert.deepEqual(
+      actual(got),
+      expected(s.certs.filter((c) => c.department === 'health' && inRange('2021-01-01', '2022-12-31')(c))),
+    );
     const newYear = await stats('market-admin', { from: '2024-01-01', to: '2024-01-01' });
     assert.equal(newYear.total, 1);
-    assert.deepEqual(newYear.byType.map((t) => [t.typeCode, t.count]), [['BL', 1]]);
+    assert.deepEqual(
+      newYear.byType.map((t) => [t.typeCode, t.count]),
+      [['BL', 1]],
+    );
   });
 
   it('the platform-wide audit admin sees every department, or one on request; a department audit admin only its own', async () => {
     assert.deepEqual(actual(await stats('auditor')), expected(s.certs));
     assert.equal((await stats('auditor')).scope.departments, 'all');
-    assert.deepEqual(actual(await stats('auditor', { department: 'health' })), expected(s.certs.filter((c) => c.department === 'health')));
+    assert.deepEqual(
+      actual(await stats('auditor', { department: 'health' })),
+      expected(s.certs.filter((c) => c.department === 'health')),
+    );
     assert.deepEqual(actual(await stats('market-auditor')), expected(s.certs.filter((c) => c.department === 'market')));
     await stats('market-auditor', { department: 'health' }, 403);
     await stats('market-admin', { department: 'health' }, 403);
@@ -86,7 +106,16 @@ forEachDatabase('catalog statistics', (get) => {
   it('type names come from the type register when the type is known', async () => {
     const now = new Date();
     const market = await get().db('departments').where({ code: 'market' }).first('id');
-    await get().db('certificate_types').insert({ code: 'BL', department_id: market.id, name: TYPES.BL!.name, status: 'published', latest_version: 1, published_version: 1, created_at: now, updated_at: now });
+    await get().db('certificate_types').insert({
+      code: 'BL',
+      department_id: market.id,
+      name: TYPES.BL!.name,
+      status: 'published',
+      latest_version: 1,
+      published_version: 1,
+      created_at: now,
+      updated_at: now,
+    });
     const names = Object.fromEntries((await stats('market-admin')).byType.map((t) => [t.typeCode, t.typeName]));
     assert.deepEqual(names, { BL: '营业执照', FBP: null, PQ: null });
   });
@@ -101,13 +130,21 @@ forEachDatabase('catalog statistics', (get) => {
       [{ department: 'NOT OK' }, 'query.department'],
     ] as [Record<string, string>, string][]) {
       const r = (await stats('market-admin', params, 400)) as unknown as { errors: { field: string }[] };
-      assert.deepEqual(r.errors.map((e) => e.field), [field]);
+      assert.deepEqual(
+        r.errors.map((e) => e.field),
+        [field],
+      );
     }
   });
 
   it('reading statistics is audited', async () => {
     await stats('market-auditor', { from: '2020-01-01' });
-    const [entry] = await get().db('audit_log').where({ action: 'stats.read', actor_name: 'market-auditor', outcome: 'success' }).orderBy('seq', 'desc').limit(1).select('*');
+    const [entry] = await get()
+      .db('audit_log')
+      .where({ action: 'stats.read', actor_name: 'market-auditor', outcome: 'success' })
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .select('*');
     assert.equal(entry.category, 'operation');
     assert.equal(entry.department, 'market');
     assert.deepEqual(JSON.parse(entry.detail), { departments: ['market'], from: '2020-01-01', to: null });

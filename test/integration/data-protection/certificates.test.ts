@@ -36,7 +36,8 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
     s = await setupSealing(db, testWarmConverter());
     // A person-held type whose face carries a second resident ID (an agent's).
     const bl = DEMO_TYPES[0]!;
-    const template = (await db('certificate_type_versions').orderBy('id').first('template_sha256')).template_sha256 as string;
+    const template = (await db('certificate_type_versions').orderBy('id').first('template_sha256'))
+      .template_sha256 as string;
     await createType(db, {
       code: 'PA',
       departmentId: (await getDepartment(db, 'market'))!.id,
@@ -46,7 +47,10 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
         holderKind: 'person',
         holderIdField: undefined,
         holderNameField: undefined,
-        faceFields: [...bl.definition.faceFields, { key: 'agentId', label: '代理人身份证号', type: 'idNumber', required: true }],
+        faceFields: [
+          ...bl.definition.faceFields,
+          { key: 'agentId', label: '代理人身份证号', type: 'idNumber', required: true },
+        ],
       },
       templateSha256: template,
       createdBy: 'test',
@@ -60,7 +64,8 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
     const compare = { maxFailuresPerCaller: 5, maxFailuresPerCertificate: 8 };
     const config = { ...s.deps.config, verify: { rateLimitPerMinute: 100_000 }, compare };
     app = await startTestApp({ db, temporal: {} as Client, deps: { ...s.deps, config }, config });
-    for (const u of ['market-handler', 'market-reviewer', 'market-admin', 'health-handler', 'health-admin']) tokens[u] = await app.login(u);
+    for (const u of ['market-handler', 'market-reviewer', 'market-admin', 'health-handler', 'health-admin'])
+      tokens[u] = await app.login(u);
   });
   after(() => app?.close());
 
@@ -85,7 +90,9 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
       }
       // Even the right number is not answered any more today: the oracle is closed.
       assert.equal((await compare(person.number, { holderId: PERSON_ID }, token)).status, 429);
-      const alerts = await get().db('audit_log').where({ category: 'authorization', action: 'compare.budget-exceeded', object_id: person.number });
+      const alerts = await get()
+        .db('audit_log')
+        .where({ category: 'authorization', action: 'compare.budget-exceeded', object_id: person.number });
       assert.equal(alerts.length, 1, 'one alert, not one per refused request');
       assert.equal(alerts[0].actor_name, 'health-handler');
       // Another certificate, another budget; matching answers do not spend it.
@@ -115,7 +122,12 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
       const apiKey = ((await key.json()) as { apiKey: string }).apiKey;
       const statuses = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
-          app.fetch(`/api/v1/certificates/${other.number}/compare`, { apiKey, json: { reason: '并发', fields: { holderId: guess(30 + i) } } }).then((r) => r.status),
+          app
+            .fetch(`/api/v1/certificates/${other.number}/compare`, {
+              apiKey,
+              json: { reason: '并发', fields: { holderId: guess(30 + i) } },
+            })
+            .then((r) => r.status),
         ),
       );
       assert.equal(statuses.filter((x) => x === 200).length, 5, statuses.join());
@@ -127,9 +139,13 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
     it('anonymous: first 2 and last 2; staff who may read the certificate: the staff mask', async () => {
       const pub = (await (await app.fetch(`/api/v1/verify/${person.number}`)).json()) as VerificationReport;
       assert.equal(pub.certificate?.holder.idMasked, '11**************2X');
-      const staff = (await (await app.fetch(`/api/v1/verify/${person.number}`, { token: tokens['market-handler'] })).json()) as VerificationReport;
+      const staff = (await (
+        await app.fetch(`/api/v1/verify/${person.number}`, { token: tokens['market-handler'] })
+      ).json()) as VerificationReport;
       assert.equal(staff.certificate?.holder.idMasked, '110105********002X');
-      const outsider = (await (await app.fetch(`/api/v1/verify/${person.number}`, { token: tokens['health-handler'] })).json()) as VerificationReport;
+      const outsider = (await (
+        await app.fetch(`/api/v1/verify/${person.number}`, { token: tokens['health-handler'] })
+      ).json()) as VerificationReport;
       assert.equal(outsider.certificate?.holder.idMasked, '11**************2X');
     });
   });
@@ -139,11 +155,19 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
       const { db } = get();
       const row = await db('certificates').where({ number: agent.number }).first('face_data', 'record');
       assert.ok(!row.face_data.includes(AGENT_ID), 'the certificate row holds the ID in clear');
-      assert.equal(JSON.parse(row.record).faceData.agentId, '330106********1236', 'the signed record keeps the masked form');
+      assert.equal(
+        JSON.parse(row.record).faceData.agentId,
+        '330106********1236',
+        'the signed record keeps the masked form',
+      );
       const token = tokens['market-handler']!;
-      const masked = (await (await app.fetch(`/api/v1/certificates/${agent.number}`, { token })).json()) as { faceData: Record<string, string> };
+      const masked = (await (await app.fetch(`/api/v1/certificates/${agent.number}`, { token })).json()) as {
+        faceData: Record<string, string>;
+      };
       assert.equal(masked.faceData.agentId, '330106********1236');
-      const full = (await (await app.fetch(`/api/v1/certificates/${agent.number}?reveal=holderId`, { token })).json()) as { faceData: Record<string, string> };
+      const full = (await (
+        await app.fetch(`/api/v1/certificates/${agent.number}?reveal=holderId`, { token })
+      ).json()) as { faceData: Record<string, string> };
       assert.equal(full.faceData.agentId, AGENT_ID);
       const r = await compare(agent.number, { agentId: AGENT_ID }, token);
       assert.equal(r.status, 200, await r.clone().text());
@@ -152,29 +176,47 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
 
     it('the preview accepts the masked form the task page shows', async () => {
       const faceData = { ...FACE_DATA.BL, agentId: '330106********1236' };
-      const r = await app.fetch('/api/v1/certificate-types/PA/preview?format=docx', { token: tokens['market-admin'], json: { faceData } });
+      const r = await app.fetch('/api/v1/certificate-types/PA/preview?format=docx', {
+        token: tokens['market-admin'],
+        json: { faceData },
+      });
       assert.equal(r.status, 200, await r.clone().text());
-      const bad = await app.fetch('/api/v1/certificate-types/PA/preview?format=docx', { token: tokens['market-admin'], json: { faceData: { ...faceData, agentId: '330106' } } });
+      const bad = await app.fetch('/api/v1/certificate-types/PA/preview?format=docx', {
+        token: tokens['market-admin'],
+        json: { faceData: { ...faceData, agentId: '330106' } },
+      });
       assert.equal(bad.status, 422);
     });
 
     it('migration 010 encrypts rows stored before it, only idNumber fields, once; it refuses without the master key', async () => {
       const { db } = get();
-      const appId = await createApplication(db, s.deps.masterKey, { typeCode: 'PA', holder: { kind: 'person', id: PERSON_ID, name: '张三丰' }, faceData: { ...FACE_DATA.BL, agentId: AGENT_ID } });
-      await db('certificates').where({ number: agent.number }).update({ face_data: JSON.stringify({ ...FACE_DATA.BL, agentId: AGENT_ID }) });
+      const appId = await createApplication(db, s.deps.masterKey, {
+        typeCode: 'PA',
+        holder: { kind: 'person', id: PERSON_ID, name: '张三丰' },
+        faceData: { ...FACE_DATA.BL, agentId: AGENT_ID },
+      });
+      await db('certificates')
+        .where({ number: agent.number })
+        .update({ face_data: JSON.stringify({ ...FACE_DATA.BL, agentId: AGENT_ID }) });
       await assert.rejects(() => db.transaction((trx) => m010.up(trx)), /needs the master key/);
       migrationContext.masterKey = s.deps.masterKey;
       try {
         await db.transaction((trx) => m010.up(trx));
-        const rev = JSON.parse((await db('application_revisions').where({ application_id: appId }).first('face_data')).face_data);
-        const cert = JSON.parse((await db('certificates').where({ number: agent.number }).first('face_data')).face_data);
+        const rev = JSON.parse(
+          (await db('application_revisions').where({ application_id: appId }).first('face_data')).face_data,
+        );
+        const cert = JSON.parse(
+          (await db('certificates').where({ number: agent.number }).first('face_data')).face_data,
+        );
         for (const data of [rev, cert]) {
           assert.match(data.agentId, /^f1:/);
           assert.equal(createFaceCrypto(s.deps.masterKey).decrypt(data.agentId), AGENT_ID);
           assert.equal(data.legalRepresentative, FACE_DATA.BL!.legalRepresentative);
         }
         await db.transaction((trx) => m010.up(trx));
-        const again = JSON.parse((await db('certificates').where({ number: agent.number }).first('face_data')).face_data);
+        const again = JSON.parse(
+          (await db('certificates').where({ number: agent.number }).first('face_data')).face_data,
+        );
         assert.equal(again.agentId, cert.agentId, 'a second run changes nothing');
       } finally {
         migrationContext.masterKey = undefined;
@@ -202,15 +244,25 @@ forEachDatabase('data protection of certificates, compare and verify', (get) => 
     });
 
     it('a record text with a key twice is refused, naming the record; the exact signed bytes verify', async () => {
-      const rec = (await (await app.fetch(`/api/v1/certificates/${person.number}/record`, { token: tokens['market-handler'] })).json()) as {
+      const rec = (await (
+        await app.fetch(`/api/v1/certificates/${person.number}/record`, { token: tokens['market-handler'] })
+      ).json()) as {
         canonical: string;
         signature: string;
       };
       const dup = rec.canonical.replace('{"document":', '{"number":"BL-330100-2099-0000001-X","document":');
-      const p = await problem(await app.fetch('/api/v1/verify', { json: { record: dup, signature: rec.signature } }), 422);
-      assert.deepEqual(p.errors?.map((e) => e.field), ['record']);
+      const p = await problem(
+        await app.fetch('/api/v1/verify', { json: { record: dup, signature: rec.signature } }),
+        422,
+      );
+      assert.deepEqual(
+        p.errors?.map((e) => e.field),
+        ['record'],
+      );
       assert.match(p.errors![0]!.message, /twice/);
-      const ok = (await (await app.fetch('/api/v1/verify', { json: { record: rec.canonical, signature: rec.signature } })).json()) as VerificationReport;
+      const ok = (await (
+        await app.fetch('/api/v1/verify', { json: { record: rec.canonical, signature: rec.signature } })
+      ).json()) as VerificationReport;
       assert.equal(ok.verdict, 'valid');
     });
   });

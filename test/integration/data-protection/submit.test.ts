@@ -42,7 +42,10 @@ for (const kind of ['sqlite', 'mysql'] as const) {
       const before = await h.t.db('applications').count({ n: '*' }).first();
       const holder = { kind: 'entity', id: '91350100M000100Y43', name: '甲公司' };
       const faceData = { ...LICENCE.faceData, entityName: '乙公司', creditCode: '91110000600037341L' };
-      assert.deepEqual(await fields(await submit({ ...LICENCE, holder, faceData })), ['faceData.creditCode', 'faceData.entityName']);
+      assert.deepEqual(await fields(await submit({ ...LICENCE, holder, faceData })), [
+        'faceData.creditCode',
+        'faceData.entityName',
+      ]);
       // The credit code agrees, the name does not: only the name is named.
       const nameOnly = { ...LICENCE, faceData: { ...LICENCE.faceData, entityName: '乙公司' } };
       assert.deepEqual(await fields(await submit(nameOnly)), ['faceData.entityName']);
@@ -75,7 +78,13 @@ for (const kind of ['sqlite', 'mysql'] as const) {
       const name = await submit({ ...LICENCE, holder: { ...LICENCE.holder, name: '杭州\u0000' } });
       assert.deepEqual(await fields(name), ['holder.name']);
       // Line breaks and tabs print: they stay allowed.
-      await json(await submit({ ...LICENCE, faceData: { ...LICENCE.faceData, businessScope: '软件开发；\n信息技术\t咨询服务。' } }), 201);
+      await json(
+        await submit({
+          ...LICENCE,
+          faceData: { ...LICENCE.faceData, businessScope: '软件开发；\n信息技术\t咨询服务。' },
+        }),
+        201,
+      );
     });
 
     it('a refused amendment writes no revision; bad text and another holder are refused at amend too', async () => {
@@ -83,44 +92,81 @@ for (const kind of ['sqlite', 'mysql'] as const) {
       await waitForTask(h.app, filler, id);
       const revisions = async () => (await h.t.db('application_revisions').where({ application_id: id })).length;
       // In review, not returned: the workflow refuses the amendment.
-      const refused = await h.app.fetch(`/api/v1/applications/${id}/amend`, { token: filler, json: { faceData: LICENCE.faceData } });
+      const refused = await h.app.fetch(`/api/v1/applications/${id}/amend`, {
+        token: filler,
+        json: { faceData: LICENCE.faceData },
+      });
       assert.ok([409, 422].includes(refused.status), `${refused.status} ${await refused.clone().text()}`);
       assert.equal(await revisions(), 1, 'the refused amendment left a revision row');
       const control = { ...LICENCE.faceData, address: '杭州\u0008市' };
-      assert.deepEqual(await fields(await h.app.fetch(`/api/v1/applications/${id}/amend`, { token: filler, json: { faceData: control } })), ['faceData.address']);
+      assert.deepEqual(
+        await fields(
+          await h.app.fetch(`/api/v1/applications/${id}/amend`, { token: filler, json: { faceData: control } }),
+        ),
+        ['faceData.address'],
+      );
       const other = { ...LICENCE.faceData, creditCode: '91110000600037341L' };
-      assert.deepEqual(await fields(await h.app.fetch(`/api/v1/applications/${id}/amend`, { token: filler, json: { faceData: other } })), ['faceData.creditCode']);
+      assert.deepEqual(
+        await fields(
+          await h.app.fetch(`/api/v1/applications/${id}/amend`, { token: filler, json: { faceData: other } }),
+        ),
+        ['faceData.creditCode'],
+      );
       assert.equal(await revisions(), 1);
     });
 
     it('resident IDs in face data: encrypted in the revision, masked by default, revealed only with an audited reason', async () => {
       const bl = DEMO_TYPES[0]!;
       const template = await h.t.db('certificate_type_versions').orderBy('id').first('template_sha256');
-      const faceFields = [...bl.definition.faceFields, { key: 'agentId', label: '代理人身份证号', type: 'idNumber' as const, required: true }];
+      const faceFields = [
+        ...bl.definition.faceFields,
+        { key: 'agentId', label: '代理人身份证号', type: 'idNumber' as const, required: true },
+      ];
       const dept = (await getDepartment(h.t.db, 'market'))!;
-      await createType(h.t.db, { code: 'PB', departmentId: dept.id, definition: { ...bl.definition, faceFields }, templateSha256: template.template_sha256, createdBy: 'test' });
+      await createType(h.t.db, {
+        code: 'PB',
+        departmentId: dept.id,
+        definition: { ...bl.definition, faceFields },
+        templateSha256: template.template_sha256,
+        createdBy: 'test',
+      });
       await setTypeStatus(h.t.db, 'PB', 'published', 1);
       const body = { ...LICENCE, typeCode: 'PB', faceData: { ...LICENCE.faceData, agentId: AGENT_ID.toLowerCase() } };
       const { id } = await json<{ id: string }>(await submit(body), 201);
-      const stored = (await h.t.db('application_revisions').where({ application_id: id }).first('face_data')).face_data as string;
+      const stored = (await h.t.db('application_revisions').where({ application_id: id }).first('face_data'))
+        .face_data as string;
       assert.ok(!stored.includes(AGENT_ID) && !stored.includes('0307'), `in clear: ${stored}`);
 
-      const reads = async () => (await h.t.db('audit_log').where({ action: 'application.reveal', object_id: id })).length;
-      const view = await json<{ faceData: Record<string, string>; holder: { id: string } }>(await h.app.fetch(`/api/v1/applications/${id}`, { token: filler }), 200);
+      const reads = async () =>
+        (await h.t.db('audit_log').where({ action: 'application.reveal', object_id: id })).length;
+      const view = await json<{ faceData: Record<string, string>; holder: { id: string } }>(
+        await h.app.fetch(`/api/v1/applications/${id}`, { token: filler }),
+        200,
+      );
       assert.equal(view.faceData.agentId, '330106********1236');
       const reviewer = await h.app.login('market-reviewer');
-      assert.deepEqual(await fields(await h.app.fetch(`/api/v1/applications/${id}?reveal=true`, { token: reviewer })), ['reason']);
+      assert.deepEqual(await fields(await h.app.fetch(`/api/v1/applications/${id}?reveal=true`, { token: reviewer })), [
+        'reason',
+      ]);
       assert.equal(await reads(), 0);
       const full = await json<{ faceData: Record<string, string>; holder: { id: string } }>(
-        await h.app.fetch(`/api/v1/applications/${id}?reveal=true&reason=${encodeURIComponent('核对代理人身份')}`, { token: reviewer }),
+        await h.app.fetch(`/api/v1/applications/${id}?reveal=true&reason=${encodeURIComponent('核对代理人身份')}`, {
+          token: reviewer,
+        }),
         200,
       );
       assert.deepEqual([full.faceData.agentId, full.holder.id], [AGENT_ID, LICENCE.holder.id]);
-      const audit = await h.t.db('audit_log').where({ action: 'application.reveal', object_id: id }).first('actor_name', 'detail');
+      const audit = await h.t
+        .db('audit_log')
+        .where({ action: 'application.reveal', object_id: id })
+        .first('actor_name', 'detail');
       assert.equal(audit.actor_name, 'market-reviewer');
       assert.match(audit.detail, /核对代理人身份/);
       const task = await waitForTask(h.app, filler, id);
-      const detail = await json<{ application: { faceData: Record<string, string> } }>(await h.app.fetch(`/api/v1/tasks/${task}`, { token: reviewer }), 200);
+      const detail = await json<{ application: { faceData: Record<string, string> } }>(
+        await h.app.fetch(`/api/v1/tasks/${task}`, { token: reviewer }),
+        200,
+      );
       assert.equal(detail.application.faceData.agentId, '330106********1236', 'the task page shows the mask');
     });
   });

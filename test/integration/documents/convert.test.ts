@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import PizZip from 'pizzip';
 import {
-  ConversionError,
+  type ConversionError,
   convertWithLibreofficeConvert,
   LibreofficeConvertConverter,
   processesMentioning,
@@ -141,9 +141,18 @@ describe('certificate PDFs', () => {
           // The embedded names are the CFF font dicts of the shared Noto CJK collection,
           // which carry "jp" whatever the region; they show the family, not the region.
           const fonts = pdfFonts(pdf);
-          assert.ok(fonts.some((f) => /NotoSerifCJK/.test(f.name)), JSON.stringify(fonts));
-          assert.ok(fonts.some((f) => /NotoSansCJK/.test(f.name)), JSON.stringify(fonts));
-          assert.ok(fonts.every((f) => f.embedded), 'every font is embedded');
+          assert.ok(
+            fonts.some((f) => /NotoSerifCJK/.test(f.name)),
+            JSON.stringify(fonts),
+          );
+          assert.ok(
+            fonts.some((f) => /NotoSansCJK/.test(f.name)),
+            JSON.stringify(fonts),
+          );
+          assert.ok(
+            fonts.every((f) => f.embedded),
+            'every font is embedded',
+          );
         });
 
         it('carries the seal and the QR code losslessly (not re-encoded as JPEG)', () => {
@@ -284,7 +293,10 @@ describe('certificate PDFs', () => {
         for (const pid of pids) assert.ok(!running(pid), `soffice ${pid} survived close()`);
         assert.deepEqual(processesMentioning(workDir), []);
         assert.deepEqual(fs.readdirSync(workDir), [], 'profiles and scratch files are removed');
-        await assert.rejects(pool.convert(rendered.get('business-licence')!), (err: ConversionError) => err.code === 'closed');
+        await assert.rejects(
+          pool.convert(rendered.get('business-licence')!),
+          (err: ConversionError) => err.code === 'closed',
+        );
         fs.rmdirSync(workDir);
       });
     });

@@ -11,7 +11,11 @@ import { getTypeVersion } from '../../../db/certificate-types';
 import { getSeal } from '../../../db/trust';
 import { chinaDate, printedDate } from '../../../domain/calendar';
 import {
-  renderCertificate, SAMPLE_MARK, sampleCertificateNumber, verifyUrl, type CertificateDocumentInput,
+  renderCertificate,
+  SAMPLE_MARK,
+  sampleCertificateNumber,
+  verifyUrl,
+  type CertificateDocumentInput,
 } from '../../../services/documents/certificate';
 
 /**
@@ -28,7 +32,11 @@ const FACE: Record<string, string> = { ...(FACE_DATA.BL as Record<string, string
 
 const zipEntries = (docx: Buffer) => {
   const files = new PizZip(docx).files;
-  return Object.fromEntries(Object.keys(files).sort().map((name) => [name, Buffer.from(files[name]!.asUint8Array())]));
+  return Object.fromEntries(
+    Object.keys(files)
+      .sort()
+      .map((name) => [name, Buffer.from(files[name]!.asUint8Array())]),
+  );
 };
 /** pdftotext's lines, trimmed and with runs of spaces collapsed, empty lines dropped. */
 const pdfLines = (pdf: Buffer) =>
@@ -62,8 +70,15 @@ describe('preview and sealing render one certificate the same way', () => {
   });
 
   const preview = async (format: 'docx' | 'pdf') => {
-    const json = { faceData: FACE, holder: { name: HOLDER.name, id: HOLDER.id }, issuedAt: allocation.allocatedAt.toISOString() };
-    const r = await app.fetch(`/api/v1/certificate-types/BL/preview?format=${format}&version=1`, { token: admin, json });
+    const json = {
+      faceData: FACE,
+      holder: { name: HOLDER.name, id: HOLDER.id },
+      issuedAt: allocation.allocatedAt.toISOString(),
+    };
+    const r = await app.fetch(`/api/v1/certificate-types/BL/preview?format=${format}&version=1`, {
+      token: admin,
+      json,
+    });
     assert.equal(r.status, 200, await r.clone().text());
     return Buffer.from(await r.arrayBuffer());
   };
@@ -89,13 +104,24 @@ describe('preview and sealing render one certificate the same way', () => {
   it('same input gives the same DOCX bytes, whether sealing, the preview route or a direct call renders it', async () => {
     const input = await sealingInput();
     const sealedDocx = await s.deps.blobs.get(sealed.docxSha);
-    assert.ok((await renderCertificate(input)).equals(sealedDocx), 'the sealing step renders through renderCertificate');
+    assert.ok(
+      (await renderCertificate(input)).equals(sealedDocx),
+      'the sealing step renders through renderCertificate',
+    );
 
     const previewDocx = await preview('docx');
     assert.ok((await preview('docx')).equals(previewDocx), 'a preview of the same input renders the same bytes');
     const sample = sampleCertificateNumber('BL', allocation.regionCode, allocation.allocatedAt);
-    const asPreview = { ...input, number: sample, identifier: SAMPLE_MARK, qrTarget: verifyUrl(s.deps.config.http.publicUrl, sample) };
-    assert.ok((await renderCertificate(asPreview)).equals(previewDocx), 'the preview renders through renderCertificate');
+    const asPreview = {
+      ...input,
+      number: sample,
+      identifier: SAMPLE_MARK,
+      qrTarget: verifyUrl(s.deps.config.http.publicUrl, sample),
+    };
+    assert.ok(
+      (await renderCertificate(asPreview)).equals(previewDocx),
+      'the preview renders through renderCertificate',
+    );
   });
 
   it('the preview differs from the sealed DOCX only in the number and its QR code', async () => {
@@ -107,17 +133,28 @@ describe('preview and sealing render one certificate the same way', () => {
     const differing = Object.keys(real).filter((name) => !seen[name]!.equals(real[name]!));
     assert.equal(differing.length, 2, `differ: ${differing.join(', ')}`);
     assert.ok(differing.includes('word/document.xml'));
-    assert.match(differing.find((n) => n !== 'word/document.xml')!, /^word\/media\/.*\.png$/, 'the other is the QR image');
+    assert.match(
+      differing.find((n) => n !== 'word/document.xml')!,
+      /^word\/media\/.*\.png$/,
+      'the other is the QR image',
+    );
     const xml = (entries: Record<string, Buffer>) => entries['word/document.xml']!.toString('utf8');
     assert.ok(xml(seen).includes(sample));
-    assert.equal(xml(seen).split(sample).join(allocation.number), xml(real), 'with the number put back, the faces are the same');
+    assert.equal(
+      xml(seen).split(sample).join(allocation.number),
+      xml(real),
+      'with the number put back, the faces are the same',
+    );
   });
 
   it('both PDFs show the same face text and the same printed dates', async () => {
     const previewText = pdfLines(await preview('pdf'));
     const sealedText = pdfLines(await s.deps.blobs.get(sealed.signedPdfSha));
     const issuedOn = printedDate(chinaDate(allocation.allocatedAt.getTime()));
-    for (const [name, text] of [['preview', previewText], ['sealed', sealedText]] as const) {
+    for (const [name, text] of [
+      ['preview', previewText],
+      ['sealed', sealedText],
+    ] as const) {
       const all = text.join('\n');
       // pdftotext puts a space between CJK and Latin runs ("2026 年 03 月"): compare without spaces.
       const compact = all.replace(/\s+/g, '');

@@ -95,11 +95,14 @@ describe('certificate templates and rendering', () => {
     });
 
     it('says clearly when the file is not a DOCX', () => {
-      assert.throws(() => templateTags(Buffer.from('%PDF-1.7 not a template')), (err: TemplateError) => {
-        assert.equal(err.code, 'not_docx');
-        assert.match(err.message, /not a DOCX file: it is not a ZIP archive/);
-        return true;
-      });
+      assert.throws(
+        () => templateTags(Buffer.from('%PDF-1.7 not a template')),
+        (err: TemplateError) => {
+          assert.equal(err.code, 'not_docx');
+          assert.match(err.message, /not a DOCX file: it is not a ZIP archive/);
+          return true;
+        },
+      );
       const otherZip = new PizZip();
       otherZip.file('content.xml', '<office:document/>');
       assert.throws(() => templateTags(otherZip.generate({ type: 'nodebuffer' })), /no word\/document\.xml/);

@@ -45,8 +45,15 @@ describe('hardening: a client aborting an upload [sqlite]', function () {
     socket.write(Buffer.alloc(50_000));
     await new Promise((r) => setTimeout(r, 300));
     socket.destroy();
-    for (let i = 0; i < 50 && !lines.some((l) => /aborted/.test(l.msg)); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(lines.some((l) => l.level === 30 && /client aborted/.test(l.msg)), JSON.stringify(lines));
-    assert.deepEqual(lines.filter((l) => l.level >= 50).map((l) => l.msg), []);
+    for (let i = 0; i < 50 && !lines.some((l) => /aborted/.test(l.msg)); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.ok(
+      lines.some((l) => l.level === 30 && /client aborted/.test(l.msg)),
+      JSON.stringify(lines),
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.level >= 50).map((l) => l.msg),
+      [],
+    );
   });
 });

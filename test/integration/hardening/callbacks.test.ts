@@ -56,25 +56,42 @@ describe('hardening: callback targets (SSRF) [sqlite]', function () {
   });
 
   const newClient = async (callbackOrigins?: string[]) => {
-    const json = { name: '审批系统', department: 'market', scopes: ['applications:write'], ...(callbackOrigins ? { callbackOrigins } : {}) };
+    const json = {
+      name: '审批系统',
+      department: 'market',
+      scopes: ['applications:write'],
+      ...(callbackOrigins ? { callbackOrigins } : {}),
+    };
     const r = await app.fetch('/api/v1/api-clients', { token: admin, json });
     assert.equal(r.status, 201, await r.clone().text());
     return (await r.json()) as { id: string; apiKey: string; callbackOrigins: string[] };
   };
 
-  it('refuses a callbackUrl outside the API client\'s registered origins, and any from staff', async () => {
+  it("refuses a callbackUrl outside the API client's registered origins, and any from staff", async () => {
     const client = await newClient();
     assert.deepEqual(client.callbackOrigins, []);
-    const r = await app.fetch('/api/v1/applications', { apiKey: client.apiKey, json: application(`${origin}/internal-admin`) });
+    const r = await app.fetch('/api/v1/applications', {
+      apiKey: client.apiKey,
+      json: application(`${origin}/internal-admin`),
+    });
     assert.equal(r.status, 422);
     const body = (await r.json()) as Problem;
-    assert.deepEqual(body.errors!.map((e) => e.field), ['callbackUrl']);
+    assert.deepEqual(
+      body.errors!.map((e) => e.field),
+      ['callbackUrl'],
+    );
     assert.match(body.errors![0]!.message, /not a callback origin registered/);
 
     const filler = await app.login('market-filler');
-    const staff = await app.fetch('/api/v1/applications', { token: filler, json: application('https://approval.example.gov.cn/cb') });
+    const staff = await app.fetch('/api/v1/applications', {
+      token: filler,
+      json: application('https://approval.example.gov.cn/cb'),
+    });
     assert.equal(staff.status, 422);
-    assert.deepEqual(((await staff.json()) as Problem).errors!.map((e) => e.field), ['callbackUrl']);
+    assert.deepEqual(
+      ((await staff.json()) as Problem).errors!.map((e) => e.field),
+      ['callbackUrl'],
+    );
     assert.equal((await tdb.db('applications').count({ n: '*' }).first())!.n, 0, 'nothing stored');
     assert.deepEqual(hits, []);
   });
@@ -82,22 +99,42 @@ describe('hardening: callback targets (SSRF) [sqlite]', function () {
   it('registers origins (origin only) and checks them; loopback only when CALLBACK_ALLOW_PRIVATE', async () => {
     const bad = await app.fetch('/api/v1/api-clients', {
       token: admin,
-      json: { name: '审批系统', department: 'market', scopes: ['applications:write'], callbackOrigins: ['https://a.example/path'] },
+      json: {
+        name: '审批系统',
+        department: 'market',
+        scopes: ['applications:write'],
+        callbackOrigins: ['https://a.example/path'],
+      },
     });
     assert.equal(bad.status, 422);
     assert.match(JSON.stringify(await bad.json()), /callbackOrigins/);
     const client = await newClient();
     const put = await app.fetch(`/api/v1/api-clients/${client.id}/callback-origins`, {
-      method: 'PUT', token: admin, json: { callbackOrigins: [`${origin}/`, 'https://approval.example.gov.cn'] },
+      method: 'PUT',
+      token: admin,
+      json: { callbackOrigins: [`${origin}/`, 'https://approval.example.gov.cn'] },
     });
     assert.equal(put.status, 200);
-    assert.deepEqual(((await put.json()) as { callbackOrigins: string[] }).callbackOrigins, [origin, 'https://approval.example.gov.cn']);
+    assert.deepEqual(((await put.json()) as { callbackOrigins: string[] }).callbackOrigins, [
+      origin,
+      'https://approval.example.gov.cn',
+    ]);
 
     assert.doesNotThrow(() => checkCallbackUrl(`${origin}/hook`, [origin], true));
-    const refusedFor = (_url: string, _origins: string[]) => (e: ServiceError) => /loopback or private/.test(e.errors![0]!.message);
+    const refusedFor = (_url: string, _origins: string[]) => (e: ServiceError) =>
+      /loopback or private/.test(e.errors![0]!.message);
     assert.throws(() => checkCallbackUrl(`${origin}/hook`, [origin], false), refusedFor(`${origin}/hook`, [origin]));
     assert.throws(() => checkCallbackUrl('http://localhost:1/x', ['http://localhost:1'], false), refusedFor('', []));
-    for (const a of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fd00::1', '::ffff:127.0.0.1']) {
+    for (const a of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '169.254.169.254',
+      '::1',
+      'fd00::1',
+      '::ffff:127.0.0.1',
+    ]) {
       assert.equal(isSpecialAddress(a), true, a);
     }
     for (const a of ['8.8.8.8', '2001:4860:4860::8888']) assert.equal(isSpecialAddress(a), false, a);
@@ -107,13 +144,31 @@ describe('hardening: callback targets (SSRF) [sqlite]', function () {
     const strict = { ...deps, config: { ...testConfig(), callbacks: { timeoutMs: 3000, allowPrivate: false } } };
     const port = (server.address() as AddressInfo).port;
     const owner = { kind: 'department' as const, code: 'market' };
-    for (const [subject, url] of [['a', `http://localhost:${port}/internal-admin`], ['b', `${origin}/internal-admin`]]) {
-      const m = await enqueue(tdb.db, { event: 'certificate.issued', subject: subject!, targetUrl: url!, owner, body: { x: 1 } });
-      await assert.rejects(deliver(strict, m.id), (e: OutboundError) => e.permanent && /loopback or private/.test(e.message));
+    for (const [subject, url] of [
+      ['a', `http://localhost:${port}/internal-admin`],
+      ['b', `${origin}/internal-admin`],
+    ]) {
+      const m = await enqueue(tdb.db, {
+        event: 'certificate.issued',
+        subject: subject!,
+        targetUrl: url!,
+        owner,
+        body: { x: 1 },
+      });
+      await assert.rejects(
+        deliver(strict, m.id),
+        (e: OutboundError) => e.permanent && /loopback or private/.test(e.message),
+      );
     }
     assert.deepEqual(hits, []);
     // Allowed (tests, closed networks): the same delivery goes through.
-    const m = await enqueue(tdb.db, { event: 'certificate.issued', subject: 'c', targetUrl: `http://localhost:${port}/hook`, owner, body: {} });
+    const m = await enqueue(tdb.db, {
+      event: 'certificate.issued',
+      subject: 'c',
+      targetUrl: `http://localhost:${port}/hook`,
+      owner,
+      body: {},
+    });
     assert.equal((await deliver(deps, m.id)).status, 'delivered');
     assert.deepEqual(hits, ['POST /hook']);
   });

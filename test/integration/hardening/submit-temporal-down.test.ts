@@ -43,7 +43,8 @@ describe('hardening: submitting while Temporal is down [sqlite]', function () {
       holder: { kind: 'entity', id: '91330106MA2B3C4DB0', name: '杭州某某科技有限公司' },
       faceData: sampleFaceData(bl.definition.faceFields),
     };
-    const submit = () => app.fetch('/api/v1/applications', { token: filler, json, headers: { 'idempotency-key': 'down-1' } });
+    const submit = () =>
+      app.fetch('/api/v1/applications', { token: filler, json, headers: { 'idempotency-key': 'down-1' } });
     await proxy.close();
     const t0 = Date.now();
     const r = await submit();

@@ -19,7 +19,11 @@ const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.doc
 type Problem = { status: number; detail: string; errors?: { field: string; message: string }[] };
 const licence = () => fs.readFileSync(path.join(TEMPLATES, 'business-licence.docx'));
 
-function edit(docx: Buffer, files: Record<string, (text: string) => string>, extra: Record<string, Buffer | string> = {}) {
+function edit(
+  docx: Buffer,
+  files: Record<string, (text: string) => string>,
+  extra: Record<string, Buffer | string> = {},
+) {
   const zip = new PizZip(docx);
   for (const [name, f] of Object.entries(files)) zip.file(name, f(zip.file(name)!.asText()));
   for (const [name, data] of Object.entries(extra)) zip.file(name, data);
@@ -39,8 +43,11 @@ const linkedPicture = (rel: string) =>
 /** The shipped licence template with an externally linked image pointing at `url`. */
 function withExternalImage(url: string) {
   return edit(licence(), {
-    'word/_rels/document.xml.rels': (x) => x.replace('</Relationships>',
-      `<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="${url}" TargetMode="External"/></Relationships>`),
+    'word/_rels/document.xml.rels': (x) =>
+      x.replace(
+        '</Relationships>',
+        `<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="${url}" TargetMode="External"/></Relationships>`,
+      ),
     'word/document.xml': (x) => x.replace('<w:body>', `<w:body>${linkedPicture('rId99')}`),
   });
 }
@@ -78,34 +85,55 @@ describe('hardening: templates, previews and the converter [sqlite]', function (
   });
 
   const upload = (body: Buffer) =>
-    app.fetch('/api/v1/certificate-types/BL/template', { method: 'POST', token: admin, body, headers: { 'content-type': DOCX } });
+    app.fetch('/api/v1/certificate-types/BL/template', {
+      method: 'POST',
+      token: admin,
+      body,
+      headers: { 'content-type': DOCX },
+    });
 
   it('refuses a template with an externally linked image or a loading field, naming the part', async () => {
     const linked = await upload(withExternalImage(`${base}/seal.png`));
     assert.equal(linked.status, 422);
     const body = (await linked.json()) as Problem;
-    assert.deepEqual(body.errors!.map((e) => e.field), ['word/_rels/document.xml.rels']);
+    assert.deepEqual(
+      body.errors!.map((e) => e.field),
+      ['word/_rels/document.xml.rels'],
+    );
     assert.match(body.errors![0]!.message, /external image/);
 
     const field = edit(licence(), {
-      'word/document.xml': (x) => x.replace('<w:body>',
-        `<w:body><w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> INCLUDEPICTURE "${base}/x.png" \\d </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>`),
+      'word/document.xml': (x) =>
+        x.replace(
+          '<w:body>',
+          `<w:body><w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> INCLUDEPICTURE "${base}/x.png" \\d </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>`,
+        ),
     });
     const refused = await upload(field);
     assert.equal(refused.status, 422);
-    assert.deepEqual(((await refused.json()) as Problem).errors!.map((e) => e.field), ['word/document.xml']);
+    assert.deepEqual(
+      ((await refused.json()) as Problem).errors!.map((e) => e.field),
+      ['word/document.xml'],
+    );
 
     // A hyperlink is external too, but only printed: it stays allowed.
     const link = edit(licence(), {
-      'word/_rels/document.xml.rels': (x) => x.replace('</Relationships>',
-        '<Relationship Id="rId98" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="https://example.gov.cn/" TargetMode="External"/></Relationships>'),
+      'word/_rels/document.xml.rels': (x) =>
+        x.replace(
+          '</Relationships>',
+          '<Relationship Id="rId98" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="https://example.gov.cn/" TargetMode="External"/></Relationships>',
+        ),
     });
     assert.equal((await upload(link)).status, 200);
     assert.deepEqual(hits, [], 'nothing was fetched');
   });
 
   it('never lets LibreOffice fetch: a linked template stored before the check previews as 422, zero requests', async () => {
-    const v = (await getTypeVersion(tdb.db, 'BL', (await tdb.db('certificate_types').where({ code: 'BL' }).first()).latest_version))!;
+    const v = (await getTypeVersion(
+      tdb.db,
+      'BL',
+      (await tdb.db('certificate_types').where({ code: 'BL' }).first()).latest_version,
+    ))!;
     const { code: _c, department: _d, version, templateSha256: _t, ...definition } = v;
     const saved = await addTypeVersion(tdb.db, 'BL', {
       expectedVersion: version,
@@ -116,7 +144,10 @@ describe('hardening: templates, previews and the converter [sqlite]', function (
     const r = await app.fetch(`/api/v1/certificate-types/BL/preview?version=${saved}`, { token: admin, json: {} });
     assert.equal(r.status, 422);
     assert.match(((await r.json()) as Problem).detail, /external/);
-    await assert.rejects(deps.converter.convert(withExternalImage(`${base}/direct.png`)), (e: ConversionError) => e.code === 'unsafe');
+    await assert.rejects(
+      deps.converter.convert(withExternalImage(`${base}/direct.png`)),
+      (e: ConversionError) => e.code === 'unsafe',
+    );
     assert.deepEqual(hits, [], 'nothing was fetched');
   });
 
@@ -125,17 +156,25 @@ describe('hardening: templates, previews and the converter [sqlite]', function (
     assert.ok(bomb.length < 200_000);
     const r = await upload(bomb);
     assert.equal(r.status, 413);
-    assert.deepEqual(((await r.json()) as Problem).errors!.map((e) => e.field), ['maxRatio']);
+    assert.deepEqual(
+      ((await r.json()) as Problem).errors!.map((e) => e.field),
+      ['maxRatio'],
+    );
 
     const many: Record<string, string> = {};
     for (let i = 0; i < 1500; i++) many[`customXml/item${i}.xml`] = '<x/>';
     const crowded = await upload(edit(licence(), {}, many));
     assert.equal(crowded.status, 413);
-    assert.deepEqual(((await crowded.json()) as Problem).errors!.map((e) => e.field), ['maxEntries']);
+    assert.deepEqual(
+      ((await crowded.json()) as Problem).errors!.map((e) => e.field),
+      ['maxEntries'],
+    );
   });
 
   it('refuses at upload a template that cannot seal: a dotted tag, a DOCX LibreOffice cannot open', async () => {
-    const dotted = await upload(edit(licence(), { 'word/document.xml': (x) => x.replace('{address}', '{address}{x.y}') }));
+    const dotted = await upload(
+      edit(licence(), { 'word/document.xml': (x) => x.replace('{address}', '{address}{x.y}') }),
+    );
     assert.equal(dotted.status, 422);
     assert.match(JSON.stringify(await dotted.json()), /x\.y/);
 
@@ -162,7 +201,9 @@ describe('hardening: templates, previews and the converter [sqlite]', function (
       most = Math.max(most, soffice().length);
     }, 50);
     const answers = await Promise.all(
-      Array.from({ length: 8 }, () => app.fetch('/api/v1/certificate-types/BL/preview?version=1', { token: admin, json: {} })),
+      Array.from({ length: 8 }, () =>
+        app.fetch('/api/v1/certificate-types/BL/preview?version=1', { token: admin, json: {} }),
+      ),
     );
     clearInterval(sampler);
     const statuses = answers.map((a) => a.status).sort();
@@ -172,16 +213,22 @@ describe('hardening: templates, previews and the converter [sqlite]', function (
     assert.ok(most <= 2, `at most 2 soffice at once, saw ${most}`);
   });
 
-
   it('refuses a catastrophic face-field pattern at save, naming the field; the demo definitions still save', async () => {
     const definition = structuredClone(DEMO_TYPES[0]!.definition);
     const at = definition.faceFields.findIndex((f) => f.type === 'text');
     (definition.faceFields[at] as { pattern?: string }).pattern = '(a+)+b';
     const r = await app.fetch('/api/v1/certificate-types/BL', { method: 'PUT', token: admin, json: definition });
     assert.equal(r.status, 422);
-    assert.deepEqual(((await r.json()) as Problem).errors!.map((e) => e.field), [`faceFields.${at}.pattern`]);
+    assert.deepEqual(
+      ((await r.json()) as Problem).errors!.map((e) => e.field),
+      [`faceFields.${at}.pattern`],
+    );
     for (const t of DEMO_TYPES.filter((d) => d.department === 'market')) {
-      const ok = await app.fetch(`/api/v1/certificate-types/${t.code}`, { method: 'PUT', token: admin, json: t.definition });
+      const ok = await app.fetch(`/api/v1/certificate-types/${t.code}`, {
+        method: 'PUT',
+        token: admin,
+        json: t.definition,
+      });
       assert.equal(ok.status, 200, t.code);
     }
   });

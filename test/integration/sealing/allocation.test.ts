@@ -19,7 +19,9 @@ forEachDatabase('certificate number allocation', (get) => {
 
   it('20 concurrent allocations get 20 distinct serials, 1 to 20, each stored on its application', async () => {
     const { db } = get();
-    const apps = await Promise.all(Array.from({ length: 20 }, () => createApplication(db, s.deps.masterKey, { typeCode: 'FBP' })));
+    const apps = await Promise.all(
+      Array.from({ length: 20 }, () => createApplication(db, s.deps.masterKey, { typeCode: 'FBP' })),
+    );
     // Each allocation from its own activity instance, as 20 workers would run them.
     const numbers = await Promise.all(apps.map((id) => sealingActivities(s.deps).allocateCertificateNumber(id)));
     const serials = numbers.map((n) => {
@@ -27,14 +29,22 @@ forEachDatabase('certificate number allocation', (get) => {
       assert.ok(p.ok, n);
       return p.value.serial;
     });
-    assert.deepEqual([...serials].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(
+      [...serials].sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     for (const [i, id] of apps.entries()) {
       assert.equal((await db('applications').where({ id }).first()).certificate_number, numbers[i]);
     }
-    const identifiers = (await db('certificate_allocations').whereIn('application_id', apps).select('identifier')).map((r) => r.identifier);
+    const identifiers = (await db('certificate_allocations').whereIn('application_id', apps).select('identifier')).map(
+      (r) => r.identifier,
+    );
     assert.equal(new Set(identifiers).size, 20);
     const year = Number(numbers[0]!.split('-')[2]);
-    assert.equal((await db('certificate_numbers').where({ type_code: 'FBP', region_code: '330100', year }).first()).last_serial, 20);
+    assert.equal(
+      (await db('certificate_numbers').where({ type_code: 'FBP', region_code: '330100', year }).first()).last_serial,
+      20,
+    );
   });
 
   it('a retried allocation, even a concurrent one, returns the same number', async () => {
@@ -51,7 +61,12 @@ forEachDatabase('certificate number allocation', (get) => {
     const { db } = get();
     const before = await db('certificate_numbers').where({ type_code: 'PQ' }).first();
     assert.equal(before, undefined);
-    const n = await s.acts.allocateCertificateNumber(await createApplication(db, s.deps.masterKey, { typeCode: 'PQ', holder: { kind: 'person', id: '11010519491231002X', name: '张三' } }));
+    const n = await s.acts.allocateCertificateNumber(
+      await createApplication(db, s.deps.masterKey, {
+        typeCode: 'PQ',
+        holder: { kind: 'person', id: '11010519491231002X', name: '张三' },
+      }),
+    );
     assert.match(n, /^PQ-330100-\d{4}-0000001-[0-9A-Z]$/);
   });
 
@@ -61,7 +76,7 @@ forEachDatabase('certificate number allocation', (get) => {
     const placeholder = placeholderIssuerCode('330100', market.id);
     assert.ok(isValidCreditCode(placeholder), placeholder);
     const first = await s.acts.allocateCertificateNumber(await createApplication(db, s.deps.masterKey));
-    const a1 = (await db('certificate_allocations').where({ number: first }).first());
+    const a1 = await db('certificate_allocations').where({ number: first }).first();
     const p1 = parseIdentifier(a1.identifier);
     assert.ok(p1.ok);
     assert.equal(p1.value.issuerCode, placeholder);
@@ -84,7 +99,11 @@ forEachDatabase('certificate number allocation', (get) => {
     const { db } = get();
     const prod = sealingActivities({ ...s.deps, config: { ...testConfig(), env: 'production' } });
     const id = await createApplication(db, s.deps.masterKey);
-    await assert.rejects(prod.allocateCertificateNumber(id), (err: Error & { nonRetryable?: boolean; type?: string }) => err.nonRetryable === true && err.type === 'NoIssuerCode');
+    await assert.rejects(
+      prod.allocateCertificateNumber(id),
+      (err: Error & { nonRetryable?: boolean; type?: string }) =>
+        err.nonRetryable === true && err.type === 'NoIssuerCode',
+    );
     assert.equal((await db('applications').where({ id }).first()).certificate_number, null);
   });
 });

@@ -49,7 +49,11 @@ forEachDatabase('catalog registration and callbacks', (get) => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const config = { ...testConfig(), catalog: { url: `${base}/catalog`, timeoutMs: 3000 }, callbacks: { timeoutMs: 3000, allowPrivate: true } };
+    const config = {
+      ...testConfig(),
+      catalog: { url: `${base}/catalog`, timeoutMs: 3000 },
+      callbacks: { timeoutMs: 3000, allowPrivate: true },
+    };
     s = await setupSealing(get().db, converter, { config });
     // These routes never touch Temporal.
     app = await startTestApp({ db: get().db, temporal: {} as Client, deps: s.deps, config });
@@ -68,7 +72,11 @@ forEachDatabase('catalog registration and callbacks', (get) => {
     answer.catalog = 500;
     const { number } = await issue(s, await createApplication(db, s.deps.masterKey));
     for (let i = 0; i < 2; i++) {
-      await assert.rejects(s.acts.registerInCatalog(number), (err: Error & { nonRetryable?: boolean }) => /catalog answered 500/.test(err.message) && err.nonRetryable !== true);
+      await assert.rejects(
+        s.acts.registerInCatalog(number),
+        (err: Error & { nonRetryable?: boolean }) =>
+          /catalog answered 500/.test(err.message) && err.nonRetryable !== true,
+      );
     }
     let cert = (await getCertificate(db, number))!;
     assert.deepEqual([cert.catalogRegisteredAt, cert.catalogAttempts, cert.status], [null, 2, 'valid']);
@@ -76,12 +84,22 @@ forEachDatabase('catalog registration and callbacks', (get) => {
 
     const sealer = await app.login('market-sealer');
     const list = async (token: string) => app.fetch('/api/v1/catalog/failed', { token });
-    const failed = (await (await list(sealer)).json()) as { items: { number: string; attempts: number; lastError: string }[] };
-    assert.deepEqual(failed.items.map((i) => [i.number, i.attempts]), [[number, 2]]);
-    assert.deepEqual(((await (await list(await app.login('health-sealer'))).json()) as { items: unknown[] }).items, [], 'other departments see none');
+    const failed = (await (await list(sealer)).json()) as {
+      items: { number: string; attempts: number; lastError: string }[];
+    };
+    assert.deepEqual(
+      failed.items.map((i) => [i.number, i.attempts]),
+      [[number, 2]],
+    );
+    assert.deepEqual(
+      ((await (await list(await app.login('health-sealer'))).json()) as { items: unknown[] }).items,
+      [],
+      'other departments see none',
+    );
     assert.equal((await list(await app.login('market-handler'))).status, 403);
 
-    const reregister = (token: string) => app.fetch(`/api/v1/catalog/failed/${number}/reregister`, { method: 'POST', token });
+    const reregister = (token: string) =>
+      app.fetch(`/api/v1/catalog/failed/${number}/reregister`, { method: 'POST', token });
     assert.equal((await reregister(await app.login('health-sealer'))).status, 403);
     const stillDown = await reregister(sealer);
     assert.equal(stillDown.status, 502);
@@ -98,27 +116,44 @@ forEachDatabase('catalog registration and callbacks', (get) => {
     assert.deepEqual(((await (await list(sealer)).json()) as { items: unknown[] }).items, []);
 
     const pushed = JSON.parse(received.at(-1)!.body);
-    assert.deepEqual([pushed.certificateNumber, pushed.identifier, pushed.holder, pushed.status], [number, cert.identifier, { name: cert.holderName, code: '91350100M000100Y43', codeType: '001' }, '01']);
+    assert.deepEqual(
+      [pushed.certificateNumber, pushed.identifier, pushed.holder, pushed.status],
+      [number, cert.identifier, { name: cert.holderName, code: '91350100M000100Y43', codeType: '001' }, '01'],
+    );
     const calls = received.length;
     assert.equal((await s.acts.registerInCatalog(number)).alreadyRegistered, true);
     assert.equal(received.length, calls, 'a registered certificate is not pushed again');
 
-    const audit = await db('audit_log').where({ action: 'catalog.reregister', object_id: number }).orderBy('seq').select('outcome', 'actor_name');
-    assert.deepEqual(audit.map((a) => `${a.actor_name}:${a.outcome}`), ['market-sealer:failure', 'market-sealer:success']);
+    const audit = await db('audit_log')
+      .where({ action: 'catalog.reregister', object_id: number })
+      .orderBy('seq')
+      .select('outcome', 'actor_name');
+    assert.deepEqual(
+      audit.map((a) => `${a.actor_name}:${a.outcome}`),
+      ['market-sealer:failure', 'market-sealer:success'],
+    );
   });
 
   it('a catalog refusing the content (422) fails without retrying; the certificate stays listed', async () => {
     const { db } = get();
     answer.catalog = 422;
     const { number } = await issue(s, await createApplication(db, s.deps.masterKey));
-    await assert.rejects(s.acts.registerInCatalog(number), (err: Error & { nonRetryable?: boolean }) => err.nonRetryable === true);
+    await assert.rejects(
+      s.acts.registerInCatalog(number),
+      (err: Error & { nonRetryable?: boolean }) => err.nonRetryable === true,
+    );
     assert.equal((await getCertificate(db, number))!.catalogAttempts, 1);
   });
 
   /** The callback key the business system fetches with its own ApiKey, and a checker for what it receives. */
   async function businessSystem() {
     const admin = await app.login('market-admin');
-    const client = (await (await app.fetch('/api/v1/api-clients', { token: admin, json: { name: '企业登记系统', department: 'market', scopes: ['applications:write', 'certificates:read'] } })).json()) as { id: string; apiKey: string };
+    const client = (await (
+      await app.fetch('/api/v1/api-clients', {
+        token: admin,
+        json: { name: '企业登记系统', department: 'market', scopes: ['applications:write', 'certificates:read'] },
+      })
+    ).json()) as { id: string; apiKey: string };
     const keyRes = await app.fetch('/api/v1/callbacks/signing-key', { apiKey: client.apiKey });
     assert.equal(keyRes.status, 200);
     const key = Buffer.from(((await keyRes.json()) as { key: string }).key, 'base64');
@@ -144,52 +179,82 @@ forEachDatabase('catalog registration and callbacks', (get) => {
   type Failure = Error & { nonRetryable?: boolean };
   /** Thrown for Temporal to retry, with a message matching `re`. */
   const retryable = (re: RegExp) => (err: Failure) => re.test(err.message) && err.nonRetryable !== true;
-  const nonRetryable = (re = /./) => (err: Failure) => re.test(err.message) && err.nonRetryable === true;
+  const nonRetryable =
+    (re = /./) =>
+    (err: Failure) =>
+      re.test(err.message) && err.nonRetryable === true;
 
-  it('the issued callback carries an HMAC the receiver verifies with its key and the body digest; '
-    + 'retried until 2xx, then never again', async () => {
-    const { db } = get();
-    answer.catalog = 200;
-    const { client, verify, check } = await businessSystem();
+  it(
+    'the issued callback carries an HMAC the receiver verifies with its key and the body digest; ' +
+      'retried until 2xx, then never again',
+    async () => {
+      const { db } = get();
+      answer.catalog = 200;
+      const { client, verify, check } = await businessSystem();
 
-    const appId = await createApplication(db, s.deps.masterKey, { callbackUrl: `${base}/callback`, externalRef: 'QY-2026-0042', submitter: { type: 'api-client', id: client.id } });
-    const { number } = await issue(s, appId);
-    answer.callback = 503;
-    await assert.rejects(s.acts.notifyCallback(appId), retryable(/answered 503/));
-    answer.callback = 200;
-    assert.deepEqual(await s.acts.notifyCallback(appId), { delivered: true });
-    assert.deepEqual(await s.acts.notifyCallback(appId), { delivered: true, skipped: 'already delivered' });
+      const appId = await createApplication(db, s.deps.masterKey, {
+        callbackUrl: `${base}/callback`,
+        externalRef: 'QY-2026-0042',
+        submitter: { type: 'api-client', id: client.id },
+      });
+      const { number } = await issue(s, appId);
+      answer.callback = 503;
+      await assert.rejects(s.acts.notifyCallback(appId), retryable(/answered 503/));
+      answer.callback = 200;
+      assert.deepEqual(await s.acts.notifyCallback(appId), { delivered: true });
+      assert.deepEqual(await s.acts.notifyCallback(appId), { delivered: true, skipped: 'already delivered' });
 
-    const calls = received.filter((r) => r.path === '/callback');
-    assert.equal(calls.length, 2, 'one failed attempt, one delivery, nothing after');
-    const [msg, ...more] = await listOutboxMessages(db, { subject: appId });
-    assert.equal(more.length, 0, 'one message for the application, however often it was notified');
-    assert.deepEqual(
-      [msg!.event, msg!.dedupeKey, msg!.status, msg!.attempts, msg!.lastStatusCode, msg!.signingOwner],
-      ['certificate.issued', `certificate.issued:${appId}`, 'delivered', 2, 200, `api-client:${client.id}`],
-    );
-    for (const c of calls) check(c, msg!, 'certificate.issued');
-    assert.equal(verify({ ...calls[1]!, body: calls[1]!.body.replace('issued', 'revoked') }), false, 'a changed body does not verify');
-    const body = JSON.parse(calls[1]!.body);
-    assert.deepEqual(body, { applicationId: appId, externalRef: 'QY-2026-0042', certificateNumber: number, downloadUrl: `${s.deps.config.http.publicUrl}/api/v1/certificates/${number}/pdf`, status: 'issued' });
-    assert.deepEqual(await attemptsOf(msg!), [['failed', 503], ['delivered', 200]]);
+      const calls = received.filter((r) => r.path === '/callback');
+      assert.equal(calls.length, 2, 'one failed attempt, one delivery, nothing after');
+      const [msg, ...more] = await listOutboxMessages(db, { subject: appId });
+      assert.equal(more.length, 0, 'one message for the application, however often it was notified');
+      assert.deepEqual(
+        [msg!.event, msg!.dedupeKey, msg!.status, msg!.attempts, msg!.lastStatusCode, msg!.signingOwner],
+        ['certificate.issued', `certificate.issued:${appId}`, 'delivered', 2, 200, `api-client:${client.id}`],
+      );
+      for (const c of calls) check(c, msg!, 'certificate.issued');
+      assert.equal(
+        verify({ ...calls[1]!, body: calls[1]!.body.replace('issued', 'revoked') }),
+        false,
+        'a changed body does not verify',
+      );
+      const body = JSON.parse(calls[1]!.body);
+      assert.deepEqual(body, {
+        applicationId: appId,
+        externalRef: 'QY-2026-0042',
+        certificateNumber: number,
+        downloadUrl: `${s.deps.config.http.publicUrl}/api/v1/certificates/${number}/pdf`,
+        status: 'issued',
+      });
+      assert.deepEqual(await attemptsOf(msg!), [
+        ['failed', 503],
+        ['delivered', 200],
+      ]);
 
-    // Enqueueing the same event again keeps the first message, body and all.
-    const again = await enqueue(db, {
-      event: 'certificate.issued',
-      subject: appId,
-      targetUrl: `${base}/elsewhere`,
-      owner: { kind: 'department', code: 'market' },
-      body: { status: 'changed' },
-    });
-    assert.deepEqual([again.id, again.body, again.targetUrl], [msg!.id, msg!.body, msg!.targetUrl]);
-    assert.equal((await listOutboxMessages(db, { subject: appId })).length, 1);
+      // Enqueueing the same event again keeps the first message, body and all.
+      const again = await enqueue(db, {
+        event: 'certificate.issued',
+        subject: appId,
+        targetUrl: `${base}/elsewhere`,
+        owner: { kind: 'department', code: 'market' },
+        body: { status: 'changed' },
+      });
+      assert.deepEqual([again.id, again.body, again.targetUrl], [msg!.id, msg!.body, msg!.targetUrl]);
+      assert.equal((await listOutboxMessages(db, { subject: appId })).length, 1);
 
-    // The download link works for that business system, which states its reason for use.
-    const pdf = await app.fetch(`/api/v1/certificates/${number}/pdf?reason=${encodeURIComponent('存档')}`, { apiKey: client.apiKey });
-    assert.equal(pdf.status, 200);
-    assert.equal(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).toString(), '%PDF-');
-  });
+      // The download link works for that business system, which states its reason for use.
+      const pdf = await app.fetch(`/api/v1/certificates/${number}/pdf?reason=${encodeURIComponent('存档')}`, {
+        apiKey: client.apiKey,
+      });
+      assert.equal(pdf.status, 200);
+      assert.equal(
+        Buffer.from(await pdf.arrayBuffer())
+          .subarray(0, 5)
+          .toString(),
+        '%PDF-',
+      );
+    },
+  );
 
   it('the revocation notice goes through the same outbox: signed, digest, retried, recorded', async () => {
     const { db } = get();
@@ -231,7 +296,11 @@ forEachDatabase('catalog registration and callbacks', (get) => {
       reason: '以欺骗手段取得许可',
       changedAt: cert.statusChangedAt,
     });
-    assert.deepEqual(await attemptsOf(msg!), [['failed', 500], ['failed', 500], ['delivered', 200]]);
+    assert.deepEqual(await attemptsOf(msg!), [
+      ['failed', 500],
+      ['failed', 500],
+      ['delivered', 200],
+    ]);
     await assert.rejects(life.notifyStatusChange({ number, event: 'renamed' }), nonRetryable(/no callback for event/));
   });
 
@@ -268,7 +337,9 @@ forEachDatabase('catalog registration and callbacks', (get) => {
 
     answer.callback = 200;
     // The next sweep, an hour on.
-    await db('outbox').where({ id: msg!.id }).update({ next_attempt_at: new Date(Date.now() - 1000) });
+    await db('outbox')
+      .where({ id: msg!.id })
+      .update({ next_attempt_at: new Date(Date.now() - 1000) });
     assert.deepEqual(await life.notifyExpiring({ limit: 100 }), { enqueued: 0, attempted: 1, delivered: 1 });
     assert.deepEqual(await life.notifyExpiring({ limit: 100 }), nothing);
     [msg] = await listOutboxMessages(db, { subject: number, event: 'certificate.expiring' });
@@ -283,7 +354,7 @@ forEachDatabase('catalog registration and callbacks', (get) => {
       const hmac = createHmac('sha256', key).update(c.body).digest('hex');
       assert.equal(c.headers['x-certflow-signature'], `sha256=${hmac}`);
       const otherKey = /verifies the signature/;
-      assert.throws(() => check(c, msg!, 'certificate.expiring'), otherKey, 'an API client\'s key does not verify it');
+      assert.throws(() => check(c, msg!, 'certificate.expiring'), otherKey, "an API client's key does not verify it");
     }
     const body = JSON.parse(calls[1]!.body);
     assert.deepEqual(
@@ -296,7 +367,10 @@ forEachDatabase('catalog registration and callbacks', (get) => {
     const { db } = get();
     const appId = await createApplication(db, s.deps.masterKey, { callbackUrl: `${base}/hang` });
     await issue(s, appId);
-    const impatient = sealingActivities({ ...s.deps, config: { ...s.deps.config, callbacks: { timeoutMs: 300, allowPrivate: true } } });
+    const impatient = sealingActivities({
+      ...s.deps,
+      config: { ...s.deps.config, callbacks: { timeoutMs: 300, allowPrivate: true } },
+    });
     const t0 = Date.now();
     await assert.rejects(impatient.notifyCallback(appId), /no answer within 300 ms/);
     assert.ok(Date.now() - t0 < 3000);

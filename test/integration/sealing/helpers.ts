@@ -10,7 +10,12 @@ import { createHolderCrypto } from '../../../platform/holder-crypto';
 import { holderIdOf } from '../../../domain/holder';
 import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../../db/seed-demo';
 import { ensureDevelopmentTrust } from '../../../services/trust/seals';
-import { sealingActivities, renderQueueActivities, type SealingActivities, type RenderQueueActivities } from '../../../activities/sealing';
+import {
+  sealingActivities,
+  renderQueueActivities,
+  type SealingActivities,
+  type RenderQueueActivities,
+} from '../../../activities/sealing';
 import { createType, setTypeStatus } from '../../../db/certificate-types';
 import { getDepartment } from '../../../db/org';
 import { testDeps } from '../../support/app';
@@ -46,7 +51,11 @@ export interface SealingSetup {
 }
 
 /** Demo departments, staff, development seals and the two demo types, plus a person-holder type `PQ`. */
-export async function setupSealing(db: Db, converter: PdfConverter, overrides: Partial<ActivityDeps> = {}): Promise<SealingSetup> {
+export async function setupSealing(
+  db: Db,
+  converter: PdfConverter,
+  overrides: Partial<ActivityDeps> = {},
+): Promise<SealingSetup> {
   const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-sealing-blobs-'));
   const deps = testDeps(db, { blobs: createFileBlobStore(blobDir), converter, ...overrides });
   await seedDemo(db, 'certflow-demo');
@@ -54,7 +63,8 @@ export async function setupSealing(db: Db, converter: PdfConverter, overrides: P
   await seedDemoTypes(db, deps.blobs);
   // A qualification-style type held by a person, on the business licence template.
   const bl = DEMO_TYPES[0]!;
-  const template = (await db('certificate_type_versions').orderBy('id').first('template_sha256')).template_sha256 as string;
+  const template = (await db('certificate_type_versions').orderBy('id').first('template_sha256'))
+    .template_sha256 as string;
   await createType(db, {
     code: 'PQ',
     departmentId: (await getDepartment(db, 'market'))!.id,
@@ -159,7 +169,8 @@ export function blobFiles(dir: string): string[] {
 /** Every blob some row names: templates, seal images, renditions, certificates. */
 export async function referencedBlobs(db: Db): Promise<string[]> {
   const shas = new Set<string>();
-  for (const r of await db('certificate_type_versions').whereNotNull('template_sha256').select('template_sha256')) shas.add(r.template_sha256);
+  for (const r of await db('certificate_type_versions').whereNotNull('template_sha256').select('template_sha256'))
+    shas.add(r.template_sha256);
   for (const r of await db('seals').select('image_sha256')) shas.add(r.image_sha256);
   for (const r of await db('pdf_renditions').select('pdf_sha256')) shas.add(r.pdf_sha256);
   for (const r of await db('certificates').select('docx_sha256', 'pdf_sha256', 'record_sha256')) {

@@ -76,17 +76,43 @@ forEachDatabase('sealing pipeline', (get) => {
     const der = writeFile(dir, 'record.sig.der', Buffer.from(out.signature, 'base64'));
     const rootFile = writeFile(dir, 'root.pem', root);
     const deptFile = writeFile(dir, 'market.pem', seal.certificatePem);
-    const cms = run('openssl', ['cms', '-verify', '-binary', '-inform', 'DER', '-in', der, '-content', content,
-      '-nointern', '-certfile', deptFile, '-CAfile', rootFile, '-purpose', 'any', '-out', '/dev/null']);
+    const cms = run('openssl', [
+      'cms',
+      '-verify',
+      '-binary',
+      '-inform',
+      'DER',
+      '-in',
+      der,
+      '-content',
+      content,
+      '-nointern',
+      '-certfile',
+      deptFile,
+      '-CAfile',
+      rootFile,
+      '-purpose',
+      'any',
+      '-out',
+      '/dev/null',
+    ]);
     assert.equal(cms.status, 0, cms.output);
     assert.match(cms.stderr, /CMS Verification successful/);
     const chain = run('openssl', ['verify', '-CAfile', rootFile, deptFile]);
     assert.equal(chain.status, 0, chain.output);
-    assert.equal(verifyRecordSignature(Buffer.from(record), out.signature, root, { issuerDepartmentCode: 'market' }).ok, true);
+    assert.equal(
+      verifyRecordSignature(Buffer.from(record), out.signature, root, { issuerDepartmentCode: 'market' }).ok,
+      true,
+    );
 
     const r = JSON.parse(record);
     assert.equal(r.document.sha256, out.signedPdfSha);
-    assert.deepEqual(r.holder, { kind: 'entity', codeType: '001', name: '杭州西湖数字科技有限公司', id: '91350100M000100Y43' });
+    assert.deepEqual(r.holder, {
+      kind: 'entity',
+      codeType: '001',
+      name: '杭州西湖数字科技有限公司',
+      id: '91350100M000100Y43',
+    });
     assert.deepEqual(r.validity, { from: cert.validFrom, until: null });
     assert.deepEqual(r.type, { code: 'BL', version: 1, name: '营业执照' });
     assert.equal(r.issuedAt, cert.issuedAt);
@@ -99,9 +125,20 @@ forEachDatabase('sealing pipeline', (get) => {
     const { db } = get();
     const appId = await createApplication(db, s.deps.masterKey);
     const { number } = await issue(s, appId);
-    await s.acts.storeCertificate(appId, { docxSha: 'x'.repeat(64), signedPdfSha: 'x', recordSha: 'x', signature: 'x' });
-    const audit = await db('audit_log').where({ object_type: 'certificate', object_id: number }).orderBy('seq').select('category', 'action', 'department');
-    assert.deepEqual(audit.map((a) => `${a.category}:${a.action}:${a.department}`), ['sealing:certificate.seal:market', 'storing:certificate.store:market']);
+    await s.acts.storeCertificate(appId, {
+      docxSha: 'x'.repeat(64),
+      signedPdfSha: 'x',
+      recordSha: 'x',
+      signature: 'x',
+    });
+    const audit = await db('audit_log')
+      .where({ object_type: 'certificate', object_id: number })
+      .orderBy('seq')
+      .select('category', 'action', 'department');
+    assert.deepEqual(
+      audit.map((a) => `${a.category}:${a.action}:${a.department}`),
+      ['sealing:certificate.seal:market', 'storing:certificate.store:market'],
+    );
     assert.equal((await db('applications').where({ id: appId }).first()).status, 'issued');
   });
 
@@ -114,8 +151,18 @@ forEachDatabase('sealing pipeline', (get) => {
     assert.doesNotMatch(record, /11010519491231002X/);
     const r = JSON.parse(record);
     const idBinding = holderIdBinding(s.deps.masterKey, out.number, holderIdOf('person', holder.id));
-    assert.deepEqual(r.holder, { kind: 'person', codeType: '111', name: '张三', idMasked: '110105********002X', idBinding });
-    assert.notEqual(r.holder.idBinding, (await getCertificate(db, out.number))!.holderIdHash, 'not the lookup hash: records cannot be linked');
+    assert.deepEqual(r.holder, {
+      kind: 'person',
+      codeType: '111',
+      name: '张三',
+      idMasked: '110105********002X',
+      idBinding,
+    });
+    assert.notEqual(
+      r.holder.idBinding,
+      (await getCertificate(db, out.number))!.holderIdHash,
+      'not the lookup hash: records cannot be linked',
+    );
     const cert = (await getCertificate(db, out.number))!;
     assert.equal(cert.holderCodeType, '111');
     assert.match(cert.validUntil!, /^\d{4}-\d{2}-\d{2}$/, '36-month term');
@@ -146,20 +193,47 @@ forEachDatabase('sealing pipeline', (get) => {
 
     assert.equal((await db('certificates').where({ application_id: appId })).length, 1);
     assert.equal((await db('certificate_allocations').where({ application_id: appId })).length, 1);
-    assert.deepEqual(blobFiles(s.blobDir), await referencedBlobs(db), 'every blob is named by a row, and no temp files');
+    assert.deepEqual(
+      blobFiles(s.blobDir),
+      await referencedBlobs(db),
+      'every blob is named by a row, and no temp files',
+    );
   });
 
   it('conversion: a timeout is retried, input that is no DOCX is not', async () => {
-    const failing = (code: 'timeout' | 'not_docx') => renderQueueActivities({ ...s.deps, converter: { convert: async () => { throw new ConversionError(code, `simulated ${code}`); }, close: async () => {} } });
+    const failing = (code: 'timeout' | 'not_docx') =>
+      renderQueueActivities({
+        ...s.deps,
+        converter: {
+          convert: async () => {
+            throw new ConversionError(code, `simulated ${code}`);
+          },
+          close: async () => {},
+        },
+      });
     const docxSha = await s.deps.blobs.put(Buffer.from(`PK\x03\x04 not really a docx ${Date.now()}`));
-    await assert.rejects(failing('timeout').convertCertificate(docxSha), (err: Error) => err instanceof ConversionError && err.code === 'timeout' && !('nonRetryable' in err));
-    await assert.rejects(failing('not_docx').convertCertificate(docxSha), (err: Error & { nonRetryable?: boolean; type?: string }) => err.nonRetryable === true && err.type === 'NotDocx');
-    assert.equal(await get().db('pdf_renditions').where({ docx_sha256: docxSha }).first(), undefined, 'nothing remembered for a failed conversion');
+    await assert.rejects(
+      failing('timeout').convertCertificate(docxSha),
+      (err: Error) => err instanceof ConversionError && err.code === 'timeout' && !('nonRetryable' in err),
+    );
+    await assert.rejects(
+      failing('not_docx').convertCertificate(docxSha),
+      (err: Error & { nonRetryable?: boolean; type?: string }) => err.nonRetryable === true && err.type === 'NotDocx',
+    );
+    assert.equal(
+      await get().db('pdf_renditions').where({ docx_sha256: docxSha }).first(),
+      undefined,
+      'nothing remembered for a failed conversion',
+    );
   });
 
   it('refuses, without retrying, an application that was rejected', async () => {
     const { db } = get();
     const appId = await createApplication(db, s.deps.masterKey, { status: 'rejected' });
-    await assert.rejects(s.acts.allocateCertificateNumber(appId), (err: Error & { nonRetryable?: boolean; type?: string }) => err.nonRetryable === true && err.type === 'NotApproved');
+    await assert.rejects(
+      s.acts.allocateCertificateNumber(appId),
+      (err: Error & { nonRetryable?: boolean; type?: string }) =>
+        err.nonRetryable === true && err.type === 'NotApproved',
+    );
   });
 });

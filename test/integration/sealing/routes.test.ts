@@ -24,17 +24,36 @@ forEachDatabase('certificate routes', (get) => {
     const { db } = get();
     s = await setupSealing(db, converter);
     entity = (await issue(s, await createApplication(db, s.deps.masterKey))).number;
-    person = (await issue(s, await createApplication(db, s.deps.masterKey, { typeCode: 'PQ', holder: { kind: 'person', id: '11010519491231002X', name: '张三' } }))).number;
+    person = (
+      await issue(
+        s,
+        await createApplication(db, s.deps.masterKey, {
+          typeCode: 'PQ',
+          holder: { kind: 'person', id: '11010519491231002X', name: '张三' },
+        }),
+      )
+    ).number;
     await s.acts.warmCache(entity);
     // These routes never touch Temporal.
     app = await startTestApp({ db, temporal: {} as Client, deps: s.deps });
-    for (const u of ['market-handler', 'market-reviewer', 'health-handler', 'health-admin', 'platform-admin', 'market-admin']) tokens[u] = await app.login(u);
+    for (const u of [
+      'market-handler',
+      'market-reviewer',
+      'health-handler',
+      'health-admin',
+      'platform-admin',
+      'market-admin',
+    ])
+      tokens[u] = await app.login(u);
   });
   after(() => app?.close());
 
   const apiClient = async (department: string, scopes: string[]) => {
     const admin = department === 'market' ? tokens['market-admin'] : tokens['health-admin'];
-    const r = await app.fetch('/api/v1/api-clients', { token: admin, json: { name: `${department} 业务系统`, department, scopes } });
+    const r = await app.fetch('/api/v1/api-clients', {
+      token: admin,
+      json: { name: `${department} 业务系统`, department, scopes },
+    });
     assert.equal(r.status, 201);
     return ((await r.json()) as { apiKey: string }).apiKey;
   };
@@ -42,21 +61,45 @@ forEachDatabase('certificate routes', (get) => {
   it('the issuing department reads it, holder ID masked; ?reveal=holderId shows it and is audited', async () => {
     const r = await app.fetch(`/api/v1/certificates/${entity.toLowerCase()}`, { token: tokens['market-handler'] });
     assert.equal(r.status, 200);
-    const c = (await r.json()) as { number: string; holder: { id: string; idMasked: boolean; name: string }; status: string; statusCode: string; type: { code: string }; documents: { pdf: string } };
+    const c = (await r.json()) as {
+      number: string;
+      holder: { id: string; idMasked: boolean; name: string };
+      status: string;
+      statusCode: string;
+      type: { code: string };
+      documents: { pdf: string };
+    };
     assert.equal(c.number, entity, 'lower-case input is accepted and answered in canonical form');
-    assert.deepEqual(c.holder, { kind: 'entity', codeType: '001', name: '杭州西湖数字科技有限公司', id: '913501********0Y43', idMasked: true });
+    assert.deepEqual(c.holder, {
+      kind: 'entity',
+      codeType: '001',
+      name: '杭州西湖数字科技有限公司',
+      id: '913501********0Y43',
+      idMasked: true,
+    });
     assert.deepEqual([c.status, c.statusCode, c.type.code], ['valid', '01', 'BL']);
 
-    const revealed = (await (await app.fetch(`/api/v1/certificates/${person}?reveal=holderId`, { token: tokens['market-handler'] })).json()) as { holder: { id: string; idMasked: boolean } };
+    const revealed = (await (
+      await app.fetch(`/api/v1/certificates/${person}?reveal=holderId`, { token: tokens['market-handler'] })
+    ).json()) as { holder: { id: string; idMasked: boolean } };
     assert.deepEqual([revealed.holder.id, revealed.holder.idMasked], ['11010519491231002X', false]);
-    const masked = (await (await app.fetch(`/api/v1/certificates/${person}`, { token: tokens['market-reviewer'] })).json()) as { holder: { id: string } };
+    const masked = (await (
+      await app.fetch(`/api/v1/certificates/${person}`, { token: tokens['market-reviewer'] })
+    ).json()) as { holder: { id: string } };
     assert.equal(masked.holder.id, '110105********002X');
 
-    const audit = await get().db('audit_log').where({ action: 'certificate.read', object_id: person }).orderBy('seq').select('actor_name', 'detail', 'outcome');
-    assert.deepEqual(audit.map((a) => [a.actor_name, a.outcome, Boolean(a.detail && JSON.parse(a.detail).holderIdRevealed === true)]), [
-      ['market-handler', 'success', true],
-      ['market-reviewer', 'success', false],
-    ]);
+    const audit = await get()
+      .db('audit_log')
+      .where({ action: 'certificate.read', object_id: person })
+      .orderBy('seq')
+      .select('actor_name', 'detail', 'outcome');
+    assert.deepEqual(
+      audit.map((a) => [a.actor_name, a.outcome, Boolean(a.detail && JSON.parse(a.detail).holderIdRevealed === true)]),
+      [
+        ['market-handler', 'success', true],
+        ['market-reviewer', 'success', false],
+      ],
+    );
   });
 
   it('a health handler cannot read a market certificate, nor its PDF or record; the refusal is audited', async () => {
@@ -66,7 +109,10 @@ forEachDatabase('certificate routes', (get) => {
         assert.equal(r.status, 403, `${who} GET ${suffix || '/'}`);
       }
     }
-    const denied = await get().db('audit_log').where({ category: 'authorization', actor_name: 'health-handler', action: 'certificate.read' }).select('outcome', 'department');
+    const denied = await get()
+      .db('audit_log')
+      .where({ category: 'authorization', actor_name: 'health-handler', action: 'certificate.read' })
+      .select('outcome', 'department');
     assert.equal(denied.length, 3);
     assert.ok(denied.every((d) => d.outcome === 'denied' && d.department === 'market'));
   });
@@ -80,7 +126,11 @@ forEachDatabase('certificate routes', (get) => {
     const noReason = await app.fetch(`/api/v1/certificates/${entity}/pdf`, { apiKey: reader });
     assert.equal(noReason.status, 422, 'business systems state their reason for use');
     assert.equal(((await noReason.json()) as { errors: { field: string }[] }).errors[0]!.field, 'reason');
-    const audited = await get().db('audit_log').where({ action: 'certificate.read', object_id: entity, outcome: 'success' }).orderBy('seq', 'desc').first();
+    const audited = await get()
+      .db('audit_log')
+      .where({ action: 'certificate.read', object_id: entity, outcome: 'success' })
+      .orderBy('seq', 'desc')
+      .first();
     assert.match(audited.detail, /办理企业变更登记核验营业执照/);
     assert.equal((await app.fetch(`/api/v1/certificates/${entity}${why}`, { apiKey: writerOnly })).status, 403);
     assert.equal((await app.fetch(`/api/v1/certificates/${entity}/pdf${why}`, { apiKey: otherDept })).status, 403);
@@ -102,15 +152,23 @@ forEachDatabase('certificate routes', (get) => {
     assert.equal(pdf.headers.get('content-type'), 'application/pdf');
     assert.deepEqual(Buffer.from(await pdf.arrayBuffer()), await s.deps.blobs.get(cert.pdfSha256));
 
-    const rec = (await (await app.fetch(`/api/v1/certificates/${entity}/record`, { token: tokens['market-handler'] })).json()) as {
-      record: { number: string; document: { sha256: string } }; canonical: string; signature: string; signerCertificate: string; chain: string[];
+    const rec = (await (
+      await app.fetch(`/api/v1/certificates/${entity}/record`, { token: tokens['market-handler'] })
+    ).json()) as {
+      record: { number: string; document: { sha256: string } };
+      canonical: string;
+      signature: string;
+      signerCertificate: string;
+      chain: string[];
     };
     assert.equal(rec.canonical, cert.record);
     assert.equal(rec.record.number, entity);
     assert.equal(rec.record.document.sha256, cert.pdfSha256);
     const root = (await rootCertificatePem(get().db))!;
     assert.deepEqual(rec.chain, [root]);
-    const report = verifyRecordSignature(Buffer.from(rec.canonical), rec.signature, root, { issuerDepartmentCode: 'market' });
+    const report = verifyRecordSignature(Buffer.from(rec.canonical), rec.signature, root, {
+      issuerDepartmentCode: 'market',
+    });
     assert.equal(report.ok, true);
     assert.equal(report.signer?.certificatePem, rec.signerCertificate);
   });

@@ -2,7 +2,12 @@ import { createPrivateKey, webcrypto } from 'node:crypto';
 import { x509 } from 'node-opcua-crypto';
 import type { RootCa, SigningCredential } from '../../../services/trust/pki';
 
-const RSA = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+const RSA = {
+  name: 'RSASSA-PKCS1-v1_5',
+  modulusLength: 2048,
+  publicExponent: new Uint8Array([1, 0, 1]),
+  hash: 'SHA-256',
+};
 
 /**
  * A certificate our own root issued with a TLS profile (serverAuth/clientAuth, like the
@@ -29,7 +34,9 @@ export async function issueTlsCertificate(root: RootCa): Promise<SigningCredenti
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
   return {
-    privateKeyPem: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }).toString(),
+    privateKeyPem: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+      .export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
     certificatePem: `${cert.toString('pem')}\n`,
     chainPem: [root.certificatePem],
   };

@@ -28,11 +28,15 @@ describe('platform PKI (checked with openssl)', () => {
   let rootFile: string;
   let deptFile: string;
 
-  const x509Text = (file: string) => run('openssl', ['x509', '-in', file, '-noout', '-text', '-nameopt', 'utf8,sep_comma_plus']).stdout;
+  const x509Text = (file: string) =>
+    run('openssl', ['x509', '-in', file, '-noout', '-text', '-nameopt', 'utf8,sep_comma_plus']).stdout;
 
   before(async () => {
     dir = tempDir('pki');
-    root = await createDevelopmentRoot({ commonName: '杭州市电子证照平台根证书（开发）', organization: '杭州市电子证照平台' });
+    root = await createDevelopmentRoot({
+      commonName: '杭州市电子证照平台根证书（开发）',
+      organization: '杭州市电子证照平台',
+    });
     dept = await issueDepartmentSigningCertificate({ root, department: market, validityDays: 730 });
     rootFile = writeFile(dir, 'root.pem', root.certificatePem);
     deptFile = writeFile(dir, 'market.pem', dept.certificatePem);
@@ -115,10 +119,40 @@ describe('platform PKI (checked with openssl)', () => {
           'extendedKeyUsage=1.3.6.1.5.5.7.3.36,emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
       );
       const steps = [
-        ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-utf8',
-          '-subj', '/C=CN/O=杭州市电子证照平台/OU=health/CN=卫生健康委员会', '-out', csr],
-        ['x509', '-req', '-in', csr, '-CA', rootFile, '-CAkey', writeFile(dir, 'root.key', root.privateKeyPem),
-          '-set_serial', '0x4e21', '-days', '30', '-extfile', ext, '-out', cert],
+        [
+          'req',
+          '-new',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          key,
+          '-utf8',
+          '-subj',
+          '/C=CN/O=杭州市电子证照平台/OU=health/CN=卫生健康委员会',
+          '-out',
+          csr,
+        ],
+        [
+          'x509',
+          '-req',
+          '-in',
+          csr,
+          '-CA',
+          rootFile,
+          '-CAkey',
+          writeFile(dir, 'root.key', root.privateKeyPem),
+          '-set_serial',
+          '0x4e21',
+          '-days',
+          '30',
+          '-extfile',
+          ext,
+          '-out',
+          cert,
+        ],
       ];
       for (const args of steps) assert.equal(run('openssl', args).status, 0, args.join(' '));
       const imported = importPem({
@@ -130,9 +164,19 @@ describe('platform PKI (checked with openssl)', () => {
       const signature = signRecord(record, imported);
       assert.equal(verifyRecordSignature(record, signature, root.certificatePem).ok, true);
       const r = run('openssl', [
-        'cms', '-verify', '-binary', '-inform', 'DER', '-CAfile', rootFile, '-out', '/dev/null',
-        '-in', writeFile(dir, 'health.sig', Buffer.from(signature, 'base64')),
-        '-content', writeFile(dir, 'health.json', record),
+        'cms',
+        '-verify',
+        '-binary',
+        '-inform',
+        'DER',
+        '-CAfile',
+        rootFile,
+        '-out',
+        '/dev/null',
+        '-in',
+        writeFile(dir, 'health.sig', Buffer.from(signature, 'base64')),
+        '-content',
+        writeFile(dir, 'health.json', record),
       ]);
       assert.match(r.stderr, /CMS Verification successful/);
     });
@@ -140,13 +184,21 @@ describe('platform PKI (checked with openssl)', () => {
     it('refuses a key that belongs to another certificate', async () => {
       const other = await issueDepartmentSigningCertificate({ root, department: market, validityDays: 1 });
       assert.throws(
-        () => importPem({ certificatePem: dept.certificatePem, privateKeyPem: other.privateKeyPem, trustedRootPem: root.certificatePem }),
+        () =>
+          importPem({
+            certificatePem: dept.certificatePem,
+            privateKeyPem: other.privateKeyPem,
+            trustedRootPem: root.certificatePem,
+          }),
         /the private key does not belong to the certificate/,
       );
     });
 
     it('refuses a certificate from another root', async () => {
-      const foreign = await createDevelopmentRoot({ commonName: '杭州市电子证照平台根证书（开发）', organization: '杭州市电子证照平台' });
+      const foreign = await createDevelopmentRoot({
+        commonName: '杭州市电子证照平台根证书（开发）',
+        organization: '杭州市电子证照平台',
+      });
       const stranger = await issueDepartmentSigningCertificate({ root: foreign, department: market, validityDays: 30 });
       assert.throws(
         () =>
@@ -162,7 +214,12 @@ describe('platform PKI (checked with openssl)', () => {
     it('refuses a certificate without the document-signing profile', async () => {
       const tls = await issueTlsCertificate(root);
       assert.throws(
-        () => importPem({ certificatePem: tls.certificatePem, privateKeyPem: tls.privateKeyPem, trustedRootPem: root.certificatePem }),
+        () =>
+          importPem({
+            certificatePem: tls.certificatePem,
+            privateKeyPem: tls.privateKeyPem,
+            trustedRootPem: root.certificatePem,
+          }),
         /is not a document-signing certificate: key usage lacks nonRepudiation; extended key usage lacks documentSigning/,
       );
     });
@@ -182,7 +239,12 @@ describe('platform PKI (checked with openssl)', () => {
 
     it('says which input is not PEM', () => {
       assert.throws(
-        () => importPem({ certificatePem: 'hello', privateKeyPem: dept.privateKeyPem, trustedRootPem: root.certificatePem }),
+        () =>
+          importPem({
+            certificatePem: 'hello',
+            privateKeyPem: dept.privateKeyPem,
+            trustedRootPem: root.certificatePem,
+          }),
         /certificatePem is not a PEM certificate/,
       );
     });
@@ -190,9 +252,18 @@ describe('platform PKI (checked with openssl)', () => {
     it('opens a PKCS#12 file made by openssl, and names a wrong password', async () => {
       const p12 = writeFile(dir, 'market.p12', '');
       const made = run('openssl', [
-        'pkcs12', '-export', '-passout', 'pass:口令-2026',
-        '-inkey', writeFile(dir, 'market.key', dept.privateKeyPem),
-        '-in', deptFile, '-certfile', rootFile, '-out', p12,
+        'pkcs12',
+        '-export',
+        '-passout',
+        'pass:口令-2026',
+        '-inkey',
+        writeFile(dir, 'market.key', dept.privateKeyPem),
+        '-in',
+        deptFile,
+        '-certfile',
+        rootFile,
+        '-out',
+        p12,
       ]);
       assert.equal(made.status, 0, made.output);
       const imported = await importPkcs12(fs.readFileSync(p12), '口令-2026', { trustedRootPem: root.certificatePem });
@@ -218,7 +289,12 @@ describe('platform PKI (checked with openssl)', () => {
       const body = dept.privateKeyPem.split('\n')[1]!; // first base64 line of the PEM
       assert.ok(!blob.includes('PRIVATE KEY'));
       assert.ok(!blob.includes(body.slice(0, 24)));
-      const decoded = Buffer.concat(blob.split(':').slice(1).map((p) => Buffer.from(p, 'base64')));
+      const decoded = Buffer.concat(
+        blob
+          .split(':')
+          .slice(1)
+          .map((p) => Buffer.from(p, 'base64')),
+      );
       for (let i = 0; i + 16 <= der.length; i += 16) {
         assert.equal(decoded.indexOf(der.subarray(i, i + 16)), -1, `key bytes ${i}…${i + 16} appear in the blob`);
       }
@@ -226,7 +302,10 @@ describe('platform PKI (checked with openssl)', () => {
     });
 
     it('encrypts the same key differently each time (per-record salt and IV)', async () => {
-      assert.notEqual(await encryptPrivateKey(dept.privateKeyPem, masterKey), await encryptPrivateKey(dept.privateKeyPem, masterKey));
+      assert.notEqual(
+        await encryptPrivateKey(dept.privateKeyPem, masterKey),
+        await encryptPrivateKey(dept.privateKeyPem, masterKey),
+      );
     });
 
     it('fails clearly, never with garbage, under a wrong master key or a damaged blob', async () => {
@@ -242,7 +321,10 @@ describe('platform PKI (checked with openssl)', () => {
     });
 
     it('names an unknown scheme and refuses a weak master key', async () => {
-      await assert.rejects(decryptPrivateKey('v9:a:b:c:d', masterKey), /unsupported private key encryption scheme "v9"/);
+      await assert.rejects(
+        decryptPrivateKey('v9:a:b:c:d', masterKey),
+        /unsupported private key encryption scheme "v9"/,
+      );
       await assert.rejects(decryptPrivateKey(dept.privateKeyPem, masterKey), /not an encrypted private key/);
       await assert.rejects(encryptPrivateKey(dept.privateKeyPem, 'short'), /master key must be at least 16 bytes/);
     });
@@ -251,7 +333,9 @@ describe('platform PKI (checked with openssl)', () => {
   describe('revocation list', () => {
     it('is signed by the root and lists the revoked serials', async () => {
       const serial = new X509Certificate(dept.certificatePem).serialNumber;
-      const crl = await createCrl(root, [{ serialNumber: serial, revocationDate: new Date('2026-06-01T00:00:00Z') }], { crlNumber: 7 });
+      const crl = await createCrl(root, [{ serialNumber: serial, revocationDate: new Date('2026-06-01T00:00:00Z') }], {
+        crlNumber: 7,
+      });
       const file = writeFile(dir, 'root.crl', crl);
       const r = run('openssl', ['crl', '-in', file, '-CAfile', rootFile, '-noout', '-text']);
       assert.match(r.stderr, /verify OK/);

@@ -34,7 +34,11 @@ describe('PDF signature (checked with poppler pdfsig / NSS)', () => {
     dir = tempDir('sign-pdf');
     pdf = makeTestPdf(dir);
     const notBefore = new Date('2026-01-01T00:00:00Z'); // before the fixed signing time
-    root = await createDevelopmentRoot({ commonName: '杭州市电子证照平台根证书（测试）', organization: '杭州市电子证照平台', notBefore });
+    root = await createDevelopmentRoot({
+      commonName: '杭州市电子证照平台根证书（测试）',
+      organization: '杭州市电子证照平台',
+      notBefore,
+    });
     signer = await issueDepartmentSigningCertificate({ root, department: market, validityDays: 730, notBefore });
     signed = await signPdf(pdf, signer, info);
     trusting = nssDatabase(dir, [root.certificatePem]);
@@ -82,7 +86,10 @@ describe('PDF signature (checked with poppler pdfsig / NSS)', () => {
       trustedRootPem: root.certificatePem,
       at: r.signingTime!,
     });
-    assert.ok(checks.chain.ok && checks.validAtSigningTime.ok && checks.documentSigningProfile.ok, JSON.stringify(checks));
+    assert.ok(
+      checks.chain.ok && checks.validAtSigningTime.ok && checks.documentSigningProfile.ok,
+      JSON.stringify(checks),
+    );
   });
 
   it('appends to the document instead of rewriting it', () => {
@@ -124,12 +131,16 @@ describe('PDF signature (checked with poppler pdfsig / NSS)', () => {
     assert.equal(r.intact, false);
   });
 
-  it('is not trusted when the department certificate comes from a foreign root with our root\'s name', async () => {
+  it("is not trusted when the department certificate comes from a foreign root with our root's name", async () => {
     const foreignRoot = await createDevelopmentRoot({
       commonName: '杭州市电子证照平台根证书（测试）',
       organization: '杭州市电子证照平台',
     });
-    const impostor = await issueDepartmentSigningCertificate({ root: foreignRoot, department: market, validityDays: 30 });
+    const impostor = await issueDepartmentSigningCertificate({
+      root: foreignRoot,
+      department: market,
+      validityDays: 30,
+    });
     const forged = await signPdf(pdf, impostor, { ...info, signingTime: new Date() });
     const out = pdfsig(dir, forged, trusting);
     assert.match(out, /Signature Validation: Signature is Valid\./, 'the maths is fine…');
@@ -146,6 +157,9 @@ describe('PDF signature (checked with poppler pdfsig / NSS)', () => {
   });
 
   it('refuses a PDF without a signature, clearly', () => {
-    assert.throws(() => inspectPdfSignature(pdf), (err: Error) => err instanceof PdfSignatureError && /no signature/.test(err.message));
+    assert.throws(
+      () => inspectPdfSignature(pdf),
+      (err: Error) => err instanceof PdfSignatureError && /no signature/.test(err.message),
+    );
   });
 });

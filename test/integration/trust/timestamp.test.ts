@@ -5,8 +5,23 @@ import http from 'node:http';
 import { execFile } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { createHash, X509Certificate } from 'node:crypto';
-import { createCrl, createDevelopmentRoot, issueDepartmentSigningCertificate, type RootCa, type SigningCredential } from '../../../services/trust/pki';
-import { createTimestampToken, encodeTimestampRequest, issueTsaCertificate, parseTimestampRequest, TimestampRequestError, timestampResponse, tokenFromResponse, verifyTimestampToken } from '../../../services/trust/tsa';
+import {
+  createCrl,
+  createDevelopmentRoot,
+  issueDepartmentSigningCertificate,
+  type RootCa,
+  type SigningCredential,
+} from '../../../services/trust/pki';
+import {
+  createTimestampToken,
+  encodeTimestampRequest,
+  issueTsaCertificate,
+  parseTimestampRequest,
+  TimestampRequestError,
+  timestampResponse,
+  tokenFromResponse,
+  verifyTimestampToken,
+} from '../../../services/trust/tsa';
 import { inspectPdfSignature, signPdf } from '../../../services/trust/sign-pdf';
 import { appendDss } from '../../../services/trust/pades-dss';
 import { makeTestPdf, nssDatabase, pdfsig, run, tempDir, writeFile } from './tools';
@@ -20,7 +35,9 @@ const PYHANKO = path.resolve(__dirname, '../../../.tools/pyhanko/bin/pyhanko');
 const pyhanko = (args: string[]) =>
   new Promise<{ output: string }>((resolve) => {
     const env = { ...process.env, PYTHONPATH: path.dirname(path.dirname(PYHANKO)) };
-    execFile(PYHANKO, args, { env, timeout: 90_000 }, (_err, stdout, stderr) => resolve({ output: `${stdout}${stderr}` }));
+    execFile(PYHANKO, args, { env, timeout: 90_000 }, (_err, stdout, stderr) =>
+      resolve({ output: `${stdout}${stderr}` }),
+    );
   });
 
 /** Installed by scripts/setup.sh; missing, the pyHanko cases are skipped loudly, and fail under CI=true. */
@@ -56,7 +73,10 @@ describe('time-stamping and PAdES baseline signatures', function () {
     tsa = await issueTsaCertificate({ root, crlUrl });
     // One day: the pyHanko check below validates after it has expired.
     signer = await issueDepartmentSigningCertificate({
-      root, department: { code: 'market', name: '市场监督管理局', regionCode: '330100' }, validityDays: 1, crlUrl,
+      root,
+      department: { code: 'market', name: '市场监督管理局', regionCode: '330100' },
+      validityDays: 1,
+      crlUrl,
     });
     const pem = await createCrl(root, [], { crlNumber: 1 });
     crlDer = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
@@ -72,13 +92,42 @@ describe('time-stamping and PAdES baseline signatures', function () {
     it('answers an openssl query with a token openssl verifies against the TSA chain, and refuses other data', async () => {
       writeFile(dir, 'data.txt', '电子证照 data');
       writeFile(dir, 'other.txt', 'other data');
-      const q = run('openssl', ['ts', '-query', '-data', path.join(dir, 'data.txt'), '-sha256', '-cert', '-out', path.join(dir, 'q.tsq')]);
+      const q = run('openssl', [
+        'ts',
+        '-query',
+        '-data',
+        path.join(dir, 'data.txt'),
+        '-sha256',
+        '-cert',
+        '-out',
+        path.join(dir, 'q.tsq'),
+      ]);
       assert.equal(q.status, 0, q.output);
-      const reply = timestampResponse({ token: await createTimestampToken(tsa, parseTimestampRequest(fs.readFileSync(path.join(dir, 'q.tsq')))) });
+      const reply = timestampResponse({
+        token: await createTimestampToken(tsa, parseTimestampRequest(fs.readFileSync(path.join(dir, 'q.tsq')))),
+      });
       writeFile(dir, 'r.tsr', reply);
-      const ok = run('openssl', ['ts', '-verify', '-in', path.join(dir, 'r.tsr'), '-data', path.join(dir, 'data.txt'), '-CAfile', path.join(dir, 'root.pem')]);
+      const ok = run('openssl', [
+        'ts',
+        '-verify',
+        '-in',
+        path.join(dir, 'r.tsr'),
+        '-data',
+        path.join(dir, 'data.txt'),
+        '-CAfile',
+        path.join(dir, 'root.pem'),
+      ]);
       assert.match(ok.output, /Verification: OK/, ok.output);
-      const other = run('openssl', ['ts', '-verify', '-in', path.join(dir, 'r.tsr'), '-data', path.join(dir, 'other.txt'), '-CAfile', path.join(dir, 'root.pem')]);
+      const other = run('openssl', [
+        'ts',
+        '-verify',
+        '-in',
+        path.join(dir, 'r.tsr'),
+        '-data',
+        path.join(dir, 'other.txt'),
+        '-CAfile',
+        path.join(dir, 'root.pem'),
+      ]);
       assert.match(other.output, /Verification: FAILED/);
       assert.match(other.output, /message imprint mismatch/);
       const text = run('openssl', ['ts', '-reply', '-in', path.join(dir, 'r.tsr'), '-text']).output;
@@ -87,17 +136,35 @@ describe('time-stamping and PAdES baseline signatures', function () {
     });
 
     it('has a certificate whose only extended key usage, critical, is timeStamping', () => {
-      const out = run('openssl', ['x509', '-noout', '-ext', 'extendedKeyUsage', '-in', path.join(dir, 'tsa-chain.pem')]).output;
+      const out = run('openssl', [
+        'x509',
+        '-noout',
+        '-ext',
+        'extendedKeyUsage',
+        '-in',
+        path.join(dir, 'tsa-chain.pem'),
+      ]).output;
       assert.match(out, /X509v3 Extended Key Usage: critical\s+Time Stamping\s*$/);
     });
 
     it('rejects an unsupported hash with a granted-or-rejection reply, not an error', () => {
-      const q = run('openssl', ['ts', '-query', '-data', path.join(dir, 'data.txt'), '-sha1', '-out', path.join(dir, 'sha1.tsq')]);
+      const q = run('openssl', [
+        'ts',
+        '-query',
+        '-data',
+        path.join(dir, 'data.txt'),
+        '-sha1',
+        '-out',
+        path.join(dir, 'sha1.tsq'),
+      ]);
       assert.equal(q.status, 0, q.output);
       assert.throws(() => parseTimestampRequest(fs.readFileSync(path.join(dir, 'sha1.tsq'))), TimestampRequestError);
       const err = new TimestampRequestError('unsupported hash', 0);
       writeFile(dir, 'rej.tsr', timestampResponse({ error: err }));
-      assert.match(run('openssl', ['ts', '-reply', '-in', path.join(dir, 'rej.tsr'), '-text']).output, /Status: Rejected[\s\S]*unrecognized or unsupported algorithm identifier/i);
+      assert.match(
+        run('openssl', ['ts', '-reply', '-in', path.join(dir, 'rej.tsr'), '-text']).output,
+        /Status: Rejected[\s\S]*unrecognized or unsupported algorithm identifier/i,
+      );
     });
 
     it('checks tokens itself: over this signature value, by this TSA, not over anything else', async () => {
@@ -107,9 +174,15 @@ describe('time-stamping and PAdES baseline signatures', function () {
       assert.equal(good.ok, true, good.reason);
       assert.match(verifyTimestampToken(token, Buffer.from('another'), root.certificatePem).reason, /over other data/);
       const foreign = await createDevelopmentRoot({ commonName: 'certflow Test Root', organization: 'certflow' });
-      assert.match(verifyTimestampToken(token, value, foreign.certificatePem).reason, /the TSA: .*not the trusted root/);
+      assert.match(
+        verifyTimestampToken(token, value, foreign.certificatePem).reason,
+        /the TSA: .*not the trusted root/,
+      );
       // A department seal is no TSA.
-      const bySeal = await createTimestampToken(signer, parseTimestampRequest(encodeTimestampRequest(createHash('sha256').update(value).digest()).der));
+      const bySeal = await createTimestampToken(
+        signer,
+        parseTimestampRequest(encodeTimestampRequest(createHash('sha256').update(value).digest()).der),
+      );
       assert.match(verifyTimestampToken(bySeal, value, root.certificatePem).reason, /not a time-stamping certificate/);
     });
   });
@@ -119,7 +192,12 @@ describe('time-stamping and PAdES baseline signatures', function () {
     let lt: Buffer;
     before(async () => {
       const pdf = makeTestPdf(dir);
-      const info = { reason: '电子证照签发', location: '330100', name: '市场监督管理局', signingTime: new Date(Math.floor(Date.now() / 1000) * 1000) };
+      const info = {
+        reason: '电子证照签发',
+        location: '330100',
+        name: '市场监督管理局',
+        signingTime: new Date(Math.floor(Date.now() / 1000) * 1000),
+      };
       bt = await signPdf(pdf, signer, { ...info, timestamp: stamp });
       const certificatesPem = [signer.certificatePem, root.certificatePem, tsa.certificatePem];
       lt = appendDss(bt, { certificatesPem, crlsDer: [crlDer] });
@@ -154,7 +232,15 @@ describe('time-stamping and PAdES baseline signatures', function () {
 
     it('is valid for pyHanko, timestamp included, with only the platform root trusted (CRL fetched)', async function () {
       needPyhanko(this);
-      const r = await pyhanko(['sign', 'validate', '--pretty-print', '--trust', path.join(dir, 'root.pem'), '--trust-replace', path.join(dir, 'lt.pdf')]);
+      const r = await pyhanko([
+        'sign',
+        'validate',
+        '--pretty-print',
+        '--trust',
+        path.join(dir, 'root.pem'),
+        '--trust-replace',
+        path.join(dir, 'lt.pdf'),
+      ]);
       assert.match(r.output, /The signer's certificate is trusted\./, r.output);
       assert.match(r.output, /The timestamp token is cryptographically sound\./);
       assert.match(r.output, /The TSA certificate is trusted\./);
@@ -167,12 +253,32 @@ describe('time-stamping and PAdES baseline signatures', function () {
       crlServer.close(); // from here on only the DSS has the CRL
       const expired = new Date(new X509Certificate(signer.certificatePem).validTo).getTime();
       const later = new Date(expired + 5 * 86_400_000).toISOString().replace(/\.\d+Z$/, '+00:00');
-      const lt2 = await pyhanko(['sign', 'adesverify', '--pretty-print', '--trust', path.join(dir, 'root.pem'), '--trust-replace', '--validation-time', later, path.join(dir, 'lt.pdf')]);
+      const lt2 = await pyhanko([
+        'sign',
+        'adesverify',
+        '--pretty-print',
+        '--trust',
+        path.join(dir, 'root.pem'),
+        '--trust-replace',
+        '--validation-time',
+        later,
+        path.join(dir, 'lt.pdf'),
+      ]);
       assert.match(lt2.output, /expired/, 'the signer certificate has expired at that time');
       assert.match(lt2.output, /The signer's certificate is trusted\./, lt2.output);
       assert.match(lt2.output, /The signature is judged VALID\./);
       // Without the DSS (B-T only) the same check fails: the DSS is what carries it.
-      const bt2 = await pyhanko(['sign', 'adesverify', '--pretty-print', '--trust', path.join(dir, 'root.pem'), '--trust-replace', '--validation-time', later, path.join(dir, 'bt.pdf')]);
+      const bt2 = await pyhanko([
+        'sign',
+        'adesverify',
+        '--pretty-print',
+        '--trust',
+        path.join(dir, 'root.pem'),
+        '--trust-replace',
+        '--validation-time',
+        later,
+        path.join(dir, 'bt.pdf'),
+      ]);
       assert.match(bt2.output, /The signature is judged INVALID\./);
     });
   });

@@ -36,7 +36,15 @@ export function makeTestPdf(dir: string): Buffer {
   );
   // Own profile: another soffice on this machine (other tests, other engineers) must not collide.
   const profile = `file://${path.join(dir, 'lo-profile')}`;
-  const r = run('soffice', [`-env:UserInstallation=${profile}`, '--headless', '--convert-to', 'pdf', '--outdir', dir, html]);
+  const r = run('soffice', [
+    `-env:UserInstallation=${profile}`,
+    '--headless',
+    '--convert-to',
+    'pdf',
+    '--outdir',
+    dir,
+    html,
+  ]);
   const pdf = path.join(dir, 'licence.pdf');
   if (!fs.existsSync(pdf)) throw new Error(`soffice made no PDF: ${r.output}`);
   return fs.readFileSync(pdf);

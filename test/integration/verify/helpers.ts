@@ -1,6 +1,11 @@
 import { X509Certificate } from 'node:crypto';
 import type { Db } from '../../../db/knex';
-import { createDevelopmentRoot, encryptPrivateKey, issueDepartmentSigningCertificate, type SigningCredential } from '../../../services/trust/pki';
+import {
+  createDevelopmentRoot,
+  encryptPrivateKey,
+  issueDepartmentSigningCertificate,
+  type SigningCredential,
+} from '../../../services/trust/pki';
 import { getDefaultSeal, insertSeal } from '../../../db/trust';
 import { getDepartment } from '../../../db/org';
 import type { CheckId, CheckStatus, VerificationReport } from '../../../services/verify';
@@ -11,14 +16,50 @@ export function outcomes(report: VerificationReport): Partial<Record<CheckId, Ch
 }
 
 /** `expected` with every listed check passed except the ones named. */
-export function allPassedExcept(ids: CheckId[], except: Partial<Record<CheckId, CheckStatus>>): Partial<Record<CheckId, CheckStatus>> {
+export function allPassedExcept(
+  ids: CheckId[],
+  except: Partial<Record<CheckId, CheckStatus>>,
+): Partial<Record<CheckId, CheckStatus>> {
   return Object.fromEntries(ids.map((id) => [id, except[id] ?? 'passed']));
 }
 
 // Signatures certflow makes carry a timestamp (checked as `timestamp`); every signer is checked for revocation.
-export const PDF_CHECKS: CheckId[] = ['integrity', 'pdfSignature', 'recordSignature', 'chain', 'signerValidity', 'signerProfile', 'timestamp', 'revocation', 'issuer', 'pdfHash', 'status'];
-export const RECORD_CHECKS: CheckId[] = ['recordSignature', 'chain', 'signerValidity', 'signerProfile', 'timestamp', 'revocation', 'issuer', 'pdfHash', 'record', 'status'];
-export const NUMBER_CHECKS: CheckId[] = ['recordSignature', 'chain', 'signerValidity', 'signerProfile', 'timestamp', 'revocation', 'issuer', 'pdfHash', 'status'];
+export const PDF_CHECKS: CheckId[] = [
+  'integrity',
+  'pdfSignature',
+  'recordSignature',
+  'chain',
+  'signerValidity',
+  'signerProfile',
+  'timestamp',
+  'revocation',
+  'issuer',
+  'pdfHash',
+  'status',
+];
+export const RECORD_CHECKS: CheckId[] = [
+  'recordSignature',
+  'chain',
+  'signerValidity',
+  'signerProfile',
+  'timestamp',
+  'revocation',
+  'issuer',
+  'pdfHash',
+  'record',
+  'status',
+];
+export const NUMBER_CHECKS: CheckId[] = [
+  'recordSignature',
+  'chain',
+  'signerValidity',
+  'signerProfile',
+  'timestamp',
+  'revocation',
+  'issuer',
+  'pdfHash',
+  'status',
+];
 /** The same lists for a signature made without a timestamp (by a test, not by certflow). */
 export const untimed = (ids: CheckId[]) => ids.filter((id) => id !== 'timestamp');
 
@@ -28,14 +69,22 @@ export const untimed = (ids: CheckId[]) => ids.filter((id) => id !== 'timestamp'
  */
 export async function foreignMarketCredential(): Promise<SigningCredential> {
   const root = await createDevelopmentRoot({ commonName: 'certflow Development Root CA', organization: 'certflow' });
-  return issueDepartmentSigningCertificate({ root, department: { code: 'market', name: '市场监督管理局', regionCode: '330100' }, validityDays: 365 });
+  return issueDepartmentSigningCertificate({
+    root,
+    department: { code: 'market', name: '市场监督管理局', regionCode: '330100' },
+    validityDays: 365,
+  });
 }
 
 /**
  * Makes `cred` market's default seal (as if someone slipped it in); returns a function that
  * restores the old default.
  */
-export async function useSealForMarket(db: Db, masterKey: Buffer, cred: SigningCredential): Promise<() => Promise<void>> {
+export async function useSealForMarket(
+  db: Db,
+  masterKey: Buffer,
+  cred: SigningCredential,
+): Promise<() => Promise<void>> {
   const market = (await getDepartment(db, 'market'))!;
   const original = (await getDefaultSeal(db, 'market'))!;
   const cert = new X509Certificate(cred.certificatePem);

@@ -61,8 +61,15 @@ forEachDatabase('time-stamping and seal revocation API', (get) => {
     writeFile(dir, 'root.pem', await (await app.fetch('/api/v1/trust/root.pem')).text());
     const args = ['-in', `${dir}/r.tsr`, '-CAfile', `${dir}/root.pem`, '-untrusted', `${dir}/tsa.pem`];
     assert.match(run('openssl', ['ts', '-verify', '-queryfile', `${dir}/q.tsq`, ...args]).output, /Verification: OK/);
-    assert.match(run('openssl', ['ts', '-verify', '-data', `${dir}/other.txt`, ...args]).output, /Verification: FAILED/);
-    const bad = await app.fetch('/api/v1/tsa', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+    assert.match(
+      run('openssl', ['ts', '-verify', '-data', `${dir}/other.txt`, ...args]).output,
+      /Verification: FAILED/,
+    );
+    const bad = await app.fetch('/api/v1/tsa', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'x',
+    });
     assert.equal(bad.status, 415);
   });
 
@@ -77,9 +84,15 @@ forEachDatabase('time-stamping and seal revocation API', (get) => {
     const { db } = get();
     const cert = (await getCertificate(db, first.number))!;
     const dept = await app.login('market-admin');
-    const denied = await app.fetch(`/api/v1/seals/${cert.sealId}/revocation`, { token: dept, json: { reason: 'superseded' } });
+    const denied = await app.fetch(`/api/v1/seals/${cert.sealId}/revocation`, {
+      token: dept,
+      json: { reason: 'superseded' },
+    });
     assert.equal(denied.status, 403);
-    const missing = await app.fetch(`/api/v1/seals/${cert.sealId}/revocation`, { token: admin, json: { reason: 'keyCompromise' } });
+    const missing = await app.fetch(`/api/v1/seals/${cert.sealId}/revocation`, {
+      token: admin,
+      json: { reason: 'keyCompromise' },
+    });
     assert.equal(missing.status, 422, await missing.clone().text());
     assert.match(await missing.text(), /compromisedSince/);
   });
@@ -96,14 +109,22 @@ forEachDatabase('time-stamping and seal revocation API', (get) => {
     });
     assert.equal(r.status, 201, await r.clone().text());
     assert.equal((await getSeal(db, cert.sealId))!.active, false, 'a revoked seal signs no more');
-    const again = await app.fetch(`/api/v1/seals/${cert.sealId}/revocation`, { token: admin, json: { reason: 'superseded' } });
+    const again = await app.fetch(`/api/v1/seals/${cert.sealId}/revocation`, {
+      token: admin,
+      json: { reason: 'superseded' },
+    });
     assert.equal(again.status, 409);
     const kept = await verify(first.number);
     assert.equal(kept.verdict, 'valid', JSON.stringify(kept.checks));
-    assert.match(kept.checks.find((c) => c.id === 'revocation')!.reason, /timestamp proves the signature was made before/);
+    assert.match(
+      kept.checks.find((c) => c.id === 'revocation')!.reason,
+      /timestamp proves the signature was made before/,
+    );
 
     // Move the compromise back before the signatures: they fail, saying why.
-    await db('seal_revocations').where({ seal_id: cert.sealId }).update({ compromised_at: new Date(issuedAt - 60_000) });
+    await db('seal_revocations')
+      .where({ seal_id: cert.sealId })
+      .update({ compromised_at: new Date(issuedAt - 60_000) });
     const lost = await verify(second.number);
     assert.equal(lost.verdict, 'invalid');
     assert.equal(outcomes(lost).revocation, 'failed');

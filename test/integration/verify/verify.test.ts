@@ -11,7 +11,16 @@ import { certificateCacheKey } from '../../../db/certificate-cache';
 import { getDefaultSeal } from '../../../db/trust';
 import { canonicalize } from '../../../domain/canonical-json';
 import { formatCertificateNumber } from '../../../domain/certificate-number';
-import { allPassedExcept, foreignMarketCredential, NUMBER_CHECKS, outcomes, PDF_CHECKS, RECORD_CHECKS, useSealForMarket, untimed } from './helpers';
+import {
+  allPassedExcept,
+  foreignMarketCredential,
+  NUMBER_CHECKS,
+  outcomes,
+  PDF_CHECKS,
+  RECORD_CHECKS,
+  useSealForMarket,
+  untimed,
+} from './helpers';
 
 /**
  * verifyCertificate on real certificates issued through the sealing activities (SQLite; the
@@ -34,7 +43,13 @@ describe('verifyCertificate: tamper cases fail the right check', () => {
     s = await setupSealing(t.db, converter);
     deps = s.deps;
     entity = await issue(s, await createApplication(t.db, s.deps.masterKey));
-    person = await issue(s, await createApplication(t.db, s.deps.masterKey, { typeCode: 'PQ', holder: { kind: 'person', id: '11010519491231002X', name: '张三丰' } }));
+    person = await issue(
+      s,
+      await createApplication(t.db, s.deps.masterKey, {
+        typeCode: 'PQ',
+        holder: { kind: 'person', id: '11010519491231002X', name: '张三丰' },
+      }),
+    );
     pdf = await s.deps.blobs.get(entity.signedPdfSha);
   });
   after(() => t?.drop());
@@ -48,8 +63,15 @@ describe('verifyCertificate: tamper cases fail the right check', () => {
     assert.deepEqual(outcomes(r), allPassedExcept(PDF_CHECKS, {}));
     assert.ok(r.checks.every((c) => c.title && c.titleEn && c.reason));
     assert.equal(r.certificate?.number, entity.number);
-    assert.deepEqual(r.certificate?.holder, { kind: 'entity', name: '杭州西湖数字科技有限公司', idMasked: '913501********0Y43' });
-    assert.deepEqual([r.certificate?.issuer.department, r.certificate?.issuer.name, r.certificate?.type.code, r.certificate?.status], ['market', '市场监督管理局', 'BL', 'valid']);
+    assert.deepEqual(r.certificate?.holder, {
+      kind: 'entity',
+      name: '杭州西湖数字科技有限公司',
+      idMasked: '913501********0Y43',
+    });
+    assert.deepEqual(
+      [r.certificate?.issuer.department, r.certificate?.issuer.name, r.certificate?.type.code, r.certificate?.status],
+      ['market', '市场监督管理局', 'BL', 'valid'],
+    );
     assert.ok(!JSON.stringify(r).includes('91350100M000100Y43'), 'no full credit code in the report');
   });
 
@@ -73,7 +95,10 @@ describe('verifyCertificate: tamper cases fail the right check', () => {
   it('the same document signed under a foreign CA fails the chain', async () => {
     const cert = await stored(entity.number);
     const resigned = await signPdf(await s.deps.blobs.get(entity.pdfSha), await foreignMarketCredential(), {
-      reason: `电子证照签发 ${entity.number}`, name: '市场监督管理局', location: '330100', signingTime: new Date(cert.issuedAt),
+      reason: `电子证照签发 ${entity.number}`,
+      name: '市场监督管理局',
+      location: '330100',
+      signingTime: new Date(cert.issuedAt),
     });
     const r = await verifyCertificate(deps, resigned);
     assert.deepEqual(outcomes(r), allPassedExcept(untimed(PDF_CHECKS), { chain: 'failed', pdfHash: 'failed' }));
@@ -110,10 +135,12 @@ describe('verifyCertificate: tamper cases fail the right check', () => {
     assert.ok(!JSON.stringify(r).includes('11010519491231002X'), 'no full ID number in the report');
   });
 
-  it('a record signed by another department\'s key fails issuer, and only issuer', async () => {
+  it("a record signed by another department's key fails issuer, and only issuer", async () => {
     const cert = await stored(entity.number);
     const { credential } = await loadSealForSigning(s.deps, (await getDefaultSeal(t.db, 'health'))!);
-    const signature = signRecord(Buffer.from(cert.record, 'utf8'), credential, { signingTime: new Date(cert.issuedAt) });
+    const signature = signRecord(Buffer.from(cert.record, 'utf8'), credential, {
+      signingTime: new Date(cert.issuedAt),
+    });
     const r = await verifyCertificate(deps, { record: cert.record, signature });
     assert.equal(r.verdict, 'invalid');
     assert.deepEqual(outcomes(r), allPassedExcept(untimed(RECORD_CHECKS), { issuer: 'failed' }));
@@ -131,11 +158,17 @@ describe('verifyCertificate: tamper cases fail the right check', () => {
 
   it('a well-signed record of a number never issued here fails status: not issued by this platform', async () => {
     const cert = await stored(entity.number);
-    const fake = { ...(JSON.parse(cert.record) as Record<string, unknown>), number: formatCertificateNumber({ typeCode: 'BL', region: '330100', year: 2020, serial: 1 }) };
+    const fake = {
+      ...(JSON.parse(cert.record) as Record<string, unknown>),
+      number: formatCertificateNumber({ typeCode: 'BL', region: '330100', year: 2020, serial: 1 }),
+    };
     const { credential } = await loadSealForSigning(s.deps, (await getDefaultSeal(t.db, 'market'))!);
     const text = canonicalize(fake);
     const r = await verifyCertificate(deps, { record: text, signature: signRecord(Buffer.from(text), credential) });
-    assert.deepEqual(outcomes(r), allPassedExcept(untimed(RECORD_CHECKS), { pdfHash: 'indeterminate', record: 'indeterminate', status: 'failed' }));
+    assert.deepEqual(
+      outcomes(r),
+      allPassedExcept(untimed(RECORD_CHECKS), { pdfHash: 'indeterminate', record: 'indeterminate', status: 'failed' }),
+    );
     assert.match(check(r, 'status').reason, /was not issued by this platform/);
     assert.equal(r.certificate, null);
   });
@@ -145,12 +178,22 @@ describe('verifyCertificate: tamper cases fail the right check', () => {
     const { number } = await issue(s, app);
     assert.deepEqual(outcomes(await verifyCertificate(deps, number)), allPassedExcept(NUMBER_CHECKS, {}));
     // The report above warmed the cache: without the delete, the stale "valid" would be served.
-    await t.db('certificates').where({ number }).update({ status: 'revoked', status_changed_at: new Date('2026-03-01T02:00:00Z'), status_reason: '以欺骗手段取得' });
+    await t
+      .db('certificates')
+      .where({ number })
+      .update({
+        status: 'revoked',
+        status_changed_at: new Date('2026-03-01T02:00:00Z'),
+        status_reason: '以欺骗手段取得',
+      });
     await deps.cache.del(certificateCacheKey(number));
     const revoked = await verifyCertificate(deps, number);
     assert.deepEqual(outcomes(revoked), allPassedExcept(NUMBER_CHECKS, { status: 'failed' }));
     assert.equal(check(revoked, 'status').reason, 'revoked (吊销) on 2026-03-01: 以欺骗手段取得');
-    assert.deepEqual([revoked.verdict, revoked.certificate?.status, revoked.certificate?.statusReason], ['invalid', 'revoked', '以欺骗手段取得']);
+    assert.deepEqual(
+      [revoked.verdict, revoked.certificate?.status, revoked.certificate?.statusReason],
+      ['invalid', 'revoked', '以欺骗手段取得'],
+    );
 
     // Past its end date while the row still says valid (the sweep has not run): expired.
     await t.db('certificates').where({ number: entity.number }).update({ valid_until: '2020-01-01' });
@@ -162,13 +205,23 @@ describe('verifyCertificate: tamper cases fail the right check', () => {
   });
 
   it('an unknown number: only status, failed; a PDF without a signature fails integrity', async () => {
-    const r = await verifyCertificate(deps, formatCertificateNumber({ typeCode: 'BL', region: '330100', year: 2099, serial: 42 }));
+    const r = await verifyCertificate(
+      deps,
+      formatCertificateNumber({ typeCode: 'BL', region: '330100', year: 2099, serial: 42 }),
+    );
     assert.deepEqual(outcomes(r), { status: 'failed' });
     assert.equal(r.certificate, null);
     const unsigned = await verifyCertificate(deps, await s.deps.blobs.get(entity.pdfSha));
     assert.deepEqual(outcomes(unsigned), {
-      integrity: 'failed', pdfSignature: 'failed', recordSignature: 'indeterminate', chain: 'indeterminate', signerValidity: 'indeterminate',
-      signerProfile: 'indeterminate', issuer: 'indeterminate', pdfHash: 'failed', status: 'failed',
+      integrity: 'failed',
+      pdfSignature: 'failed',
+      recordSignature: 'indeterminate',
+      chain: 'indeterminate',
+      signerValidity: 'indeterminate',
+      signerProfile: 'indeterminate',
+      issuer: 'indeterminate',
+      pdfHash: 'failed',
+      status: 'failed',
     });
     assert.match(check(unsigned, 'integrity').reason, /has no signature/);
   });

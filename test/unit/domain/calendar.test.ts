@@ -6,7 +6,10 @@ describe('calendar', () => {
     assert.deepEqual([1900, 2000, 2023, 2024, 2100].map(isLeapYear), [false, true, false, true, false]);
     assert.equal(daysInMonth(2024, 2), 29);
     assert.equal(daysInMonth(2023, 2), 28);
-    assert.deepEqual([1, 3, 4, 6, 9, 11, 12].map((m) => daysInMonth(2023, m)), [31, 31, 30, 30, 30, 30, 31]);
+    assert.deepEqual(
+      [1, 3, 4, 6, 9, 11, 12].map((m) => daysInMonth(2023, m)),
+      [31, 31, 30, 30, 30, 30, 31],
+    );
   });
 
   it('knows which days exist', () => {

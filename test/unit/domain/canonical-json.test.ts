@@ -130,7 +130,11 @@ describe('canonical JSON (RFC 8785)', () => {
   });
 
   it('rejects Date, telling the caller to pass an ISO string', () => {
-    rejects({ issuedAt: new Date(0) }, '$.issuedAt', /a Date is not a plain object \(pass an ISO 8601 string instead\)/);
+    rejects(
+      { issuedAt: new Date(0) },
+      '$.issuedAt',
+      /a Date is not a plain object \(pass an ISO 8601 string instead\)/,
+    );
   });
 
   it('rejects non-plain objects that JSON.stringify would quietly reshape', () => {

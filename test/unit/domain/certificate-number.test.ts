@@ -77,7 +77,8 @@ describe('certificate number (证照编号)', () => {
       ['BL-330106-2026-0000042-BB', 'check must be one character, 0-9 or A-Z'],
       ['BL-330106-2026-0000042-C', 'check character is wrong'],
     ];
-    for (const [input, reason] of cases) assert.deepEqual(parseCertificateNumber(input), { ok: false, reason }, String(input));
+    for (const [input, reason] of cases)
+      assert.deepEqual(parseCertificateNumber(input), { ok: false, reason }, String(input));
   });
 
   it('refuses to format bad parts, naming the part', () => {
@@ -92,11 +93,14 @@ describe('certificate number (证照编号)', () => {
       [{ serial: 4.2 }, /serial must be an integer/],
     ];
     for (const [bad, message] of cases) {
-      assert.throws(() => formatCertificateNumber({ ...PARTS, ...bad }), (err: unknown) => {
-        assert.ok(err instanceof InvalidValueError);
-        assert.match(err.message, message);
-        return true;
-      });
+      assert.throws(
+        () => formatCertificateNumber({ ...PARTS, ...bad }),
+        (err: unknown) => {
+          assert.ok(err instanceof InvalidValueError);
+          assert.match(err.message, message);
+          return true;
+        },
+      );
     }
   });
 });

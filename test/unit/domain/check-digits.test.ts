@@ -74,7 +74,8 @@ describe('resident ID number (GB 11643-1999)', () => {
       ['110105194912310021', 'check digit is wrong'],
       ['440524188001010015', 'check digit is wrong'],
     ];
-    for (const [input, reason] of cases) assert.deepEqual(validateResidentId(input), { ok: false, reason }, String(input));
+    for (const [input, reason] of cases)
+      assert.deepEqual(validateResidentId(input), { ok: false, reason }, String(input));
   });
 
   it('catches every single mistyped digit', () => {
@@ -138,7 +139,8 @@ describe('unified social credit code (GB 32100-2015)', () => {
       ['9135A100M000100Y43', 'region code (characters 3-8) must be 6 digits, got 35A100'],
       ['91350100M000100Y44', 'check character is wrong'],
     ];
-    for (const [input, reason] of cases) assert.deepEqual(validateCreditCode(input), { ok: false, reason }, String(input));
+    for (const [input, reason] of cases)
+      assert.deepEqual(validateCreditCode(input), { ok: false, reason }, String(input));
   });
 
   it('catches every single mistyped character', () => {
@@ -168,8 +170,14 @@ describe('ISO/IEC 7064 MOD 37,36', () => {
       ok: false,
       reason: 'must be at least 2 characters: a body and a check character',
     });
-    assert.deepEqual(validateMod37_36('a12425GABC1234002M'), { ok: false, reason: "character 1 ('a') is not 0-9 or A-Z" });
-    assert.deepEqual(validateMod37_36('A1242-5GABC1234002M'), { ok: false, reason: "character 6 ('-') is not 0-9 or A-Z" });
+    assert.deepEqual(validateMod37_36('a12425GABC1234002M'), {
+      ok: false,
+      reason: "character 1 ('a') is not 0-9 or A-Z",
+    });
+    assert.deepEqual(validateMod37_36('A1242-5GABC1234002M'), {
+      ok: false,
+      reason: "character 6 ('-') is not 0-9 or A-Z",
+    });
   });
 
   it('refuses to compute over an empty body or foreign characters', () => {
@@ -185,7 +193,8 @@ describe('ISO/IEC 7064 MOD 37,36', () => {
 
   it('catches every single substitution and every adjacent swap in the example identifier', () => {
     const good = '11100000000013338W01111430000006122244L20230000403001U';
-    for (const typo of singleSubstitutions(good, MOD37_36_ALPHABET)) assert.equal(validateMod37_36(typo).ok, false, typo);
+    for (const typo of singleSubstitutions(good, MOD37_36_ALPHABET))
+      assert.equal(validateMod37_36(typo).ok, false, typo);
     for (let i = 0; i + 1 < good.length; i++) {
       if (good[i] === good[i + 1]) continue;
       const swapped = good.slice(0, i) + good[i + 1] + good[i] + good.slice(i + 2);

@@ -14,7 +14,13 @@ import {
 const FIELDS: FaceField[] = [
   { key: 'creditCode', label: '统一社会信用代码', type: 'creditCode', required: true, catalog: true },
   { key: 'name', label: '名称', type: 'text', required: true, maxLength: 100, catalog: true },
-  { key: 'entityType', label: '类型', type: 'enum', required: true, options: ['有限责任公司', '股份有限公司', '个人独资企业'] },
+  {
+    key: 'entityType',
+    label: '类型',
+    type: 'enum',
+    required: true,
+    options: ['有限责任公司', '股份有限公司', '个人独资企业'],
+  },
   { key: 'legalRepresentative', label: '法定代表人', type: 'text', required: true, minLength: 2, maxLength: 50 },
   { key: 'representativeId', label: '法定代表人身份证号码', type: 'idNumber', required: false },
   { key: 'registeredCapital', label: '注册资本（万元）', type: 'number', required: true, min: 0 },
@@ -33,9 +39,10 @@ const GOOD = {
   establishedOn: '2024-02-29',
 };
 
-const PNG_1X1 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
-const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0xff, 0xd9]).toString('base64');
+const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0xff, 0xd9]).toString(
+  'base64',
+);
 const GIF = Buffer.from('GIF89a\x01\x00\x01\x00', 'latin1').toString('base64');
 
 /** The errors for `data`, as { field: message }. */
@@ -81,7 +88,8 @@ describe('face field definitions', () => {
   it('need an identifier key, a label, a known type and nothing else', () => {
     const paths = (field: object) => faceFieldSchema.safeParse(field).error?.issues.map((i) => i.path.join('.'));
     const base = { key: 'name', label: '名称', type: 'text', required: true };
-    for (const key of ['1name', '_name', 'na-me', 'na me', '名称', '']) assert.deepEqual(paths({ ...base, key }), ['key'], key);
+    for (const key of ['1name', '_name', 'na-me', 'na me', '名称', ''])
+      assert.deepEqual(paths({ ...base, key }), ['key'], key);
     assert.deepEqual(paths({ ...base, label: '  ' }), ['label']);
     assert.deepEqual(paths({ ...base, type: 'string' }), ['type']);
     assert.deepEqual(paths({ ...base, required: 'yes' }), ['required']);
@@ -124,7 +132,10 @@ describe('face data', () => {
   });
 
   it('leaves out optional fields sent empty or null, and requires the required ones', () => {
-    assert.deepEqual(validateFaceData(FIELDS, { ...GOOD, postcode: '', photo: null, copyNo: '   ' }), { ok: true, data: GOOD });
+    assert.deepEqual(validateFaceData(FIELDS, { ...GOOD, postcode: '', photo: null, copyNo: '   ' }), {
+      ok: true,
+      data: GOOD,
+    });
     assert.deepEqual(errorsOf({ ...GOOD, name: '', legalRepresentative: null, registeredCapital: undefined }), {
       name: 'is required',
       legalRepresentative: 'is required',
@@ -145,7 +156,11 @@ describe('face data', () => {
     });
     assert.equal(r.ok, false);
     assert.deepEqual(r.ok ? [] : r.errors, [
-      { field: 'creditCode', label: '统一社会信用代码', message: 'unified social credit code check character is wrong' },
+      {
+        field: 'creditCode',
+        label: '统一社会信用代码',
+        message: 'unified social credit code check character is wrong',
+      },
       { field: 'name', label: '名称', message: 'must be at most 100 characters, got 101' },
       { field: 'entityType', label: '类型', message: 'must be one of: 有限责任公司, 股份有限公司, 个人独资企业' },
       { field: 'legalRepresentative', label: '法定代表人', message: 'must be at least 2 characters' },
@@ -165,7 +180,10 @@ describe('face data', () => {
       ],
     });
     for (const data of [null, 'x', [GOOD]]) {
-      assert.deepEqual(validateFaceData(FIELDS, data), { ok: false, errors: [{ field: '', message: 'face data must be a JSON object' }] });
+      assert.deepEqual(validateFaceData(FIELDS, data), {
+        ok: false,
+        errors: [{ field: '', message: 'face data must be a JSON object' }],
+      });
     }
     // Keys that happen to name Object.prototype members are still unknown fields.
     assert.deepEqual(errorsOf(JSON.parse(JSON.stringify({ ...GOOD, constructor: 'x' }))), {
@@ -175,10 +193,14 @@ describe('face data', () => {
 
   it('checks dates are written YYYY-MM-DD and numbers are finite and in range', () => {
     for (const date of ['2024/02/29', '20240229', '2024-2-29', '2024-02-29T00:00:00Z']) {
-      assert.deepEqual(errorsOf({ ...GOOD, establishedOn: date }), { establishedOn: 'must be a date written YYYY-MM-DD' });
+      assert.deepEqual(errorsOf({ ...GOOD, establishedOn: date }), {
+        establishedOn: 'must be a date written YYYY-MM-DD',
+      });
     }
     assert.deepEqual(errorsOf({ ...GOOD, registeredCapital: -1 }), { registeredCapital: 'must be at least 0' });
-    assert.deepEqual(errorsOf({ ...GOOD, registeredCapital: Infinity }), { registeredCapital: 'must be a finite number' });
+    assert.deepEqual(errorsOf({ ...GOOD, registeredCapital: Infinity }), {
+      registeredCapital: 'must be a finite number',
+    });
     assert.deepEqual(errorsOf({ ...GOOD, name: 42 }), { name: 'must be a string' });
   });
 
@@ -197,7 +219,8 @@ describe('face data', () => {
   });
 
   it('takes PNG or JPEG images as data URLs or bare base64, up to a size cap', () => {
-    const ok = (photo: string) => assert.equal(validateFaceData(FIELDS, { ...GOOD, photo }).ok, true, photo.slice(0, 40));
+    const ok = (photo: string) =>
+      assert.equal(validateFaceData(FIELDS, { ...GOOD, photo }).ok, true, photo.slice(0, 40));
     ok(PNG_1X1);
     ok(`data:image/png;base64,${PNG_1X1}`);
     ok(JPEG);
@@ -261,6 +284,9 @@ describe('face data: list fields', () => {
   });
 
   it('allows maxItems only on list fields', () => {
-    assert.equal(faceFieldSchema.safeParse({ key: 'x', label: 'X', type: 'text', required: true, maxItems: 2 }).success, false);
+    assert.equal(
+      faceFieldSchema.safeParse({ key: 'x', label: 'X', type: 'text', required: true, maxItems: 2 }).success,
+      false,
+    );
   });
 });

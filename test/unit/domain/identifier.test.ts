@@ -79,7 +79,10 @@ describe('certificate identifier (GB/T 36904)', () => {
       ok: false,
       reason: 'type code must be 21 characters (a credit code and a 3-digit sequence), got 20',
     });
-    assert.deepEqual(validateTypeCode('11100000000013338W03A'), { ok: false, reason: 'type code must end in a 3-digit sequence' });
+    assert.deepEqual(validateTypeCode('11100000000013338W03A'), {
+      ok: false,
+      reason: 'type code must end in a 3-digit sequence',
+    });
   });
 
   it('names what is wrong with a bad identifier', () => {
@@ -91,11 +94,20 @@ describe('certificate identifier (GB/T 36904)', () => {
     const cases: [unknown, string][] = [
       [undefined, 'must be a string'],
       ['1.2.156.3005.1.11100000000013338W011.11430000006122244L.20230000403.001.U', 'must start with 1.2.156.3005.2.'],
-      [EXAMPLE + '.X', 'must have 5 dot-separated parts after the root: type code, issuer code, serial, version, check'],
-      [EXAMPLE.replace('.001.U', '.U'), 'must have 5 dot-separated parts after the root: type code, issuer code, serial, version, check'],
+      [
+        EXAMPLE + '.X',
+        'must have 5 dot-separated parts after the root: type code, issuer code, serial, version, check',
+      ],
+      [
+        EXAMPLE.replace('.001.U', '.U'),
+        'must have 5 dot-separated parts after the root: type code, issuer code, serial, version, check',
+      ],
       [swap(5, '11100000000013338X011'), 'type code: defining authority code check character is wrong'],
       [swap(6, '11430000006122244'), 'issuer code must be 18 characters, got 17'],
-      [swap(6, '1143000000612224IL'), "issuer code character 17 ('I') is not allowed: use 0-9 and capital letters except I, O, S, V and Z"],
+      [
+        swap(6, '1143000000612224IL'),
+        "issuer code character 17 ('I') is not allowed: use 0-9 and capital letters except I, O, S, V and Z",
+      ],
       [swap(7, '202300'), 'serial must be 7 to 32 characters of 0-9 and A-Z'],
       [swap(7, 'A'.repeat(33)), 'serial must be 7 to 32 characters of 0-9 and A-Z'],
       [swap(7, '2023-0000403'), 'serial must be 7 to 32 characters of 0-9 and A-Z'],
@@ -122,6 +134,9 @@ describe('certificate identifier (GB/T 36904)', () => {
     );
     assert.throws(() => buildIdentifier({ ...EXAMPLE_PARTS, version: 0 }), /version must be an integer from 1 to 999/);
     assert.throws(() => buildIdentifier({ ...EXAMPLE_PARTS, version: 1.5 }), /version must be an integer/);
-    assert.throws(() => buildIdentifier({ ...EXAMPLE_PARTS, issuerCode: '11430000006122244M' }), /issuer code check character is wrong/);
+    assert.throws(
+      () => buildIdentifier({ ...EXAMPLE_PARTS, issuerCode: '11430000006122244M' }),
+      /issuer code check character is wrong/,
+    );
   });
 });

@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
-import { certificateTemplateData, sampleCertificateNumber, type CertificateFace } from '../../../services/documents/certificate';
+import {
+  certificateTemplateData,
+  sampleCertificateNumber,
+  type CertificateFace,
+} from '../../../services/documents/certificate';
 import { isValidCertificateNumber } from '../../../domain/certificate-number';
 
 const face = (over: Partial<CertificateFace> = {}): CertificateFace => ({
@@ -40,7 +44,7 @@ describe('certificate template data (services/documents/certificate.ts)', () => 
     assert.equal(data.validUntil, '长期');
   });
 
-  it('makes a sample number that cannot be a certificate\'s, in the China year of the issue instant', () => {
+  it("makes a sample number that cannot be a certificate's, in the China year of the issue instant", () => {
     const sample = sampleCertificateNumber('BL', '330100', new Date('2026-12-31T16:00:00Z'));
     assert.equal(sample, 'BL-330100-2027-0000000-0');
     assert.equal(isValidCertificateNumber(sample), false);

@@ -465,7 +465,8 @@ export default {
   'template.col.problem': '问题',
   'template.download': '下载当前模板',
   'template.uploadTitle': '上传新模板',
-  'template.uploadHint': '模板中用 {字段键} 放置照面字段，{%seal} 放置印章，{%qrCode} 放置验证二维码。上传后自动检查标签，通过后保存为新版本。',
+  'template.uploadHint':
+    '模板中用 {字段键} 放置照面字段，{%seal} 放置印章，{%qrCode} 放置验证二维码。上传后自动检查标签，通过后保存为新版本。',
   'template.file': '模板文件',
   'template.fileHint': 'Word 文档（.docx），不超过 10 MB',
   'template.chooseFile': '请选择模板文件',
@@ -637,7 +638,8 @@ export default {
 
   'verify.title': '证照验证',
   'verify.heading': '电子证照验证',
-  'verify.intro': '输入证照编号，或上传电子证照 PDF 文件，检查证照是否由发证机关签发、内容是否被篡改、当前是否有效。无需登录。',
+  'verify.intro':
+    '输入证照编号，或上传电子证照 PDF 文件，检查证照是否由发证机关签发、内容是否被篡改、当前是否有效。无需登录。',
   'verify.byNumber': '按证照编号验证',
   'verify.byFile': '上传证照文件验证',
   'verify.numberHint': '扫描证照上的二维码也会打开此页面',

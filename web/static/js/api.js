@@ -49,7 +49,15 @@ function url(path, query) {
  * Options: method, json (sent as JSON), body + type (sent raw, e.g. a DOCX), query, raw (the Response).
  */
 export async function api(path, opts = {}) {
-  const { method = opts.json !== undefined || opts.body !== undefined ? 'POST' : 'GET', json, body, type, query, raw = false, accept } = opts;
+  const {
+    method = opts.json !== undefined || opts.body !== undefined ? 'POST' : 'GET',
+    json,
+    body,
+    type,
+    query,
+    raw = false,
+    accept,
+  } = opts;
   const headers = { accept: accept || 'application/json, application/problem+json' };
   const token = getToken();
   if (token) headers.authorization = `Bearer ${token}`;

@@ -81,7 +81,13 @@ function renderHeader() {
   const switchTo = lang() === 'zh-CN' ? 'en' : 'zh-CN';
   const langButton = h(
     'button',
-    { type: 'button', class: 'btn-link lang-switch', lang: switchTo, onclick: () => setLang(switchTo), 'aria-label': t('header.switchLanguage') },
+    {
+      type: 'button',
+      class: 'btn-link lang-switch',
+      lang: switchTo,
+      onclick: () => setLang(switchTo),
+      'aria-label': t('header.switchLanguage'),
+    },
     switchTo === 'en' ? 'English' : '中文',
   );
   const user = me
@@ -89,7 +95,13 @@ function renderHeader() {
         'div',
         { class: 'user' },
         h('span', { class: 'user-name' }, me.displayName || me.username),
-        h('span', { class: 'user-roles' }, (me.roles || []).map((r) => h('span', { class: 'role-chip' }, pick(r.label) || r.role, ` · ${r.department ?? t('staff.platformWide')}`))),
+        h(
+          'span',
+          { class: 'user-roles' },
+          (me.roles || []).map((r) =>
+            h('span', { class: 'role-chip' }, pick(r.label) || r.role, ` · ${r.department ?? t('staff.platformWide')}`),
+          ),
+        ),
         h(
           'button',
           {
@@ -109,18 +121,43 @@ function renderHeader() {
     h(
       'div',
       { class: 'topbar-inner' },
-      h('a', { href: me ? '/' : '/verify', class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '证'), h('span', null, t('app.name'))),
-      h('div', { class: 'topbar-right' }, user, langButton, !me && location.pathname !== '/login' ? h('a', { href: '/login', class: 'btn-link' }, t('header.signIn')) : null),
+      h(
+        'a',
+        { href: me ? '/' : '/verify', class: 'brand' },
+        h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '证'),
+        h('span', null, t('app.name')),
+      ),
+      h(
+        'div',
+        { class: 'topbar-right' },
+        user,
+        langButton,
+        !me && location.pathname !== '/login'
+          ? h('a', { href: '/login', class: 'btn-link' }, t('header.signIn'))
+          : null,
+      ),
     ),
   );
   const nav = document.getElementById('nav');
   const items = me ? NAV.filter((n) => n.show()) : NAV.filter((n) => n.href === '/verify');
   const here = location.pathname;
   // The longest matching prefix is the current section: /applications/new is not "my applications".
-  const current = items.filter((n) => here === n.href || here.startsWith(`${n.href}/`)).sort((a, b) => b.href.length - a.href.length)[0];
+  const current = items
+    .filter((n) => here === n.href || here.startsWith(`${n.href}/`))
+    .sort((a, b) => b.href.length - a.href.length)[0];
   fill(
     nav,
-    h('div', { class: 'nav-inner' }, h('ul', null, items.map((n) => h('li', null, h('a', { href: n.href, 'aria-current': n === current ? 'page' : undefined }, t(n.key)))))),
+    h(
+      'div',
+      { class: 'nav-inner' },
+      h(
+        'ul',
+        null,
+        items.map((n) =>
+          h('li', null, h('a', { href: n.href, 'aria-current': n === current ? 'page' : undefined }, t(n.key))),
+        ),
+      ),
+    ),
   );
   nav.setAttribute('aria-label', t('nav.label'));
   document.getElementById('footer-text').textContent = t('app.footer');
@@ -154,7 +191,11 @@ export async function render({ focus = false } = {}) {
   old.replaceWith(main);
   if (!found) {
     document.title = `${t('page.notFound')} - ${t('app.name')}`;
-    fill(main, h('h1', { tabindex: '-1' }, t('page.notFound')), h('p', null, h('a', { href: '/' }, t('page.backHome'))));
+    fill(
+      main,
+      h('h1', { tabindex: '-1' }, t('page.notFound')),
+      h('p', null, h('a', { href: '/' }, t('page.backHome'))),
+    );
     return;
   }
   const ctx = { params: found.params, query, navigate, refresh: () => render() };

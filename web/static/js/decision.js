@@ -34,7 +34,10 @@ export function decisionPanel(task, { onDone, sealing = false } = {}) {
       'div',
       { class: 'decision-done' },
       facts([
-        [t('task.decision'), tOr(`decision.${task.decision}`, task.decision || tOr(`status.task.${task.status}`, task.status))],
+        [
+          t('task.decision'),
+          tOr(`decision.${task.decision}`, task.decision || tOr(`status.task.${task.status}`, task.status)),
+        ],
         [t('task.decidedBy'), task.decidedBy || assigneeName(task.assignee)],
         [t('task.decidedAt'), formatDateTime(task.decidedAt)],
         [t('task.comment'), task.comment],
@@ -48,7 +51,12 @@ export function decisionPanel(task, { onDone, sealing = false } = {}) {
   const radios = choices.map((d) => {
     const id = uid(`d-${d}`);
     const input = h('input', { type: 'radio', name: groupName, value: d, id, checked: d === 'approve' });
-    return h('div', { class: `radio radio-${d}` }, input, h('label', { for: id }, d === 'approve' ? approveLabel : t(`decision.${d}`)));
+    return h(
+      'div',
+      { class: `radio radio-${d}` },
+      input,
+      h('label', { for: id }, d === 'approve' ? approveLabel : t(`decision.${d}`)),
+    );
   });
   const comment = h('textarea', { rows: '3', name: 'comment' });
   const fComment = field(t('task.comment'), comment, { hint: t('task.commentHint') });
@@ -58,7 +66,11 @@ export function decisionPanel(task, { onDone, sealing = false } = {}) {
   const claimText = h('span');
   const claimButton = h('button', { type: 'button', class: 'btn btn-small btn-secondary' });
   const showClaim = () => {
-    claimText.textContent = !assignee ? t('task.unclaimed') : isMine(assignee) ? t('task.claimedByYou') : t('task.claimedBy', { name: assigneeName(assignee) });
+    claimText.textContent = !assignee
+      ? t('task.unclaimed')
+      : isMine(assignee)
+        ? t('task.claimedByYou')
+        : t('task.claimedBy', { name: assigneeName(assignee) });
     claimButton.hidden = !!assignee && !isMine(assignee);
     claimButton.textContent = assignee ? t('task.release') : t('inbox.claim');
   };
@@ -68,7 +80,12 @@ export function decisionPanel(task, { onDone, sealing = false } = {}) {
       try {
         const mine = !!assignee;
         const updated = await api(`/tasks/${encodeURIComponent(task.id)}/claim`, { json: { release: mine } });
-        assignee = updated && 'assignee' in updated ? updated.assignee : mine ? null : { id: currentUser()?.id, name: currentUser()?.username };
+        assignee =
+          updated && 'assignee' in updated
+            ? updated.assignee
+            : mine
+              ? null
+              : { id: currentUser()?.id, name: currentUser()?.username };
         showClaim();
         messages.show('success', mine ? t('task.released') : t('task.claimedNow'));
       } catch (err) {
@@ -108,7 +125,9 @@ export function decisionPanel(task, { onDone, sealing = false } = {}) {
                 showClaim();
               }
             }
-            await api(`/tasks/${encodeURIComponent(task.id)}/decision`, { json: { decision, comment: text || undefined } });
+            await api(`/tasks/${encodeURIComponent(task.id)}/decision`, {
+              json: { decision, comment: text || undefined },
+            });
             messages.show('success', t(`task.done.${decision}`)).focus();
             if (onDone) await onDone(decision);
           } catch (err) {

@@ -25,7 +25,11 @@ const MESSAGES = [
   [/^is not a field of this certificate type$/, 'srv.unknownField'],
   [/^(?:resident ID number )?must be 18 characters, got (\d+)$/, 'srv.length18', ['got']],
   [/^(?:resident ID number )?check digit should be (\w), got (\w)$/, 'srv.idCheck', ['expected', 'got']],
-  [/^(?:unified social credit code )?check character should be (\w), got (\w)$/, 'srv.creditCheck', ['expected', 'got']],
+  [
+    /^(?:unified social credit code )?check character should be (\w), got (\w)$/,
+    'srv.creditCheck',
+    ['expected', 'got'],
+  ],
   [/^(?:resident ID number )?birth date (\d+) is not a real date$/, 'srv.idBirth', ['value']],
   [/^(?:resident ID number )?character (\d+) must be a digit$/, 'srv.idDigit', ['n']],
   [/^(?:resident ID number )?last character must be a digit or X$/, 'srv.idLast'],
@@ -60,22 +64,37 @@ export function translateMessage(message) {
  */
 export function describeError(err, context) {
   if (!err || err.name !== 'ApiError') {
-    return { message: t('err.unexpected'), fields: [], detail: err && err.message ? String(err.message) : '', requestId: '' };
+    return {
+      message: t('err.unexpected'),
+      fields: [],
+      detail: err && err.message ? String(err.message) : '',
+      requestId: '',
+    };
   }
   const detail = err.detail;
-  const fields = err.errors.map((e) => ({ field: String(e.field ?? ''), message: translateMessage(String(e.message ?? '')) }));
+  const fields = err.errors.map((e) => ({
+    field: String(e.field ?? ''),
+    message: translateMessage(String(e.message ?? '')),
+  }));
   const base = { fields, detail, requestId: err.requestId };
   const msg = (key, params) => ({ ...base, message: t(key, params) });
   switch (err.status) {
     case 0:
       return msg('err.network');
     case 400:
-      return msg(context === 'certificate' && /number/i.test(JSON.stringify(err.errors)) ? 'err.badNumber' : 'err.badRequest');
+      return msg(
+        context === 'certificate' && /number/i.test(JSON.stringify(err.errors)) ? 'err.badNumber' : 'err.badRequest',
+      );
     case 401:
       return msg(context === 'login' ? 'err.login' : 'err.sessionExpired');
     case 403:
       if (context === 'decision' || context === 'claim') {
-        if (/four-eyes|four eyes|filler|earlier (step|approver)|already (approved|decided)|same person|own application/i.test(detail)) return msg('err.fourEyes');
+        if (
+          /four-eyes|four eyes|filler|earlier (step|approver)|already (approved|decided)|same person|own application/i.test(
+            detail,
+          )
+        )
+          return msg('err.fourEyes');
         return msg('err.notYourStep');
       }
       return msg('err.forbidden');
@@ -91,7 +110,8 @@ export function describeError(err, context) {
     case 415:
       return msg('err.unsupportedType');
     case 422:
-      if (context === 'decision' && (/comment/i.test(detail) || fields.some((f) => f.field === 'comment'))) return msg('err.commentRequired');
+      if (context === 'decision' && (/comment/i.test(detail) || fields.some((f) => f.field === 'comment')))
+        return msg('err.commentRequired');
       if (context === 'template') {
         if (/not a DOCX|zip/i.test(detail)) return msg('err.notDocx');
         return msg('err.templateTags');

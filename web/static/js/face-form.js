@@ -15,7 +15,8 @@ export function problemText(p) {
 function hintFor(f) {
   const parts = [];
   if (f.type === 'text') {
-    if (f.minLength !== undefined && f.maxLength !== undefined) parts.push(t('hint.lengthRange', { min: f.minLength, max: f.maxLength }));
+    if (f.minLength !== undefined && f.maxLength !== undefined)
+      parts.push(t('hint.lengthRange', { min: f.minLength, max: f.maxLength }));
     else if (f.maxLength !== undefined) parts.push(t('hint.maxLength', { max: f.maxLength }));
     else if (f.minLength !== undefined) parts.push(t('hint.minLength', { min: f.minLength }));
     if (f.pattern) parts.push(t('hint.pattern', { pattern: f.pattern }));
@@ -41,11 +42,15 @@ function listControl(f, initial, id) {
       'li',
       null,
       input,
-      button(t('form.removeItem'), () => {
-        li.remove();
-        renumber();
-        (items.querySelector('input') || add).focus();
-      }, { kind: 'link', 'aria-label': t('form.removeItemLabel', { label: f.label, n }) }),
+      button(
+        t('form.removeItem'),
+        () => {
+          li.remove();
+          renumber();
+          (items.querySelector('input') || add).focus();
+        },
+        { kind: 'link', 'aria-label': t('form.removeItemLabel', { label: f.label, n }) },
+      ),
     );
     items.append(li);
     if (focus) input.focus();
@@ -59,14 +64,19 @@ function listControl(f, initial, id) {
   const add = button(t('form.addItem'), () => addItem('', true), { kind: 'secondary', id });
   (Array.isArray(initial) && initial.length ? initial : ['']).forEach((v) => addItem(v));
   const wrap = h('div', { class: 'list-control', role: 'group' }, items, add);
-  return { wrap, focusTarget: () => items.querySelector('input') || add, read: () => [...items.querySelectorAll('input')].map((i) => i.value) };
+  return {
+    wrap,
+    focusTarget: () => items.querySelector('input') || add,
+    read: () => [...items.querySelectorAll('input')].map((i) => i.value),
+  };
 }
 
 function imageControl(f, initial, id) {
   let value = typeof initial === 'string' ? initial : '';
   const input = h('input', { type: 'file', id, accept: 'image/png,image/jpeg' });
   const preview = h('div', { class: 'image-preview' });
-  const showPreview = () => fill(preview, value ? h('img', { src: value, alt: t('form.imagePreview', { label: f.label }) }) : null);
+  const showPreview = () =>
+    fill(preview, value ? h('img', { src: value, alt: t('form.imagePreview', { label: f.label }) }) : null);
   input.addEventListener('change', () => {
     const file = input.files && input.files[0];
     if (!file) return;
@@ -101,7 +111,12 @@ export function buildFaceForm(fields, initial = {}) {
       const fs = h(
         'fieldset',
         { class: 'field field-wide', 'aria-describedby': hint ? `${id}-hint ${errId}` : errId },
-        h('legend', { id: legendId }, f.label, f.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null),
+        h(
+          'legend',
+          { id: legendId },
+          f.label,
+          f.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null,
+        ),
         hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null,
         err,
         lc.wrap,
@@ -142,9 +157,11 @@ export function buildFaceForm(fields, initial = {}) {
       } else {
         const attrs = { name: f.key, value, autocomplete: 'off' };
         if (f.type === 'date') attrs.type = 'date';
-        else if (f.type === 'number') Object.assign(attrs, { type: 'number', step: 'any', min: f.min, max: f.max, inputmode: 'decimal' });
+        else if (f.type === 'number')
+          Object.assign(attrs, { type: 'number', step: 'any', min: f.min, max: f.max, inputmode: 'decimal' });
         else attrs.type = 'text';
-        if (f.type === 'idNumber' || f.type === 'creditCode') Object.assign(attrs, { spellcheck: 'false', autocapitalize: 'characters', class: 'mono', maxlength: '18' });
+        if (f.type === 'idNumber' || f.type === 'creditCode')
+          Object.assign(attrs, { spellcheck: 'false', autocapitalize: 'characters', class: 'mono', maxlength: '18' });
         control = h('input', attrs);
       }
       const fw = field(f.label, control, { hint, required: f.required, id, wide: control.tagName === 'TEXTAREA' });

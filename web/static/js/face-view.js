@@ -9,18 +9,28 @@ export function faceDataView(fields, data = {}) {
   const known = new Set(fields.map((f) => f.key));
   const rows = fields.map((f) => [f.label, valueView(f, data[f.key])]);
   // Keys the type no longer has (an older version's data) still show, under their key.
-  for (const [k, v] of Object.entries(data)) if (!known.has(k)) rows.push([k, valueView({ type: Array.isArray(v) ? 'list' : 'text' }, v)]);
+  for (const [k, v] of Object.entries(data))
+    if (!known.has(k)) rows.push([k, valueView({ type: Array.isArray(v) ? 'list' : 'text' }, v)]);
   return h(
     'table',
     { class: 'face-data' },
     h('caption', { class: 'sr-only' }, t('face.caption')),
-    h('tbody', null, rows.map(([label, value]) => h('tr', null, h('th', { scope: 'row' }, label), h('td', null, value)))),
+    h(
+      'tbody',
+      null,
+      rows.map(([label, value]) => h('tr', null, h('th', { scope: 'row' }, label), h('td', null, value))),
+    ),
   );
 }
 
 function valueView(f, v) {
   if (v === undefined || v === null || v === '') return h('span', { class: 'muted' }, t('face.empty'));
-  if (f.type === 'list' && Array.isArray(v)) return h('ol', { class: 'plain-list' }, v.map((x) => h('li', null, x)));
+  if (f.type === 'list' && Array.isArray(v))
+    return h(
+      'ol',
+      { class: 'plain-list' },
+      v.map((x) => h('li', null, x)),
+    );
   if (f.type === 'image' && typeof v === 'string') {
     const src = v.startsWith('data:') ? v : `data:image/png;base64,${v}`;
     return h('img', { src, alt: f.label || '', class: 'face-image' });
@@ -44,7 +54,14 @@ export function historyView(history = []) {
       return h(
         'li',
         { class: `timeline-item timeline-${kind}` },
-        h('div', { class: 'timeline-head' }, h('strong', null, tOr(`event.${kind}`, kind)), step ? h('span', null, ` · ${step}`) : null, actor ? h('span', null, ` · ${actor}`) : null, at ? h('time', { datetime: at, class: 'muted' }, ` ${formatDateTime(at)}`) : null),
+        h(
+          'div',
+          { class: 'timeline-head' },
+          h('strong', null, tOr(`event.${kind}`, kind)),
+          step ? h('span', null, ` · ${step}`) : null,
+          actor ? h('span', null, ` · ${actor}`) : null,
+          at ? h('time', { datetime: at, class: 'muted' }, ` ${formatDateTime(at)}`) : null,
+        ),
         e.comment ? h('blockquote', { class: 'timeline-comment' }, e.comment) : null,
       );
     }),
@@ -99,14 +116,32 @@ export function applicationFacts(app, type) {
   const stepText = step ? (typeof step === 'string' ? step : step.name || step.stepName || step.key || '') : '';
   return facts([
     [t('app.id'), h('span', { class: 'mono' }, app.id)],
-    [t('app.type'), type ? `${type.name || type.definition?.name || app.typeCode} (${app.typeCode}${app.typeVersion ? ` v${app.typeVersion}` : ''})` : app.typeCode],
+    [
+      t('app.type'),
+      type
+        ? `${type.name || type.definition?.name || app.typeCode} (${app.typeCode}${app.typeVersion ? ` v${app.typeVersion}` : ''})`
+        : app.typeCode,
+    ],
     [t('app.holder'), holderText(app.holder)],
     [t('app.status'), app.status ? statusBadge('application', app.status) : '—'],
     stepText ? [t('app.currentStep'), stepText] : null,
-    app.submitter || app.submittedBy ? [t('app.submitter'), pick(app.submitter?.name ?? app.submittedBy) || app.submitter?.id || ''] : null,
+    app.submitter || app.submittedBy
+      ? [t('app.submitter'), pick(app.submitter?.name ?? app.submittedBy) || app.submitter?.id || '']
+      : null,
     app.mode ? [t('app.mode'), tOr(`mode.${app.mode}`, app.mode)] : null,
     app.createdAt ? [t('app.createdAt'), formatDateTime(app.createdAt)] : null,
     // The number is allocated before the certificate is stored; link it once it is issued.
-    app.certificateNumber ? [t('app.certificate'), app.status === 'issued' ? h('a', { href: `/certificates/${encodeURIComponent(app.certificateNumber)}`, class: 'mono' }, app.certificateNumber) : h('span', { class: 'mono' }, app.certificateNumber)] : null,
+    app.certificateNumber
+      ? [
+          t('app.certificate'),
+          app.status === 'issued'
+            ? h(
+                'a',
+                { href: `/certificates/${encodeURIComponent(app.certificateNumber)}`, class: 'mono' },
+                app.certificateNumber,
+              )
+            : h('span', { class: 'mono' }, app.certificateNumber),
+        ]
+      : null,
   ]);
 }

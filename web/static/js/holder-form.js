@@ -6,15 +6,31 @@ import { checkHolder } from './validate.js';
 import { problemText } from './face-form.js';
 
 export function buildHolderForm(kind) {
-  const id = h('input', { type: 'text', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'characters', class: 'mono', maxlength: '18' });
+  const id = h('input', {
+    type: 'text',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    autocapitalize: 'characters',
+    class: 'mono',
+    maxlength: '18',
+  });
   const name = h('input', { type: 'text', autocomplete: 'off' });
-  const fId = field(t(`holder.id.${kind}`), id, { required: true, hint: t(kind === 'person' ? 'hint.idNumber' : 'hint.creditCode') });
+  const fId = field(t(`holder.id.${kind}`), id, {
+    required: true,
+    hint: t(kind === 'person' ? 'hint.idNumber' : 'hint.creditCode'),
+  });
   const fName = field(t(`holder.name.${kind}`), name, { required: true });
   const labels = { id: t(`holder.id.${kind}`), name: t(`holder.name.${kind}`) };
   const setters = { id: fId.setError, name: fName.setError };
   const ids = { id: id.id, name: name.id };
   return {
-    el: h('fieldset', { class: 'form-grid holder' }, h('legend', { class: 'sr-only' }, t('holder.legend', { kind: t(`holder.kind.${kind}`) })), fId.el, fName.el),
+    el: h(
+      'fieldset',
+      { class: 'form-grid holder' },
+      h('legend', { class: 'sr-only' }, t('holder.legend', { kind: t(`holder.kind.${kind}`) })),
+      fId.el,
+      fName.el,
+    ),
     read: () => checkHolder(kind, id.value, name.value),
     showProblems(problems) {
       const items = [];

@@ -17,7 +17,11 @@ export function facePreview(typeCode, version, faceData, { auto = false } = {}) 
       messages.clear();
       fill(out, h('p', { class: 'loading', role: 'status' }, t('preview.rendering')));
       try {
-        const blob = await api(`/certificate-types/${encodeURIComponent(typeCode)}/preview`, { query: { version }, json: { faceData }, accept: 'application/pdf, application/problem+json' });
+        const blob = await api(`/certificate-types/${encodeURIComponent(typeCode)}/preview`, {
+          query: { version },
+          json: { faceData },
+          accept: 'application/pdf, application/problem+json',
+        });
         fill(out, pdfViewer(blob, { title: t('preview.frameTitle'), filename: `${typeCode}-preview.pdf` }));
       } catch (err) {
         fill(out);

@@ -40,7 +40,12 @@ export async function signOut() {
 
 /** Does the signed-in user hold this role (in this department, when given)? */
 export function hasRole(role, department) {
-  return !!me && (me.roles || []).some((r) => r.role === role && (department === undefined || r.department === null || r.department === department));
+  return (
+    !!me &&
+    (me.roles || []).some(
+      (r) => r.role === role && (department === undefined || r.department === null || r.department === department),
+    )
+  );
 }
 
 export function hasAnyRole(roles) {

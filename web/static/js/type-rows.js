@@ -9,7 +9,15 @@ import { field, button } from './ui.js';
 const FIELD_TYPES = ['text', 'date', 'number', 'enum', 'idNumber', 'creditCode', 'image', 'list'];
 const STEP_ROLES = ['reviewer', 'sealing-officer', 'department-admin', 'handler'];
 /** Which constraint applies to which field type (the server refuses the others). */
-const ONLY_FOR = { minLength: 'text', maxLength: 'text', pattern: 'text', min: 'number', max: 'number', options: 'enum', maxItems: 'list' };
+const ONLY_FOR = {
+  minLength: 'text',
+  maxLength: 'text',
+  pattern: 'text',
+  min: 'number',
+  max: 'number',
+  options: 'enum',
+  maxItems: 'list',
+};
 
 export const num = (s) => (s.trim() === '' ? undefined : Number(s));
 
@@ -22,7 +30,10 @@ export function rowList({ make, addLabel, emptyText }) {
   const list = h('ol', { class: 'row-list' });
   const emptyNote = h('p', { class: 'muted' }, emptyText);
   const sync = () => {
-    fill(list, rows.map((r) => r.el));
+    fill(
+      list,
+      rows.map((r) => r.el),
+    );
     rows.forEach((r, i) => r.renumber(i, rows.length));
     emptyNote.hidden = rows.length > 0;
   };
@@ -57,9 +68,18 @@ export function rowList({ make, addLabel, emptyText }) {
 }
 
 function rowButtons(label, ops) {
-  const up = button('↑', () => ops.move(-1, up), { kind: 'small btn-secondary', 'aria-label': t('typeEdit.moveUp', { label }) });
-  const down = button('↓', () => ops.move(1, down), { kind: 'small btn-secondary', 'aria-label': t('typeEdit.moveDown', { label }) });
-  const remove = button(t('typeEdit.remove'), () => ops.remove(), { kind: 'small btn-danger', 'aria-label': t('typeEdit.removeLabel', { label }) });
+  const up = button('↑', () => ops.move(-1, up), {
+    kind: 'small btn-secondary',
+    'aria-label': t('typeEdit.moveUp', { label }),
+  });
+  const down = button('↓', () => ops.move(1, down), {
+    kind: 'small btn-secondary',
+    'aria-label': t('typeEdit.moveDown', { label }),
+  });
+  const remove = button(t('typeEdit.remove'), () => ops.remove(), {
+    kind: 'small btn-danger',
+    'aria-label': t('typeEdit.removeLabel', { label }),
+  });
   return { up, down, remove, el: h('div', { class: 'row-buttons' }, up, down, remove) };
 }
 
@@ -67,7 +87,11 @@ export function faceFieldRow(f = { key: '', label: '', type: 'text', required: t
   const c = {
     key: h('input', { type: 'text', value: f.key, class: 'mono', spellcheck: 'false', autocomplete: 'off' }),
     label: h('input', { type: 'text', value: f.label }),
-    type: h('select', null, FIELD_TYPES.map((x) => h('option', { value: x, selected: x === f.type }, tOr(`ftype.${x}`, x)))),
+    type: h(
+      'select',
+      null,
+      FIELD_TYPES.map((x) => h('option', { value: x, selected: x === f.type }, tOr(`ftype.${x}`, x))),
+    ),
     required: h('input', { type: 'checkbox', checked: !!f.required }),
     minLength: h('input', { type: 'number', min: '0', step: '1', value: f.minLength ?? '' }),
     maxLength: h('input', { type: 'number', min: '1', step: '1', value: f.maxLength ?? '' }),
@@ -110,7 +134,13 @@ export function faceFieldRow(f = { key: '', label: '', type: 'text', required: t
         mk('key', t('fields.col.key'), { required: true }),
         mk('label', t('fields.col.label'), { required: true }),
         mk('type', t('fields.col.type')),
-        h('div', { class: 'checks-col' }, check('required', t('fields.col.required')), check('catalog', t('fields.catalog')), check('duplicate', t('fields.duplicate'))),
+        h(
+          'div',
+          { class: 'checks-col' },
+          check('required', t('fields.col.required')),
+          check('catalog', t('fields.catalog')),
+          check('duplicate', t('fields.duplicate')),
+        ),
         buttons.el,
       ),
       h(
@@ -155,7 +185,10 @@ export function faceFieldRow(f = { key: '', label: '', type: 'text', required: t
       only('pattern', c.pattern.value.trim() || undefined);
       only('min', num(c.min.value));
       only('max', num(c.max.value));
-      const options = c.options.value.split('\n').map((s) => s.trim()).filter(Boolean);
+      const options = c.options.value
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean);
       only('options', options.length ? options : undefined);
       only('maxItems', num(c.maxItems.value));
       if (c.catalog.checked) out.catalog = true;
@@ -185,7 +218,11 @@ export function stepRow(s = { key: '', name: '', role: 'reviewer' }, ops) {
   const c = {
     key: h('input', { type: 'text', value: s.key, class: 'mono', spellcheck: 'false', autocomplete: 'off' }),
     name: h('input', { type: 'text', value: s.name }),
-    role: h('select', null, STEP_ROLES.map((r) => h('option', { value: r, selected: r === s.role }, tOr(`role.${r}`, r)))),
+    role: h(
+      'select',
+      null,
+      STEP_ROLES.map((r) => h('option', { value: r, selected: r === s.role }, tOr(`role.${r}`, r))),
+    ),
     deadlineHours: h('input', { type: 'number', min: '0', step: 'any', value: s.deadlineHours ?? '' }),
     escalate: h('input', { type: 'checkbox', checked: !!s.escalate }),
   };
@@ -216,7 +253,11 @@ export function stepRow(s = { key: '', name: '', role: 'reviewer' }, ops) {
         mk('name', t('chain.col.name'), { required: true }),
         mk('role', t('chain.col.role')),
         mk('deadlineHours', t('typeEdit.deadlineHours')),
-        h('div', { class: 'checks-col' }, h('div', { class: 'field field-check' }, c.escalate, h('label', { for: escId }, t('typeEdit.escalate')))),
+        h(
+          'div',
+          { class: 'checks-col' },
+          h('div', { class: 'field field-check' }, c.escalate, h('label', { for: escId }, t('typeEdit.escalate'))),
+        ),
         buttons.el,
       ),
     ),

@@ -5,7 +5,12 @@ import { describeError } from './errors.js';
 
 /** The page's h1 (focused after navigation) with optional actions on the right. */
 export function pageHeader(title, ...actions) {
-  return h('div', { class: 'page-header' }, h('h1', { tabindex: '-1' }, title), actions.length ? h('div', { class: 'page-actions' }, actions) : null);
+  return h(
+    'div',
+    { class: 'page-header' },
+    h('h1', { tabindex: '-1' }, title),
+    actions.length ? h('div', { class: 'page-actions' }, actions) : null,
+  );
 }
 
 export function section(title, ...children) {
@@ -29,7 +34,13 @@ export function messageArea() {
         'div',
         { class: `msg msg-${kind}`, role: kind === 'error' ? 'alert' : 'status', tabindex: '-1' },
         h('p', { class: 'msg-text' }, text),
-        details.length ? h('ul', { class: 'msg-list' }, details.map((d) => h('li', null, d))) : null,
+        details.length
+          ? h(
+              'ul',
+              { class: 'msg-list' },
+              details.map((d) => h('li', null, d)),
+            )
+          : null,
       );
       fill(el, box);
       return box;
@@ -37,7 +48,9 @@ export function messageArea() {
     /** An API error in plain words; the server's own sentence is kept behind "details". */
     error(err, context, fieldLabel = (f) => f) {
       const d = describeError(err, context);
-      const items = d.fields.map((f) => (f.field ? h('span', null, h('strong', null, fieldLabel(f.field)), '：', f.message) : f.message));
+      const items = d.fields.map((f) =>
+        f.field ? h('span', null, h('strong', null, fieldLabel(f.field)), '：', f.message) : f.message,
+      );
       const box = api.show('error', d.message, items);
       // A wrong password needs no technical details; everything else keeps the server's sentence for support.
       if ((d.detail || d.requestId) && context !== 'login') {
@@ -94,7 +107,16 @@ export function table(columns, rows, { caption, empty: emptyText, rowClass } = {
               'th',
               { scope: 'col', class: c.class, 'aria-sort': c.sort },
               c.onSort
-                ? h('button', { type: 'button', class: 'sort', onclick: c.onSort }, c.label, h('span', { 'aria-hidden': 'true', class: 'sort-mark' }, c.sort === 'ascending' ? ' ▲' : c.sort === 'descending' ? ' ▼' : ' ↕'))
+                ? h(
+                    'button',
+                    { type: 'button', class: 'sort', onclick: c.onSort },
+                    c.label,
+                    h(
+                      'span',
+                      { 'aria-hidden': 'true', class: 'sort-mark' },
+                      c.sort === 'ascending' ? ' ▲' : c.sort === 'descending' ? ' ▼' : ' ↕',
+                    ),
+                  )
                 : c.label,
             ),
           ),
@@ -103,7 +125,13 @@ export function table(columns, rows, { caption, empty: emptyText, rowClass } = {
       h(
         'tbody',
         null,
-        rows.map((r) => h('tr', { class: rowClass ? rowClass(r) : undefined }, columns.map((c) => h('td', { class: c.class }, c.cell(r))))),
+        rows.map((r) =>
+          h(
+            'tr',
+            { class: rowClass ? rowClass(r) : undefined },
+            columns.map((c) => h('td', { class: c.class }, c.cell(r))),
+          ),
+        ),
       ),
     ),
   );
@@ -209,7 +237,14 @@ export async function busy(btn, fn) {
  * A modal confirm (native <dialog>: focus is trapped and Escape cancels).
  * With reason: true it asks for a text and resolves to it; otherwise to true. Cancel → false.
  */
-export function confirmDialog({ title, body, confirmLabel = t('common.confirm'), danger = false, reason = false, reasonLabel = t('common.reason') }) {
+export function confirmDialog({
+  title,
+  body,
+  confirmLabel = t('common.confirm'),
+  danger = false,
+  reason = false,
+  reasonLabel = t('common.reason'),
+}) {
   return new Promise((resolve) => {
     const input = reason ? h('textarea', { rows: '3' }) : null;
     const f = input ? field(reasonLabel, input, { required: true }) : null;
@@ -226,8 +261,16 @@ export function confirmDialog({ title, body, confirmLabel = t('common.confirm'),
         h(
           'div',
           { class: 'dialog-actions' },
-          h('button', { type: 'submit', value: 'cancel', class: 'btn btn-secondary', formnovalidate: true }, t('common.cancel')),
-          h('button', { type: 'submit', value: 'ok', class: `btn ${danger ? 'btn-danger' : 'btn-primary'}` }, confirmLabel),
+          h(
+            'button',
+            { type: 'submit', value: 'cancel', class: 'btn btn-secondary', formnovalidate: true },
+            t('common.cancel'),
+          ),
+          h(
+            'button',
+            { type: 'submit', value: 'ok', class: `btn ${danger ? 'btn-danger' : 'btn-primary'}` },
+            confirmLabel,
+          ),
         ),
       ),
     );
@@ -255,7 +298,9 @@ export function facts(pairs) {
   return h(
     'dl',
     { class: 'facts' },
-    pairs.filter(Boolean).map(([k, v]) => [h('dt', null, k), h('dd', null, v === undefined || v === null || v === '' ? '—' : v)]),
+    pairs
+      .filter(Boolean)
+      .map(([k, v]) => [h('dt', null, k), h('dd', null, v === undefined || v === null || v === '' ? '—' : v)]),
   );
 }
 

@@ -65,7 +65,8 @@ export function creditCodeCheckChar(first17) {
 export function creditCodeProblem(input) {
   if (input.length !== 18) return problem('v.length18', { got: input.length });
   const code = input.toUpperCase();
-  for (let i = 0; i < 18; i++) if (!USCC_ALPHABET.includes(code[i])) return problem('v.creditChar', { n: i + 1, c: input[i] });
+  for (let i = 0; i < 18; i++)
+    if (!USCC_ALPHABET.includes(code[i])) return problem('v.creditChar', { n: i + 1, c: input[i] });
   if (!/^\d{6}$/.test(code.slice(2, 8))) return problem('v.creditRegion', { region: code.slice(2, 8) });
   const expected = creditCodeCheckChar(code.slice(0, 17));
   if (code[17] !== expected) return problem('v.creditCheck', { expected, got: code[17] });
@@ -84,8 +85,10 @@ export function imageProblem(s) {
     data = s.slice(m[0].length);
   }
   const bytes = (data.length / 4) * 3 - (data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0);
-  if (bytes > MAX_FACE_IMAGE_BYTES) return problem('v.imageSize', { max: MAX_FACE_IMAGE_BYTES / 1024, got: Math.ceil(bytes / 1024) });
-  if (data.length === 0 || data.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return problem('v.imageFormat');
+  if (bytes > MAX_FACE_IMAGE_BYTES)
+    return problem('v.imageSize', { max: MAX_FACE_IMAGE_BYTES / 1024, got: Math.ceil(bytes / 1024) });
+  if (data.length === 0 || data.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(data))
+    return problem('v.imageFormat');
   const actual = data.startsWith('iVBORw0KGgo') ? 'image/png' : data.startsWith('/9j/') ? 'image/jpeg' : undefined;
   if (!actual || (declared && declared !== actual)) return problem('v.imageFormat');
   return null;
@@ -128,7 +131,8 @@ export function checkField(f, raw) {
     case 'text': {
       const length = chars(v);
       const max = f.maxLength ?? DEFAULT_TEXT_MAX_LENGTH;
-      if (f.minLength !== undefined && length < f.minLength) return { problem: problem('v.minLength', { min: f.minLength }) };
+      if (f.minLength !== undefined && length < f.minLength)
+        return { problem: problem('v.minLength', { min: f.minLength }) };
       if (length > max) return { problem: problem('v.maxLength', { max, got: length }) };
       if (f.pattern) {
         const re = compilePattern(f.pattern);
@@ -140,7 +144,9 @@ export function checkField(f, raw) {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) return { problem: problem('v.dateFormat') };
       return isIsoDate(v) ? { value: v } : { problem: problem('v.notRealDate', { value: v }) };
     case 'enum':
-      return (f.options || []).includes(v) ? { value: v } : { problem: problem('v.oneOf', { options: (f.options || []).join('、') }) };
+      return (f.options || []).includes(v)
+        ? { value: v }
+        : { problem: problem('v.oneOf', { options: (f.options || []).join('、') }) };
     case 'idNumber': {
       const p = residentIdProblem(v);
       return p ? { problem: p } : { value: v.toUpperCase() };
@@ -181,6 +187,7 @@ export function checkHolder(kind, id, name) {
     if (p) problems.id = p;
   }
   if (!nameValue) problems.name = problem('v.required');
-  else if (chars(nameValue) > HOLDER_NAME_MAX) problems.name = problem('v.maxLength', { max: HOLDER_NAME_MAX, got: chars(nameValue) });
+  else if (chars(nameValue) > HOLDER_NAME_MAX)
+    problems.name = problem('v.maxLength', { max: HOLDER_NAME_MAX, got: chars(nameValue) });
   return { holder: { kind, id: idValue.toUpperCase(), name: nameValue }, problems };
 }

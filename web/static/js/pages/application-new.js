@@ -47,7 +47,9 @@ export async function render(main, { query, navigate }) {
         if (problems.length) return;
         await busy(submit, async () => {
           try {
-            const created = await api('/applications', { json: { typeCode: type.code, holder: hr.holder, faceData: fr.data } });
+            const created = await api('/applications', {
+              json: { typeCode: type.code, holder: hr.holder, faceData: fr.data },
+            });
             navigate(`/applications/${encodeURIComponent(created.id)}?created=1`);
           } catch (err) {
             const server = [...holder.showServerErrors(err.errors || []), ...face.showServerErrors(err.errors || [])];
@@ -60,14 +62,26 @@ export async function render(main, { query, navigate }) {
     summary,
     section(t('holder.legend', { kind: t(`holder.kind.${holderKind}`) }), holder.el),
     section(t('newApp.faceData'), face.el),
-    h('div', { class: 'form-actions sticky-actions' }, submit, h('a', { href: '/applications/new', class: 'btn btn-secondary' }, t('common.cancel'))),
+    h(
+      'div',
+      { class: 'form-actions sticky-actions' },
+      submit,
+      h('a', { href: '/applications/new', class: 'btn btn-secondary' }, t('common.cancel')),
+    ),
   );
-  main.append(pageHeader(t('newApp.heading', { type: `${type.name} (${type.code})` })), type.definition?.description ? h('p', { class: 'muted' }, type.definition.description) : null, messages.el, form);
+  main.append(
+    pageHeader(t('newApp.heading', { type: `${type.name} (${type.code})` })),
+    type.definition?.description ? h('p', { class: 'muted' }, type.definition.description) : null,
+    messages.el,
+    form,
+  );
 }
 
 async function chooseType(main) {
   const depts = departmentsWith(['filler']);
-  const types = itemsOf(await api('/certificate-types', { query: { status: 'published' } })).filter((x) => depts === null || depts.includes(x.department));
+  const types = itemsOf(await api('/certificate-types', { query: { status: 'published' } })).filter(
+    (x) => depts === null || depts.includes(x.department),
+  );
   const list = h('div');
   main.append(pageHeader(t('newApp.choose')), list);
   fill(
@@ -78,7 +92,19 @@ async function chooseType(main) {
         { label: t('types.col.name'), cell: (x) => x.name },
         { label: t('types.col.department'), cell: (x) => x.department },
         { label: t('types.col.version'), cell: (x) => `v${x.publishedVersion ?? x.latestVersion}` },
-        { label: t('inbox.col.actions'), cell: (x) => h('a', { href: `/applications/new?type=${encodeURIComponent(x.code)}`, class: 'btn btn-small btn-primary', 'aria-label': t('newApp.fillLabel', { name: x.name }) }, t('newApp.fill')) },
+        {
+          label: t('inbox.col.actions'),
+          cell: (x) =>
+            h(
+              'a',
+              {
+                href: `/applications/new?type=${encodeURIComponent(x.code)}`,
+                class: 'btn btn-small btn-primary',
+                'aria-label': t('newApp.fillLabel', { name: x.name }),
+              },
+              t('newApp.fill'),
+            ),
+        },
       ],
       types,
       { caption: t('newApp.choose'), empty: t('newApp.noTypes') },

@@ -33,7 +33,13 @@ export async function render(main, { params, query, navigate }) {
       t('app.withdraw'),
       () =>
         busy(withdraw, async () => {
-          const reason = await confirmDialog({ title: t('app.withdrawTitle'), body: t('app.withdrawBody'), confirmLabel: t('app.withdraw'), danger: true, reason: true });
+          const reason = await confirmDialog({
+            title: t('app.withdrawTitle'),
+            body: t('app.withdrawBody'),
+            confirmLabel: t('app.withdraw'),
+            danger: true,
+            reason: true,
+          });
           if (reason === false) return;
           try {
             await api(`/applications/${encodeURIComponent(app.id)}/withdraw`, { json: { reason } });
@@ -97,6 +103,11 @@ export async function render(main, { params, query, navigate }) {
   main.append(
     pageHeader(t('app.heading', { type: type?.name || app.typeCode }), ...actions),
     messages.el,
-    h('div', { class: 'two-col' }, h('div', { class: 'col-main' }, section(t('task.application'), applicationFacts(app, type)), body), h('div', { class: 'col-side' }, section(t('task.history'), historyView(app.history || [])))),
+    h(
+      'div',
+      { class: 'two-col' },
+      h('div', { class: 'col-main' }, section(t('task.application'), applicationFacts(app, type)), body),
+      h('div', { class: 'col-side' }, section(t('task.history'), historyView(app.history || []))),
+    ),
   );
 }

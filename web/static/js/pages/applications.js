@@ -5,7 +5,16 @@ import { pageHeader, messageArea, table, statusBadge, field, loading, button, bu
 
 export const title = () => t('apps.title');
 
-export const APPLICATION_STATUSES = ['in-review', 'returned', 'sealing', 'issued', 'rejected', 'withdrawn', 'failed', 'cancelled'];
+export const APPLICATION_STATUSES = [
+  'in-review',
+  'returned',
+  'sealing',
+  'issued',
+  'rejected',
+  'withdrawn',
+  'failed',
+  'cancelled',
+];
 
 /** The filler's own applications, newest first; a returned one says so loudly. */
 export async function render(main, { query, navigate }) {
@@ -13,14 +22,22 @@ export async function render(main, { query, navigate }) {
   const messages = messageArea();
   const statusSelect = h(
     'select',
-    { onchange: () => navigate(statusSelect.value ? `/applications?status=${statusSelect.value}` : '/applications', { replace: true }) },
+    {
+      onchange: () =>
+        navigate(statusSelect.value ? `/applications?status=${statusSelect.value}` : '/applications', {
+          replace: true,
+        }),
+    },
     h('option', { value: '' }, t('apps.allStatuses')),
     APPLICATION_STATUSES.map((s) => h('option', { value: s, selected: s === status }, t(`status.application.${s}`))),
   );
   const list = h('div', null, loading());
   const more = h('div', { class: 'more' });
   main.append(
-    pageHeader(t('apps.title'), h('a', { href: '/applications/new', class: 'btn btn-primary' }, t('nav.newApplication'))),
+    pageHeader(
+      t('apps.title'),
+      h('a', { href: '/applications/new', class: 'btn btn-primary' }, t('nav.newApplication')),
+    ),
     messages.el,
     h('div', { class: 'filters' }, field(t('apps.status'), statusSelect).el),
     list,
@@ -41,7 +58,10 @@ export async function render(main, { query, navigate }) {
       list,
       table(
         [
-          { label: t('apps.col.id'), cell: (a) => h('a', { href: `/applications/${encodeURIComponent(a.id)}`, class: 'mono' }, a.id.slice(0, 8)) },
+          {
+            label: t('apps.col.id'),
+            cell: (a) => h('a', { href: `/applications/${encodeURIComponent(a.id)}`, class: 'mono' }, a.id.slice(0, 8)),
+          },
           { label: t('apps.col.type'), cell: (a) => a.typeName || a.typeCode },
           { label: t('apps.col.holder'), cell: (a) => a.holderName || a.holder?.name || '' },
           { label: t('apps.col.status'), cell: (a) => statusBadge('application', a.status) },
@@ -51,14 +71,30 @@ export async function render(main, { query, navigate }) {
             label: t('inbox.col.actions'),
             cell: (a) =>
               a.status === 'returned'
-                ? h('a', { href: `/applications/${encodeURIComponent(a.id)}`, class: 'btn btn-small btn-primary' }, t('apps.amend'))
+                ? h(
+                    'a',
+                    { href: `/applications/${encodeURIComponent(a.id)}`, class: 'btn btn-small btn-primary' },
+                    t('apps.amend'),
+                  )
                 : a.certificateNumber
-                  ? h('a', { href: `/verify/${encodeURIComponent(a.certificateNumber)}`, class: 'mono' }, a.certificateNumber)
-                  : h('a', { href: `/applications/${encodeURIComponent(a.id)}`, class: 'btn btn-small btn-secondary' }, t('inbox.view')),
+                  ? h(
+                      'a',
+                      { href: `/verify/${encodeURIComponent(a.certificateNumber)}`, class: 'mono' },
+                      a.certificateNumber,
+                    )
+                  : h(
+                      'a',
+                      { href: `/applications/${encodeURIComponent(a.id)}`, class: 'btn btn-small btn-secondary' },
+                      t('inbox.view'),
+                    ),
           },
         ],
         rows,
-        { caption: t('apps.title'), empty: t('apps.empty'), rowClass: (a) => (a.status === 'returned' ? 'row-attention' : undefined) },
+        {
+          caption: t('apps.title'),
+          empty: t('apps.empty'),
+          rowClass: (a) => (a.status === 'returned' ? 'row-attention' : undefined),
+        },
       ),
     );
     const next = body && body.nextBefore;

@@ -5,7 +5,18 @@ import { pageHeader, section, messageArea, table, field, busy, button } from '..
 
 export const title = () => t('audit.title');
 
-const CATEGORIES = ['login', 'logout', 'operation', 'authorization', 'configuration', 'storing', 'sealing', 'revocation', 'verification', 'api-call'];
+const CATEGORIES = [
+  'login',
+  'logout',
+  'operation',
+  'authorization',
+  'configuration',
+  'storing',
+  'sealing',
+  'revocation',
+  'verification',
+  'api-call',
+];
 const OUTCOMES = ['success', 'failure', 'denied'];
 const FILTERS = ['category', 'outcome', 'actor', 'objectId'];
 
@@ -13,8 +24,20 @@ const FILTERS = ['category', 'outcome', 'actor', 'objectId'];
 export async function render(main, { query, navigate }) {
   const messages = messageArea();
   const c = {
-    category: h('select', null, h('option', { value: '' }, t('audit.all')), CATEGORIES.map((x) => h('option', { value: x, selected: x === query.get('category') }, tOr(`audit.category.${x}`, x)))),
-    outcome: h('select', null, h('option', { value: '' }, t('audit.all')), OUTCOMES.map((x) => h('option', { value: x, selected: x === query.get('outcome') }, t(`audit.outcome.${x}`)))),
+    category: h(
+      'select',
+      null,
+      h('option', { value: '' }, t('audit.all')),
+      CATEGORIES.map((x) =>
+        h('option', { value: x, selected: x === query.get('category') }, tOr(`audit.category.${x}`, x)),
+      ),
+    ),
+    outcome: h(
+      'select',
+      null,
+      h('option', { value: '' }, t('audit.all')),
+      OUTCOMES.map((x) => h('option', { value: x, selected: x === query.get('outcome') }, t(`audit.outcome.${x}`))),
+    ),
     actor: h('input', { type: 'text', value: query.get('actor') || '', spellcheck: 'false' }),
     objectId: h('input', { type: 'text', value: query.get('objectId') || '', spellcheck: 'false' }),
   };
@@ -46,7 +69,11 @@ export async function render(main, { query, navigate }) {
           chain,
           r.ok
             ? h('p', { class: 'msg msg-success' }, t('audit.chainOk', { n: r.entries }))
-            : h('p', { class: 'msg msg-error', role: 'alert' }, t('audit.chainBroken', { seq: r.firstBroken?.seq, reason: r.firstBroken?.reason ?? '' })),
+            : h(
+                'p',
+                { class: 'msg msg-error', role: 'alert' },
+                t('audit.chainBroken', { seq: r.firstBroken?.seq, reason: r.firstBroken?.reason ?? '' }),
+              ),
         );
       } catch (err) {
         messages.error(err);
@@ -56,7 +83,13 @@ export async function render(main, { query, navigate }) {
 
   const list = h('div');
   const more = h('div', { class: 'more' });
-  main.append(pageHeader(t('audit.title'), verify), messages.el, chain, filters, section(t('audit.entries'), list, more));
+  main.append(
+    pageHeader(t('audit.title'), verify),
+    messages.el,
+    chain,
+    filters,
+    section(t('audit.entries'), list, more),
+  );
 
   const rows = [];
   async function load(cursor) {
@@ -77,17 +110,35 @@ export async function render(main, { query, navigate }) {
           { label: t('audit.col.at'), cell: (e) => formatDateTime(e.at) },
           { label: t('audit.col.category'), cell: (e) => tOr(`audit.category.${e.category}`, e.category) },
           { label: t('audit.col.action'), cell: (e) => h('code', null, e.action) },
-          { label: t('audit.col.outcome'), cell: (e) => h('span', { class: `badge badge-audit-${e.outcome}` }, t(`audit.outcome.${e.outcome}`)) },
-          { label: t('audit.col.actor'), cell: (e) => [e.actorName || e.actorId || '', e.actorType && e.actorType !== 'user' ? ` (${e.actorType})` : ''].join('') },
+          {
+            label: t('audit.col.outcome'),
+            cell: (e) => h('span', { class: `badge badge-audit-${e.outcome}` }, t(`audit.outcome.${e.outcome}`)),
+          },
+          {
+            label: t('audit.col.actor'),
+            cell: (e) =>
+              [e.actorName || e.actorId || '', e.actorType && e.actorType !== 'user' ? ` (${e.actorType})` : ''].join(
+                '',
+              ),
+          },
           { label: t('audit.col.department'), cell: (e) => e.department || '—' },
           { label: t('audit.col.object'), cell: (e) => (e.objectType ? `${e.objectType} ${e.objectId ?? ''}` : '—') },
           { label: t('audit.col.ip'), cell: (e) => e.ip || '' },
         ],
         rows,
-        { caption: t('audit.entries'), empty: t('audit.empty'), rowClass: (e) => (e.outcome === 'success' ? undefined : 'row-attention') },
+        {
+          caption: t('audit.entries'),
+          empty: t('audit.empty'),
+          rowClass: (e) => (e.outcome === 'success' ? undefined : 'row-attention'),
+        },
       ),
     );
-    fill(more, body && body.nextCursor ? button(t('common.more'), (e) => busy(e.currentTarget, () => load(body.nextCursor))) : null);
+    fill(
+      more,
+      body && body.nextCursor
+        ? button(t('common.more'), (e) => busy(e.currentTarget, () => load(body.nextCursor)))
+        : null,
+    );
   }
   await load();
 }

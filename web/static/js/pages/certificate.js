@@ -13,7 +13,9 @@ export async function render(main, { params, query, navigate }) {
   const reveal = query.get('reveal') === 'holderId';
   let cert;
   try {
-    cert = await api(`/certificates/${encodeURIComponent(params.number)}`, { query: { reveal: reveal ? 'holderId' : undefined } });
+    cert = await api(`/certificates/${encodeURIComponent(params.number)}`, {
+      query: { reveal: reveal ? 'holderId' : undefined },
+    });
   } catch (err) {
     main.append(pageHeader(t('cert.title')), messages.el);
     messages.error(err, 'certificate');
@@ -23,13 +25,21 @@ export async function render(main, { params, query, navigate }) {
   const { fields } = await loadTypeFields(cert.type?.code, cert.type?.version);
   if (query.get('revoked')) messages.show('success', t('cert.revokedMsg'));
 
-  const actions = [h('a', { href: `/verify/${encodeURIComponent(cert.number)}`, class: 'btn btn-secondary' }, t('cert.verify'))];
+  const actions = [
+    h('a', { href: `/verify/${encodeURIComponent(cert.number)}`, class: 'btn btn-secondary' }, t('cert.verify')),
+  ];
   if (cert.status === 'valid' && hasRole('department-admin', cert.issuer?.department)) {
     const revoke = button(
       t('cert.revoke'),
       () =>
         busy(revoke, async () => {
-          const reason = await confirmDialog({ title: t('cert.revokeTitle', { number: cert.number }), body: t('cert.revokeBody'), confirmLabel: t('cert.revoke'), danger: true, reason: true });
+          const reason = await confirmDialog({
+            title: t('cert.revokeTitle', { number: cert.number }),
+            body: t('cert.revokeBody'),
+            confirmLabel: t('cert.revoke'),
+            danger: true,
+            reason: true,
+          });
           if (reason === false) return;
           try {
             await api(`/certificates/${encodeURIComponent(cert.number)}/revoke`, { json: { reason } });
@@ -45,14 +55,21 @@ export async function render(main, { params, query, navigate }) {
 
   const holder = cert.holder || {};
   const holderId = h('span', { class: 'mono' }, holder.id || '');
-  const revealLink = holder.idMasked ? h('a', { href: `${here}?reveal=holderId`, class: 'small reveal' }, t('cert.reveal')) : null;
+  const revealLink = holder.idMasked
+    ? h('a', { href: `${here}?reveal=holderId`, class: 'small reveal' }, t('cert.reveal'))
+    : null;
 
   const pdfOut = h('div');
   const pdfButton = button(t('cert.showPdf'), () =>
     busy(pdfButton, async () => {
       try {
-        const blob = await api(`/certificates/${encodeURIComponent(cert.number)}/pdf`, { accept: 'application/pdf, application/problem+json' });
-        fill(pdfOut, pdfViewer(blob, { title: t('cert.pdfFrame', { number: cert.number }), filename: `${cert.number}.pdf` }));
+        const blob = await api(`/certificates/${encodeURIComponent(cert.number)}/pdf`, {
+          accept: 'application/pdf, application/problem+json',
+        });
+        fill(
+          pdfOut,
+          pdfViewer(blob, { title: t('cert.pdfFrame', { number: cert.number }), filename: `${cert.number}.pdf` }),
+        );
       } catch (err) {
         messages.error(err);
       }
@@ -74,14 +91,35 @@ export async function render(main, { params, query, navigate }) {
             [t('certs.number'), h('span', { class: 'mono' }, cert.number)],
             [t('cert.identifier'), h('span', { class: 'mono small' }, cert.identifier)],
             [t('certs.type'), `${cert.type?.name} (${cert.type?.code} v${cert.type?.version})`],
-            [t('certs.status'), h('span', null, statusBadge('certificate', cert.status), cert.statusReason ? ` ${cert.statusReason}` : '')],
+            [
+              t('certs.status'),
+              h(
+                'span',
+                null,
+                statusBadge('certificate', cert.status),
+                cert.statusReason ? ` ${cert.statusReason}` : '',
+              ),
+            ],
             [t('certs.holder'), h('span', null, holder.name, ' ', holderId, ' ', revealLink)],
             [t('cert.holderKind'), tOr(`holder.kind.${holder.kind}`, holder.kind)],
             [t('certs.issuer'), `${cert.issuer?.name || ''} (${cert.issuer?.department || ''})`],
             [t('certs.issuedAt'), formatDateTime(cert.issuedAt)],
-            [t('cert.validity'), `${formatDate(cert.validFrom)} — ${cert.validUntil ? formatDate(cert.validUntil) : t('validity.permanent')}`],
-            [t('cert.seal'), cert.seal ? `${cert.seal.name} · ${cert.seal.sealedBy || ''} · ${formatDateTime(cert.seal.sealedAt)}` : '—'],
-            [t('cert.catalog'), cert.catalog?.registeredAt ? t('cert.registered', { at: formatDateTime(cert.catalog.registeredAt) }) : t('cert.notRegistered')],
+            [
+              t('cert.validity'),
+              `${formatDate(cert.validFrom)} — ${cert.validUntil ? formatDate(cert.validUntil) : t('validity.permanent')}`,
+            ],
+            [
+              t('cert.seal'),
+              cert.seal
+                ? `${cert.seal.name} · ${cert.seal.sealedBy || ''} · ${formatDateTime(cert.seal.sealedAt)}`
+                : '—',
+            ],
+            [
+              t('cert.catalog'),
+              cert.catalog?.registeredAt
+                ? t('cert.registered', { at: formatDateTime(cert.catalog.registeredAt) })
+                : t('cert.notRegistered'),
+            ],
             [t('cert.pdfHash'), h('code', { class: 'small' }, cert.documents?.pdfSha256 || '')],
           ]),
         ),

@@ -43,12 +43,38 @@ export async function render(main, { query, navigate }) {
     types = [];
   }
   const c = {
-    holderId: h('input', { type: 'text', class: 'mono', value: query.get('holderId') || '', spellcheck: 'false', autocomplete: 'off' }),
-    typeCode: h('select', null, h('option', { value: '' }, t('inbox.allTypes')), types.map((x) => h('option', { value: x.code, selected: x.code === query.get('typeCode') }, `${x.name} (${x.code})`))),
+    holderId: h('input', {
+      type: 'text',
+      class: 'mono',
+      value: query.get('holderId') || '',
+      spellcheck: 'false',
+      autocomplete: 'off',
+    }),
+    typeCode: h(
+      'select',
+      null,
+      h('option', { value: '' }, t('inbox.allTypes')),
+      types.map((x) =>
+        h('option', { value: x.code, selected: x.code === query.get('typeCode') }, `${x.name} (${x.code})`),
+      ),
+    ),
     department: h('input', { type: 'text', value: query.get('department') || '', spellcheck: 'false' }),
-    region: h('input', { type: 'text', value: query.get('region') || '', inputmode: 'numeric', maxlength: '6', class: 'mono' }),
+    region: h('input', {
+      type: 'text',
+      value: query.get('region') || '',
+      inputmode: 'numeric',
+      maxlength: '6',
+      class: 'mono',
+    }),
     reason: h('input', { type: 'text', value: query.get('reason') || '', maxlength: '200' }),
-    status: h('select', null, h('option', { value: '' }, t('certs.allStatuses')), CERTIFICATE_STATUSES.map((s) => h('option', { value: s, selected: s === query.get('status') }, t(`status.certificate.${s}`)))),
+    status: h(
+      'select',
+      null,
+      h('option', { value: '' }, t('certs.allStatuses')),
+      CERTIFICATE_STATUSES.map((s) =>
+        h('option', { value: s, selected: s === query.get('status') }, t(`status.certificate.${s}`)),
+      ),
+    ),
     issuedFrom: h('input', { type: 'date', value: query.get('issuedFrom') || '' }),
     issuedTo: h('input', { type: 'date', value: query.get('issuedTo') || '' }),
   };
@@ -80,7 +106,12 @@ export async function render(main, { query, navigate }) {
 
   const results = h('div');
   const more = h('div', { class: 'more' });
-  main.append(pageHeader(t('certs.title')), messages.el, section(t('certs.lookup'), lookup), section(t('certs.searchTitle'), search, results, more));
+  main.append(
+    pageHeader(t('certs.title')),
+    messages.el,
+    section(t('certs.lookup'), lookup),
+    section(t('certs.searchTitle'), search, results, more),
+  );
 
   const searched = FILTERS.some((k) => query.get(k));
   if (!searched) {
@@ -107,14 +138,25 @@ export async function render(main, { query, navigate }) {
             // Another department's certificate found by holder: listed in the catalog, not readable here.
             cell: (x) =>
               x.access === 'catalog-only'
-                ? h('span', null, h('span', { class: 'mono' }, x.number), h('span', { class: 'badge', title: t('certs.catalogOnlyHint') }, t('certs.catalogOnly')))
+                ? h(
+                    'span',
+                    null,
+                    h('span', { class: 'mono' }, x.number),
+                    h('span', { class: 'badge', title: t('certs.catalogOnlyHint') }, t('certs.catalogOnly')),
+                  )
                 : h('a', { href: `/certificates/${encodeURIComponent(x.number)}`, class: 'mono' }, x.number),
           },
           { label: t('certs.type'), cell: (x) => x.typeName || x.type?.name || x.typeCode || '' },
-          { label: t('certs.holder'), cell: (x) => [x.holderName || x.holder?.name || '', x.holder?.id ? ` ${x.holder.id}` : ''].join('') || '—' },
+          {
+            label: t('certs.holder'),
+            cell: (x) => [x.holderName || x.holder?.name || '', x.holder?.id ? ` ${x.holder.id}` : ''].join('') || '—',
+          },
           { label: t('certs.issuer'), cell: (x) => x.issuerName || x.issuer?.name || x.department || '' },
           { label: t('certs.issuedAt'), cell: (x) => formatDate(x.issuedAt) },
-          { label: t('certs.validUntil'), cell: (x) => (x.validUntil ? formatDate(x.validUntil) : t('validity.permanent')) },
+          {
+            label: t('certs.validUntil'),
+            cell: (x) => (x.validUntil ? formatDate(x.validUntil) : t('validity.permanent')),
+          },
           { label: t('certs.status'), cell: (x) => statusBadge('certificate', x.status) },
         ],
         rows,

@@ -12,5 +12,9 @@ export async function render(main, { navigate }) {
   if (hasRole('handler')) return navigate('/certificates', { replace: true });
   if (isPlatformAdmin()) return navigate('/admin/staff', { replace: true });
   if (hasRole('audit-admin')) return navigate('/audit', { replace: true });
-  main.append(h('h1', { tabindex: '-1' }, t('home.welcome')), h('p', null, t('home.noPages')), h('p', null, h('a', { href: '/verify' }, t('nav.verify'))));
+  main.append(
+    h('h1', { tabindex: '-1' }, t('home.welcome')),
+    h('p', null, t('home.noPages')),
+    h('p', null, h('a', { href: '/verify' }, t('nav.verify'))),
+  );
 }

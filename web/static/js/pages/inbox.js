@@ -50,13 +50,22 @@ export async function render(main, { query, navigate }) {
   }
   const typeName = (code) => types.find((x) => x.code === code)?.name || code;
 
-  const typeSelect = h('select', { onchange: () => go({ typeCode: typeSelect.value }) }, h('option', { value: '' }, t('inbox.allTypes')), types.map((x) => h('option', { value: x.code, selected: x.code === filters.typeCode }, `${x.name} (${x.code})`)));
+  const typeSelect = h(
+    'select',
+    { onchange: () => go({ typeCode: typeSelect.value }) },
+    h('option', { value: '' }, t('inbox.allTypes')),
+    types.map((x) => h('option', { value: x.code, selected: x.code === filters.typeCode }, `${x.name} (${x.code})`)),
+  );
   const statusSelect = h(
     'select',
     { onchange: () => go({ status: statusSelect.value }) },
     ['open', 'done'].map((s) => h('option', { value: s, selected: s === filters.status }, t(`inbox.status.${s}`))),
   );
-  const overdueBox = h('input', { type: 'checkbox', checked: filters.overdue, onchange: () => go({ overdue: overdueBox.checked }) });
+  const overdueBox = h('input', {
+    type: 'checkbox',
+    checked: filters.overdue,
+    onchange: () => go({ overdue: overdueBox.checked }),
+  });
   const overdueId = uid('overdue');
   overdueBox.id = overdueId;
 
@@ -120,7 +129,11 @@ export async function render(main, { query, navigate }) {
   }
 
   async function load() {
-    const base = { status: filters.status, typeCode: filters.typeCode || undefined, overdue: filters.overdue ? 'true' : undefined };
+    const base = {
+      status: filters.status,
+      typeCode: filters.typeCode || undefined,
+      overdue: filters.overdue ? 'true' : undefined,
+    };
     let results;
     try {
       results = await Promise.all(VIEWS.map((view) => api('/tasks', { query: { ...base, view } })));
@@ -136,7 +149,12 @@ export async function render(main, { query, navigate }) {
       counts[v].setAttribute('aria-label', t('inbox.count', { n }));
     });
     // Nothing claimed yet: open on the queue, where the work is (unless a view was asked for).
-    if (!query.has('view') && filters.view === 'mine' && itemsOf(results[0]).length === 0 && itemsOf(results[1]).length > 0) {
+    if (
+      !query.has('view') &&
+      filters.view === 'mine' &&
+      itemsOf(results[0]).length === 0 &&
+      itemsOf(results[1]).length > 0
+    ) {
       go({ view: 'queue' });
       return;
     }
@@ -146,7 +164,15 @@ export async function render(main, { query, navigate }) {
       panel,
       table(
         [
-          { label: t('inbox.col.application'), cell: (x) => h('a', { href: `/tasks/${encodeURIComponent(x.id)}`, class: 'mono' }, String(x.applicationId || x.id).slice(0, 8)) },
+          {
+            label: t('inbox.col.application'),
+            cell: (x) =>
+              h(
+                'a',
+                { href: `/tasks/${encodeURIComponent(x.id)}`, class: 'mono' },
+                String(x.applicationId || x.id).slice(0, 8),
+              ),
+          },
           { label: t('inbox.col.type'), cell: (x) => typeName(x.typeCode) },
           { label: t('inbox.col.holder'), cell: (x) => x.holderName || '' },
           { label: t('inbox.col.step'), cell: (x) => x.stepName || x.stepKey || '' },
@@ -158,14 +184,30 @@ export async function render(main, { query, navigate }) {
             onSort: () => go({ sort: filters.sort === 'asc' ? 'desc' : 'asc' }),
             cell: (x) =>
               x.dueAt
-                ? h('span', null, h('time', { datetime: x.dueAt }, formatDateTime(x.dueAt)), h('span', { class: 'muted' }, ` (${relativeTime(x.dueAt)})`), x.overdue ? h('span', { class: 'badge badge-overdue' }, t('inbox.overdue')) : null)
+                ? h(
+                    'span',
+                    null,
+                    h('time', { datetime: x.dueAt }, formatDateTime(x.dueAt)),
+                    h('span', { class: 'muted' }, ` (${relativeTime(x.dueAt)})`),
+                    x.overdue ? h('span', { class: 'badge badge-overdue' }, t('inbox.overdue')) : null,
+                  )
                 : '—',
           },
-          { label: t('inbox.col.assignee'), cell: (x) => x.assignee ? (x.assignee.name || x.assignee.username || x.assignee.displayName || String(x.assignee)) : h('span', { class: 'muted' }, t('inbox.unassigned')) },
+          {
+            label: t('inbox.col.assignee'),
+            cell: (x) =>
+              x.assignee
+                ? x.assignee.name || x.assignee.username || x.assignee.displayName || String(x.assignee)
+                : h('span', { class: 'muted' }, t('inbox.unassigned')),
+          },
           {
             label: t('inbox.col.actions'),
             cell: (x) => {
-              const open = h('a', { href: `/tasks/${encodeURIComponent(x.id)}`, class: 'btn btn-small btn-primary' }, filters.status === 'open' ? t('inbox.handle') : t('inbox.view'));
+              const open = h(
+                'a',
+                { href: `/tasks/${encodeURIComponent(x.id)}`, class: 'btn btn-small btn-primary' },
+                filters.status === 'open' ? t('inbox.handle') : t('inbox.view'),
+              );
               if (filters.view !== 'queue' || x.assignee || filters.status !== 'open') return open;
               const c = button(t('inbox.claim'), () => claim(x, c), { kind: 'small btn-secondary' });
               return h('span', { class: 'actions' }, open, c);
@@ -173,7 +215,11 @@ export async function render(main, { query, navigate }) {
           },
         ],
         items,
-        { caption: t(`inbox.view.${filters.view}`), empty: t(filters.view === 'mine' ? 'inbox.emptyMine' : 'inbox.emptyQueue'), rowClass: (x) => (x.overdue ? 'row-overdue' : undefined) },
+        {
+          caption: t(`inbox.view.${filters.view}`),
+          empty: t(filters.view === 'mine' ? 'inbox.emptyMine' : 'inbox.emptyQueue'),
+          rowClass: (x) => (x.overdue ? 'row-overdue' : undefined),
+        },
       ),
     );
   }

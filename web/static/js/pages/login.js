@@ -13,7 +13,13 @@ function safeNext(next) {
 export async function render(main, { query, navigate }) {
   if (currentUser()) return navigate(safeNext(query.get('next')), { replace: true });
   const messages = messageArea();
-  const username = h('input', { type: 'text', name: 'username', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false' });
+  const username = h('input', {
+    type: 'text',
+    name: 'username',
+    autocomplete: 'username',
+    autocapitalize: 'none',
+    spellcheck: 'false',
+  });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password' });
   const fUser = field(t('login.username'), username, { required: true });
   const fPass = field(t('login.password'), password, { required: true });

@@ -15,9 +15,11 @@ export const title = () => t('seal.title');
  */
 async function findSealingTask(app) {
   const step = app.currentStep;
-  const direct = step && typeof step === 'object' ? step.taskId ?? step.task?.id : undefined;
+  const direct = step && typeof step === 'object' ? (step.taskId ?? step.task?.id) : undefined;
   if (direct !== undefined && direct !== null) return direct;
-  const lists = await Promise.all(['mine', 'queue'].map((view) => api('/tasks', { query: { view, status: 'open' } }).catch(() => ({ items: [] }))));
+  const lists = await Promise.all(
+    ['mine', 'queue'].map((view) => api('/tasks', { query: { view, status: 'open' } }).catch(() => ({ items: [] }))),
+  );
   const found = lists.flatMap(itemsOf).find((x) => x.applicationId === app.id);
   return found ? found.id : undefined;
 }
@@ -46,7 +48,7 @@ export async function render(main, { params, query, navigate }) {
   const taskId = await findSealingTask(app);
   const detail = taskId !== undefined ? await loadTask(taskId) : null;
   const faceData = detail?.faceData ?? app.faceData ?? {};
-  const history = detail?.history?.length ? detail.history : app.history ?? [];
+  const history = detail?.history?.length ? detail.history : (app.history ?? []);
 
   if (query.get('done') === 'approve') messages.show('success', t('seal.sealed'));
   else if (query.get('done')) messages.show('success', t(`task.done.${query.get('done')}`));
@@ -56,19 +58,35 @@ export async function render(main, { params, query, navigate }) {
     side = section(
       t('seal.confirmTitle'),
       h('p', null, t('seal.confirmText')),
-      decisionPanel(detail.task, { sealing: true, onDone: (d) => navigate(`/seal/${encodeURIComponent(params.applicationId)}?done=${d}`, { replace: true }) }),
+      decisionPanel(detail.task, {
+        sealing: true,
+        onDone: (d) => navigate(`/seal/${encodeURIComponent(params.applicationId)}?done=${d}`, { replace: true }),
+      }),
     );
   } else if (app.status === 'issued' && app.certificateNumber) {
     side = section(
       t('seal.issued'),
-      facts([[t('app.certificate'), h('a', { href: `/certificates/${encodeURIComponent(app.certificateNumber)}`, class: 'mono' }, app.certificateNumber)]]),
+      facts([
+        [
+          t('app.certificate'),
+          h(
+            'a',
+            { href: `/certificates/${encodeURIComponent(app.certificateNumber)}`, class: 'mono' },
+            app.certificateNumber,
+          ),
+        ],
+      ]),
       h('p', null, h('a', { href: `/verify/${encodeURIComponent(app.certificateNumber)}` }, t('seal.verifyLink'))),
     );
   } else if (app.status === 'sealing' || app.status === 'issued') {
     side = section(t('seal.inProgressTitle'), h('p', { role: 'status' }, t('seal.inProgress')));
     waitForCertificate(main, app.id, () => navigate(location.pathname + location.search, { replace: true }));
   } else {
-    side = section(t('seal.noTask'), h('p', null, t('seal.noTaskText')), h('p', null, t('app.status'), '：', statusBadge('application', app.status || 'unknown')));
+    side = section(
+      t('seal.noTask'),
+      h('p', null, t('seal.noTaskText')),
+      h('p', null, t('app.status'), '：', statusBadge('application', app.status || 'unknown')),
+    );
   }
 
   main.append(

@@ -2,7 +2,18 @@ import { h, fill, uid } from '../dom.js';
 import { t, formatDate } from '../i18n.js';
 import { api, itemsOf } from '../api.js';
 import { departmentsWith } from '../session.js';
-import { pageHeader, section, messageArea, table, field, errorSummary, busy, button, confirmDialog, statusBadge } from '../ui.js';
+import {
+  pageHeader,
+  section,
+  messageArea,
+  table,
+  field,
+  errorSummary,
+  busy,
+  button,
+  confirmDialog,
+  statusBadge,
+} from '../ui.js';
 import { describeError } from '../errors.js';
 
 export const title = () => t('seals.title');
@@ -48,20 +59,29 @@ export async function render(main) {
             label: t('inbox.col.actions'),
             cell: (s) =>
               s.active
-                ? button(t('seals.deactivate'), async (e) => {
-                    const btn = e.currentTarget;
-                    const ok = await confirmDialog({ title: t('seals.deactivateTitle', { name: s.name }), body: t('seals.deactivateBody'), confirmLabel: t('seals.deactivate'), danger: true });
-                    if (!ok) return;
-                    await busy(btn, async () => {
-                      try {
-                        await api(`/seals/${s.id}`, { method: 'DELETE' });
-                        messages.show('success', t('seals.deactivated', { name: s.name }));
-                        await load();
-                      } catch (err) {
-                        messages.error(err);
-                      }
-                    });
-                  }, { kind: 'small btn-danger', 'aria-label': t('seals.deactivateLabel', { name: s.name }) })
+                ? button(
+                    t('seals.deactivate'),
+                    async (e) => {
+                      const btn = e.currentTarget;
+                      const ok = await confirmDialog({
+                        title: t('seals.deactivateTitle', { name: s.name }),
+                        body: t('seals.deactivateBody'),
+                        confirmLabel: t('seals.deactivate'),
+                        danger: true,
+                      });
+                      if (!ok) return;
+                      await busy(btn, async () => {
+                        try {
+                          await api(`/seals/${s.id}`, { method: 'DELETE' });
+                          messages.show('success', t('seals.deactivated', { name: s.name }));
+                          await load();
+                        } catch (err) {
+                          messages.error(err);
+                        }
+                      });
+                    },
+                    { kind: 'small btn-danger', 'aria-label': t('seals.deactivateLabel', { name: s.name }) },
+                  )
                 : '—',
           },
         ],
@@ -72,7 +92,11 @@ export async function render(main) {
   }
 
   const summary = h('div');
-  const department = h('select', null, depts.map((d) => h('option', { value: d }, d)));
+  const department = h(
+    'select',
+    null,
+    depts.map((d) => h('option', { value: d }, d)),
+  );
   const name = h('input', { type: 'text' });
   const image = h('input', { type: 'file', accept: 'image/png' });
   const imagePreview = h('div', { class: 'image-preview' });
@@ -114,11 +138,23 @@ export async function render(main) {
         else if (file.type && file.type !== 'image/png') problems.push(['image', t('seals.pngOnly')]);
         else if (file.size > MAX_IMAGE_BYTES) problems.push(['image', t('seals.imageTooLarge')]);
         for (const [k, m] of problems) f[k].setError(m);
-        errorSummary(summary, problems.map(([k, m]) => ({ id: f[k].control.id, label: f[k].el.querySelector('label').firstChild.textContent, message: m })));
+        errorSummary(
+          summary,
+          problems.map(([k, m]) => ({
+            id: f[k].control.id,
+            label: f[k].el.querySelector('label').firstChild.textContent,
+            message: m,
+          })),
+        );
         if (problems.length) return;
         await busy(submit, async () => {
           try {
-            const body = { department: department.value, name: name.value.trim(), image: await base64Of(file), isDefault: isDefault.checked };
+            const body = {
+              department: department.value,
+              name: name.value.trim(),
+              image: await base64Of(file),
+              isDefault: isDefault.checked,
+            };
             if (certificatePem.value.trim()) body.certificatePem = certificatePem.value.trim();
             if (privateKeyPem.value.trim()) body.privateKeyPem = privateKeyPem.value.trim();
             if (chainPem.value.trim()) body.chainPem = chainPem.value.trim();
@@ -131,33 +167,66 @@ export async function render(main) {
             fill(imagePreview);
             errorSummary(summary, []);
             const warnings = created.warnings || [];
-            messages.show('success', t('seals.added', { name: created.name }), warnings.map((w) => t('seals.warning', { text: w })));
+            messages.show(
+              'success',
+              t('seals.added', { name: created.name }),
+              warnings.map((w) => t('seals.warning', { text: w })),
+            );
             await load();
           } catch (err) {
             const d = describeError(err);
             const items = d.fields.map((x) => {
               const target = f[x.field];
               if (target) target.setError(x.message);
-              return { id: target?.control.id, label: target ? target.el.querySelector('label').firstChild.textContent : x.field, message: x.message };
+              return {
+                id: target?.control.id,
+                label: target ? target.el.querySelector('label').firstChild.textContent : x.field,
+                message: x.message,
+              };
             });
-            if (items.length) errorSummary(summary, items, err.status === 422 && /Cannot use this seal/.test(d.detail) ? t('seals.unusable') : d.message);
+            if (items.length)
+              errorSummary(
+                summary,
+                items,
+                err.status === 422 && /Cannot use this seal/.test(d.detail) ? t('seals.unusable') : d.message,
+              );
             else messages.error(err);
           }
         });
       },
     },
     summary,
-    h('div', { class: 'form-grid' }, f.department.el, f.name.el, f.image.el, h('div', { class: 'field field-check' }, isDefault, h('label', { for: isDefault.id }, t('seals.isDefault')))),
+    h(
+      'div',
+      { class: 'form-grid' },
+      f.department.el,
+      f.name.el,
+      f.image.el,
+      h('div', { class: 'field field-check' }, isDefault, h('label', { for: isDefault.id }, t('seals.isDefault'))),
+    ),
     h(
       'details',
       { class: 'advanced' },
       h('summary', null, t('seals.advanced')),
       h('p', { class: 'hint' }, t('seals.advancedHint')),
-      h('div', { class: 'form-grid' }, f.certificatePem.el, f.privateKeyPem.el, f.chainPem.el, f.pkcs12.el, f.password.el),
+      h(
+        'div',
+        { class: 'form-grid' },
+        f.certificatePem.el,
+        f.privateKeyPem.el,
+        f.chainPem.el,
+        f.pkcs12.el,
+        f.password.el,
+      ),
     ),
     h('div', { class: 'form-actions' }, submit),
   );
 
-  main.append(pageHeader(t('seals.title')), messages.el, section(t('seals.list'), list), section(t('seals.new'), h('p', { class: 'hint' }, t('seals.devHint')), form));
+  main.append(
+    pageHeader(t('seals.title')),
+    messages.el,
+    section(t('seals.list'), list),
+    section(t('seals.new'), h('p', { class: 'hint' }, t('seals.devHint')), form),
+  );
   await load();
 }

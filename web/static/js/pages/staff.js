@@ -2,7 +2,18 @@ import { h, fill, uid } from '../dom.js';
 import { t, tOr } from '../i18n.js';
 import { api, itemsOf } from '../api.js';
 import { currentUser, departmentsWith, isPlatformAdmin } from '../session.js';
-import { pageHeader, section, messageArea, table, field, errorSummary, busy, button, confirmDialog, statusBadge } from '../ui.js';
+import {
+  pageHeader,
+  section,
+  messageArea,
+  table,
+  field,
+  errorSummary,
+  busy,
+  button,
+  confirmDialog,
+  statusBadge,
+} from '../ui.js';
 import { describeError } from '../errors.js';
 
 export const title = () => t('staff.title');
@@ -23,7 +34,11 @@ function grantable(allDepartments) {
 
 function roleRow(options, initial = {}) {
   const label = (code) => (options.names[code] ? `${options.names[code]} (${code})` : code);
-  const role = h('select', null, options.roles.map((r) => h('option', { value: r, selected: r === initial.role }, tOr(`role.${r}`, r))));
+  const role = h(
+    'select',
+    null,
+    options.roles.map((r) => h('option', { value: r, selected: r === initial.role }, tOr(`role.${r}`, r))),
+  );
   const dept = h(
     'select',
     null,
@@ -72,7 +87,11 @@ export async function render(main) {
                     { class: 'role-chip' },
                     tOr(`role.${r.role}`, r.role),
                     r.department ? ` · ${deptName(r.department)}` : ` · ${t('staff.platformWide')}`,
-                    button('×', (e) => withdraw(u, r, e.currentTarget), { kind: 'chip-x', 'aria-label': t('staff.withdrawLabel', { role: tOr(`role.${r.role}`, r.role), user: u.username }), title: t('staff.withdraw') }),
+                    button('×', (e) => withdraw(u, r, e.currentTarget), {
+                      kind: 'chip-x',
+                      'aria-label': t('staff.withdrawLabel', { role: tOr(`role.${r.role}`, r.role), user: u.username }),
+                      title: t('staff.withdraw'),
+                    }),
                   ),
                 ),
               ),
@@ -81,14 +100,21 @@ export async function render(main) {
           {
             label: t('inbox.col.actions'),
             cell: (u) => {
-              const grant = button(t('staff.grant'), () => grantDialog(u), { kind: 'small btn-secondary', 'aria-label': t('staff.grantLabel', { user: u.username }) });
+              const grant = button(t('staff.grant'), () => grantDialog(u), {
+                kind: 'small btn-secondary',
+                'aria-label': t('staff.grantLabel', { user: u.username }),
+              });
               const self = currentUser() && currentUser().id === u.id;
               const toggle = self
                 ? null
-                : button(u.active ? t('staff.deactivate') : t('staff.activate'), (e) => setActive(u, !u.active, e.currentTarget), {
-                    kind: u.active ? 'small btn-danger' : 'small btn-secondary',
-                    'aria-label': t(u.active ? 'staff.deactivateLabel' : 'staff.activateLabel', { user: u.username }),
-                  });
+                : button(
+                    u.active ? t('staff.deactivate') : t('staff.activate'),
+                    (e) => setActive(u, !u.active, e.currentTarget),
+                    {
+                      kind: u.active ? 'small btn-danger' : 'small btn-secondary',
+                      'aria-label': t(u.active ? 'staff.deactivateLabel' : 'staff.activateLabel', { user: u.username }),
+                    },
+                  );
               return h('span', { class: 'actions' }, grant, toggle);
             },
           },
@@ -120,7 +146,12 @@ export async function render(main) {
 
   async function setActive(user, active, btn) {
     if (!active) {
-      const ok = await confirmDialog({ title: t('staff.deactivateTitle', { user: user.displayName }), body: t('staff.deactivateBody'), confirmLabel: t('staff.deactivate'), danger: true });
+      const ok = await confirmDialog({
+        title: t('staff.deactivateTitle', { user: user.displayName }),
+        body: t('staff.deactivateBody'),
+        confirmLabel: t('staff.deactivate'),
+        danger: true,
+      });
       if (!ok) return;
     }
     await busy(btn, async () => {
@@ -181,7 +212,11 @@ export async function render(main) {
   const fName = field(t('staff.col.name'), displayName, { required: true });
   const fPass = field(t('staff.password'), password, { required: true, hint: t('staff.passwordHint') });
   const roleRows = [roleRow(options, { role: 'filler', department: options.departments[0] })];
-  const rolesBox = h('div', { class: 'roles-box' }, roleRows.map((r) => r.el));
+  const rolesBox = h(
+    'div',
+    { class: 'roles-box' },
+    roleRows.map((r) => r.el),
+  );
   const addRole = button(t('staff.addRole'), () => {
     const r = roleRow(options, { department: options.departments[0] });
     roleRows.push(r);
@@ -198,15 +233,30 @@ export async function render(main) {
         e.preventDefault();
         for (const f of [fUser, fName, fPass]) f.setError(null);
         const problems = [];
-        if (!/^[a-z0-9][a-z0-9._-]{1,63}$/i.test(username.value.trim())) problems.push({ f: fUser, message: t('staff.usernameInvalid') });
+        if (!/^[a-z0-9][a-z0-9._-]{1,63}$/i.test(username.value.trim()))
+          problems.push({ f: fUser, message: t('staff.usernameInvalid') });
         if (!displayName.value.trim()) problems.push({ f: fName, message: t('v.required') });
         if (password.value.length < 10) problems.push({ f: fPass, message: t('v.minLength', { min: 10 }) });
         for (const p of problems) p.f.setError(p.message);
-        errorSummary(summary, problems.map((p) => ({ id: p.f.control.id, label: p.f.el.querySelector('label').firstChild.textContent, message: p.message })));
+        errorSummary(
+          summary,
+          problems.map((p) => ({
+            id: p.f.control.id,
+            label: p.f.el.querySelector('label').firstChild.textContent,
+            message: p.message,
+          })),
+        );
         if (problems.length) return;
         await busy(submit, async () => {
           try {
-            const created = await api('/users', { json: { username: username.value.trim(), displayName: displayName.value.trim(), password: password.value, roles: roleRows.map((r) => r.read()) } });
+            const created = await api('/users', {
+              json: {
+                username: username.value.trim(),
+                displayName: displayName.value.trim(),
+                password: password.value,
+                roles: roleRows.map((r) => r.read()),
+              },
+            });
             form.reset();
             errorSummary(summary, []);
             messages.show('success', t('staff.created', { user: created.username }));
@@ -214,9 +264,15 @@ export async function render(main) {
           } catch (err) {
             const d = describeError(err);
             const items = d.fields.map((f) => {
-              const target = fieldsByPath[f.field] || (/^roles\.(\d+)/.test(f.field) ? roleRows[Number(/^roles\.(\d+)/.exec(f.field)[1])]?.fRole : null);
+              const target =
+                fieldsByPath[f.field] ||
+                (/^roles\.(\d+)/.test(f.field) ? roleRows[Number(/^roles\.(\d+)/.exec(f.field)[1])]?.fRole : null);
               if (target) target.setError(f.message);
-              return { id: target?.control.id, label: target ? target.el.querySelector('label').firstChild.textContent : f.field, message: f.message };
+              return {
+                id: target?.control.id,
+                label: target ? target.el.querySelector('label').firstChild.textContent : f.field,
+                message: f.message,
+              };
             });
             if (items.length) errorSummary(summary, items, d.message);
             else messages.error(err);

@@ -36,11 +36,24 @@ export async function render(main, { params, query, navigate }) {
     [t('task.role'), tOr(`role.${task.role}`, task.role)],
     [t('task.department'), task.department],
     [t('task.status'), statusBadge('task', task.status || 'open')],
-    [t('task.due'), task.dueAt ? h('span', null, formatDateTime(task.dueAt), task.overdue ? h('span', { class: 'badge badge-overdue' }, t('inbox.overdue')) : null) : '—'],
+    [
+      t('task.due'),
+      task.dueAt
+        ? h(
+            'span',
+            null,
+            formatDateTime(task.dueAt),
+            task.overdue ? h('span', { class: 'badge badge-overdue' }, t('inbox.overdue')) : null,
+          )
+        : '—',
+    ],
   ]);
 
   main.append(
-    pageHeader(t('task.heading', { step: task.stepName || '', type: typeName }), h('a', { href: '/inbox', class: 'btn btn-secondary' }, t('task.backToInbox'))),
+    pageHeader(
+      t('task.heading', { step: task.stepName || '', type: typeName }),
+      h('a', { href: '/inbox', class: 'btn btn-secondary' }, t('task.backToInbox')),
+    ),
     messages.el,
     h(
       'div',
@@ -55,7 +68,13 @@ export async function render(main, { params, query, navigate }) {
       h(
         'div',
         { class: 'col-side' },
-        section(t('task.thisTask'), taskFacts, decisionPanel(task, { onDone: (d) => navigate(`/tasks/${encodeURIComponent(params.id)}?done=${d}`, { replace: true }) })),
+        section(
+          t('task.thisTask'),
+          taskFacts,
+          decisionPanel(task, {
+            onDone: (d) => navigate(`/tasks/${encodeURIComponent(params.id)}?done=${d}`, { replace: true }),
+          }),
+        ),
         section(t('task.history'), historyView(history)),
       ),
     ),

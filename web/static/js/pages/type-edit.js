@@ -6,12 +6,23 @@ import { pageHeader, section, messageArea, field, errorSummary, busy } from '../
 import { rowList, faceFieldRow, stepRow, num } from '../type-rows.js';
 import { describeError } from '../errors.js';
 
-export const title = (ctx) => (ctx.params.code ? `${t('typeEdit.editTitle')} ${ctx.params.code}` : t('typeEdit.newTitle'));
+export const title = (ctx) =>
+  ctx.params.code ? `${t('typeEdit.editTitle')} ${ctx.params.code}` : t('typeEdit.newTitle');
 
 export async function render(main, { params, navigate }) {
   const editing = !!params.code;
   const existing = editing ? await api(`/certificate-types/${encodeURIComponent(params.code)}`) : null;
-  const def = existing?.definition || { name: '', holderKind: 'entity', validity: { kind: 'permanent' }, faceFields: [], approvalChain: [{ key: 'review', name: t('typeEdit.defaultReview'), role: 'reviewer' }, { key: 'seal', name: t('typeEdit.defaultSeal'), role: 'sealing-officer' }], sealId: null };
+  const def = existing?.definition || {
+    name: '',
+    holderKind: 'entity',
+    validity: { kind: 'permanent' },
+    faceFields: [],
+    approvalChain: [
+      { key: 'review', name: t('typeEdit.defaultReview'), role: 'reviewer' },
+      { key: 'seal', name: t('typeEdit.defaultSeal'), role: 'sealing-officer' },
+    ],
+    sealId: null,
+  };
   const messages = messageArea();
   const summary = h('div');
 
@@ -24,18 +35,44 @@ export async function render(main, { params, navigate }) {
   }
 
   // Basics
-  const code = h('input', { type: 'text', class: 'mono', value: existing?.code ?? '', disabled: editing, spellcheck: 'false', autocapitalize: 'characters', maxlength: '8' });
-  const department = h('select', { disabled: editing }, (editing ? [existing.department] : depts).map((d) => h('option', { value: d, selected: d === existing?.department }, d)));
+  const code = h('input', {
+    type: 'text',
+    class: 'mono',
+    value: existing?.code ?? '',
+    disabled: editing,
+    spellcheck: 'false',
+    autocapitalize: 'characters',
+    maxlength: '8',
+  });
+  const department = h(
+    'select',
+    { disabled: editing },
+    (editing ? [existing.department] : depts).map((d) =>
+      h('option', { value: d, selected: d === existing?.department }, d),
+    ),
+  );
   const name = h('input', { type: 'text', value: def.name });
-  const holderKind = h('select', null, ['entity', 'person'].map((k) => h('option', { value: k, selected: k === def.holderKind }, t(`holder.kind.${k}`))));
-  const validityKind = h('select', null, ['permanent', 'term', 'until'].map((k) => h('option', { value: k, selected: k === def.validity?.kind }, t(`validity.${k}`))));
+  const holderKind = h(
+    'select',
+    null,
+    ['entity', 'person'].map((k) => h('option', { value: k, selected: k === def.holderKind }, t(`holder.kind.${k}`))),
+  );
+  const validityKind = h(
+    'select',
+    null,
+    ['permanent', 'term', 'until'].map((k) =>
+      h('option', { value: k, selected: k === def.validity?.kind }, t(`validity.${k}`)),
+    ),
+  );
   const months = h('input', { type: 'number', min: '1', max: '1200', step: '1', value: def.validity?.months ?? '' });
   const until = h('input', { type: 'date', value: def.validity?.date ?? '' });
   const sealSelect = h(
     'select',
     null,
     h('option', { value: '' }, t('type.defaultSeal')),
-    seals.map((s) => h('option', { value: s.id, selected: s.id === def.sealId }, `${s.name} (#${s.id}, ${s.department})`)),
+    seals.map((s) =>
+      h('option', { value: s.id, selected: s.id === def.sealId }, `${s.name} (#${s.id}, ${s.department})`),
+    ),
   );
   const description = h('textarea', { rows: '2', value: def.description ?? '' });
 
@@ -57,13 +94,22 @@ export async function render(main, { params, navigate }) {
   validityKind.addEventListener('change', showValidity);
   showValidity();
 
-  const fieldsEditor = rowList({ make: faceFieldRow, addLabel: t('typeEdit.addField'), emptyText: t('typeEdit.noFields') });
+  const fieldsEditor = rowList({
+    make: faceFieldRow,
+    addLabel: t('typeEdit.addField'),
+    emptyText: t('typeEdit.noFields'),
+  });
   for (const f of def.faceFields || []) fieldsEditor.add(f);
   const chainEditor = rowList({ make: stepRow, addLabel: t('typeEdit.addStep'), emptyText: t('chain.autoSeal') });
   for (const s of def.approvalChain || []) chainEditor.add(s);
 
   const read = () => {
-    const validity = validityKind.value === 'term' ? { kind: 'term', months: num(months.value) } : validityKind.value === 'until' ? { kind: 'until', date: until.value } : { kind: 'permanent' };
+    const validity =
+      validityKind.value === 'term'
+        ? { kind: 'term', months: num(months.value) }
+        : validityKind.value === 'until'
+          ? { kind: 'until', date: until.value }
+          : { kind: 'permanent' };
     const body = {
       name: name.value.trim(),
       holderKind: holderKind.value,
@@ -89,18 +135,31 @@ export async function render(main, { params, navigate }) {
       if (m) {
         const rows = m[1] === 'faceFields' ? fieldsEditor.rows : chainEditor.rows;
         const row = rows[Number(m[2])];
-        if (row) return { id: row.setError(m[3] || null, e.message), label: `${row.label()}${m[3] ? ` · ${t(m[1] === 'faceFields' ? `fieldprop.${m[3]}` : `stepprop.${m[3]}`)}` : ''}`, message: e.message };
+        if (row)
+          return {
+            id: row.setError(m[3] || null, e.message),
+            label: `${row.label()}${m[3] ? ` · ${t(m[1] === 'faceFields' ? `fieldprop.${m[3]}` : `stepprop.${m[3]}`)}` : ''}`,
+            message: e.message,
+          };
       }
       const b = basics[path] || (path.startsWith('validity') ? basics['validity.kind'] : null);
       if (b) {
         b.setError(e.message);
-        return { id: b.control.id, label: b.el.querySelector('label')?.firstChild?.textContent || path, message: e.message };
+        return {
+          id: b.control.id,
+          label: b.el.querySelector('label')?.firstChild?.textContent || path,
+          message: e.message,
+        };
       }
       if (path === 'faceFields') return { id: null, label: t('type.faceFields'), message: e.message };
       return { id: null, label: path || t('typeEdit.form'), message: e.message };
     });
 
-  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, editing ? t('typeEdit.saveVersion') : t('typeEdit.create'));
+  const submit = h(
+    'button',
+    { type: 'submit', class: 'btn btn-primary' },
+    editing ? t('typeEdit.saveVersion') : t('typeEdit.create'),
+  );
   const form = h(
     'form',
     {
@@ -112,13 +171,16 @@ export async function render(main, { params, navigate }) {
         const body = read();
         // A few checks here; the server checks everything and names the field.
         const local = [];
-        if (!editing && !/^[A-Z0-9]{2,8}$/.test(code.value.trim())) local.push({ field: 'code', message: t('typeEdit.codeInvalid') });
+        if (!editing && !/^[A-Z0-9]{2,8}$/.test(code.value.trim()))
+          local.push({ field: 'code', message: t('typeEdit.codeInvalid') });
         if (body.name.length < 2) local.push({ field: 'name', message: t('v.minLength', { min: 2 }) });
         if (!body.faceFields.length) local.push({ field: 'faceFields', message: t('typeEdit.needField') });
         body.faceFields.forEach((f, i) => {
-          if (!/^[a-zA-Z][a-zA-Z0-9_]*$/.test(f.key)) local.push({ field: `faceFields.${i}.key`, message: t('typeEdit.keyInvalid') });
+          if (!/^[a-zA-Z][a-zA-Z0-9_]*$/.test(f.key))
+            local.push({ field: `faceFields.${i}.key`, message: t('typeEdit.keyInvalid') });
           if (!f.label) local.push({ field: `faceFields.${i}.label`, message: t('v.required') });
-          if (f.type === 'enum' && !f.options) local.push({ field: `faceFields.${i}.options`, message: t('typeEdit.optionsRequired') });
+          if (f.type === 'enum' && !f.options)
+            local.push({ field: `faceFields.${i}.options`, message: t('typeEdit.optionsRequired') });
         });
         if (local.length) {
           errorSummary(summary, showErrors(local));
@@ -127,10 +189,15 @@ export async function render(main, { params, navigate }) {
         await busy(submit, async () => {
           try {
             if (editing) {
-              const saved = await api(`/certificate-types/${encodeURIComponent(params.code)}`, { method: 'PUT', json: { ...body, expectedVersion: existing.latestVersion } });
+              const saved = await api(`/certificate-types/${encodeURIComponent(params.code)}`, {
+                method: 'PUT',
+                json: { ...body, expectedVersion: existing.latestVersion },
+              });
               navigate(`/admin/types/${encodeURIComponent(params.code)}?version=${saved.version}&saved=1`);
             } else {
-              const created = await api('/certificate-types', { json: { code: code.value.trim(), department: department.value, ...body } });
+              const created = await api('/certificate-types', {
+                json: { code: code.value.trim(), department: department.value, ...body },
+              });
               navigate(`/admin/types/${encodeURIComponent(created.code)}?saved=1`);
             }
           } catch (err) {
@@ -142,15 +209,45 @@ export async function render(main, { params, navigate }) {
       },
     },
     summary,
-    section(t('type.basics'), h('div', { class: 'form-grid' }, Object.values(basics).map((b) => b.el))),
-    section(t('type.faceFields'), h('p', { class: 'hint' }, t('typeEdit.fieldsHint'), ' ', t('typeEdit.keyHint')), fieldsEditor.el),
-    section(t('type.chain'), h('p', { class: 'hint' }, t('typeEdit.chainHint'), ' ', t('typeEdit.stepKeyHint')), chainEditor.el),
+    section(
+      t('type.basics'),
+      h(
+        'div',
+        { class: 'form-grid' },
+        Object.values(basics).map((b) => b.el),
+      ),
+    ),
+    section(
+      t('type.faceFields'),
+      h('p', { class: 'hint' }, t('typeEdit.fieldsHint'), ' ', t('typeEdit.keyHint')),
+      fieldsEditor.el,
+    ),
+    section(
+      t('type.chain'),
+      h('p', { class: 'hint' }, t('typeEdit.chainHint'), ' ', t('typeEdit.stepKeyHint')),
+      chainEditor.el,
+    ),
     h(
       'div',
       { class: 'form-actions sticky-actions' },
       submit,
-      h('a', { href: editing ? `/admin/types/${encodeURIComponent(params.code)}` : '/admin/types', class: 'btn btn-secondary' }, t('common.cancel')),
+      h(
+        'a',
+        {
+          href: editing ? `/admin/types/${encodeURIComponent(params.code)}` : '/admin/types',
+          class: 'btn btn-secondary',
+        },
+        t('common.cancel'),
+      ),
     ),
   );
-  main.append(pageHeader(editing ? t('typeEdit.editHeading', { name: existing.name, version: existing.latestVersion + 1 }) : t('typeEdit.newTitle')), messages.el, form);
+  main.append(
+    pageHeader(
+      editing
+        ? t('typeEdit.editHeading', { name: existing.name, version: existing.latestVersion + 1 })
+        : t('typeEdit.newTitle'),
+    ),
+    messages.el,
+    form,
+  );
 }

@@ -1,7 +1,19 @@
 import { h, fill, uid } from '../dom.js';
 import { t, tOr, formatDateTime } from '../i18n.js';
 import { api } from '../api.js';
-import { pageHeader, section, messageArea, facts, table, statusBadge, busy, button, confirmDialog, pdfViewer, field } from '../ui.js';
+import {
+  pageHeader,
+  section,
+  messageArea,
+  facts,
+  table,
+  statusBadge,
+  busy,
+  button,
+  confirmDialog,
+  pdfViewer,
+  field,
+} from '../ui.js';
 import { translateMessage, describeError } from '../errors.js';
 
 export const title = (ctx) => `${t('type.title')} ${ctx.params.code}`;
@@ -57,13 +69,19 @@ export async function render(main, { params, query, navigate }) {
   // Status changes: publish the latest version, or retire the type.
   const actions = [];
   if (type.status !== 'retired') {
-    actions.push(h('a', { href: `/admin/types/${encodeURIComponent(code)}/edit`, class: 'btn btn-secondary' }, t('type.edit')));
+    actions.push(
+      h('a', { href: `/admin/types/${encodeURIComponent(code)}/edit`, class: 'btn btn-secondary' }, t('type.edit')),
+    );
     if (type.publishedVersion !== type.latestVersion) {
       const publish = button(
         t('type.publish', { version: type.latestVersion }),
         () =>
           busy(publish, async () => {
-            const ok = await confirmDialog({ title: t('type.publishTitle', { version: type.latestVersion }), body: t('type.publishBody'), confirmLabel: t('type.publishShort') });
+            const ok = await confirmDialog({
+              title: t('type.publishTitle', { version: type.latestVersion }),
+              body: t('type.publishBody'),
+              confirmLabel: t('type.publishShort'),
+            });
             if (!ok) return;
             try {
               await api(`/certificate-types/${encodeURIComponent(code)}/publish`, { method: 'POST' });
@@ -85,7 +103,12 @@ export async function render(main, { params, query, navigate }) {
         t('type.retire'),
         () =>
           busy(retire, async () => {
-            const ok = await confirmDialog({ title: t('type.retireTitle'), body: t('type.retireBody'), confirmLabel: t('type.retire'), danger: true });
+            const ok = await confirmDialog({
+              title: t('type.retireTitle'),
+              body: t('type.retireBody'),
+              confirmLabel: t('type.retire'),
+              danger: true,
+            });
             if (!ok) return;
             try {
               await api(`/certificate-types/${encodeURIComponent(code)}/retire`, { method: 'POST' });
@@ -104,7 +127,15 @@ export async function render(main, { params, query, navigate }) {
     'select',
     { onchange: () => navigate(here(versionSelect.value), { replace: true }) },
     Array.from({ length: type.latestVersion }, (_, i) => type.latestVersion - i).map((v) =>
-      h('option', { value: v, selected: v === type.version }, [`v${v}`, v === type.publishedVersion ? ` · ${t('type.published')}` : '', v === type.latestVersion ? ` · ${t('type.latest')}` : ''].join('')),
+      h(
+        'option',
+        { value: v, selected: v === type.version },
+        [
+          `v${v}`,
+          v === type.publishedVersion ? ` · ${t('type.published')}` : '',
+          v === type.latestVersion ? ` · ${t('type.latest')}` : '',
+        ].join(''),
+      ),
     ),
   );
 
@@ -115,7 +146,13 @@ export async function render(main, { params, query, navigate }) {
     [t('type.holderKind'), tOr(`holder.kind.${def.holderKind}`, def.holderKind)],
     [t('type.validity'), validityText(def.validity)],
     [t('type.seal'), def.sealId ? `#${def.sealId}` : t('type.defaultSeal')],
-    [t('type.versions'), t('type.versionsText', { latest: type.latestVersion, published: type.publishedVersion ? `v${type.publishedVersion}` : t('type.none') })],
+    [
+      t('type.versions'),
+      t('type.versionsText', {
+        latest: type.latestVersion,
+        published: type.publishedVersion ? `v${type.publishedVersion}` : t('type.none'),
+      }),
+    ],
     [t('type.updated'), formatDateTime(type.updatedAt)],
     def.description ? [t('type.description'), def.description] : null,
   ]);
@@ -127,7 +164,13 @@ export async function render(main, { params, query, navigate }) {
       { label: t('fields.col.type'), cell: (f) => tOr(`ftype.${f.type}`, f.type) },
       { label: t('fields.col.required'), cell: (f) => (f.required ? t('common.yes') : t('common.no')) },
       { label: t('fields.col.constraints'), cell: (f) => constraints(f) },
-      { label: t('fields.col.catalog'), cell: (f) => [f.catalog ? t('fields.catalog') : null, f.duplicate ? t('fields.duplicate') : null].filter(Boolean).join('、') || '—' },
+      {
+        label: t('fields.col.catalog'),
+        cell: (f) =>
+          [f.catalog ? t('fields.catalog') : null, f.duplicate ? t('fields.duplicate') : null]
+            .filter(Boolean)
+            .join('、') || '—',
+      },
     ],
     def.faceFields || type.faceFields || [],
     { caption: t('type.faceFields') },
@@ -141,7 +184,10 @@ export async function render(main, { params, query, navigate }) {
           { label: t('chain.col.key'), cell: (s) => h('code', null, s.key) },
           { label: t('chain.col.name'), cell: (s) => s.name },
           { label: t('chain.col.role'), cell: (s) => tOr(`role.${s.role}`, s.role) },
-          { label: t('chain.col.deadline'), cell: (s) => (s.deadlineHours ? t('chain.hours', { n: s.deadlineHours }) : '—') },
+          {
+            label: t('chain.col.deadline'),
+            cell: (s) => (s.deadlineHours ? t('chain.hours', { n: s.deadlineHours }) : '—'),
+          },
           { label: t('chain.col.escalate'), cell: (s) => (s.escalate ? t('common.yes') : t('common.no')) },
         ],
         chain,
@@ -152,7 +198,12 @@ export async function render(main, { params, query, navigate }) {
   main.append(
     pageHeader(`${type.name}`, ...actions),
     messages.el,
-    h('div', { class: 'filters' }, field(t('type.version'), versionSelect).el, !isLatest ? h('p', { class: 'msg msg-info inline' }, t('type.oldVersion', { version: type.version })) : null),
+    h(
+      'div',
+      { class: 'filters' },
+      field(t('type.version'), versionSelect).el,
+      !isLatest ? h('p', { class: 'msg msg-info inline' }, t('type.oldVersion', { version: type.version })) : null,
+    ),
     section(t('type.basics'), summary),
     section(t('type.faceFields'), fieldsTable),
     section(t('type.chain'), chainTable),
@@ -165,8 +216,18 @@ function templateSection(type, { isLatest, navigate, here }) {
   const code = type.code;
   const status = h('div');
   if (!type.template) fill(status, h('p', { class: 'msg msg-warning inline' }, t('template.none')));
-  else if (type.template.problems && type.template.problems.length) fill(status, h('p', { class: 'msg msg-error inline' }, t('template.hasProblems')), templateProblemsTable(type.template.problems));
-  else fill(status, h('p', { class: 'msg msg-success inline' }, t('template.ok')), h('p', { class: 'muted small' }, 'SHA-256 ', h('code', null, type.template.sha256)));
+  else if (type.template.problems && type.template.problems.length)
+    fill(
+      status,
+      h('p', { class: 'msg msg-error inline' }, t('template.hasProblems')),
+      templateProblemsTable(type.template.problems),
+    );
+  else
+    fill(
+      status,
+      h('p', { class: 'msg msg-success inline' }, t('template.ok')),
+      h('p', { class: 'muted small' }, 'SHA-256 ', h('code', null, type.template.sha256)),
+    );
 
   const result = h('div', { class: 'upload-result', 'aria-live': 'polite' });
   const file = h('input', { type: 'file', accept: `.docx,${DOCX}`, name: 'template' });
@@ -212,7 +273,10 @@ function templateSection(type, { isLatest, navigate, here }) {
         const btn = e.currentTarget;
         await busy(btn, async () => {
           try {
-            const blob = await api(`/certificate-types/${encodeURIComponent(code)}/template`, { query: { version: type.version }, accept: DOCX });
+            const blob = await api(`/certificate-types/${encodeURIComponent(code)}/template`, {
+              query: { version: type.version },
+              accept: DOCX,
+            });
             const a = h('a', { href: URL.createObjectURL(blob), download: `${code}-v${type.version}.docx` });
             document.body.append(a);
             a.click();
@@ -228,7 +292,17 @@ function templateSection(type, { isLatest, navigate, here }) {
     t('template.title'),
     status,
     download,
-    type.status !== 'retired' && isLatest ? h('div', { class: 'subsection' }, h('h3', null, t('template.uploadTitle')), h('p', { class: 'hint' }, t('template.uploadHint')), form, messages.el, result) : null,
+    type.status !== 'retired' && isLatest
+      ? h(
+          'div',
+          { class: 'subsection' },
+          h('h3', null, t('template.uploadTitle')),
+          h('p', { class: 'hint' }, t('template.uploadHint')),
+          form,
+          messages.el,
+          result,
+        )
+      : null,
   );
 }
 
@@ -241,8 +315,18 @@ function previewSection(type) {
       messages.clear();
       fill(out, h('p', { class: 'loading', role: 'status' }, t('preview.rendering')));
       try {
-        const blob = await api(`/certificate-types/${encodeURIComponent(type.code)}/preview`, { query: { version: type.version }, json: {}, accept: 'application/pdf, application/problem+json' });
-        fill(out, pdfViewer(blob, { title: t('type.previewFrame', { name: type.name, version: type.version }), filename: `${type.code}-v${type.version}-preview.pdf` }));
+        const blob = await api(`/certificate-types/${encodeURIComponent(type.code)}/preview`, {
+          query: { version: type.version },
+          json: {},
+          accept: 'application/pdf, application/problem+json',
+        });
+        fill(
+          out,
+          pdfViewer(blob, {
+            title: t('type.previewFrame', { name: type.name, version: type.version }),
+            filename: `${type.code}-v${type.version}-preview.pdf`,
+          }),
+        );
       } catch (err) {
         fill(out);
         messages.error(err);
@@ -250,5 +334,11 @@ function previewSection(type) {
     }),
   );
   btn.id = id;
-  return section(t('type.previewTitle'), h('p', { class: 'hint' }, t('type.previewHint')), type.template ? btn : h('p', { class: 'muted' }, t('template.none')), messages.el, out);
+  return section(
+    t('type.previewTitle'),
+    h('p', { class: 'hint' }, t('type.previewHint')),
+    type.template ? btn : h('p', { class: 'muted' }, t('template.none')),
+    messages.el,
+    out,
+  );
 }

@@ -12,10 +12,15 @@ const STATUSES = ['draft', 'published', 'retired'];
 export async function render(main, { query, navigate }) {
   const status = STATUSES.includes(query.get('status')) ? query.get('status') : '';
   const depts = departmentsWith(['department-admin']);
-  const types = itemsOf(await api('/certificate-types', { query: { status: status || undefined } })).filter((x) => depts === null || depts.includes(x.department));
+  const types = itemsOf(await api('/certificate-types', { query: { status: status || undefined } })).filter(
+    (x) => depts === null || depts.includes(x.department),
+  );
   const statusSelect = h(
     'select',
-    { onchange: () => navigate(statusSelect.value ? `/admin/types?status=${statusSelect.value}` : '/admin/types', { replace: true }) },
+    {
+      onchange: () =>
+        navigate(statusSelect.value ? `/admin/types?status=${statusSelect.value}` : '/admin/types', { replace: true }),
+    },
     h('option', { value: '' }, t('types.allStatuses')),
     STATUSES.map((s) => h('option', { value: s, selected: s === status }, t(`status.type.${s}`))),
   );
@@ -24,8 +29,14 @@ export async function render(main, { query, navigate }) {
     h('div', { class: 'filters' }, field(t('types.status'), statusSelect).el),
     table(
       [
-        { label: t('types.col.code'), cell: (x) => h('a', { href: `/admin/types/${encodeURIComponent(x.code)}`, class: 'mono' }, x.code) },
-        { label: t('types.col.name'), cell: (x) => h('a', { href: `/admin/types/${encodeURIComponent(x.code)}` }, x.name) },
+        {
+          label: t('types.col.code'),
+          cell: (x) => h('a', { href: `/admin/types/${encodeURIComponent(x.code)}`, class: 'mono' }, x.code),
+        },
+        {
+          label: t('types.col.name'),
+          cell: (x) => h('a', { href: `/admin/types/${encodeURIComponent(x.code)}` }, x.name),
+        },
         { label: t('types.col.department'), cell: (x) => x.department },
         { label: t('types.col.status'), cell: (x) => statusBadge('type', x.status) },
         { label: t('types.col.version'), cell: (x) => `v${x.latestVersion}` },

@@ -16,7 +16,9 @@ function outcome(c) {
 /** The report's checks as [{ name, result, reason }], whether sent as a list or as a map. */
 export function normaliseChecks(report) {
   const raw = report.checks ?? report.report?.checks ?? [];
-  const list = Array.isArray(raw) ? raw : Object.entries(raw).map(([name, v]) => (v && typeof v === 'object' ? { name, ...v } : { name, result: v }));
+  const list = Array.isArray(raw)
+    ? raw
+    : Object.entries(raw).map(([name, v]) => (v && typeof v === 'object' ? { name, ...v } : { name, result: v }));
   return list.map((c) => ({
     name: String(c.id ?? c.name ?? c.check ?? c.code ?? ''),
     title: c.title || c.titleEn ? { zh: c.title, en: c.titleEn } : null,
@@ -50,8 +52,16 @@ export function reportView(report) {
   const statusLabel = status ? tOr(`status.certificate.${status}`, status) : t('verify.statusUnknown');
   const failed = checks.filter((c) => c.result === 'failed');
   // Genuine but ended (revoked, expired, …): say that, not just "failed".
-  const onlyStatus = result === 'failed' && failed.length === 1 && failed[0].name === 'status' && status && status !== 'valid';
-  const headline = result === 'passed' ? t('verify.valid') : onlyStatus ? t('verify.genuineButNot', { status: statusLabel }) : result === 'failed' ? t('verify.invalid') : t('verify.indeterminate');
+  const onlyStatus =
+    result === 'failed' && failed.length === 1 && failed[0].name === 'status' && status && status !== 'valid';
+  const headline =
+    result === 'passed'
+      ? t('verify.valid')
+      : onlyStatus
+        ? t('verify.genuineButNot', { status: statusLabel })
+        : result === 'failed'
+          ? t('verify.invalid')
+          : t('verify.indeterminate');
   const holder = cert.holder ?? {};
   const type = cert.type ?? {};
   const issuer = cert.issuer ?? {};
@@ -62,14 +72,27 @@ export function reportView(report) {
     h(
       'div',
       { class: `verdict verdict-${result}`, role: 'status' },
-      h('span', { class: 'verdict-mark', 'aria-hidden': 'true' }, result === 'passed' ? '✓' : result === 'failed' ? '✗' : '?'),
+      h(
+        'span',
+        { class: 'verdict-mark', 'aria-hidden': 'true' },
+        result === 'passed' ? '✓' : result === 'failed' ? '✗' : '?',
+      ),
       h(
         'div',
         null,
         h('p', { class: 'verdict-title' }, headline),
-        status ? h('p', null, t('verify.statusLine', { status: tOr(`status.certificate.${status}`, status) }), cert.statusReason ? ` — ${cert.statusReason}` : '') : null,
+        status
+          ? h(
+              'p',
+              null,
+              t('verify.statusLine', { status: tOr(`status.certificate.${status}`, status) }),
+              cert.statusReason ? ` — ${cert.statusReason}` : '',
+            )
+          : null,
         // The registered certificate is fine, but this copy is not it: say so, or "valid" misleads.
-        result === 'failed' && status === 'valid' && report.input === 'pdf' ? h('p', { class: 'verdict-note' }, t('verify.copyNotGenuine')) : null,
+        result === 'failed' && status === 'valid' && report.input === 'pdf'
+          ? h('p', { class: 'verdict-note' }, t('verify.copyNotGenuine'))
+          : null,
       ),
     ),
     Object.keys(cert).length
@@ -79,7 +102,12 @@ export function reportView(report) {
           [t('certs.holder'), [holder.name ?? cert.holderName, holder.id ?? holder.idMasked].filter(Boolean).join(' ')],
           [t('certs.issuer'), issuer.name ?? cert.issuerName ?? ''],
           [t('certs.issuedAt'), formatDateTime(cert.issuedAt)],
-          [t('cert.validity'), validity.from ? `${formatDate(validity.from)} — ${validity.until ? formatDate(validity.until) : t('validity.permanent')}` : ''],
+          [
+            t('cert.validity'),
+            validity.from
+              ? `${formatDate(validity.from)} — ${validity.until ? formatDate(validity.until) : t('validity.permanent')}`
+              : '',
+          ],
         ])
       : null,
     h('h3', null, t('verify.checks')),
@@ -91,15 +119,26 @@ export function reportView(report) {
             h(
               'li',
               { class: `check check-${c.result}` },
-              h('span', { class: 'check-mark', 'aria-hidden': 'true' }, c.result === 'passed' ? '✓' : c.result === 'failed' ? '✗' : '?'),
+              h(
+                'span',
+                { class: 'check-mark', 'aria-hidden': 'true' },
+                c.result === 'passed' ? '✓' : c.result === 'failed' ? '✗' : '?',
+              ),
               h('span', { class: 'sr-only' }, t(`verify.result.${c.result}`)),
               // The sentence is ours, in the reader's language; the verifier's own reason stays below for experts.
-              h('div', null, h('p', { class: 'check-text' }, checkSentence(c, { status: statusLabel })), c.reason ? h('p', { class: 'muted small check-reason' }, c.reason) : null),
+              h(
+                'div',
+                null,
+                h('p', { class: 'check-text' }, checkSentence(c, { status: statusLabel })),
+                c.reason ? h('p', { class: 'muted small check-reason' }, c.reason) : null,
+              ),
             ),
           ),
         )
       : h('p', { class: 'muted' }, t('verify.noChecks')),
-    report.checkedAt || report.verifiedAt ? h('p', { class: 'muted small' }, t('verify.at', { at: formatDateTime(report.checkedAt || report.verifiedAt) })) : null,
+    report.checkedAt || report.verifiedAt
+      ? h('p', { class: 'muted small' }, t('verify.at', { at: formatDateTime(report.checkedAt || report.verifiedAt) }))
+      : null,
   );
 }
 
@@ -110,7 +149,13 @@ export function reportView(report) {
 export async function render(main, { params, navigate }) {
   const messages = messageArea();
   const out = h('div', { class: 'verify-out', 'aria-live': 'polite' });
-  const number = h('input', { type: 'text', class: 'mono', value: params.number || '', spellcheck: 'false', autocomplete: 'off' });
+  const number = h('input', {
+    type: 'text',
+    class: 'mono',
+    value: params.number || '',
+    spellcheck: 'false',
+    autocomplete: 'off',
+  });
   const fNumber = field(t('certs.number'), number, { hint: t('verify.numberHint') });
   const byNumber = h(
     'form',
@@ -166,7 +211,13 @@ export async function render(main, { params, navigate }) {
     h('div', { class: 'form-actions' }, upload),
   );
 
-  main.append(pageHeader(t('verify.heading')), h('p', { class: 'muted' }, t('verify.intro')), messages.el, out, h('div', { class: 'two-col even' }, section(t('verify.byNumber'), byNumber), section(t('verify.byFile'), byFile)));
+  main.append(
+    pageHeader(t('verify.heading')),
+    h('p', { class: 'muted' }, t('verify.intro')),
+    messages.el,
+    out,
+    h('div', { class: 'two-col even' }, section(t('verify.byNumber'), byNumber), section(t('verify.byFile'), byFile)),
+  );
 
   if (params.number) {
     fill(out, h('p', { class: 'loading', role: 'status' }, t('verify.checking')));
