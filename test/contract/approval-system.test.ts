@@ -8,12 +8,14 @@ describe('examples/approval-system against a live certflow', function () {
   this.timeout(120_000);
   let h: IssuanceHarness;
   let cf: approval.Certflow;
+  let admin: string;
+  let clientId: string;
 
   before(async () => {
     h = await issuanceHarness('sqlite');
-    const admin = await h.app.login('market-admin');
+    admin = await h.app.login('market-admin');
     const scopes = ['applications:write', 'applications:read', 'certificates:read'];
-    const { apiKey } = await json<{ apiKey: string }>(
+    const { apiKey, id } = await json<{ apiKey: string; id: string }>(
       await h.app.fetch('/api/v1/api-clients', {
         token: admin,
         json: { name: '一网通办审批系统', department: 'market', scopes },
@@ -21,6 +23,7 @@ describe('examples/approval-system against a live certflow', function () {
       201,
     );
     cf = { baseUrl: h.app.url, apiKey };
+    clientId = id;
   });
   after(() => h?.close());
 
@@ -30,6 +33,15 @@ describe('examples/approval-system against a live certflow', function () {
     const received: approval.Callback[] = [];
     const receiver = await approval.startReceiver(key, (c) => received.push(c));
     try {
+      // Callbacks go only to origins the department admin registered for the client (docs/security.md).
+      await json(
+        await h.app.fetch(`/api/v1/api-clients/${clientId}/callback-origins`, {
+          token: admin,
+          method: 'PUT',
+          json: { callbackOrigins: [new URL(receiver.url).origin] },
+        }),
+        200,
+      );
       const application = { typeCode: LICENCE.typeCode, holder: LICENCE.holder, faceData: LICENCE.faceData };
       const first = await approval.submit(cf, 'QY-2026-000777', {
         ...application,

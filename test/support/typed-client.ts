@@ -20,7 +20,7 @@ export const CLIENT_SOURCE = `
 import createClient from 'openapi-fetch';
 import type { paths, components } from './schema';
 
-type Status = 'in-review' | 'returned' | 'sealing' | 'issued' | 'rejected' | 'withdrawn' | 'failed';
+type Status = 'in-review' | 'returned' | 'sealing' | 'issued' | 'rejected' | 'withdrawn' | 'failed' | 'cancelled';
 type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 export async function issueOne(baseUrl: string, apiKey: string, externalRef: string): Promise<string> {
