@@ -43,6 +43,8 @@ describe('operators read and repair runs through Temporal', function () {
   let filler = '';
   let platformAdmin = '';
   let apiKey = '';
+  let marketAdmin = '';
+  let clientId = '';
   let issuedNumber = '';
   let browser: Browser | undefined;
 
@@ -51,10 +53,14 @@ describe('operators read and repair runs through Temporal', function () {
     filler = await h.app.login('market-filler');
     platformAdmin = await h.app.login('platform-admin');
     const admin = await h.app.login('market-admin');
+    marketAdmin = admin;
     const client = { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] };
-    apiKey = (
-      await json<{ apiKey: string }>(await h.app.fetch('/api/v1/api-clients', { token: admin, json: client }), 201)
-    ).apiKey;
+    const created = await json<{ apiKey: string; id: string }>(
+      await h.app.fetch('/api/v1/api-clients', { token: admin, json: client }),
+      201,
+    );
+    apiKey = created.apiKey;
+    clientId = created.id;
     // A type of its own, so that the certificate numbers (and so the ids revocation-<number> on the
     // Temporal server that all test files share) are this file's alone.
     await licenceTypeWithChain(h, 'BLOPS', DEMO_TYPES[0]!.definition.approvalChain);
@@ -381,6 +387,10 @@ describe('operators read and repair runs through Temporal', function () {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+      // Callbacks go only to origins registered for the API client (docs/security.md).
+      const origins = { callbackOrigins: [new URL(url).origin] };
+      const path = `/api/v1/api-clients/${clientId}/callback-origins`;
+      await json(await h.app.fetch(path, { token: marketAdmin, method: 'PUT', json: origins }), 200);
       const { id } = await json<{ id: string }>(
         await h.app.fetch('/api/v1/applications', {
           apiKey,
