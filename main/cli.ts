@@ -28,7 +28,8 @@ import { resumeInFlight } from '../services/issuance/resume';
 import { backup, restore } from '../services/backup';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createDevIdp, issueDemoHolderCertificates, type DevIdp } from './dev-idp';
+import type * as DevIdpModule from './dev-idp';
+import type { DevIdp } from './dev-idp';
 
 /**
  * The entry points: `start` (the embedded default: Temporal dev server + worker + API in
@@ -106,8 +107,12 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
   // The embedded default signs holders in through its own development identity provider
   // (docs/holders.md) unless a real one is configured; never in production.
   let devIdp: DevIdp | undefined;
+  // Loaded only here: api, workers and migrate never load oidc-provider (nor print its warnings).
+  let devIdpModule: typeof DevIdpModule | undefined;
   if (role === 'start' && config.env !== 'production' && !config.holder.oidc) {
-    devIdp = createDevIdp(config, logger.child({ component: 'dev-idp' }));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    devIdpModule = require('./dev-idp') as typeof DevIdpModule;
+    devIdp = devIdpModule.createDevIdp(config, logger.child({ component: 'dev-idp' }));
     config = { ...config, holder: { ...config.holder, oidc: devIdp.settings } };
   }
   let address = config.temporal.address;
@@ -265,11 +270,11 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
     });
   }
 
-  if (devIdp && config.demo.enabled) {
+  if (devIdp && devIdpModule && config.demo.enabled) {
     // In the background: sealing takes a few seconds, and start-up need not wait for it.
-    void issueDemoHolderCertificates({ ...deps, temporal }, logger).catch((err) =>
-      logger.warn({ err }, "could not issue the demo holders' certificates"),
-    );
+    void devIdpModule
+      .issueDemoHolderCertificates({ ...deps, temporal }, logger)
+      .catch((err) => logger.warn({ err }, "could not issue the demo holders' certificates"));
   }
   printBanner(role, does, config, uiUrl, Boolean(devIdp));
 }
