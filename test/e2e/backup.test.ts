@@ -193,7 +193,8 @@ describe('backup and restore drill (SQLite, file blobs, a fresh Temporal)', func
     await stop(first);
     const manifest = JSON.parse(fs.readFileSync(path.join(snapshot, 'manifest.json'), 'utf8'));
     assert.equal(manifest.database.client, 'sqlite');
-    assert.equal(manifest.database.tables.certificates, 2);
+    // The two issued here, and the demo holders' certificates `start` issues in the background.
+    assert.ok(manifest.database.tables.certificates >= 2, `certificates: ${manifest.database.tables.certificates}`);
     assert.ok(manifest.blobs.count >= 2 * 3 + 1, `blobs: ${manifest.blobs.count}`);
     assert.ok(manifest.auditAnchors >= 1, 'the audit checkpoints are in the snapshot');
     const keys = fs.readFileSync(path.join(snapshot, 'keys.json'), 'utf8');
