@@ -28,7 +28,11 @@ describe('hardening: callback targets (SSRF) [sqlite]', function () {
   const application = (callbackUrl: string) => ({
     typeCode: 'BL',
     holder: { kind: 'entity', id: '91330106MA2B3C4DB0', name: '杭州某某科技有限公司' },
-    faceData: sampleFaceData(bl.definition.faceFields),
+    faceData: {
+      ...sampleFaceData(bl.definition.faceFields),
+      creditCode: '91330106MA2B3C4DB0',
+      entityName: '杭州某某科技有限公司',
+    },
     callbackUrl,
   });
 

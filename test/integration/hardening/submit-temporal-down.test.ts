@@ -41,7 +41,11 @@ describe('hardening: submitting while Temporal is down [sqlite]', function () {
     const json = {
       typeCode: 'BL',
       holder: { kind: 'entity', id: '91330106MA2B3C4DB0', name: '杭州某某科技有限公司' },
-      faceData: sampleFaceData(bl.definition.faceFields),
+      faceData: {
+        ...sampleFaceData(bl.definition.faceFields),
+        creditCode: '91330106MA2B3C4DB0',
+        entityName: '杭州某某科技有限公司',
+      },
     };
     const submit = () =>
       app.fetch('/api/v1/applications', { token: filler, json, headers: { 'idempotency-key': 'down-1' } });
