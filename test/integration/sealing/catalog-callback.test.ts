@@ -223,7 +223,10 @@ forEachDatabase('catalog registration and callbacks', (get) => {
         applicationId: appId,
         externalRef: 'QY-2026-0042',
         certificateNumber: number,
-        downloadUrl: `${s.deps.config.http.publicUrl}/api/v1/certificates/${number}/pdf`,
+        // The link works for the receiver as it is: it states the reason API clients must give.
+        downloadUrl:
+          `${s.deps.config.http.publicUrl}/api/v1/certificates/${number}/pdf?reason=` +
+          encodeURIComponent(`certificate.issued callback: collect the certificate issued for application ${appId}`),
         status: 'issued',
       });
       assert.deepEqual(await attemptsOf(msg!), [
