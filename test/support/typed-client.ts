@@ -75,6 +75,8 @@ export async function generateClient(document: unknown): Promise<{ dir: string; 
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { default: openapiTS, astToString } = require('openapi-typescript') as OpenapiTs;
   const root = path.resolve(__dirname, '../..');
+  // test-artifacts/ is not in git: on a fresh clone this may be the first test to write there.
+  fs.mkdirSync(path.join(root, 'test-artifacts'), { recursive: true });
   const dir = fs.mkdtempSync(path.join(root, 'test-artifacts', 'typed-client-'));
   fs.writeFileSync(path.join(dir, 'schema.d.ts'), astToString(await openapiTS(document)));
   fs.writeFileSync(path.join(dir, 'client.ts'), CLIENT_SOURCE);
