@@ -102,7 +102,8 @@ forEachDatabase('time-stamping and seal revocation API', (get) => {
     const cert = (await getCertificate(db, first.number))!;
     const issuedAt = new Date(cert.issuedAt).getTime();
     // Compromised since after both signatures: both stay valid.
-    const since = new Date(Date.now() - 1000).toISOString();
+    // Now: after both signatures and their timestamps (a TSA time is never later than the moment it signed).
+    const since = new Date().toISOString();
     const r = await app.fetch(`/api/v1/seals/${cert.sealId}/revocation`, {
       token: admin,
       json: { reason: 'keyCompromise', compromisedSince: since, comment: 'test' },
