@@ -55,7 +55,8 @@ describe('hardening: submitting while Temporal is down [sqlite]', function () {
     const took = Date.now() - t0;
     assert.equal(r.status, 503, await r.clone().text());
     assert.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After');
-    assert.ok(took < 8000, `answered in ${took} ms`);
+    // The start deadline is 5 s; the old answer came after ≈ 20 s. A loaded CI machine needs headroom.
+    assert.ok(took < 15000, `answered in ${took} ms`);
     assert.equal(Number((await tdb.db('applications').count({ n: '*' }).first())!.n), 0, 'no half-written application');
 
     await proxy.open();
