@@ -60,8 +60,16 @@ describe('hardening: submitting while Temporal is down [sqlite]', function () {
     assert.equal(Number((await tdb.db('applications').count({ n: '*' }).first())!.n), 0, 'no half-written application');
 
     await proxy.open();
-    const again = await submit();
+    // A client honours Retry-After. The gRPC channel reconnects with its own back-off, so the
+    // first attempt after Temporal is back may still get 503 — never a half-written application.
+    let again = await submit();
+    for (let attempt = 1; again.status === 503 && attempt < 6; attempt++) {
+      assert.equal(Number((await tdb.db('applications').count({ n: '*' }).first())!.n), 0, 'nothing kept on 503');
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      again = await submit();
+    }
     assert.equal(again.status, 201, await again.clone().text());
+    assert.equal(Number((await tdb.db('applications').count({ n: '*' }).first())!.n), 1, 'one application');
     const [row] = await tdb.db('applications').select('status', 'workflow_id');
     assert.equal(row.status, 'in-review');
     const handle = new Client({ connection }).workflow.getHandle(row.workflow_id);
