@@ -28,6 +28,7 @@ import { taskRoutes } from './routes/tasks';
 import { revocationRoutes } from './routes/revocations';
 import { operationRoutes } from './routes/operations';
 import { verifyRoutes } from './routes/verify';
+import { credentialTrustRoutes } from './routes/credentials';
 import { holderRoutes } from './routes/holder';
 import { holderAuthRoutes } from './routes/holder-auth';
 import type { Middleware } from 'koa';
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   operationRoutes(v1, deps);
   verifyRoutes(v1, deps);
   holderRoutes(v1, deps);
+  credentialTrustRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1.0.0' });
   const health = healthRoutes(deps);

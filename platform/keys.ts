@@ -44,6 +44,17 @@ export function callbackKeyInfo(owner: CallbackOwner): string {
   return `certflow callback hmac v1\n${who}`;
 }
 
+/** What a department's P-256 key signs: W3C credentials and status lists, or the printed QR code. */
+export type DepartmentKeyUse = 'credential' | 'qr';
+
+/**
+ * Info of the seed of a department's P-256 signing key for one use (services/credentials/keys.ts):
+ * one key per department and use, so a QR signature can never pass for a credential proof.
+ */
+export function departmentKeyInfo(code: string, use: DepartmentKeyUse): string {
+  return `certflow department p-256 ${use} v1\ndepartment:${code}`;
+}
+
 /** The one HKDF derivation: 32 bytes for `info`. */
 function derive(masterKey: Buffer, info: string): Buffer {
   return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), info, 32));
@@ -54,6 +65,8 @@ export interface MasterKeys {
   key(purpose: KeyPurpose): Buffer;
   /** The HMAC key callbacks to this owner are signed with (services/outbound.ts). */
   callbackKey(owner: CallbackOwner): Buffer;
+  /** The 32-byte seed of a department's P-256 key for `use` (docs/trust.md, "Verifiable credentials"). */
+  departmentKeySeed(code: string, use: DepartmentKeyUse): Buffer;
 }
 
 // Keyed by the master key's Buffer: a process loads it once (platform/master-key.ts) and
@@ -71,7 +84,11 @@ export function keysOf(masterKey: Buffer): MasterKeys {
     // A copy: a caller that zeroes or writes into its key must not change everybody's.
     return Buffer.from(k);
   };
-  return { key: (purpose) => get(KEY_INFO[purpose]), callbackKey: (owner) => get(callbackKeyInfo(owner)) };
+  return {
+    key: (purpose) => get(KEY_INFO[purpose]),
+    callbackKey: (owner) => get(callbackKeyInfo(owner)),
+    departmentKeySeed: (code, use) => get(departmentKeyInfo(code, use)),
+  };
 }
 
 /** Names the master key without revealing it (HKDF is one-way): backups and restores compare these. */

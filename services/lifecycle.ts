@@ -6,6 +6,7 @@ import { getApplication } from '../db/applications';
 import { invalidateCertificate } from '../db/certificate-cache';
 import { notifyStatus, relayExpiryReminders } from './callbacks';
 import type { ActorRef } from '../domain/issuance';
+import { setCredentialStatus } from './credentials/issue';
 
 /**
  * A certificate's life after issue: the expiry sweep, reminders before expiry, revocation
@@ -69,6 +70,8 @@ export function lifecycleSteps({ db, cache, config, masterKey }: ServiceDeps) {
     async revokeCertificate(input: { number: string; status: EndStatus; reason: string; actor: ActorRef }) {
       const result = await endCertificate(db, input.number, input.status, input.reason);
       if (!result) return undefined;
+      // The credential status list too (docs/trust.md); also on a retry that finds it already ended.
+      await setCredentialStatus({ db }, input.number, 'revocation', true);
       await invalidateCertificate(cache, input.number);
       if (result.changed) {
         const cert = (await getCertificate(db, input.number))!;

@@ -13,6 +13,8 @@ import { certificateRecord, certificateView } from '../../services/certificate-v
 import { usableGrant } from '../../services/holder/grants';
 import { callbackSigningKey, registerCertificate } from '../../services/outbound';
 import { catalogRoutes } from './catalog';
+import { VerifiableCredential } from './credentials';
+import { certificateCredential } from '../../services/credentials/issue';
 import { Certificate, SigningKey } from '../schemas/responses';
 
 /** The reason for use (用证事由): required from business systems, optional for staff. */
@@ -170,6 +172,27 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
     async (ctx, { params, query }) => {
       await readable(ctx, params.number, query.reason);
       return certificateRecord(deps, params.number);
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/certificates/:number/credential',
+      operationId: 'getCertificateCredential',
+      scopes: ['certificates:read'],
+      summary:
+        'The certificate as a W3C Verifiable Credential 2.0: did:web issuer, ecdsa-rdfc-2019 proof, Bitstring Status List entries',
+      description: 'The credential subject and what a verifier needs: docs/trust.md, "Verifiable credentials".',
+      tag: 'certificates',
+      params: numberParam,
+      query: readQuery,
+      responses: { 200: { description: 'The signed credential', schema: VerifiableCredential } },
+      audit: { category: 'operation', action: 'certificate.credential' },
+    },
+    async (ctx, { params, query }) => {
+      await readable(ctx, params.number, query.reason);
+      return certificateCredential(deps, params.number);
     },
   );
 

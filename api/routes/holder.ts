@@ -10,6 +10,8 @@ import { departmentCode } from './departments';
 import { mayRedeemShowCode, describeActor, type Actor } from '../../domain/access';
 import { myCertificate, myCertificates, usageLog } from '../../services/holder/portal';
 import { certificateRecord, certificateView } from '../../services/certificate-view';
+import { VerifiableCredential } from './credentials';
+import { certificateCredential } from '../../services/credentials/issue';
 import { createGrant, listGrants, revokeGrant } from '../../services/holder/grants';
 import { createShowCode, redeemFailureMessage, redeemShowCode } from '../../services/holder/show-codes';
 import { signOut } from '../../services/holder/sign-in';
@@ -127,6 +129,25 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       ctx.state.auditObject = { type: 'certificate', id: params.number };
       const cert = await myCertificate(deps, holderOf(ctx), params.number);
       return certificateView(deps, cert, { reveal: true, documentsBase: documentsBase(cert.number) });
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/holder/certificates/:number/credential',
+      operationId: 'getMyCertificateCredential',
+      summary: 'One of my certificates as a W3C Verifiable Credential, for my wallet (docs/trust.md)',
+      tag: 'holder',
+      auth: 'holder',
+      params: numberParam,
+      responses: { 200: { description: 'The signed credential', schema: VerifiableCredential } },
+      audit: { category: 'operation', action: 'holder.certificate.credential' },
+    },
+    async (ctx, { params }) => {
+      ctx.state.auditObject = { type: 'certificate', id: params.number };
+      const cert = await myCertificate(deps, holderOf(ctx), params.number);
+      return certificateCredential(deps, cert.number);
     },
   );
 

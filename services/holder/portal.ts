@@ -50,6 +50,7 @@ const USES: Record<string, string> = {
   'certificate.read': 'read',
   'certificate.download': 'download',
   'certificate.record': 'record',
+  'certificate.credential': 'credential',
   'certificate.compare': 'compare',
   'certificate.verify': 'verify',
   'show-code.redeem': 'show-code',

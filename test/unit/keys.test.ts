@@ -29,6 +29,9 @@ const PINNED: Record<KeyPurpose, string> = {
 };
 const CALLBACK_API_CLIENT = 'b7532aba827e170ef88c66cd64cc019c8ff136ee05306a7093f9126c87462423';
 const CALLBACK_DEPARTMENT = '11a9b17e3cd9b12d8b18b386b51a5f652af47b663485bde608c43109b73067b9';
+// Pinned when introduced (issue #17): issued credentials and printed QR codes are signed with keys from these.
+const DEPARTMENT_CREDENTIAL_SEED = '7147fc033f0cd84c239db04dcd937ea9f4fdfd652856106515b6b1cd5d63b4c5';
+const DEPARTMENT_QR_SEED = '6ae9c220cdc655ec3c5523c455bff8a4b930d14770faef45bb7ecb14a1905f2b';
 const PRIVATE_KEY_BLOB =
   'v1:Vxq+eMq008uw0szdxQO8wA==:T1YTsM5LJrks/XCP:9uBp6nWPQwl2uY9/0DffJw==:' +
   'wXmjvK4pajHtIqdWyCpV+DTTPr5EqLr/2hVEsX/fSaMsyS3irHQrIlNM8FUyKfFLyMBLzaRYVzRAUyU=';
@@ -50,6 +53,12 @@ describe('master key sub-keys (platform/keys)', () => {
     assert.equal(callbackSigningKey(MASTER, { kind: 'api-client', id: 'ac-1' }).toString('hex'), CALLBACK_API_CLIENT);
   });
 
+  it("derives each department's P-256 key seeds as it always has, one per use", () => {
+    assert.equal(keys.departmentKeySeed('market', 'credential').toString('hex'), DEPARTMENT_CREDENTIAL_SEED);
+    assert.equal(keys.departmentKeySeed('market', 'qr').toString('hex'), DEPARTMENT_QR_SEED);
+    assert.notEqual(keys.departmentKeySeed('health', 'credential').toString('hex'), DEPARTMENT_CREDENTIAL_SEED);
+  });
+
   it('derives the seal private-key encryption key as it always has, and opens a key stored before', async () => {
     const salt = Buffer.from(PRIVATE_KEY_BLOB.split(':')[1]!, 'base64');
     assert.equal((await privateKeyEncryptionKey(MASTER, salt)).toString('hex'), PRIVATE_KEY_KEY);
@@ -67,6 +76,8 @@ describe('master key sub-keys (platform/keys)', () => {
       keys.callbackKey({ kind: 'department', code: 'market' }),
       // An API client named like a department is still another owner.
       keys.callbackKey({ kind: 'api-client', id: 'market' }),
+      keys.departmentKeySeed('market', 'credential'),
+      keys.departmentKeySeed('market', 'qr'),
     ].map((k) => k.toString('hex'));
     assert.equal(new Set(all).size, all.length);
     assert.ok(
