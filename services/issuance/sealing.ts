@@ -41,7 +41,10 @@ import { canonicalBytes } from '../../domain/canonical-json';
 import { chinaDate } from '../../domain/calendar';
 import { validityDates } from '../../domain/certificate-type';
 import { HOLDER_CODE_TYPES } from '../../domain/holder';
-import { buildCertificateRecord, type CertificateRecord } from '../../domain/certificate-record';
+import { buildCertificateRecord, recordFaceData, type CertificateRecord } from '../../domain/certificate-record';
+import { faceDataHash, signOfflineFacts } from '../credentials/offline-qr';
+import { maskPersonName } from '../verify';
+import { keepQrSignature } from '../../db/credentials';
 
 /**
  * The sealing pipeline (the last stage of workflows/issuance.ts), one activity per step, each
@@ -150,6 +153,22 @@ export function sealingSteps(deps: ServiceDeps) {
     });
   }
 
+  /**
+   * The QR code's offline signature (services/credentials/offline-qr.ts), kept on first render:
+   * ECDSA is randomised, and a retried render must give the same DOCX bytes.
+   */
+  async function offlineToken(c: Context): Promise<string> {
+    const token = signOfflineFacts(deps.masterKey, {
+      number: c.allocation.number,
+      holderName: c.app.holderKind === 'person' ? maskPersonName(c.app.holderName) : c.app.holderName,
+      validFrom: c.validity.validFrom,
+      validUntil: c.validity.validUntil,
+      department: c.department.code,
+      faceHash: faceDataHash(recordFaceData(c.type.faceFields, c.faceData)),
+    });
+    return keepQrSignature(db, c.allocation.number, token);
+  }
+
   return {
     /** Takes the certificate number (and GB/T 36904 identifier); a retry returns the same one. */
     async allocateCertificateNumber(applicationId: string): Promise<string> {
@@ -227,7 +246,7 @@ export function sealingSteps(deps: ServiceDeps) {
           issuedAt: c.allocation.allocatedAt,
           template,
           sealImage: await blobs.get(c.seal.imageSha256),
-          qrTarget: verifyUrl(config.http.publicUrl, c.allocation.number),
+          qrTarget: `${verifyUrl(config.http.publicUrl, c.allocation.number)}#${await offlineToken(c)}`,
         });
         return await blobs.put(docx);
       } catch (err) {

@@ -97,7 +97,8 @@ describe('preview and sealing render one certificate the same way', () => {
       issuedAt: allocation.allocatedAt,
       template: await s.deps.blobs.get(type.templateSha256!),
       sealImage: await s.deps.blobs.get(seal.imageSha256),
-      qrTarget: verifyUrl(s.deps.config.http.publicUrl, allocation.number),
+      // The QR code also carries the offline signature the sealing step kept (docs/trust.md, "Offline QR").
+      qrTarget: `${verifyUrl(s.deps.config.http.publicUrl, allocation.number)}#${(await tdb.db('offline_qr_signatures').where({ certificate_number: allocation.number }).first()).token}`,
     };
   }
 

@@ -620,6 +620,24 @@ export default {
   'verify.pdfHint': 'The e-certificate PDF downloaded from this platform or given by its holder',
   'verify.choosePdf': 'Choose a PDF file',
   'verify.upload': 'Upload and verify',
+  'verify.offline.title': 'Offline check (QR signature)',
+  'verify.offline.passed':
+    'The QR signature is valid: the issuing department signed the facts below and they are unchanged',
+  'verify.offline.failed': 'The QR signature does not check out',
+  'verify.offline.unavailable': 'The offline check is not available',
+  'verify.offline.reason.malformed': 'The signature in the QR code is malformed.',
+  'verify.offline.reason.signature':
+    'The signature does not match the facts: the issuing department did not make this QR code, or it was changed.',
+  'verify.offline.reason.number': 'The signature is valid, but for another certificate number than this page’s.',
+  'verify.offline.reason.dates': 'The signature is valid, but by the signed dates the certificate is not valid today.',
+  'verify.offline.reason.unknown-department': 'There is no key for this issuing department.',
+  'verify.offline.reason.no-key':
+    'The issuing department’s key could not be fetched (the first check needs the network once).',
+  'verify.offline.reason.no-webcrypto': 'This browser lacks the cryptography needed.',
+  'verify.offline.reason.no-token': 'The QR code carries no signature.',
+  'verify.offline.department': 'Issuing department',
+  'verify.offline.note':
+    'The offline check proves only that the QR code’s facts come from the issuing department; whether the certificate was since revoked, cancelled or suspended, the live status below says.',
   'verify.checking': 'Verifying…',
   'verify.reportFor': 'Result: {number}',
   'verify.fileReport': 'Result: {name}',

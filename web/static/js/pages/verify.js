@@ -2,6 +2,7 @@ import { h, fill } from '../dom.js';
 import { t, tOr, pick, formatDate, formatDateTime } from '../i18n.js';
 import { api } from '../api.js';
 import { pageHeader, section, messageArea, field, busy, facts } from '../ui.js';
+import { offlineCheck } from '../offline-check.js';
 
 export const title = (ctx) => (ctx.params.number ? `${t('verify.title')} ${ctx.params.number}` : t('verify.title'));
 
@@ -142,6 +143,43 @@ export function reportView(report) {
   );
 }
 
+/** The offline check's result (web/static/js/offline-check.js): computed here, before any live answer. */
+export function offlineView(r) {
+  const f = r.facts;
+  return h(
+    'section',
+    { class: `card offline-check offline-${r.result}`, 'data-offline': r.result },
+    h('h2', null, t('verify.offline.title')),
+    h(
+      'div',
+      { class: `verdict verdict-${r.result === 'unavailable' ? 'indeterminate' : r.result}`, role: 'status' },
+      h(
+        'span',
+        { class: 'verdict-mark', 'aria-hidden': 'true' },
+        r.result === 'passed' ? '✓' : r.result === 'failed' ? '✗' : '?',
+      ),
+      h(
+        'div',
+        null,
+        h('p', { class: 'verdict-title' }, t(`verify.offline.${r.result}`)),
+        r.reason ? h('p', { class: 'muted small' }, t(`verify.offline.reason.${r.reason}`)) : null,
+      ),
+    ),
+    f
+      ? facts([
+          [t('certs.number'), h('span', { class: 'mono' }, f.number)],
+          [t('certs.holder'), f.holderName],
+          [
+            t('cert.validity'),
+            `${formatDate(f.validFrom)} — ${f.validUntil ? formatDate(f.validUntil) : t('validity.permanent')}`,
+          ],
+          [t('verify.offline.department'), r.departmentName ?? f.department],
+        ])
+      : null,
+    h('p', { class: 'muted small' }, t('verify.offline.note')),
+  );
+}
+
 /**
  * Public: /verify/:number (the QR code's target) shows the report for that number;
  * /verify lets anyone type a number or upload a PDF to check it.
@@ -211,15 +249,22 @@ export async function render(main, { params, navigate }) {
     h('div', { class: 'form-actions' }, upload),
   );
 
+  const offline = h('div', { class: 'offline-out', 'aria-live': 'polite' });
   main.append(
     pageHeader(t('verify.heading')),
     h('p', { class: 'muted' }, t('verify.intro')),
     messages.el,
+    offline,
     out,
     h('div', { class: 'two-col even' }, section(t('verify.byNumber'), byNumber), section(t('verify.byFile'), byFile)),
   );
 
   if (params.number) {
+    // A printed QR code's signature first, in this browser; then the live status from the server.
+    if (location.hash) {
+      const r = await offlineCheck(params.number, location.hash);
+      if (r.result !== 'unavailable' || r.reason !== 'no-token') fill(offline, offlineView(r));
+    }
     fill(out, h('p', { class: 'loading', role: 'status' }, t('verify.checking')));
     try {
       const report = await api(`/verify/${encodeURIComponent(params.number)}`);
