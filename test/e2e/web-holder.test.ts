@@ -51,6 +51,12 @@ describe('web: holder portal on a phone', function () {
 
     await page.locator(`a[href="/holder/certificates/${h.numbers.companyBL}"]`).click();
     await page.getByRole('heading', { name: '营业执照' }).waitFor();
+    // The W3C credential for a wallet (docs/trust.md): a download link beside the PDF and the record.
+    const credential = page.getByRole('link', { name: '下载可验证凭证（W3C VC）' });
+    assert.equal(
+      await credential.getAttribute('href'),
+      `/api/v1/holder/certificates/${h.numbers.companyBL}/credential`,
+    );
     await page.getByLabel('被授权部门').selectOption('health');
     await page.getByLabel('办理事项').fill('办理卫生许可');
     await page.getByRole('button', { name: '确认授权' }).click();

@@ -229,6 +229,17 @@ async function certificatePage(number) {
         h('a', { class: 'btn', href: `/api/v1/holder/certificates/${cert.number}/pdf` }, t('holder.pdf')),
         ' ',
         h('a', { class: 'btn', href: `/api/v1/holder/certificates/${cert.number}/record` }, t('holder.record')),
+        ' ',
+        // For a wallet: the certificate as a W3C Verifiable Credential (docs/trust.md).
+        h(
+          'a',
+          {
+            class: 'btn',
+            href: `/api/v1/holder/certificates/${cert.number}/credential`,
+            download: `${cert.number}.credential.json`,
+          },
+          t('holder.credential'),
+        ),
       ),
     ),
     h(
