@@ -32,9 +32,8 @@ export async function render(main) {
   const submit = button(t('counter.redeem'), undefined, { kind: 'primary', type: 'submit' });
   const form = h(
     'form',
-    { class: 'form', novalidate: true },
-    code.el,
-    reason.el,
+    { novalidate: true },
+    h('div', { class: 'form-grid' }, code.el, reason.el),
     h('div', { class: 'actions' }, submit),
   );
   form.addEventListener('submit', (event) => {
