@@ -8,6 +8,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RequestDecisionInput, RequestKind, RequestState } from '../domain/holder-request';
@@ -114,7 +115,7 @@ async function cancelCertificate(input: HolderRequestInput, d: RequestDecisionIn
     } catch (err) {
       // A revocation of the same certificate is running right now: its outcome is ours once it ends.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 5) throw err;
-      await condition(() => false, '2 seconds');
+      await sleep('2 seconds');
     }
   }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Context } from 'koa';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { unprocessable } from '../problem';
+import { problemOf, unprocessable } from '../problem';
 import { numberParam } from './certificates';
 import { actorRef } from '../../domain/issuance';
 import type { Actor } from '../../domain/access';
@@ -250,12 +250,21 @@ export function holderRequestRoutes(api: ApiRouter, deps: AppDeps) {
       if (body.decision === 'reject' && !comment) {
         throw unprocessable('Say why the request is rejected', [{ field: 'comment', message: 'required to reject' }]);
       }
-      const decided = await decideRequest(deps, ctx.state.actor, params.id, {
-        decision: body.decision,
-        comment,
-        actor: actorRef(ctx.state.actor),
-      });
-      return requestView(decided);
+      try {
+        const decided = await decideRequest(deps, ctx.state.actor, params.id, {
+          decision: body.decision,
+          comment,
+          actor: actorRef(ctx.state.actor),
+        });
+        return requestView(decided);
+      } catch (err) {
+        // A refusal is audited (api/audit.ts); the decision itself is audited by the request's workflow.
+        const problem = problemOf(err);
+        if (problem?.status === 403) {
+          ctx.state.denial = { action: 'holder-request.decide', reason: problem.detail ?? 'refused' };
+        }
+        throw err;
+      }
     },
   );
 }

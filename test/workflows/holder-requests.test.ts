@@ -210,6 +210,11 @@ for (const kind of ['sqlite', 'mysql'] as const)
         json: { decision: 'accept' },
       });
       assert.equal(refused.status, 403);
+      const denied = await h.t
+        .db('audit_log')
+        .where({ category: 'authorization', action: 'holder-request.decide', outcome: 'denied' })
+        .first();
+      assert.ok(denied, 'the refusal is audited');
       const ok = await h.fetch(`/api/v1/holder-requests/${request.id}/decision`, {
         method: 'POST',
         token: admin,
