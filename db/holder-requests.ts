@@ -70,6 +70,11 @@ export async function insertHolderRequest(db: Db, r: NewHolderRequest): Promise<
   return (await getHolderRequest(db, Number(id)))!;
 }
 
+/** Only for a request whose workflow could not be started: nothing else refers to it yet. */
+export async function deleteHolderRequest(db: Db, id: number): Promise<void> {
+  await db('holder_requests').where({ id, status: 'open' }).delete();
+}
+
 export async function getHolderRequest(db: Db, id: number): Promise<HolderRequest | undefined> {
   const r = (await db('holder_requests').where({ id }).first()) as RequestRecord | undefined;
   return r ? toRequest(r) : undefined;

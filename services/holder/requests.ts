@@ -13,6 +13,7 @@ import { getCertificate, type CertificateRow } from '../../db/certificates';
 import { getTypeVersion } from '../../db/certificate-types';
 import {
   decideHolderRequest,
+  deleteHolderRequest,
   findOpenRequest,
   getHolderRequest,
   insertHolderRequest,
@@ -90,20 +91,30 @@ export async function createRequest(deps: RequestDeps, holder: HolderActor, r: N
     statement: r.statement,
     requestedBy: holder.agentName ?? holder.name,
   });
-  await deps.temporal.workflow.start(holderRequestWorkflow, {
+  try {
+    await startRequestWorkflow(deps, request);
+  } catch (err) {
+    // No workflow, no task: leave no request behind that nobody would ever see (Temporal down: 503).
+    await deleteHolderRequest(deps.db, request.id);
+    throw err;
+  }
+  return request;
+}
+
+function startRequestWorkflow(deps: RequestDeps, request: HolderRequest) {
+  return deps.temporal.workflow.start(holderRequestWorkflow, {
     taskQueue: deps.config.temporal.taskQueue,
     workflowId: requestWorkflowId(request.id),
     args: [
       {
         requestId: request.id,
         kind: request.kind,
-        certificateNumber: cert.number,
+        certificateNumber: request.certificateNumber,
         deadlineMs: Math.round(deps.config.holder.requestDeadlineHours * 3_600_000),
       },
     ],
-    staticSummary: `${REQUEST_STEP_NAMES[request.kind]} ${cert.number}`,
+    staticSummary: `${REQUEST_STEP_NAMES[request.kind]} ${request.certificateNumber}`,
   });
-  return request;
 }
 
 export function listMyRequests(deps: Pick<ServiceDeps, 'db'>, holder: HolderActor) {
