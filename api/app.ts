@@ -30,6 +30,7 @@ import { operationRoutes } from './routes/operations';
 import { verifyRoutes } from './routes/verify';
 import { credentialTrustRoutes } from './routes/credentials';
 import { holderRoutes } from './routes/holder';
+import { holderRequestRoutes } from './routes/holder-requests';
 import { holderAuthRoutes } from './routes/holder-auth';
 import type { Middleware } from 'koa';
 import { authenticate } from './auth';
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   verifyRoutes(v1, deps);
   holderRoutes(v1, deps);
   credentialTrustRoutes(v1, deps);
+  holderRequestRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1.0.0' });
   const health = healthRoutes(deps);

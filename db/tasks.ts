@@ -32,6 +32,7 @@ interface TaskRecord {
   comment: string | null;
   created_at: DbTime;
   decided_at: DbTime | null;
+  request_id?: number | string | null;
 }
 
 export type TaskStatus = 'open' | 'done' | 'cancelled';
@@ -56,6 +57,8 @@ export interface TaskRow {
   comment: string | null;
   createdAt: string;
   decidedAt: string | null;
+  /** Set when the task is a holder's request (migration 016, services/holder/requests.ts), not an approval step. */
+  requestId: number | null;
 }
 
 function toTask(r: TaskRecord): TaskRow {
@@ -79,6 +82,7 @@ function toTask(r: TaskRecord): TaskRow {
     comment: r.comment ?? null,
     createdAt: toIso(r.created_at),
     decidedAt: r.decided_at ? toIso(r.decided_at) : null,
+    requestId: r.request_id === null || r.request_id === undefined ? null : Number(r.request_id),
   };
 }
 
@@ -132,6 +136,40 @@ export async function openStepTask(db: Db, t: NewTask): Promise<TaskRow> {
   return (await findStepTask(db, t))!;
 }
 
+/**
+ * Opens the task of a holder's request (docs/holders.md) unless it exists: round 0 of the
+ * certificate's application (issuance rounds start at 1), the request's id as step index.
+ */
+export async function openRequestTask(
+  db: Db,
+  t: Omit<NewTask, 'round' | 'stepIndex'> & { requestId: number },
+): Promise<TaskRow> {
+  const key = { applicationId: t.applicationId, round: 0, stepIndex: t.requestId };
+  await db('tasks')
+    .insert({
+      application_id: t.applicationId,
+      round: 0,
+      step_index: t.requestId,
+      step_key: t.stepKey,
+      step_name: t.stepName,
+      role: t.role,
+      department: t.department,
+      type_code: t.typeCode,
+      status: 'open',
+      due_at: t.dueAt,
+      created_at: t.createdAt,
+      request_id: t.requestId,
+    })
+    .onConflict(['application_id', 'round', 'step_index'])
+    .ignore();
+  return (await findStepTask(db, key))!;
+}
+
+export async function findRequestTask(db: Db, requestId: number): Promise<TaskRow | undefined> {
+  const r = (await tasks(db).where({ request_id: requestId }).first()) as TaskRecord | undefined;
+  return r ? toTask(r) : undefined;
+}
+
 /** Closes an open task with its decision; false when it was no longer open. */
 export async function decideTask(
   db: Db,
@@ -183,6 +221,7 @@ export interface Approval {
 export async function approvalsOf(db: Db, applicationId: string): Promise<Approval[]> {
   const rows = (await db('tasks')
     .where({ application_id: applicationId, decision: 'approve' })
+    .whereNull('request_id')
     .orderBy('id', 'desc')
     .select('decided_by', 'role')) as Pick<TaskRecord, 'decided_by' | 'role'>[];
   return rows.map((r) => ({ decidedBy: r.decided_by ?? null, role: r.role }));
@@ -271,8 +310,9 @@ export async function countOpenTasks(db: Db): Promise<{ open: number; overdue: n
   return { open, overdue };
 }
 
-/** Every task of an application, in the order they were opened (services/issuance/resume.ts). */
+/** Every approval task of an application, in the order they were opened (services/issuance/resume.ts). */
 export async function tasksOf(db: Db, applicationId: string): Promise<TaskRow[]> {
-  const rows = (await tasks(db).where({ application_id: applicationId }).orderBy('id')) as TaskRecord[];
+  const q = tasks(db).where({ application_id: applicationId }).whereNull('request_id').orderBy('id');
+  const rows = (await q) as TaskRecord[];
   return rows.map(toTask);
 }

@@ -176,6 +176,17 @@ const envSchema = z.object({
     .min(5)
     .max(24 * 60)
     .default(120),
+  // The city's SMS/app gateway for holder notifications (docs/holders.md, "Notifications"): both or none.
+  HOLDER_NOTIFY_URL: z
+    .url()
+    .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+    .optional(),
+  HOLDER_NOTIFY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  HOLDER_REQUEST_DEADLINE_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 90)
+    .default(120),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -310,7 +321,24 @@ export interface Config {
     oidc: HolderOidc | undefined;
     claims: HolderClaims;
     sessionTtlMinutes: number;
+    /** Where holder notifications go, signed with `secret` (HMAC-SHA256); unset: the portal only. */
+    notify: { url: string; secret: string } | undefined;
+    /** A holder's request is overdue, and handed to the department admin too, after this long. */
+    requestDeadlineHours: number;
   };
+}
+
+function holderNotify(e: Env): Config['holder']['notify'] {
+  const { HOLDER_NOTIFY_URL: url, HOLDER_NOTIFY_SECRET: secret } = e;
+  if (!url && !secret) return undefined;
+  if (!url || !secret) {
+    const variable = url ? 'HOLDER_NOTIFY_SECRET' : 'HOLDER_NOTIFY_URL';
+    throw new ConfigError([{ variable, message: 'set both HOLDER_NOTIFY_URL and HOLDER_NOTIFY_SECRET, or none' }]);
+  }
+  if (e.NODE_ENV === 'production' && !url.startsWith('https://')) {
+    throw new ConfigError([{ variable: 'HOLDER_NOTIFY_URL', message: 'must be https:// in production' }]);
+  }
+  return { url, secret };
 }
 
 export interface HolderOidc {
@@ -482,6 +510,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         entityName: e.HOLDER_CLAIM_ENTITY_NAME,
       },
       sessionTtlMinutes: e.HOLDER_SESSION_TTL_MINUTES,
+      notify: holderNotify(e),
+      requestDeadlineHours: e.HOLDER_REQUEST_DEADLINE_HOURS,
     },
   };
 }

@@ -5,6 +5,7 @@ import { getCertificate } from '../db/certificates';
 import { getApplication } from '../db/applications';
 import { invalidateCertificate } from '../db/certificate-cache';
 import { notifyStatus, relayExpiryReminders } from './callbacks';
+import { relayHolderReminders } from './holder/notify';
 import type { ActorRef } from '../domain/issuance';
 import { setCredentialStatus } from './credentials/issue';
 
@@ -112,6 +113,13 @@ export function lifecycleSteps({ db, cache, config, masterKey }: ServiceDeps) {
       limit: number;
     }): Promise<{ enqueued: number; attempted: number; delivered: number }> {
       return relayExpiryReminders({ db, config, masterKey }, { limit: input.limit, budgetMs: 60_000 });
+    },
+
+    /** The same reminders to the holders, through the notification gateway (docs/holders.md); failed ones wait too. */
+    async notifyHolderReminders(input: {
+      limit: number;
+    }): Promise<{ enqueued: number; attempted: number; delivered: number }> {
+      return relayHolderReminders({ db, config, masterKey }, { limit: input.limit, budgetMs: 60_000 });
     },
   };
 }

@@ -30,26 +30,43 @@ import {
  *   message whose answer was lost can recognise the retry.
  */
 
-export type SigningOwner = Parameters<typeof callbackSigningKey>[1];
+/**
+ * Whose key signs a message: a business system's (derived, platform/keys.ts), or — for holder
+ * notifications — the city's notification gateway, with the shared HOLDER_NOTIFY_SECRET
+ * (docs/holders.md, "Notifications to the holder").
+ */
+export type SigningOwner = Parameters<typeof callbackSigningKey>[1] | { kind: 'holder-gateway' };
 
 export interface OutboxDeps {
-  config: Pick<Config, 'callbacks'>;
+  config: Pick<Config, 'callbacks'> & { holder?: Pick<Config['holder'], 'notify'> };
   db: Db;
   masterKey: Buffer;
 }
 
+const GATEWAY = 'gateway:holder-notify';
+
 /** The owner as stored and as `GET /api/v1/callbacks/signing-key` names it. */
 export function ownerName(owner: SigningOwner): string {
+  if (owner.kind === 'holder-gateway') return GATEWAY;
   return owner.kind === 'api-client' ? `api-client:${owner.id}` : `department:${owner.code}`;
 }
 
 export function parseOwner(name: string): SigningOwner {
+  if (name === GATEWAY) return { kind: 'holder-gateway' };
   const i = name.indexOf(':');
   const kind = name.slice(0, i);
   const value = name.slice(i + 1);
   if (i > 0 && value && kind === 'api-client') return { kind, id: value };
   if (i > 0 && value && kind === 'department') return { kind, code: value };
   throw new Error(`unknown callback key owner ${JSON.stringify(name)}`);
+}
+
+/** The HMAC key of a message; the gateway's is the configured secret, so a message waits while it is unset. */
+function signingKey(deps: OutboxDeps, owner: SigningOwner): Buffer {
+  if (owner.kind !== 'holder-gateway') return callbackSigningKey(deps.masterKey, owner);
+  const secret = deps.config.holder?.notify?.secret;
+  if (!secret) throw new OutboundError('HOLDER_NOTIFY_SECRET is not set: holder notifications wait', false);
+  return Buffer.from(secret, 'utf8');
 }
 
 export const dedupeKey = (event: string, subject: string) => `${event}:${subject}`;
@@ -101,32 +118,28 @@ export async function deliver(
   if (msg.status === 'failed') {
     throw new OutboundError(`${msg.event} to ${msg.targetUrl} was refused: ${msg.lastError}`, true);
   }
-  const key = callbackSigningKey(deps.masterKey, parseOwner(msg.signingOwner));
+  const owner = parseOwner(msg.signingOwner);
+  let key: Buffer;
+  try {
+    key = signingKey(deps, owner);
+  } catch (err) {
+    return recordFailure(deps, msg, err as OutboundError, null, 0, opts);
+  }
   const headers = {
     'x-certflow-event': msg.event,
     'x-certflow-signature': signCallbackBody(key, msg.body),
     'x-certflow-body-sha256': msg.bodySha256,
     'x-certflow-delivery': String(msg.id),
   };
-  const failed = async (err: OutboundError, statusCode: number | null, durationMs: number): Promise<never> => {
-    const exhausted = opts.giveUpAfter !== undefined && msg.attempts + 1 >= opts.giveUpAfter;
-    const permanent = err.permanent || exhausted;
-    await recordOutboxAttempt(deps.db, id, {
-      outcome: 'failed',
-      permanent,
-      statusCode,
-      error: err.message,
-      durationMs,
-      retryAt: new Date(Date.now() + backoffMs(msg.attempts + 1)),
-    });
-    if (permanent === err.permanent) throw err;
-    throw new OutboundError(`${err.message} (gave up after ${msg.attempts + 1} attempts)`, true);
-  };
+  const failed = (err: OutboundError, statusCode: number | null, durationMs: number) =>
+    recordFailure(deps, msg, err, statusCode, durationMs, opts);
   const t0 = performance.now();
   let res;
   try {
     // The address is checked as the connection is made (DNS rebinding), services/callback-target.ts.
-    const { timeoutMs, allowPrivate } = deps.config.callbacks;
+    // The gateway's URL is the operator's own (like CATALOG_URL), usually on the city's network.
+    const { timeoutMs } = deps.config.callbacks;
+    const allowPrivate = deps.config.callbacks.allowPrivate || owner.kind === 'holder-gateway';
     res = await postJsonGuarded(msg.targetUrl, msg.body, headers, timeoutMs, allowPrivate);
   } catch (err) {
     const e = err instanceof OutboundError ? err : new OutboundError((err as Error).message, false);
@@ -138,6 +151,29 @@ export async function deliver(
   }
   const delivered = { outcome: 'delivered' as const, statusCode: res.status, error: null, durationMs: res.durationMs };
   return recordOutboxAttempt(deps.db, id, delivered);
+}
+
+/** Records a failed attempt (backed off) and throws; `giveUpAfter` attempts make it permanent. */
+async function recordFailure(
+  deps: OutboxDeps,
+  msg: OutboxMessage,
+  err: OutboundError,
+  statusCode: number | null,
+  durationMs: number,
+  opts: { giveUpAfter?: number },
+): Promise<never> {
+  const exhausted = opts.giveUpAfter !== undefined && msg.attempts + 1 >= opts.giveUpAfter;
+  const permanent = err.permanent || exhausted;
+  await recordOutboxAttempt(deps.db, msg.id, {
+    outcome: 'failed',
+    permanent,
+    statusCode,
+    error: err.message,
+    durationMs,
+    retryAt: new Date(Date.now() + backoffMs(msg.attempts + 1)),
+  });
+  if (permanent === err.permanent) throw err;
+  throw new OutboundError(`${err.message} (gave up after ${msg.attempts + 1} attempts)`, true);
 }
 
 /**

@@ -18,6 +18,8 @@ const PAGE_ROOTS = new Set([
   'login',
   'inbox',
   'tasks',
+  'requests',
+  'counter',
   'applications',
   'seal',
   'admin',

@@ -43,7 +43,8 @@ export interface ExpirySweepInput {
  * Started hourly by the Temporal Schedule `certflow-expiry-sweep`: expires, in batches,
  * every valid certificate whose last valid day is before today; then records reminders
  * for those ending within `reminderDays` and sends them to the business systems (a failed
- * one is tried again by a later sweep, see services/callbacks.ts).
+ * one is tried again by a later sweep, see services/callbacks.ts) and to the holders'
+ * notification gateway (services/holder/notify.ts).
  */
 export async function expirySweepWorkflow(
   input: ExpirySweepInput = {},
@@ -80,6 +81,13 @@ export async function expirySweepWorkflow(
     // Runs started before reminders were sent only recorded them; these send them through the outbox.
     for (;;) {
       const r = await lifecycle.notifyExpiring({ limit: batchSize });
+      if (r.enqueued < batchSize) break;
+    }
+  }
+  if (patched('holder-notify-reminders')) {
+    // And to the holders themselves, through the city's notification gateway (HOLDER_NOTIFY_URL).
+    for (;;) {
+      const r = await lifecycle.notifyHolderReminders({ limit: batchSize });
       if (r.enqueued < batchSize) break;
     }
   }

@@ -186,6 +186,11 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
     async (ctx, { params, body }) => {
       const task = await loadWorkable(ctx, params.id, 'task.decide');
       const actor = ctx.state.actor as Extract<Actor, { kind: 'user' }>;
+      if (task.requestId !== null) {
+        throw conflict(
+          `Task ${task.id} is a holder's request: decide it at /holder-requests/${task.requestId}/decision`,
+        );
+      }
       if (task.status !== 'open') throw conflict(`Task ${task.id} is ${task.status}`);
       if (task.assignee && task.assignee.id !== actor.id)
         throw conflict(`Task ${task.id} is claimed by ${task.assignee.name}`);

@@ -13,6 +13,7 @@ import * as m011 from './011_callback_origins';
 import * as m013 from './013_trust_time';
 import * as m014 from './014_holder_portal';
 import * as m015 from './015_metrics_indexes';
+import * as m016 from './016_holder_requests';
 import * as m017 from './017_credential_status';
 
 /**
@@ -34,6 +35,7 @@ const migrations: Record<string, Knex.Migration> = {
   '013_trust_time': m013,
   '014_holder_portal': m014,
   '015_metrics_indexes': m015,
+  '016_holder_requests': m016,
   '017_credential_status': m017,
 };
 

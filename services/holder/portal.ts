@@ -56,6 +56,11 @@ const USES: Record<string, string> = {
   'show-code.redeem': 'show-code',
   'grant.expire': 'grant-expired',
   'certificate.revoke': 'revoke',
+  'certificate.cancel': 'cancel',
+  'holder-request.read': 'request-read',
+  'holder-request.accept': 'request-accepted',
+  'holder-request.reject': 'request-rejected',
+  'holder-request.escalate': 'request-overdue',
 };
 
 export async function usageLog(

@@ -12,6 +12,7 @@ import {
   takePendingLogin,
 } from '../../db/holders';
 import type { HolderSession } from '../../db/holders';
+import { saveHolderContact } from '../../db/holder-requests';
 import type { ServiceDeps } from '../deps';
 import { ServiceError, forbiddenError, invalidError } from '../errors';
 
@@ -158,6 +159,9 @@ export async function completeSignIn(
     expiresAt: new Date(Date.now() + deps.config.holder.sessionTtlMinutes * 60_000).toISOString(),
   };
   await createHolderSession(deps.db, session);
+  // The subject (never the ID) is how the notification gateway is told whom to reach (docs/holders.md).
+  const { holderKind, holderHash } = session;
+  await saveHolderContact(deps.db, { holderHash, holderKind, issuer: session.issuer, subject });
   return { token, session, returnTo: pending.returnTo };
 }
 

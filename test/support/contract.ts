@@ -47,8 +47,8 @@ export interface SchemathesisRun {
 /** One Schemathesis run against the live instance, bounded by `maxTime` seconds. */
 export function runSchemathesis(
   baseUrl: string,
-  identity: Identity,
-  opts: { maxExamples: number; maxTime: number; exclude?: string[]; reportDir: string },
+  identity: Pick<Identity, 'headers'>,
+  opts: { maxExamples: number; maxTime: number; exclude?: string[]; include?: string[]; reportDir: string },
 ): Promise<SchemathesisRun> {
   const args = [
     'run',
@@ -77,6 +77,7 @@ export function runSchemathesis(
     opts.reportDir,
     ...Object.entries(identity.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
     ...(opts.exclude ?? []).flatMap((id) => ['--exclude-operation-id', id]),
+    ...(opts.include ?? []).flatMap((id) => ['--include-operation-id', id]),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(SCHEMATHESIS_DIR, 'bin/st'), args, {

@@ -11,6 +11,7 @@ import { seedDemo, DEMO_HOLDERS } from '../../db/seed-demo';
 import { ensureDevelopmentTrust } from '../../services/trust/seals';
 import { sha256Hex } from '../../platform/secrets';
 import type { ApiScope } from '../../domain/access';
+import type { Config } from '../../platform/config';
 import { DEMO_PASSWORD, testDeps } from './app';
 import { createTestDatabase, type DbKind, type TestDatabase } from './databases';
 import { startWorker, temporalEnv, type RunningWorker } from './temporal';
@@ -86,16 +87,27 @@ class Jar {
   }
 }
 
-export async function holderHarness(kind: DbKind = 'sqlite'): Promise<HolderHarness> {
+/** `holder`: settings of the portal for this harness's API and worker alike (the notification gateway, deadlines). */
+export async function holderHarness(
+  kind: DbKind = 'sqlite',
+  options: { holder?: Partial<Config['holder']> } = {},
+): Promise<HolderHarness> {
   const t = await createTestDatabase(kind);
   const port = await freePort();
-  const base = testDeps(t.db);
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const plain = testDeps(t.db);
+  const base: ActivityDeps = {
+    ...plain,
+    config: {
+      ...plain.config,
+      http: { ...plain.config.http, publicUrl },
+      holder: { ...plain.config.holder, ...options.holder },
+    },
+  };
   const env = await temporalEnv();
   const worker = await startWorker(createActivities(base));
-  const publicUrl = `http://127.0.0.1:${port}`;
   let config = {
     ...base.config,
-    http: { ...base.config.http, publicUrl },
     temporal: { ...base.config.temporal, taskQueue: worker.taskQueue },
   };
   const idp = createDevIdp(config, base.logger);

@@ -85,6 +85,26 @@ describe('config', () => {
     assert.throws(() => loadConfig({ METRICS_PORT: '70000' }), /METRICS_PORT/);
   });
 
+  it('takes the holder notification gateway with its secret, both or none, https in production', () => {
+    assert.equal(loadConfig({}).holder.notify, undefined);
+    assert.equal(loadConfig({}).holder.requestDeadlineHours, 120);
+    const secret = 'a-shared-secret-of-at-least-32-characters';
+    const c = loadConfig({ HOLDER_NOTIFY_URL: 'http://gateway.local/notify', HOLDER_NOTIFY_SECRET: secret });
+    assert.deepEqual(c.holder.notify, { url: 'http://gateway.local/notify', secret });
+    const refused = (env: Record<string, string>, variable: string) =>
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && err.problems[0]?.variable === variable,
+      );
+    refused({ HOLDER_NOTIFY_URL: 'http://gateway.local/notify' }, 'HOLDER_NOTIFY_SECRET');
+    refused({ HOLDER_NOTIFY_SECRET: secret }, 'HOLDER_NOTIFY_URL');
+    refused(
+      { HOLDER_NOTIFY_URL: 'http://gateway.local/notify', HOLDER_NOTIFY_SECRET: 'short' },
+      'HOLDER_NOTIFY_SECRET',
+    );
+    refused({ HOLDER_REQUEST_DEADLINE_HOURS: '0' }, 'HOLDER_REQUEST_DEADLINE_HOURS');
+  });
+
   describe('BLOB_STORE_URL', () => {
     it('defaults to files under DATA_DIR/blobs', () => {
       assert.deepEqual(loadConfig({ DATA_DIR: '/tmp/cf-data' }).blobs, { kind: 'file', dir: '/tmp/cf-data/blobs' });

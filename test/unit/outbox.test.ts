@@ -9,7 +9,9 @@ describe('outbox message keys', () => {
       kind: 'department',
       code: 'market',
     });
-    for (const bad of ['market', 'department:', 'user:market-admin', ':x']) {
+    assert.equal(ownerName({ kind: 'holder-gateway' }), 'gateway:holder-notify');
+    assert.deepEqual(parseOwner('gateway:holder-notify'), { kind: 'holder-gateway' });
+    for (const bad of ['market', 'gateway:other', 'department:', 'user:market-admin', ':x']) {
       assert.throws(() => parseOwner(bad), /unknown callback key owner/, bad);
     }
   });

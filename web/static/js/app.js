@@ -18,6 +18,8 @@ const ROUTES = [
   { path: '/login', page: 'login', public: true, bare: true },
   { path: '/inbox', page: 'inbox' },
   { path: '/tasks/:id', page: 'task' },
+  { path: '/requests/:id', page: 'holder-request' },
+  { path: '/counter', page: 'counter' },
   { path: '/applications', page: 'applications' },
   { path: '/applications/new', page: 'application-new' },
   { path: '/applications/:id', page: 'application' },
@@ -37,7 +39,8 @@ const ROUTES = [
 
 /** The navigation, in order; `show` decides from the signed-in user's roles. */
 export const NAV = [
-  { href: '/inbox', key: 'nav.inbox', show: () => hasAnyRole(REVIEWING) },
+  { href: '/inbox', key: 'nav.inbox', show: () => hasAnyRole([...REVIEWING, 'handler']) },
+  { href: '/counter', key: 'nav.counter', show: () => hasAnyRole(['handler']) },
   { href: '/applications/new', key: 'nav.newApplication', show: () => hasAnyRole(['filler']) },
   { href: '/applications', key: 'nav.myApplications', show: () => hasAnyRole(['filler']) },
   { href: '/certificates', key: 'nav.certificates', show: () => hasAnyRole(READING_CERTS) },

@@ -1,11 +1,13 @@
 /**
  * The holder portal (docs/holders.md): sign in through the identity provider, my certificates,
- * one certificate with its show-code (亮证) and grants (用证授权), and who used my certificates.
+ * one certificate with its show-code (亮证), grants (用证授权) and requests (holder/requests.js),
+ * my reminders and requests, and who used my certificates.
  * Phone first; Chinese first with the same i18n as the staff pages. The session is an HttpOnly
  * cookie, so this code never holds a credential.
  */
 import { h, fill } from '../dom.js';
 import { t, setLang, isZh, formatDate, formatDateTime } from '../i18n.js';
+import { requestPages } from './requests.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -66,16 +68,28 @@ function header(me) {
   );
 }
 
-function navigation(current) {
+async function navigation(current) {
   const items = [
     ['/holder', 'holder.nav.certificates'],
+    ['/holder/reminders', 'holder.nav.reminders'],
+    ['/holder/requests', 'holder.nav.requests'],
     ['/holder/grants', 'holder.nav.grants'],
     ['/holder/usage', 'holder.nav.usage'],
   ];
+  const unread = await api('/reminders')
+    .then((r) => r.unread)
+    .catch(() => 0);
   fill(
     nav,
     ...items.map(([href, key]) =>
-      h('a', { href, 'aria-current': current === href ? 'page' : null, onclick: go }, t(key)),
+      h(
+        'a',
+        { href, 'aria-current': current === href ? 'page' : null, onclick: go },
+        t(key),
+        href === '/holder/reminders' && unread > 0
+          ? h('span', { class: 'count', 'aria-label': t('holder.reminders.unread', { n: unread }) }, ` ${unread}`)
+          : null,
+      ),
     ),
   );
 }
@@ -251,6 +265,7 @@ async function certificatePage(number) {
       codeArea,
     ),
     grantForm,
+    cert.status === 'valid' ? pages.requestForm(cert) : null,
   );
 }
 
@@ -356,9 +371,11 @@ async function route() {
   }
   header(me);
   const m = /^\/holder\/certificates\/([^/]+)$/.exec(path);
-  navigation(m ? '/holder' : path);
+  await navigation(m ? '/holder' : path);
   try {
     if (m) await certificatePage(decodeURIComponent(m[1]));
+    else if (path === '/holder/reminders') await pages.remindersPage();
+    else if (path === '/holder/requests') await pages.requestsPage();
     else if (path === '/holder/grants') await grantsPage();
     else if (path === '/holder/usage') await usagePage();
     else await certificatesPage();
@@ -367,6 +384,8 @@ async function route() {
   }
   main.focus();
 }
+
+const pages = requestPages({ api, message, go, main, refresh: route });
 
 window.addEventListener('popstate', route);
 route();

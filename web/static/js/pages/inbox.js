@@ -9,6 +9,10 @@ export const title = () => t('inbox.title');
 const VIEWS = ['mine', 'queue'];
 
 /** Filters live in the URL, so a reload or a shared link shows the same list. */
+/** A holder's request (注销申请 / 异议) opens on its own page; approval steps on the task page. */
+const taskHref = (x) =>
+  x.requestId ? `/requests/${encodeURIComponent(x.requestId)}` : `/tasks/${encodeURIComponent(x.id)}`;
+
 function readFilters(query) {
   return {
     view: VIEWS.includes(query.get('view')) ? query.get('view') : 'mine',
@@ -169,8 +173,8 @@ export async function render(main, { query, navigate }) {
             cell: (x) =>
               h(
                 'a',
-                { href: `/tasks/${encodeURIComponent(x.id)}`, class: 'mono' },
-                String(x.applicationId || x.id).slice(0, 8),
+                { href: taskHref(x), class: 'mono' },
+                x.requestId ? t('inbox.request', { id: x.requestId }) : String(x.applicationId || x.id).slice(0, 8),
               ),
           },
           { label: t('inbox.col.type'), cell: (x) => typeName(x.typeCode) },
@@ -205,7 +209,7 @@ export async function render(main, { query, navigate }) {
             cell: (x) => {
               const open = h(
                 'a',
-                { href: `/tasks/${encodeURIComponent(x.id)}`, class: 'btn btn-small btn-primary' },
+                { href: taskHref(x), class: 'btn btn-small btn-primary' },
                 filters.status === 'open' ? t('inbox.handle') : t('inbox.view'),
               );
               if (filters.view !== 'queue' || x.assignee || filters.status !== 'open') return open;
