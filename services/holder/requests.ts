@@ -22,7 +22,8 @@ import {
 } from '../../db/holder-requests';
 import { decideTask, findRequestTask, markTaskOverdue, openRequestTask, type TaskRow } from '../../db/tasks';
 import type { ServiceDeps } from '../deps';
-import { conflictError, forbiddenError, invalidError, notFoundError } from '../errors';
+import { ServiceError, conflictError, forbiddenError, invalidError, notFoundError } from '../errors';
+import { START_DEADLINE_MS } from '../issuance/submit';
 import { decideRequestUpdate, holderRequestWorkflow } from '../../workflows/holder-request';
 
 /**
@@ -101,7 +102,17 @@ export async function createRequest(deps: RequestDeps, holder: HolderActor, r: N
   return request;
 }
 
-function startRequestWorkflow(deps: RequestDeps, request: HolderRequest) {
+/** Temporal out of reach is a 503 with Retry-After within START_DEADLINE_MS, as for a submission. */
+async function startRequestWorkflow(deps: RequestDeps, request: HolderRequest) {
+  try {
+    await deps.temporal.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startWorkflow(deps, request));
+  } catch (err) {
+    const why = `The workflow service is not reachable; try again shortly (${(err as Error).message})`;
+    throw new ServiceError('unavailable', why, { code: 'TemporalUnavailable', retryAfter: 10 });
+  }
+}
+
+function startWorkflow(deps: RequestDeps, request: HolderRequest) {
   return deps.temporal.workflow.start(holderRequestWorkflow, {
     taskQueue: deps.config.temporal.taskQueue,
     workflowId: requestWorkflowId(request.id),
