@@ -89,10 +89,16 @@ export async function listHolderRequests(db: Db, holderHash: string, limit = 200
   return rows.map(toRequest);
 }
 
-/** An open request of this kind for this certificate, if any: one at a time is enough. */
-export async function findOpenRequest(db: Db, number: string, kind: RequestKind): Promise<HolderRequest | undefined> {
-  const r = (await db('holder_requests').where({ certificate_number: number, kind, status: 'open' }).first()) as
-    RequestRecord | undefined;
+/** An open request of this kind for this certificate (filed before `before`, if given): one at a time is enough. */
+export async function findOpenRequest(
+  db: Db,
+  number: string,
+  kind: RequestKind,
+  before?: number,
+): Promise<HolderRequest | undefined> {
+  const q = db('holder_requests').where({ certificate_number: number, kind, status: 'open' });
+  if (before !== undefined) q.where('id', '<', before);
+  const r = (await q.orderBy('id').first()) as RequestRecord | undefined;
   return r ? toRequest(r) : undefined;
 }
 

@@ -15,9 +15,9 @@ import type { RequestDecisionInput, RequestKind, RequestState } from '../domain/
 import { revocationWorkflow } from './lifecycle';
 
 /**
- * One holder request (docs/holders.md, "Requests"), workflow id `holder-request-<id>`: opens a
- * task in the issuing department's inbox, waits for the decision with a durable deadline (past
- * it the task is marked overdue and handed to the department admin too), records the outcome —
+ * One holder request (docs/holders.md, "Requests"), workflow id `holder-request-<id>-<filed at>`:
+ * opens a task in the issuing department's inbox, waits for the decision with a durable deadline
+ * (past it the task is marked overdue and handed to the department admin too), records the outcome —
  * an accepted cancellation ends the certificate through the revocation workflow — and tells
  * the holder through the notification gateway. Holds no personal data: the request's text
  * stays in the database.

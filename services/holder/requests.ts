@@ -22,13 +22,14 @@ import {
 } from '../../db/holder-requests';
 import { decideTask, findRequestTask, markTaskOverdue, openRequestTask, type TaskRow } from '../../db/tasks';
 import type { ServiceDeps } from '../deps';
-import { conflictError, forbiddenError, invalidError, notFoundError } from '../errors';
+import { ServiceError, conflictError, forbiddenError, invalidError, notFoundError } from '../errors';
+import { START_DEADLINE_MS } from '../issuance/submit';
 import { decideRequestUpdate, holderRequestWorkflow } from '../../workflows/holder-request';
 
 /**
  * Holder requests (docs/holders.md, "Requests"): a signed-in holder asks the issuing department
  * to cancel one of their certificates (注销申请) or to correct wrong data (异议). Each runs the
- * workflow `holder-request-<id>` (workflows/holder-request.ts), which keeps a task in the
+ * workflow `holder-request-<id>-<filed at>` (workflows/holder-request.ts), which keeps a task in the
  * department's inbox: a cancellation is decided by a department admin (only they end
  * certificates, docs/access.md), a correction by a handler.
  */
@@ -36,7 +37,12 @@ import { decideRequestUpdate, holderRequestWorkflow } from '../../workflows/hold
 type HolderActor = Extract<Actor, { kind: 'holder' }>;
 export type RequestDeps = Pick<ServiceDeps, 'db' | 'config' | 'masterKey'> & { temporal: Client };
 
-export const requestWorkflowId = (id: number) => `holder-request-${id}`;
+/**
+ * `holder-request-<id>-<filed at, ms, base 36>`: the id alone could meet a run of an earlier
+ * database in the same Temporal namespace (a restore to an earlier point, a second installation).
+ */
+export const requestWorkflowId = (r: Pick<HolderRequest, 'id' | 'createdAt'>) =>
+  `holder-request-${r.id}-${Date.parse(r.createdAt).toString(36)}`;
 
 /** The fields a correction may name: the type's face fields, then the holder, validity and "other". */
 export async function correctableFields(db: ServiceDeps['db'], cert: CertificateRow) {
@@ -91,6 +97,12 @@ export async function createRequest(deps: RequestDeps, holder: HolderActor, r: N
     statement: r.statement,
     requestedBy: holder.agentName ?? holder.name,
   });
+  // Two filed at once both passed the check above: the later one gives way.
+  const earlier = await findOpenRequest(deps.db, cert.number, r.kind, request.id);
+  if (earlier) {
+    await deleteHolderRequest(deps.db, request.id);
+    throw conflictError(`Request ${earlier.id} about ${cert.number} is still open`);
+  }
   try {
     await startRequestWorkflow(deps, request);
   } catch (err) {
@@ -101,10 +113,20 @@ export async function createRequest(deps: RequestDeps, holder: HolderActor, r: N
   return request;
 }
 
-function startRequestWorkflow(deps: RequestDeps, request: HolderRequest) {
+/** Temporal out of reach is a 503 with Retry-After within START_DEADLINE_MS, as for a submission. */
+async function startRequestWorkflow(deps: RequestDeps, request: HolderRequest) {
+  try {
+    await deps.temporal.connection.withDeadline(Date.now() + START_DEADLINE_MS, () => startWorkflow(deps, request));
+  } catch (err) {
+    const why = `The workflow service is not reachable; try again shortly (${(err as Error).message})`;
+    throw new ServiceError('unavailable', why, { code: 'TemporalUnavailable', retryAfter: 10 });
+  }
+}
+
+function startWorkflow(deps: RequestDeps, request: HolderRequest) {
   return deps.temporal.workflow.start(holderRequestWorkflow, {
     taskQueue: deps.config.temporal.taskQueue,
-    workflowId: requestWorkflowId(request.id),
+    workflowId: requestWorkflowId(request),
     args: [
       {
         requestId: request.id,
@@ -162,7 +184,7 @@ export async function decideRequest(
   if (task.assignee && d.actor.type === 'user' && String(task.assignee.id) !== d.actor.id) {
     throw conflictError(`Request ${id} is claimed by ${task.assignee.name}`);
   }
-  await deps.temporal.workflow.getHandle(requestWorkflowId(id)).executeUpdate(decideRequestUpdate, { args: [d] });
+  await deps.temporal.workflow.getHandle(requestWorkflowId(request)).executeUpdate(decideRequestUpdate, { args: [d] });
   return (await getHolderRequest(deps.db, id))!;
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { holderHarness, type HolderHarness } from '../support/holder';
 import { launchChromium, newPage, screenshot, signIn } from './web-harness';
+import { addNotice } from '../../db/lifecycle';
 
 /**
  * The holder portal in Chromium at a phone viewport (docs/holders.md): sign in through the
@@ -160,6 +161,24 @@ describe('web: holder portal on a phone', function () {
     await card.getByText(/部门将为您换发更正后的证照/).waitFor();
     await card.getByText('部门意见: 核实无误，将换发新证').waitFor();
     await screenshot(page, 'holder-request-outcome');
+
+    // A reminder the expiry sweep would record (test/workflows/holder-requests.test.ts runs the sweep itself).
+    await addNotice(h.t.db, {
+      number: h.numbers.companyFBP,
+      event: 'expiring',
+      applicationId: null,
+      callbackUrl: null,
+      dueOn: '2031-12-01',
+    });
+    await page.reload();
+    await page.getByRole('link', { name: /提醒/ }).click();
+    await page.getByRole('heading', { name: '提醒', level: 1 }).waitFor();
+    await page.getByText('1 条未读提醒').first().waitFor();
+    await page.getByText(/证照将于 .*到期，请及时办理延续/).waitFor();
+    await screenshot(page, 'holder-reminders');
+    await page.getByRole('button', { name: '全部标为已读' }).click();
+    await page.getByText('提醒已全部标为已读。').waitFor();
+    assert.equal(await page.locator('li.reminder.unread').count(), 0);
 
     // The counter: the holder shows a code, the clerk sees the certificate once.
     await page.getByRole('link', { name: '我的证照' }).click();

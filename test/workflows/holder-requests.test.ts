@@ -181,6 +181,14 @@ for (const kind of ['sqlite', 'mysql'] as const)
       assert.ok(!posts[1]!.body.includes(DEMO_HOLDERS.company.name), 'no name');
     });
 
+    it('files one of several identical requests sent at once', async () => {
+      const json = { certificateNumber: h.numbers.personPQ, kind: 'correct', field: 'other', statement: '照片有误' };
+      const answers = await Promise.all([1, 2, 3, 4].map(() => file(person, json)));
+      assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409, 409, 409]);
+      const open = await h.t.db('holder_requests').where({ certificate_number: h.numbers.personPQ, status: 'open' });
+      assert.equal(open.length, 1);
+    });
+
     it('lets only the department admin accept a cancellation, which cancels the certificate', async () => {
       const res = await file(company, {
         certificateNumber: h.numbers.companyFBP,

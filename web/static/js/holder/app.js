@@ -5,7 +5,7 @@
  * Phone first; Chinese first with the same i18n as the staff pages. The session is an HttpOnly
  * cookie, so this code never holds a credential.
  */
-import { h, fill } from '../dom.js';
+import { h, fill, srOnly } from '../dom.js';
 import { t, setLang, isZh, formatDate, formatDateTime } from '../i18n.js';
 import { requestPages } from './requests.js';
 
@@ -87,7 +87,10 @@ async function navigation(current) {
         { href, 'aria-current': current === href ? 'page' : null, onclick: go },
         t(key),
         href === '/holder/reminders' && unread > 0
-          ? h('span', { class: 'count', 'aria-label': t('holder.reminders.unread', { n: unread }) }, ` ${unread}`)
+          ? [
+              h('span', { class: 'count', 'aria-hidden': 'true' }, ` ${unread}`),
+              srOnly(`（${t('holder.reminders.unread', { n: unread })}）`),
+            ]
           : null,
       ),
     ),
