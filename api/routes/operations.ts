@@ -1,13 +1,9 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { conflict, type HttpProblem, notFound, unprocessable } from '../problem';
+import { conflict, notFound, problemOf } from '../problem';
 import { requirePermission } from '../auth';
 import { actorRef } from '../../domain/issuance';
 import { resendCallbackRunText } from '../../domain/operations';
@@ -30,17 +26,6 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
     ctx.state.auditObject = { type: 'application', id };
     requirePermission(ctx, 'application.repair', { department: app.department });
     return app;
-  }
-
-  function problem(err: unknown): HttpProblem | undefined {
-    if (err instanceof WorkflowNotFoundError) {
-      return conflict("The application's workflow has finished: there is nothing to repair in it");
-    }
-    if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
-    const cause = err.cause as { type?: string; message?: string } | undefined;
-    const message = cause?.message ?? err.message;
-    if (cause?.type === 'invalid') return unprocessable(message, [{ field: 'reason', message }]);
-    return conflict(message);
   }
 
   for (const [action, update, summary, operationId] of [
@@ -79,7 +64,8 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
             .executeUpdate(update, { args: [{ reason: b.reason, operator: actorRef(ctx.state.actor) }] });
           return { id: app.id, status: state.status, certificateNumber: state.certificateNumber, error: state.error };
         } catch (err) {
-          throw problem(err) ?? err;
+          // problemOf (api/problem.ts) maps a refused Update: 409, or 422 naming the validator's field.
+          throw problemOf(err) ?? err;
         }
       },
     );
