@@ -10,6 +10,7 @@ import { resendCallbackRunText } from '../../domain/operations';
 import { getApplication, type ApplicationRow } from '../../db/applications';
 import { cancelUpdate, retryUpdate } from '../../workflows/issuance';
 import { resendCallbackWorkflow } from '../../workflows/operations';
+import { RepairOutcome, ResendOutcome } from '../schemas/work';
 
 /**
  * The operators' repairs (docs/runbook.md) for the platform admin, who may not have Temporal
@@ -54,7 +55,10 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
         auth: 'staff',
         params,
         body,
-        responses: { 200: 'Done: the application as the workflow sees it now', 409: 'Not possible in its state' },
+        responses: {
+          200: { description: 'Done: the application as the workflow sees it now', schema: RepairOutcome },
+          409: 'Not possible in its state',
+        },
       },
       async (ctx, { params: p, body: b }) => {
         const app = await load(ctx, p.id);
@@ -82,7 +86,10 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
       auth: 'staff',
       params,
       body,
-      responses: { 200: 'The outcome of the re-send', 409: 'Not issued, or a re-send is running' },
+      responses: {
+        200: { description: 'The outcome of the re-send', schema: ResendOutcome },
+        409: 'Not issued, or a re-send is running',
+      },
     },
     async (ctx, { params: p, body: b }) => {
       const app = await load(ctx, p.id);
