@@ -1,6 +1,7 @@
 /**
- * The routes outside /api/v1's ApiRouter (api/routes/health.ts, trustRoutes in api/routes/seals.ts),
- * described by hand.
+ * The routes outside /api/v1's ApiRouter, described by hand: the probes (api/routes/health.ts), the trust
+ * anchors (trustRoutes in api/routes/seals.ts) and the TSA and CRL (timeRoutes in api/routes/trust.ts), which
+ * speak PEM, DER and RFC 3161 rather than JSON. test/contract/openapi.test.ts checks every one is here.
  */
 
 const requestId = { 'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' } };
@@ -13,6 +14,12 @@ const pem = (description: string) => ({
   description,
   headers: requestId,
   content: { 'application/x-pem-file': { schema: { type: 'string' } } },
+});
+/** A binary body of this media type (OpenAPI 3.1: the media type, no `format: binary`). */
+const file = (type: string, description: string) => ({
+  description,
+  headers: requestId,
+  content: { [type]: { schema: { type: 'string', contentMediaType: type } } },
 });
 const check = {
   type: 'object',
@@ -76,7 +83,21 @@ export function extraPaths(): Record<string, Record<string, unknown>> {
           200: {
             description: 'OpenAPI 3.1',
             headers: requestId,
-            content: { 'application/json': { schema: { type: 'object' } } },
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['openapi', 'info', 'paths'],
+                  properties: {
+                    openapi: { const: '3.1.0' },
+                    info: { type: 'object' },
+                    paths: { type: 'object' },
+                    webhooks: { type: 'object' },
+                    components: { type: 'object' },
+                  },
+                },
+              },
+            },
           },
         },
       },
@@ -90,6 +111,67 @@ export function extraPaths(): Record<string, Record<string, unknown>> {
         responses: {
           200: pem('The root certificate'),
           404: problem('No platform root is configured'),
+          '4XX': problem('Error'),
+        },
+      },
+    },
+    '/api/v1/trust/tsa.pem': {
+      get: {
+        security: [],
+        tags: ['trust'],
+        operationId: 'getTsaChain',
+        summary: "The time-stamping authority's certificate chain (PEM): TSA certificate first, then the root",
+        responses: { 200: pem('The chain'), '4XX': problem('Error') },
+      },
+    },
+    '/api/v1/trust/crl.pem': {
+      get: {
+        security: [],
+        tags: ['trust'],
+        operationId: 'getCrlPem',
+        summary: "The platform root's certificate revocation list (PEM): every revoked seal certificate",
+        description: 'Re-issued when a seal is revoked (`revokeSeal`) and before it goes stale (docs/trust.md).',
+        responses: { 200: pem('The CRL'), '4XX': problem('Error') },
+      },
+    },
+    '/api/v1/trust/crl.crl': {
+      get: {
+        security: [],
+        tags: ['trust'],
+        operationId: 'getCrlDer',
+        summary: 'The same certificate revocation list, DER-encoded',
+        responses: { 200: file('application/pkix-crl', 'The CRL (DER)'), '4XX': problem('Error') },
+      },
+    },
+    '/api/v1/tsa': {
+      post: {
+        security: [],
+        tags: ['trust'],
+        operationId: 'requestTimestamp',
+        summary: 'RFC 3161 time-stamping: a DER TimeStampReq in, a DER TimeStampResp out',
+        description:
+          'The TSA that timestamps every seal signature (docs/trust.md), over HTTP as RFC 3161 §3.4 describes: ' +
+          'POST the DER `TimeStampReq` with `Content-Type: application/timestamp-query`. A request the TSA cannot ' +
+          'read is answered 200 with a `TimeStampResp` whose status is `rejection` (RFC 3161 §2.4.2), not an HTTP ' +
+          'error; the chain to check tokens with is `getTsaChain`.',
+        requestBody: {
+          required: true,
+          content: {
+            'application/timestamp-query': {
+              schema: {
+                type: 'string',
+                contentMediaType: 'application/timestamp-query',
+                minLength: 1,
+                maxLength: 65536,
+              },
+            },
+          },
+        },
+        responses: {
+          200: file('application/timestamp-reply', 'The DER TimeStampResp (granted, or rejection with its reason)'),
+          400: problem('Empty body'),
+          413: problem('Larger than 64 KiB'),
+          415: problem('Not application/timestamp-query'),
           '4XX': problem('Error'),
         },
       },

@@ -6,14 +6,6 @@ import { CERTIFICATE_STATUSES } from '../domain/certificate-record';
  * services/outbox.ts), as OpenAPI 3.1 `webhooks`. The bodies' fields only ever grow.
  */
 
-export const CALLBACK_EVENTS = [
-  'certificate.issued',
-  'certificate.revoked',
-  'certificate.cancelled',
-  'certificate.withdrawn',
-  'certificate.expiring',
-] as const;
-
 const applicationId = z.uuid().describe('The application the business system submitted');
 const externalRef = z.string().nullable().describe("The submission's `externalRef`, echoed");
 const certificateNumber = z
@@ -88,26 +80,45 @@ const DELIVERY =
   '(about a day); a 4xx other than 408 and 429 is final (the content was refused). Receivers must be idempotent ' +
   'on X-Certflow-Delivery and should answer quickly (within 10 s).';
 
+/**
+ * Every callback certflow sends (services/callbacks.ts), with its body: adding an event is one line here
+ * (docs/api.md, "Callbacks"). test/contract/openapi.test.ts fails while an event the services send is missing.
+ */
+export const WEBHOOKS: Record<string, { summary: string; body: z.ZodType }> = {
+  'certificate.issued': { summary: 'A certificate was issued for the application', body: IssuedCallback },
+  'certificate.revoked': { summary: 'The certificate was revoked (吊销)', body: StatusCallback },
+  'certificate.cancelled': { summary: 'The certificate was cancelled (注销)', body: StatusCallback },
+  'certificate.withdrawn': { summary: 'The certificate was withdrawn (撤回)', body: StatusCallback },
+  'certificate.expiring': {
+    summary: 'The certificate ends soon (still valid; see `validUntil`)',
+    body: StatusCallback,
+  },
+};
+export const CALLBACK_EVENTS = Object.keys(WEBHOOKS);
+
+/** `certificate.access-decided` → `onAccessDecided`. */
+const operationIdOf = (event: string) =>
+  'on' +
+  event
+    .split('.')
+    .slice(1)
+    .join('-')
+    .replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase());
+
 export function webhooks() {
   const out: Record<string, unknown> = {};
-  for (const event of CALLBACK_EVENTS) {
-    const issued = event === 'certificate.issued';
+  for (const [event, { summary, body }] of Object.entries(WEBHOOKS)) {
+    const id = (body.meta() as { id?: string } | undefined)?.id;
     out[event] = {
       post: {
-        operationId: `on${event.split('.')[1]![0]!.toUpperCase()}${event.split('.')[1]!.slice(1)}`,
-        summary: issued ? 'A certificate was issued for the application' : `The certificate's status changed: ${event}`,
+        operationId: operationIdOf(event),
+        summary,
         description: DELIVERY,
         tags: ['callbacks'],
         parameters: parameters(event),
         requestBody: {
           required: true,
-          content: {
-            'application/json': {
-              schema: {
-                $ref: `#/components/schemas/${issued ? 'CertificateIssuedCallback' : 'CertificateStatusCallback'}`,
-              },
-            },
-          },
+          content: { 'application/json': { schema: { $ref: `#/components/schemas/${id}` } } },
         },
         responses: {
           '2XX': { description: 'Delivered; certflow stops sending this message' },
@@ -119,9 +130,10 @@ export function webhooks() {
   return out;
 }
 
+/** The bodies' schemas for components.schemas (each body has a `.meta({ id })`). */
 export function webhookSchemas() {
   const out: Record<string, unknown> = {};
-  for (const schema of [IssuedCallback, StatusCallback]) {
+  for (const schema of new Set(Object.values(WEBHOOKS).map((w) => w.body))) {
     const { $defs } = z.toJSONSchema(schema, { io: 'output', target: 'draft-2020-12' }) as {
       $defs: Record<string, unknown>;
     };

@@ -49,13 +49,17 @@ function problemResponse(description: string) {
   };
 }
 
-function successResponse(r: ResponseSpec) {
+/** A 2xx: its zod schema, a raw JSON schema or files; without any, a bare object (test/contract flags it). */
+function successResponse(status: number, r: ResponseSpec) {
   const contentType = r.contentType ?? 'application/json';
   const schema = r.schema ? schemaOf(r.schema, 'output') : (r.rawSchema ?? { type: 'object' });
+  const content = r.files
+    ? Object.fromEntries(r.files.map((type) => [type, { schema: { type: 'string', contentMediaType: type } }]))
+    : { [contentType]: { schema, ...(r.example ? { example: r.example } : {}) } };
   return {
     description: r.description,
     headers: { 'X-Request-Id': requestIdHeader, ...(r.headers ?? {}) },
-    ...(r.noContent ? {} : { content: { [contentType]: { schema, ...(r.example ? { example: r.example } : {}) } } }),
+    ...(r.noContent || status === 204 ? {} : { content }),
   };
 }
 
@@ -68,7 +72,7 @@ function operation(prefix: string, s: AnySpec) {
     ([status, r]) => [Number(status), typeof r === 'string' ? { description: r } : r] as const,
   );
   for (const [status, r] of declared) {
-    responses[status] = status >= 400 ? problemResponse(r.description) : successResponse(r);
+    responses[status] = status >= 400 ? problemResponse(r.description) : successResponse(status, r);
   }
   const errors = new Set<number>(s.errors ?? []);
   if (s.params || s.query) errors.add(400);

@@ -95,13 +95,17 @@ export function problemOf(err: unknown): HttpProblem | undefined {
   }
   if (err instanceof CompareInputError) return unprocessable('Some claimed values cannot be compared', err.errors);
   if (err instanceof WorkflowNotFoundError) {
-    return conflict("The application's workflow has finished; nothing more can be decided");
+    return conflict("The application's workflow has finished: nothing more can be decided or repaired in it");
   }
   if (err instanceof WorkflowUpdateFailedError) {
-    const cause = err.cause as { type?: string; message?: string } | undefined;
+    // The validator's RuleViolation (domain/issuance.ts): kind as the failure type, the field in its details.
+    const cause = err.cause as { type?: string; message?: string; details?: unknown[] } | undefined;
     const message = cause?.message ?? err.message;
     if (cause?.type === 'forbidden') return forbidden(message);
-    if (cause?.type === 'invalid') return unprocessable(message, [{ field: 'comment', message }]);
+    if (cause?.type === 'invalid') {
+      const field = (cause.details?.[0] as { field?: unknown } | undefined)?.field;
+      return unprocessable(message, [{ field: typeof field === 'string' ? field : '(body)', message }]);
+    }
     return conflict(message);
   }
   return undefined;

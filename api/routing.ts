@@ -65,6 +65,8 @@ export interface ResponseSpec {
   schema?: ZodType;
   /** A JSON schema, for bodies zod does not describe (binary files). */
   rawSchema?: Record<string, unknown>;
+  /** A file body (PDF, DOCX, CSV): its media types, each documented as a binary string of that type. */
+  files?: string[];
   contentType?: string;
   headers?: Record<string, unknown>;
   example?: unknown;
@@ -152,7 +154,25 @@ export class ApiRouter {
       } as RouteInput<Parsed<B>, Parsed<Q>, Parsed<P>>;
       const result = await handler(ctx, input);
       if (result !== undefined) ctx.body = result;
+      if (process.env.CERTFLOW_CHECK_RESPONSES === '1') checkResponse(spec, ctx);
     }
+  }
+}
+
+/**
+ * With CERTFLOW_CHECK_RESPONSES=1 (the contract tests, docs/api.md) every JSON body is checked against the
+ * schema its spec documents for that status: one that drifted from the handler is a 500 whose detail names the field.
+ */
+function checkResponse(spec: { operationId: string; responses?: Record<number, string | ResponseSpec> }, ctx: Context) {
+  const documented = spec.responses?.[ctx.status];
+  const schema = typeof documented === 'object' ? documented.schema : undefined;
+  const body: unknown = ctx.body;
+  if (!schema || body === null || typeof body !== 'object' || Buffer.isBuffer(body) || 'pipe' in body) return;
+  const checked = schema.safeParse(JSON.parse(JSON.stringify(body)));
+  if (!checked.success) {
+    const issues = checked.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
+    const detail = `${spec.operationId} ${ctx.status}: the body does not match its schema: ${issues.join('; ')}`;
+    throw new HttpProblem(500, 'Internal Server Error', detail);
   }
 }
 

@@ -180,18 +180,24 @@ export const DEMO_HOLDERS = {
   },
 } as const;
 
+/**
+ * The demo company's business licence (BL) face data: also the example of the API document
+ * (api/schemas/submission.ts) and the tests' LICENCE, so all three stay one.
+ */
+export const DEMO_LICENCE_FACE_DATA = {
+  entityName: DEMO_HOLDERS.company.name as string,
+  creditCode: DEMO_HOLDERS.company.id as string,
+  entityType: '有限责任公司',
+  legalRepresentative: DEMO_HOLDERS.company.agent.name as string,
+  businessScope: '软件开发；信息技术咨询服务。',
+  registeredCapital: '100万元',
+  establishedOn: '2024-03-15',
+  address: '浙江省杭州市西湖区文三路1号',
+};
+
 /** Face data of the company's demo certificates, per type code. */
 export const DEMO_HOLDER_FACE_DATA: Record<string, Record<string, unknown>> = {
-  BL: {
-    entityName: DEMO_HOLDERS.company.name,
-    creditCode: DEMO_HOLDERS.company.id,
-    entityType: '有限责任公司',
-    legalRepresentative: DEMO_HOLDERS.company.agent.name,
-    businessScope: '软件开发；信息技术咨询服务。',
-    registeredCapital: '100万元',
-    establishedOn: '2024-03-15',
-    address: '浙江省杭州市西湖区文三路1号',
-  },
+  BL: DEMO_LICENCE_FACE_DATA,
   FBP: {
     operatorName: DEMO_HOLDERS.company.name,
     creditCode: DEMO_HOLDERS.company.id,

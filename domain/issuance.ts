@@ -129,7 +129,11 @@ export interface ApplicationState {
   error: string | null;
 }
 
-export type RuleViolation = { kind: 'forbidden' | 'conflict' | 'invalid'; message: string };
+/**
+ * Why a workflow Update is refused: `kind` becomes the failure type and `field` (the input field at fault,
+ * for `invalid`) its details, which api/problem.ts problemOf turns into 403/409/422 naming the field.
+ */
+export type RuleViolation = { kind: 'forbidden' | 'conflict' | 'invalid'; message: string; field?: string };
 
 export interface DecideInput {
   taskId: number;
@@ -171,6 +175,7 @@ export function checkDecision(
   if (input.decision !== 'approve' && !input.comment?.trim()) {
     return {
       kind: 'invalid',
+      field: 'comment',
       message: `a reason is required to ${input.decision === 'reject' ? 'reject' : 'return for correction'}`,
     };
   }

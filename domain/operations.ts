@@ -185,13 +185,16 @@ export interface OperatorRequest {
 
 export const TEMPORAL_OPERATOR: ActorRef = { type: 'system', id: 'temporal-operator', name: 'temporal-operator' };
 
-export type OperatorViolation = { kind: 'conflict' | 'invalid'; message: string };
+/** As RuleViolation (domain/issuance.ts): the kind and the field at fault travel to the API's 409/422. */
+export type OperatorViolation = { kind: 'conflict' | 'invalid'; message: string; field?: string };
 
 function checkReason(input: OperatorRequest | undefined): OperatorViolation | undefined {
   if (!input || typeof input.reason !== 'string' || !input.reason.trim()) {
-    return { kind: 'invalid', message: 'reason is required: say what was fixed or why' };
+    return { kind: 'invalid', field: 'reason', message: 'reason is required: say what was fixed or why' };
   }
-  if (input.reason.length > 500) return { kind: 'invalid', message: 'reason is longer than 500 characters' };
+  if (input.reason.length > 500) {
+    return { kind: 'invalid', field: 'reason', message: 'reason is longer than 500 characters' };
+  }
   const op = input.operator as Partial<ActorRef> | undefined;
   const isName = (v: unknown) => typeof v === 'string' && v.trim().length > 0 && v.length <= 100;
   if (
@@ -202,7 +205,11 @@ function checkReason(input: OperatorRequest | undefined): OperatorViolation | un
       !isName(op.id) ||
       !isName(op.name))
   ) {
-    return { kind: 'invalid', message: 'operator must be {"type":"user"|"system","id":"…","name":"…"} or left out' };
+    return {
+      kind: 'invalid',
+      field: 'operator',
+      message: 'operator must be {"type":"user"|"system","id":"…","name":"…"} or left out',
+    };
   }
   return undefined;
 }

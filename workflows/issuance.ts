@@ -105,9 +105,14 @@ export const withdrawUpdate = defineUpdate<ApplicationState, [{ actor: Actor; re
 export const retryUpdate = defineUpdate<ApplicationState, [OperatorRequest]>('retry');
 export const cancelUpdate = defineUpdate<ApplicationState, [OperatorRequest]>('cancel');
 
-/** Validator refusals carry their kind as the failure type, so the API can answer 403/409/422. */
+/**
+ * Validator refusals carry their kind as the failure type and the field at fault in the details, so the API
+ * answers 403/409/422 naming it (api/problem.ts problemOf). Refused Updates are not in the history.
+ */
 function refuse(v: RuleViolation | undefined): void {
-  if (v) throw ApplicationFailure.create({ type: v.kind, message: v.message, nonRetryable: true });
+  if (!v) return;
+  const details = v.field ? [{ field: v.field }] : undefined;
+  throw ApplicationFailure.create({ type: v.kind, message: v.message, nonRetryable: true, details });
 }
 
 export async function issuanceWorkflow(input: IssuanceInput): Promise<ApplicationState> {

@@ -17,6 +17,7 @@ import {
 } from '../../db/org';
 import { parseOrigin } from '../../services/callback-target';
 import { newToken, sha256Hex } from '../../platform/secrets';
+import { ApiClient, ApiClientList, CreatedApiClient } from '../schemas/organisation';
 
 const view = ({ secretHash: _secret, ...c }: ApiClientRow) => c;
 
@@ -41,6 +42,7 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/api-clients',
       operationId: 'listApiClients',
+      responses: { 200: { description: 'API clients the caller manages', schema: ApiClientList } },
       summary: 'API clients the caller manages',
       tag: 'organisation',
       auth: 'staff',
@@ -66,7 +68,7 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
         scopes: z.array(z.enum(API_SCOPES)).min(1),
         callbackOrigins: callbackOrigins.optional(),
       }),
-      responses: { 201: 'Created; `apiKey` is shown once' },
+      responses: { 201: { description: 'Created; `apiKey` is shown once', schema: CreatedApiClient } },
       audit: { category: 'configuration', action: 'api-client.create' },
     },
     async (ctx, { body }) => {
@@ -100,6 +102,7 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'delete',
       path: '/api-clients/:id',
       operationId: 'deleteApiClient',
+      responses: { 200: { description: 'The client, now inactive', schema: ApiClient } },
       summary: 'Deactivate an API client (its key stops working at once)',
       tag: 'organisation',
       auth: 'staff',
@@ -122,6 +125,7 @@ export function apiClientRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'put',
       path: '/api-clients/:id/callback-origins',
       operationId: 'setApiClientCallbackOrigins',
+      responses: { 200: { description: 'The client with its new origins', schema: ApiClient } },
       summary: "Set the origins the client's callbackUrl may point at (replaces the list)",
       tag: 'organisation',
       auth: 'staff',

@@ -4,6 +4,7 @@ import type { ApiRouter } from '../routing';
 import { requirePermission } from '../auth';
 import { AUDIT_CATEGORIES, queryAudit, verifyAuditChain } from '../../db/audit';
 import { departmentsFor } from '../../domain/access';
+import { AuditChainReport, AuditPage } from '../schemas/organisation';
 
 const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString());
 
@@ -14,6 +15,7 @@ export function auditRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/audit',
       operationId: 'listAuditEntries',
+      responses: { 200: { description: 'Entries, newest first', schema: AuditPage } },
       summary: 'Audit log entries, newest first',
       tag: 'audit',
       auth: 'staff',
@@ -43,6 +45,7 @@ export function auditRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/audit/verify',
       operationId: 'verifyAuditChain',
+      responses: { 200: { description: 'The chain report', schema: AuditChainReport } },
       summary: 'Walk the hash chain and report the first broken link',
       tag: 'audit',
       auth: 'staff',

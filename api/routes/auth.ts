@@ -9,6 +9,7 @@ import { userActor } from '../auth';
 import { createSession, findUserForLogin, revokeSession } from '../../db/org';
 import { dummyPasswordHash, newToken, sha256Hex, verifyPassword } from '../../platform/secrets';
 import { ROLE_LABELS } from '../../domain/access';
+import { CurrentActor, LoginResult } from '../schemas/organisation';
 
 /** Sign-in for staff, throttled per username and address by api/login-throttle.ts. */
 export function authRoutes(api: ApiRouter, deps: AppDeps) {
@@ -24,7 +25,11 @@ export function authRoutes(api: ApiRouter, deps: AppDeps) {
       tag: 'auth',
       auth: 'public',
       body: z.object({ username: z.string().trim().min(1).max(64), password: z.string().min(1).max(200) }),
-      responses: { 200: 'Signed in', 429: 'Too many failed attempts', 503: 'Sign-in throttling unavailable' },
+      responses: {
+        200: { description: 'Signed in', schema: LoginResult },
+        429: 'Too many failed attempts',
+        503: 'Sign-in throttling unavailable',
+      },
     },
     async (ctx: Context, { body }) => {
       const username = body.username.toLowerCase();
@@ -78,6 +83,7 @@ export function authRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/auth/me',
       operationId: 'getCurrentActor',
+      responses: { 200: { description: 'The signed-in user or API client', schema: CurrentActor } },
       scopes: [],
       summary: 'Who is signed in, with roles per department',
       tag: 'auth',

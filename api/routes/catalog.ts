@@ -17,6 +17,7 @@ import {
   type CatalogRow,
 } from '../../db/catalog';
 import { createHolderCrypto } from '../../platform/holder-crypto';
+import { CatalogPage, Statistics } from '../schemas/work';
 
 /**
  * The catalog search (GET /certificates) and statistics (GET /stats). Registered from
@@ -127,6 +128,7 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/certificates',
       operationId: 'searchCertificates',
+      responses: { 200: { description: 'A page of matching certificates, newest first', schema: CatalogPage } },
       scopes: ['certificates:read'],
       summary:
         'Search the catalog: by holder (exact ID number or credit code), type, department, region, status, issue dates (China Standard Time, inclusive); newest first, keyset-paged (pass nextCursor as cursor). reason = 用证事由, required for business systems',
@@ -184,6 +186,7 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/stats',
       operationId: 'getStatistics',
+      responses: { 200: { description: "Counts for the caller's departments", schema: Statistics } },
       summary:
         "Certificate counts by type, department, status and month of issue (China Standard Time) for the caller's departments (department and audit admins; a platform-wide audit admin sees all); from/to are inclusive issue dates",
       tag: 'statistics',

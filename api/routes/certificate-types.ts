@@ -37,6 +37,7 @@ import { resolveSeal } from '../../services/trust/seals';
 import { BoundedConverter } from '../../services/documents/convert';
 import { trialRender } from '../../services/documents/trial';
 import { checkTemplateSafety } from '../../services/documents/template-check';
+import { CertificateType, CertificateTypeList } from '../schemas/configuration';
 
 const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 const MAX_TEMPLATE_BYTES = 10 * 1024 * 1024;
@@ -103,6 +104,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/certificate-types',
       operationId: 'listCertificateTypes',
+      responses: { 200: { description: 'Certificate types', schema: CertificateTypeList } },
       scopes: ['applications:write'],
       summary: 'Certificate types, filtered by department and status',
       tag: 'certificate types',
@@ -124,6 +126,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/certificate-types/:code',
       operationId: 'getCertificateType',
+      responses: { 200: { description: 'The type at the version asked for', schema: CertificateType } },
       scopes: ['applications:write'],
       summary: 'A type with its face fields (latest version, or ?version=N)',
       tag: 'certificate types',
@@ -145,7 +148,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       tag: 'certificate types',
       auth: 'staff',
       body: z.object({ code: typeCodeSchema, department: departmentCode }).and(certificateTypeDefinitionSchema),
-      responses: { 201: 'Created' },
+      responses: { 201: { description: 'Created', schema: CertificateType } },
       audit: { category: 'configuration', action: 'certificate-type.create' },
     },
     async (ctx, { body }) => {
@@ -179,7 +182,10 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       auth: 'staff',
       params: z.object({ code: typeCodeSchema }),
       body: z.object({ expectedVersion: z.int().positive().optional() }).and(certificateTypeDefinitionSchema),
-      responses: { 200: 'Saved as a new version', 409: 'Someone saved another version first' },
+      responses: {
+        200: { description: 'Saved as a new version', schema: CertificateType },
+        409: 'Someone saved another version first',
+      },
       audit: { category: 'configuration', action: 'certificate-type.update' },
     },
     async (ctx, { params, body }) => {
@@ -213,7 +219,11 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       tag: 'certificate types',
       auth: 'staff',
       params: z.object({ code: typeCodeSchema }),
-      responses: { 200: 'Saved as a new version', 415: 'Not a DOCX', 422: 'Tags do not fit the face fields' },
+      responses: {
+        200: { description: 'Saved as a new version', schema: CertificateType },
+        415: 'Not a DOCX',
+        422: 'Tags do not fit the face fields',
+      },
       audit: { category: 'configuration', action: 'certificate-type.template' },
     },
     async (ctx, { params }) => {
@@ -262,7 +272,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       tag: 'certificate types',
       params: z.object({ code: typeCodeSchema }),
       query: z.object({ version: z.coerce.number().int().positive().optional() }),
-      responses: { 200: 'The DOCX' },
+      responses: { 200: { description: 'The DOCX', files: [DOCX_TYPE] } },
     },
     async (ctx, { params, query }) => {
       const { summary, v } = await load(params.code, query.version);
@@ -294,7 +304,9 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
         /** The issue instant to preview with (its China day prints as the issue date); default: now. */
         issuedAt: z.iso.datetime({ offset: true }).optional(),
       }),
-      responses: { 200: 'The rendered preview' },
+      responses: {
+        200: { description: 'The rendered preview (`format`: PDF or DOCX)', files: ['application/pdf', DOCX_TYPE] },
+      },
     },
     async (ctx, { params, query, body }) => {
       const { summary, v } = await load(params.code, query.version);
@@ -376,6 +388,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
         tag: 'certificate types',
         auth: 'staff',
         params: z.object({ code: typeCodeSchema }),
+        responses: { 200: { description: 'The type with its new status', schema: CertificateType } },
         audit: { category: 'configuration', action: `certificate-type.${action}` },
       },
       async (ctx, { params }) => {

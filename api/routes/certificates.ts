@@ -16,6 +16,7 @@ import { catalogRoutes } from './catalog';
 import { VerifiableCredential } from './credentials';
 import { certificateCredential } from '../../services/credentials/issue';
 import { Certificate, SigningKey } from '../schemas/responses';
+import { CatalogFailures, CatalogRegistration, CertificateRecord } from '../schemas/work';
 
 /** The reason for use (用证事由): required from business systems, optional for staff. */
 const readQuery = z.object({
@@ -161,6 +162,9 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/certificates/:number/record',
       operationId: 'getCertificateRecord',
+      responses: {
+        200: { description: "The signed record, its signature and the signer's chain", schema: CertificateRecord },
+      },
       scopes: ['certificates:read'],
       summary:
         'The signed certificate record: canonical JSON, detached CMS signature (base64 DER) and the signer chain',
@@ -201,6 +205,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/catalog/failed',
       operationId: 'listCatalogFailures',
+      responses: { 200: { description: 'Certificates waiting for catalog registration', schema: CatalogFailures } },
       summary: 'Certificates stored but not yet registered in the catalog (for re-registration)',
       tag: 'catalog',
       auth: 'staff',
@@ -243,7 +248,7 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
       auth: 'staff',
       params: numberParam,
       responses: {
-        200: 'Registered',
+        200: { description: 'Registered', schema: CatalogRegistration },
         502: 'The catalog refused or did not answer; the error is recorded on the certificate',
       },
       audit: { category: 'operation', action: 'catalog.reregister' },

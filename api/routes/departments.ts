@@ -4,6 +4,7 @@ import type { ApiRouter } from '../routing';
 import { conflict, notFound, unprocessable } from '../problem';
 import { requirePermission } from '../auth';
 import { createDepartment, getDepartment, listDepartments, updateDepartment } from '../../db/org';
+import { Department, DepartmentList } from '../schemas/organisation';
 
 export const departmentCode = z
   .string()
@@ -25,6 +26,7 @@ export function departmentRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/departments',
       operationId: 'listDepartments',
+      responses: { 200: { description: 'All departments', schema: DepartmentList } },
       summary: 'All departments',
       tag: 'organisation',
       auth: 'staff',
@@ -39,6 +41,7 @@ export function departmentRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/departments/:code',
       operationId: 'getDepartment',
+      responses: { 200: { description: 'The department', schema: Department } },
       summary: 'One department',
       tag: 'organisation',
       auth: 'staff',
@@ -57,7 +60,7 @@ export function departmentRoutes(api: ApiRouter, deps: AppDeps) {
       tag: 'organisation',
       auth: 'staff',
       body: departmentBody,
-      responses: { 201: 'Created' },
+      responses: { 201: { description: 'Created', schema: Department } },
       audit: { category: 'configuration', action: 'department.create' },
     },
     async (ctx, { body }) => {
@@ -80,6 +83,7 @@ export function departmentRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'put',
       path: '/departments/:code',
       operationId: 'updateDepartment',
+      responses: { 200: { description: 'The department as changed', schema: Department } },
       summary: 'Change a department (platform admin or its department admin)',
       tag: 'organisation',
       auth: 'staff',

@@ -17,6 +17,18 @@ import { createShowCode, redeemFailureMessage, redeemShowCode } from '../../serv
 import { signOut } from '../../services/holder/sign-in';
 import type { HolderGrant } from '../../db/holders';
 import { listDepartments } from '../../db/org';
+import {
+  GrantableDepartments,
+  Grant,
+  GrantList,
+  HolderMe,
+  MyCertificateList,
+  RedeemedShowCode,
+  ShowCode,
+  UsagePage,
+} from '../schemas/holder';
+import { Certificate } from '../schemas/responses';
+import { CertificateRecord } from '../schemas/work';
 
 /**
  * The holder portal's API (docs/holders.md), for a holder signed in through OpenID Connect
@@ -74,6 +86,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/holder/me',
       operationId: 'getHolderMe',
+      responses: { 200: { description: 'The signed-in holder', schema: HolderMe } },
       summary: 'The signed-in holder',
       tag: 'holder',
       auth: 'holder',
@@ -107,6 +120,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/holder/certificates',
       operationId: 'listMyCertificates',
+      responses: { 200: { description: 'My certificates', schema: MyCertificateList } },
       summary: 'My certificates, from every department: valid ones ending soonest first',
       tag: 'holder',
       auth: 'holder',
@@ -119,6 +133,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/holder/certificates/:number',
       operationId: 'getMyCertificate',
+      responses: { 200: { description: 'The certificate, holder ID shown', schema: Certificate } },
       summary: 'One of my certificates, unmasked',
       tag: 'holder',
       auth: 'holder',
@@ -160,7 +175,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       tag: 'holder',
       auth: 'holder',
       params: numberParam,
-      responses: { 200: 'application/pdf' },
+      responses: { 200: { description: 'The sealed PDF', files: ['application/pdf'] } },
       audit: { category: 'operation', action: 'holder.certificate.download' },
     },
     async (ctx, { params }) => {
@@ -177,6 +192,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/holder/certificates/:number/record',
       operationId: 'getMyCertificateRecord',
+      responses: { 200: { description: 'The signed record', schema: CertificateRecord } },
       summary: 'The signed record of one of my certificates',
       tag: 'holder',
       auth: 'holder',
@@ -193,6 +209,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/holder/usage',
       operationId: 'listMyCertificateUsage',
+      responses: { 200: { description: 'Uses by others, newest first', schema: UsagePage } },
       summary: 'Who else used my certificates: department, role or business system, when, what and why',
       tag: 'holder',
       auth: 'holder',
@@ -209,6 +226,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/holder/departments',
       operationId: 'listGrantableDepartments',
+      responses: { 200: { description: 'Departments', schema: GrantableDepartments } },
       summary: 'Departments a grant can name',
       tag: 'holder',
       auth: 'holder',
@@ -221,6 +239,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/holder/grants',
       operationId: 'listMyGrants',
+      responses: { 200: { description: 'My grants', schema: GrantList } },
       summary: 'My consent grants (用证授权)',
       tag: 'holder',
       auth: 'holder',
@@ -243,7 +262,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
         matter,
         validUntil: until,
       }),
-      responses: { 201: 'Granted' },
+      responses: { 201: { description: 'Granted', schema: Grant } },
       audit: { category: 'operation', action: 'grant.create' },
     },
     async (ctx, { body }) => {
@@ -267,6 +286,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'delete',
       path: '/holder/grants/:id',
       operationId: 'revokeGrant',
+      responses: { 200: { description: 'The grant, now revoked', schema: Grant } },
       summary: 'Revoke a grant now',
       tag: 'holder',
       auth: 'holder',
@@ -292,7 +312,7 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       auth: 'holder',
       params: numberParam,
       body: z.strictObject({ matter: matter.optional() }),
-      responses: { 201: 'Created' },
+      responses: { 201: { description: 'Created', schema: ShowCode } },
       audit: { category: 'operation', action: 'show-code.create' },
     },
     async (ctx, { params, body }) => {
@@ -319,7 +339,11 @@ export function holderRoutes(api: ApiRouter, deps: AppDeps) {
       summary: "Redeem a holder's show-code with a reason: the full certificate, once",
       tag: 'holder',
       body: z.strictObject({ code: z.string().trim().min(1, 'code is required').max(20), reason }),
-      responses: { 200: 'The certificate', 410: 'Expired or used', 429: 'Too many wrong codes' },
+      responses: {
+        200: { description: 'The certificate', schema: RedeemedShowCode },
+        410: 'Expired or used',
+        429: 'Too many wrong codes',
+      },
     },
     async (ctx, { body }) => {
       const decision = mayRedeemShowCode(ctx.state.actor);

@@ -1,19 +1,16 @@
 import { z } from 'zod';
 import type { Context } from 'koa';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { conflict, type HttpProblem, notFound, unprocessable } from '../problem';
+import { conflict, notFound, problemOf } from '../problem';
 import { requirePermission } from '../auth';
 import { actorRef } from '../../domain/issuance';
 import { resendCallbackRunText } from '../../domain/operations';
 import { getApplication, type ApplicationRow } from '../../db/applications';
 import { cancelUpdate, retryUpdate } from '../../workflows/issuance';
 import { resendCallbackWorkflow } from '../../workflows/operations';
+import { RepairOutcome, ResendOutcome } from '../schemas/work';
 
 /**
  * The operators' repairs (docs/runbook.md) for the platform admin, who may not have Temporal
@@ -30,17 +27,6 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
     ctx.state.auditObject = { type: 'application', id };
     requirePermission(ctx, 'application.repair', { department: app.department });
     return app;
-  }
-
-  function problem(err: unknown): HttpProblem | undefined {
-    if (err instanceof WorkflowNotFoundError) {
-      return conflict("The application's workflow has finished: there is nothing to repair in it");
-    }
-    if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
-    const cause = err.cause as { type?: string; message?: string } | undefined;
-    const message = cause?.message ?? err.message;
-    if (cause?.type === 'invalid') return unprocessable(message, [{ field: 'reason', message }]);
-    return conflict(message);
   }
 
   for (const [action, update, summary, operationId] of [
@@ -69,7 +55,10 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
         auth: 'staff',
         params,
         body,
-        responses: { 200: 'Done: the application as the workflow sees it now', 409: 'Not possible in its state' },
+        responses: {
+          200: { description: 'Done: the application as the workflow sees it now', schema: RepairOutcome },
+          409: 'Not possible in its state',
+        },
       },
       async (ctx, { params: p, body: b }) => {
         const app = await load(ctx, p.id);
@@ -79,7 +68,8 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
             .executeUpdate(update, { args: [{ reason: b.reason, operator: actorRef(ctx.state.actor) }] });
           return { id: app.id, status: state.status, certificateNumber: state.certificateNumber, error: state.error };
         } catch (err) {
-          throw problem(err) ?? err;
+          // problemOf (api/problem.ts) maps a refused Update: 409, or 422 naming the validator's field.
+          throw problemOf(err) ?? err;
         }
       },
     );
@@ -96,7 +86,10 @@ export function operationRoutes(api: ApiRouter, deps: AppDeps) {
       auth: 'staff',
       params,
       body,
-      responses: { 200: 'The outcome of the re-send', 409: 'Not issued, or a re-send is running' },
+      responses: {
+        200: { description: 'The outcome of the re-send', schema: ResendOutcome },
+        409: 'Not issued, or a re-send is running',
+      },
     },
     async (ctx, { params: p, body: b }) => {
       const app = await load(ctx, p.id);

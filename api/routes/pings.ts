@@ -7,6 +7,7 @@ import { notFound } from '../problem';
 import { requirePermission } from '../auth';
 import { pingWorkflow, pingStateQuery } from '../../workflows/ping';
 import { pingRunText } from '../../domain/operations';
+import { PingStarted, PingState } from '../schemas/organisation';
 
 /** A round trip through every part of the system; operators use it to check a deployment. */
 export function pingRoutes(api: ApiRouter, deps: AppDeps) {
@@ -19,7 +20,7 @@ export function pingRoutes(api: ApiRouter, deps: AppDeps) {
       summary: 'Start a ping workflow that records a row through an activity',
       tag: 'operations',
       body: z.object({ message: z.string().trim().min(1).max(200) }),
-      responses: { 202: 'Workflow started' },
+      responses: { 202: { description: 'Workflow started', schema: PingStarted } },
     },
     async (ctx, { body }) => {
       requirePermission(ctx, 'operations.ping');
@@ -41,6 +42,7 @@ export function pingRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/pings/:id',
       operationId: 'getPing',
+      responses: { 200: { description: "The ping workflow's state", schema: PingState } },
       scopes: ['operations:ping'],
       summary: 'State of a ping workflow, from its Query',
       tag: 'operations',

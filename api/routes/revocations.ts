@@ -9,6 +9,7 @@ import { actorRef } from '../../domain/issuance';
 import { getCertificate } from '../../db/certificates';
 import { revocationWorkflow } from '../../workflows/lifecycle';
 import { revocationRunText } from '../../domain/operations';
+import { CertificateStatusChange } from '../schemas/work';
 
 /** Revocation and cancellation (作废 / 注销) by the issuing department's admin, through a workflow. */
 export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
@@ -26,7 +27,7 @@ export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
         reason: z.string().trim().min(2).max(500),
         status: z.enum(['revoked', 'cancelled', 'withdrawn']).default('revoked'),
       }),
-      responses: { 200: 'Ended', 409: 'Already ended or expired' },
+      responses: { 200: { description: 'Ended', schema: CertificateStatusChange }, 409: 'Already ended or expired' },
     },
     async (ctx, { params, body }) => {
       const cert = await getCertificate(deps.db, params.number);

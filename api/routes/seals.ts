@@ -10,6 +10,7 @@ import { getDepartment } from '../../db/org';
 import { getDefaultSeal, getSeal, listSeals, setSealActive, type SealRow } from '../../db/trust';
 import { createDevelopmentSeal, importSeal, rootCertificatePem } from '../../services/trust/seals';
 import { TrustError } from '../../services/trust/pki';
+import { ImportedSeal, Seal, SealList } from '../schemas/configuration';
 
 /** What the API shows of a seal: never the key, encrypted or not. */
 const view = ({ encryptedPrivateKey: _k, chainPem: _c, ...s }: SealRow) => s;
@@ -26,6 +27,7 @@ export function sealRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/seals',
       operationId: 'listSeals',
+      responses: { 200: { description: 'Seals the caller manages', schema: SealList } },
       summary: 'Seals of the departments the caller administers',
       tag: 'seals',
       auth: 'staff',
@@ -57,7 +59,7 @@ export function sealRoutes(api: ApiRouter, deps: AppDeps) {
         pkcs12: z.string().optional().describe('base64'),
         password: z.string().optional(),
       }),
-      responses: { 201: 'Created' },
+      responses: { 201: { description: 'Created', schema: ImportedSeal } },
       audit: { category: 'configuration', action: 'seal.create' },
     },
     async (ctx, { body }) => {
@@ -126,6 +128,7 @@ export function sealRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'delete',
       path: '/seals/:id',
       operationId: 'deleteSeal',
+      responses: { 200: { description: 'The seal, now inactive', schema: Seal } },
       summary: 'Deactivate a seal (certificates already sealed with it stay valid)',
       tag: 'seals',
       auth: 'staff',

@@ -12,6 +12,7 @@ import { getTypeVersion } from '../../db/certificate-types';
 import { maskHolderId } from '../../domain/holder';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { decideUpdate } from '../../workflows/issuance';
+import { ApplicationState, Inbox, Task, TaskDetail } from '../schemas/work';
 
 /** Departments where the actor holds the role (null: everywhere). */
 function roleDepartments(actor: Actor, role: Role): string[] | null {
@@ -55,6 +56,7 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/tasks',
       operationId: 'listTasks',
+      responses: { 200: { description: 'The tasks of this view, and the inbox counts', schema: Inbox } },
       summary: "My tasks (claimed by me) or my role's queue in my departments, sorted by due time",
       tag: 'inbox',
       auth: 'staff',
@@ -97,6 +99,7 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/tasks/:id',
       operationId: 'getTask',
+      responses: { 200: { description: 'The task, its application and history', schema: TaskDetail } },
       summary: "A task with the application's face data and history",
       tag: 'inbox',
       auth: 'staff',
@@ -140,6 +143,7 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'post',
       path: '/tasks/:id/claim',
       operationId: 'claimTask',
+      responses: { 200: { description: 'The task, now claimed', schema: Task } },
       summary: 'Claim a queued task (one person at a time); `release: true` puts it back',
       tag: 'inbox',
       auth: 'staff',
@@ -178,7 +182,7 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
       params: z.object({ id: z.coerce.number().int().positive() }),
       body: z.object({ decision: z.enum(DECISIONS), comment: z.string().trim().max(2000).optional() }),
       responses: {
-        200: "Recorded; the application's new state",
+        200: { description: "Recorded; the application's new state", schema: ApplicationState },
         403: 'Not your step, or four-eyes',
         409: 'Not the current step, or claimed by someone else',
       },

@@ -7,6 +7,7 @@ import { readRawBody } from '../raw-body';
 import { describeActor, isPlatformAdmin } from '../../domain/access';
 import { revokeSeal } from '../../services/trust/revocation';
 import { answerTimestampRequest, currentCrl, tsaChainPem } from '../../services/trust/timestamping';
+import { SealRevocation } from '../schemas/configuration';
 
 /**
  * Time-stamping and revocation for relying parties (docs/trust.md): the RFC 3161 TSA, its
@@ -65,7 +66,11 @@ export function sealRevocationRoutes(api: ApiRouter, deps: AppDeps) {
         compromisedSince: z.iso.datetime({ offset: true }).optional(),
         comment: z.string().trim().max(500).optional(),
       }),
-      responses: { 201: 'Revoked', 404: 'No such seal', 409: 'Already revoked' },
+      responses: {
+        201: { description: 'Revoked', schema: SealRevocation },
+        404: 'No such seal',
+        409: 'Already revoked',
+      },
       audit: { category: 'configuration', action: 'seal.revoke' },
     },
     async (ctx, { params, body }) => {

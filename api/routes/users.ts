@@ -30,6 +30,7 @@ import {
 } from '../../db/org';
 import { hashPassword, verifyPassword } from '../../platform/secrets';
 import { loginThrottle } from '../login-throttle';
+import { StaffUser, StaffUserList } from '../schemas/organisation';
 
 const password = z.string().min(10, 'at least 10 characters').max(200);
 const roleBody = z.object({ role: z.enum(ROLES), department: departmentCode.nullable() });
@@ -88,6 +89,7 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/users',
       operationId: 'listUsers',
+      responses: { 200: { description: 'Staff the caller manages', schema: StaffUserList } },
       summary: 'Staff the caller may manage',
       tag: 'organisation',
       auth: 'staff',
@@ -104,6 +106,7 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'get',
       path: '/users/:id',
       operationId: 'getUser',
+      responses: { 200: { description: 'The user and their roles', schema: StaffUser } },
       summary: 'One staff member',
       tag: 'organisation',
       auth: 'staff',
@@ -136,7 +139,7 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
         password,
         roles: z.array(roleBody).max(20).default([]),
       }),
-      responses: { 201: 'Created' },
+      responses: { 201: { description: 'Created', schema: StaffUser } },
       audit: { category: 'configuration', action: 'user.create' },
     },
     async (ctx, { body }) => {
@@ -188,6 +191,7 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'put',
       path: '/users/:id',
       operationId: 'updateUser',
+      responses: { 200: { description: 'The user as changed', schema: StaffUser } },
       summary: "Change name, deactivate or reset the password (ends the user's sessions)",
       tag: 'organisation',
       auth: 'staff',
@@ -231,7 +235,7 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       auth: 'staff',
       params: z.object({ id: z.coerce.number().int().positive() }),
       body: roleBody,
-      responses: { 201: 'Granted' },
+      responses: { 201: { description: 'Granted', schema: StaffUser } },
       audit: { category: 'configuration', action: 'role.grant' },
     },
     async (ctx, { params, body }) => {
@@ -255,6 +259,7 @@ export function userRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'delete',
       path: '/users/:id/roles/:assignmentId',
       operationId: 'revokeRole',
+      responses: { 200: { description: 'The user without the role', schema: StaffUser } },
       summary: 'Withdraw a role',
       tag: 'organisation',
       auth: 'staff',

@@ -13,6 +13,7 @@ import { getCertificateCached } from '../../db/certificate-cache';
 import { statusNow, verifyCertificate, type VerifyInput } from '../../services/verify';
 import { chinaDate } from '../../domain/calendar';
 import { compareCertificateFields } from '../../services/compare';
+import { ComparisonResult, VerificationReport } from '../schemas/work';
 
 /**
  * Public verification (docs/trust.md, "Verification": `POST /verify`, `GET /verify/:number`,
@@ -133,7 +134,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
       auth: 'public',
       body: recordBody,
       responses: {
-        200: 'Verification report',
+        200: { description: 'Verification report', schema: VerificationReport },
         413: 'PDF over 20 MB',
         415: 'Neither a PDF nor JSON',
         422: 'Not a PDF / record unreadable',
@@ -177,7 +178,11 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
           .describe('The certificate number (as on the QR code); see getCertificate')
           .meta({ pattern: CERTIFICATE_NUMBER_PATTERN, examples: ['BL-330106-2026-0000042-B'] }),
       }),
-      responses: { 200: 'Verification report', 400: 'Not a certificate number', 429: 'Rate limit; see Retry-After' },
+      responses: {
+        200: { description: 'Verification report', schema: VerificationReport },
+        400: 'Not a certificate number',
+        429: 'Rate limit; see Retry-After',
+      },
     },
     async (ctx, { params }) => {
       await rateLimit(ctx);
@@ -191,6 +196,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
       method: 'post',
       path: '/certificates/:number/compare',
       operationId: 'compareCertificate',
+      responses: { 200: { description: 'Whether each claimed value matches', schema: ComparisonResult } },
       scopes: ['certificates:compare'],
       summary:
         'Compare claimed values with a certificate (比对) without revealing the stored ones: {fields: {<face field key> | holderId | holderName: value}, reason (用证事由, ≤ 200 characters)} → {results: {key: {match}}}',

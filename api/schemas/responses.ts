@@ -132,5 +132,3 @@ export const SigningKey = z
     key: z.base64().describe('The HMAC key, base64: decode it to 32 bytes before computing the HMAC'),
   })
   .meta({ id: 'CallbackSigningKey' });
-
-export const LoginResult = z.looseObject({ token: z.string() }).meta({ id: 'LoginResult' });

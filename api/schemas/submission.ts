@@ -1,4 +1,5 @@
 import { CALLBACK_EVENTS, webhooks } from '../openapi-webhooks';
+import { DEMO } from './common';
 
 /** The documentation parts of submitApplication (api/routes/applications.ts) that zod does not carry. */
 
@@ -29,19 +30,15 @@ export const SUBMIT_DESCRIPTION = [
   'certflow POSTs the signed callbacks described under `webhooks` there.',
 ].join(' ');
 
-export const SUBMIT_EXAMPLE = {
+/** The demo company's business licence as a submission (db/seed-demo.ts); the tests' LICENCE is this. */
+export const DEMO_LICENCE = {
   typeCode: 'BL',
-  holder: { kind: 'entity', id: '91330106MA2B3C4DB0', name: '杭州西湖示例科技有限公司' },
-  faceData: {
-    entityName: '杭州西湖示例科技有限公司',
-    creditCode: '91330106MA2B3C4DB0',
-    entityType: '有限责任公司',
-    legalRepresentative: '张三',
-    businessScope: '软件开发；信息技术咨询服务。',
-    registeredCapital: '100万元',
-    establishedOn: '2024-03-15',
-    address: '浙江省杭州市西湖区文三路1号',
-  },
+  holder: { kind: 'entity', id: DEMO.company.id as string, name: DEMO.company.name as string },
+  faceData: { ...DEMO.licenceFaceData },
+};
+
+export const SUBMIT_EXAMPLE = {
+  ...DEMO_LICENCE,
   externalRef: 'QY-2026-000123',
   callbackUrl: 'https://approval.example.gov.cn/certflow/callback',
   mode: 'auto-seal',

@@ -5,6 +5,7 @@ import { issuanceHarness, json, type IssuanceHarness } from '../support/issuance
 import { identities, runSchemathesis, schemathesisInstalled, type Identity } from '../support/contract';
 import { cleanupClient, generateClient } from '../support/typed-client';
 import { CALLBACK_EVENTS } from '../../api/openapi-webhooks';
+import { STATUS_EVENTS } from '../../services/callbacks';
 
 /**
  * The integration contract (docs/api.md): /openapi.json is a valid OpenAPI 3.1 document that
@@ -45,12 +46,19 @@ describe('the integration contract (/openapi.json)', function () {
   let doc: Doc;
   let ids: Identity[];
 
+  const checking = process.env.CERTFLOW_CHECK_RESPONSES;
   before(async () => {
+    // Every JSON answer of the live instance is also checked against its zod schema (api/routing.ts).
+    process.env.CERTFLOW_CHECK_RESPONSES = '1';
     h = await issuanceHarness('sqlite');
     doc = await json<Doc>(await h.app.fetch('/openapi.json'), 200);
     ids = await identities(h);
   });
-  after(() => h?.close());
+  after(async () => {
+    await h?.close();
+    if (checking === undefined) delete process.env.CERTFLOW_CHECK_RESPONSES;
+    else process.env.CERTFLOW_CHECK_RESPONSES = checking;
+  });
 
   const operations = () =>
     Object.entries(doc.paths).flatMap(([p, methods]) =>
@@ -86,6 +94,65 @@ describe('the integration contract (/openapi.json)', function () {
     assert.ok(ids.size > 50, `${ids.size} operations`);
   });
 
+  /**
+   * Generated clients type a body from its schema; a bare `{type: object}` types it as an empty record.
+   * When this fails for an operation you added, give its RouteSpec a response schema (docs/api.md,
+   * "Response schemas"): `responses: { 200: { description, schema: <zod schema from api/schemas/> } }`,
+   * or `files: [<media type>]` for a PDF, DOCX or CSV body; a 204 has no body. Routes outside the
+   * ApiRouter are described in api/openapi-extra.ts.
+   */
+  it('types every success response: a schema with properties, or a file', () => {
+    const FILES = new Set([
+      'application/pdf',
+      'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      'text/csv',
+      // The trust anchors' formats (api/openapi-extra.ts): PEM text, a DER CRL, an RFC 3161 reply.
+      'application/x-pem-file',
+      'application/pkix-crl',
+      'application/timestamp-reply',
+    ]);
+    type Schema = Record<string, unknown>;
+    const resolve = (s: Schema): Schema =>
+      typeof s.$ref === 'string' ? resolve(doc.components.schemas[s.$ref.split('/').pop()!] as Schema) : s;
+    const precise = (raw: Schema | undefined): boolean => {
+      if (!raw) return false;
+      const s = resolve(raw);
+      const parts = (s.anyOf ?? s.oneOf ?? s.allOf) as Schema[] | undefined;
+      if (parts) return parts.every(precise);
+      if (s.type !== 'object') return s.type !== undefined || s.const !== undefined;
+      return Object.keys((s.properties as object) ?? {}).length > 0 || typeof s.additionalProperties === 'object';
+    };
+    const untyped: string[] = [];
+    for (const { key, op } of operations()) {
+      for (const [status, r] of Object.entries(op.responses)) {
+        if (!status.startsWith('2')) continue;
+        const content = (r.content ?? {}) as Record<string, { schema?: Schema }>;
+        if (status === '204') {
+          if (Object.keys(content).length) untyped.push(`${key} 204: a 204 has no body`);
+          continue;
+        }
+        if (!Object.keys(content).length) untyped.push(`${key} ${status}: no body documented`);
+        for (const [type, media] of Object.entries(content)) {
+          if (/json/.test(type) ? !precise(media.schema) : !FILES.has(type) || media.schema?.type !== 'string')
+            untyped.push(`${key} ${status} ${type}: ${JSON.stringify(media.schema)}`);
+        }
+      }
+    }
+    assert.deepEqual(untyped, [], 'success responses without a precise schema (see the comment above this test)');
+  });
+
+  it('documents the trust endpoints with their binary bodies', () => {
+    const tsa = doc.paths['/api/v1/tsa']!.post! as Operation & { requestBody: { content: Record<string, unknown> } };
+    assert.equal(tsa.operationId, 'requestTimestamp');
+    assert.deepEqual(Object.keys(tsa.requestBody.content), ['application/timestamp-query']);
+    assert.ok(tsa.responses['200']!.content!['application/timestamp-reply']);
+    assert.ok(tsa.responses['415']!.content!['application/problem+json']);
+    for (const p of ['tsa.pem', 'crl.pem', 'root.pem']) {
+      assert.ok(doc.paths[`/api/v1/trust/${p}`]!.get!.responses['200']!.content!['application/x-pem-file'], p);
+    }
+    assert.ok(doc.paths['/api/v1/trust/crl.crl']!.get!.responses['200']!.content!['application/pkix-crl']);
+  });
+
   it('states what the server enforces: patterns, scopes, headers, the reason for use', () => {
     const get = (p: string, m = 'get') => doc.paths[p]![m]!;
     const number = get('/api/v1/certificates/{number}').parameters!.find((p) => p.name === 'number')!;
@@ -105,6 +172,9 @@ describe('the integration contract (/openapi.json)', function () {
   });
 
   it('documents every callback certflow sends as a webhook, with its signature scheme', () => {
+    // What services/callbacks.ts sends; a new event needs its line in WEBHOOKS (api/openapi-webhooks.ts).
+    const sent = ['certificate.issued', ...STATUS_EVENTS.map((e) => `certificate.${e}`)];
+    assert.deepEqual(Object.keys(doc.webhooks).sort(), sent.sort(), 'a callback certflow sends is not a webhook');
     assert.deepEqual(Object.keys(doc.webhooks).sort(), [...CALLBACK_EVENTS].sort());
     const issued = JSON.stringify(doc.webhooks['certificate.issued']);
     for (const h of ['X-Certflow-Event', 'X-Certflow-Signature', 'X-Certflow-Body-Sha256', 'X-Certflow-Delivery']) {

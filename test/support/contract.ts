@@ -37,6 +37,7 @@ export async function identities(h: IssuanceHarness): Promise<Identity[]> {
 
 /** Installed by scripts/setup.sh (pip --target); absent, the contract tests say so loudly. */
 export const SCHEMATHESIS_DIR = path.resolve(__dirname, '../../.tools/schemathesis');
+const HOOKS = path.resolve(__dirname, '../contract/schemathesis-hooks.py');
 export const schemathesisInstalled = () => fs.existsSync(path.join(SCHEMATHESIS_DIR, 'bin/st'));
 
 export interface SchemathesisRun {
@@ -81,7 +82,14 @@ export function runSchemathesis(
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(SCHEMATHESIS_DIR, 'bin/st'), args, {
-      env: { ...process.env, PYTHONPATH: SCHEMATHESIS_DIR, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' },
+      env: {
+        ...process.env,
+        PYTHONPATH: SCHEMATHESIS_DIR,
+        NO_COLOR: '1',
+        SCHEMATHESIS_TELEMETRY: 'false',
+        // Serializers for the binary media types certflow takes (the TSA's application/timestamp-query).
+        SCHEMATHESIS_HOOKS: HOOKS,
+      },
       // Schemathesis keeps its example cache in the working directory: there, not in the repository.
       cwd: opts.reportDir,
       stdio: ['ignore', 'pipe', 'pipe'],

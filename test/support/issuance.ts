@@ -8,27 +8,15 @@ import { startTestApp, testDeps, testWarmConverter } from './app';
 import { createTestDatabase, type DbKind, type TestDatabase } from './databases';
 import { startWorker, temporalEnv, type RunningWorker } from './temporal';
 import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../db/seed-demo';
+import { DEMO_LICENCE } from '../../api/schemas/submission';
 import { ensureDevelopmentTrust } from '../../services/trust/seals';
 import { createActivities, createRenderActivities, type ActivityDeps } from '../../activities';
 import { createType, setTypeStatus } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
 import type { ApprovalStep } from '../../domain/certificate-type';
 
-/** Face data that passes the BL (营业执照) type. */
-export const LICENCE = {
-  typeCode: 'BL',
-  holder: { kind: 'entity', id: '91330106MA2B3C4DB0', name: '杭州西湖示例科技有限公司' },
-  faceData: {
-    entityName: '杭州西湖示例科技有限公司',
-    creditCode: '91330106MA2B3C4DB0',
-    entityType: '有限责任公司',
-    legalRepresentative: '张三',
-    businessScope: '软件开发；信息技术咨询服务。',
-    registeredCapital: '100万元',
-    establishedOn: '2024-03-15',
-    address: '浙江省杭州市西湖区文三路1号',
-  },
-};
+/** A submission that passes the BL (营业执照) type: the demo company's licence, as /openapi.json shows it. */
+export const LICENCE = DEMO_LICENCE;
 
 export interface IssuanceHarness {
   t: TestDatabase;

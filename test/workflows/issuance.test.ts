@@ -93,7 +93,13 @@ describe('issuanceWorkflow on a real Temporal server', function () {
     const task = await waitForTask(h.app, filler, id);
     const noReason = await decide(reviewer, task, 'reject');
     assert.equal(noReason.status, 422);
-    assert.match(((await noReason.json()) as Problem).detail, /reason is required/);
+    const refusal = (await noReason.json()) as Problem & { errors: { field: string }[] };
+    assert.match(refusal.detail, /reason is required/);
+    assert.deepEqual(
+      refusal.errors.map((e) => e.field),
+      ['comment'],
+      "the decide validator's field",
+    );
     await json(await decide(reviewer, task, 'reject', '经营范围不符合规定'), 200);
     await waitForStatus(h.app, filler, id, 'rejected');
     const history = (await (await h.app.fetch(`/api/v1/applications/${id}`, { token: filler })).json()) as {

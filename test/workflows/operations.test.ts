@@ -26,6 +26,8 @@ import { sha256 } from '../../platform/blobs';
 import { chinaTime } from '../../domain/operations';
 import { ensureExpirySchedule, EXPIRY_SCHEDULE_ID } from '../../main/schedules';
 import type { ApplicationState } from '../../domain/issuance';
+import { retryUpdate } from '../../workflows/issuance';
+import { problemOf } from '../../api/problem';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** What must never show in Temporal: the holder's ID number and name, and face data. */
@@ -274,6 +276,23 @@ describe('operators read and repair runs through Temporal', function () {
     const noReason = await h.app.fetch(`/api/v1/applications/${id}/retry`, { token: platformAdmin, json: {} });
     assert.equal(noReason.status, 422);
     assert.equal(((await noReason.json()) as { errors: { field: string }[] }).errors[0]!.field, 'reason');
+    // The same refusal from the workflow's validator (as a CLI Update without a reason gets it): the one
+    // mapping of api/problem.ts answers 422 naming the field the validator gave.
+    const blank = await (
+      await temporalEnv()
+    ).client.workflow
+      .getHandle(workflowId)
+      .executeUpdate(retryUpdate, { args: [{ reason: ' ' }] })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    const refused = problemOf(blank);
+    assert.equal(refused?.status, 422);
+    assert.deepEqual(
+      refused?.errors?.map((e) => e.field),
+      ['reason'],
+    );
 
     // The operator restores the blob, then retries with the command of docs/runbook.md.
     assert.equal(await h.deps.blobs.put(template), sha256(template));
