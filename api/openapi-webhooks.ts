@@ -12,6 +12,9 @@ export const CALLBACK_EVENTS = [
   'certificate.cancelled',
   'certificate.withdrawn',
   'certificate.expiring',
+  'certificate.superseded',
+  'certificate.suspended',
+  'certificate.reinstated',
 ] as const;
 
 const applicationId = z.uuid().describe('The application the business system submitted');
@@ -49,6 +52,18 @@ export const StatusCallback = z
       .nullable()
       .optional()
       .describe('Only on certificate.expiring: the last valid day (YYYY-MM-DD)'),
+    supersededBy: z
+      .string()
+      .nullable()
+      .optional()
+      .describe('Only on certificate.superseded: the number of the change, renewal or reissue that replaced it'),
+    suspendedUntil: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        'Only on certificate.suspended / .reinstated: the last day of the suspension (YYYY-MM-DD), null when open-ended',
+      ),
   })
   .meta({ id: 'CertificateStatusCallback' });
 

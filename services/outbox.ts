@@ -52,12 +52,15 @@ export function parseOwner(name: string): SigningOwner {
   throw new Error(`unknown callback key owner ${JSON.stringify(name)}`);
 }
 
-export const dedupeKey = (event: string, subject: string) => `${event}:${subject}`;
+/** `occurrence` tells apart events that happen to a subject more than once (the n-th suspension). */
+export const dedupeKey = (event: string, subject: string, occurrence?: string) =>
+  occurrence ? `${event}:${subject}:${occurrence}` : `${event}:${subject}`;
 
 export interface NewMessage {
   event: string;
   /** Certificate number or application id: with the event it is the dedupe key. */
   subject: string;
+  occurrence?: string;
   targetUrl: string;
   owner: SigningOwner;
   body: Record<string, unknown>;
@@ -71,7 +74,7 @@ export async function enqueue(db: Db, m: NewMessage): Promise<OutboxMessage> {
   const body = JSON.stringify(m.body);
   return insertOutboxMessage(db, {
     event: m.event,
-    dedupeKey: dedupeKey(m.event, m.subject),
+    dedupeKey: dedupeKey(m.event, m.subject, m.occurrence),
     subject: m.subject,
     targetUrl: m.targetUrl,
     signingOwner: ownerName(m.owner),
