@@ -5,6 +5,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { issuanceHarness, json, LICENCE, waitForStatus, waitForTask, type IssuanceHarness } from '../support/issuance';
 import { temporalEnv } from '../support/temporal';
+import { requireService, TEST_MYSQL_URL } from '../support/services';
 import { createType, setTypeStatus } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
 import { DEMO_TYPES } from '../../db/seed-demo';
@@ -294,5 +295,50 @@ describe('change, renewal and reissue of a certificate', function () {
       (await h.t.db('audit_log').where({ action: 'certificate.supersede', object_id: first.number })).length,
       1,
     );
+  });
+});
+
+describe('change and suspension on MariaDB [mysql]', function () {
+  this.timeout(240_000);
+  let h: IssuanceHarness;
+
+  before(async function () {
+    try {
+      h = await issuanceHarness('mysql');
+    } catch (err) {
+      requireService(this, `MariaDB at ${TEST_MYSQL_URL}`, err);
+    }
+  });
+  after(() => h?.close());
+
+  it('supersedes under row locks, and suspends and reinstates by hand', async () => {
+    const admin = await h.app.login('market-admin');
+    const client = { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] };
+    const { apiKey } = await json<{ apiKey: string }>(
+      await h.app.fetch('/api/v1/api-clients', { token: admin, json: client }),
+      201,
+    );
+    const issue = async (body: Record<string, unknown>) => {
+      const { id } = await json<{ id: string }>(
+        await h.app.fetch('/api/v1/applications', { apiKey, json: { mode: 'auto-seal', ...body } }),
+        201,
+      );
+      return ((await waitForStatus(h.app, admin, id, 'issued', 120_000)) as unknown as { certificateNumber: string })
+        .certificateNumber;
+    };
+    const first = await issue(LICENCE);
+    const url = `/api/v1/certificates/${first}`;
+    await json(await h.app.fetch(`${url}/suspend`, { token: admin, json: { reason: '核查期间暂停' } }), 200);
+    const busy = await h.app.fetch('/api/v1/applications', {
+      apiKey,
+      json: { typeCode: 'BL', mode: 'auto-seal', kind: 'change', replaces: first, faceData: { address: '新址' } },
+    });
+    assert.equal(busy.status, 409, 'a suspended certificate is not changed');
+    await json(await h.app.fetch(`${url}/reinstate`, { token: admin, json: { reason: '核查完毕' } }), 200);
+    const second = await issue({ typeCode: 'BL', kind: 'change', replaces: first, faceData: { address: '新址' } });
+    const old = await h.t.db('certificates').where({ number: first }).first();
+    assert.deepEqual([old.status, old.superseded_by], ['superseded', second]);
+    const now = await h.t.db('certificates').where({ number: second }).first();
+    assert.deepEqual([now.status, now.replaces_number], ['valid', first]);
   });
 });
