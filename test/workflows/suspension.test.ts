@@ -142,6 +142,20 @@ describe('suspension and reinstatement', function () {
     await json(await h.app.fetch(reinstate, { token: admin, json: { reason: '第二次恢复' } }), 200);
   });
 
+  it('ends the suspension run when the suspended certificate is revoked; it stays revoked', async () => {
+    const number = await issued('SUSPEND-REVOKE');
+    const url = `/api/v1/certificates/${number}`;
+    await json(await h.app.fetch(`${url}/suspend`, { token: admin, json: { reason: '立案调查' } }), 200);
+    await json(await h.app.fetch(`${url}/revoke`, { token: admin, json: { reason: '查实违法，吊销' } }), 200);
+    const env = await temporalEnv();
+    const result = await env.client.workflow.getHandle(`suspension-${number}`).result();
+    assert.deepEqual([result.reinstated?.changed, result.reinstated?.status], [false, 'revoked']);
+    assert.equal(await status(number), 'revoked');
+    const row = await h.t.db('certificate_suspensions').where({ number }).first();
+    assert.match(row.reinstate_reason, /ended by revoked/);
+    assert.equal((await h.app.fetch(`${url}/reinstate`, { token: admin, json: { reason: '恢复' } })).status, 409);
+  });
+
   it('is reinstated by the durable timer at its end, across a worker restart', async () => {
     const number = await issued('SUSPEND-TIMER');
     const env = await temporalEnv();
