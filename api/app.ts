@@ -26,6 +26,7 @@ import { certificateRoutes } from './routes/certificates';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
 import { revocationRoutes } from './routes/revocations';
+import { suspensionRoutes } from './routes/suspensions';
 import { operationRoutes } from './routes/operations';
 import { verifyRoutes } from './routes/verify';
 import { credentialTrustRoutes } from './routes/credentials';
@@ -85,6 +86,7 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
   revocationRoutes(v1, deps);
+  suspensionRoutes(v1, deps);
   operationRoutes(v1, deps);
   verifyRoutes(v1, deps);
   holderRoutes(v1, deps);

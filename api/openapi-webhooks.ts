@@ -41,6 +41,18 @@ export const StatusCallback = z
       .nullable()
       .optional()
       .describe('Only on certificate.expiring: the last valid day (YYYY-MM-DD)'),
+    supersededBy: z
+      .string()
+      .nullable()
+      .optional()
+      .describe('Only on certificate.superseded: the number of the change, renewal or reissue that replaced it'),
+    suspendedUntil: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        'Only on certificate.suspended / .reinstated: the last day of the suspension (YYYY-MM-DD), null when open-ended',
+      ),
   })
   .meta({ id: 'CertificateStatusCallback' });
 
@@ -93,6 +105,12 @@ export const WEBHOOKS: Record<string, { summary: string; body: z.ZodType }> = {
     summary: 'The certificate ends soon (still valid; see `validUntil`)',
     body: StatusCallback,
   },
+  'certificate.superseded': {
+    summary: 'The certificate was superseded by a change, renewal or reissue (see `supersededBy`)',
+    body: StatusCallback,
+  },
+  'certificate.suspended': { summary: 'The certificate was suspended (暂停; see `suspendedUntil`)', body: StatusCallback },
+  'certificate.reinstated': { summary: 'The suspension ended (恢复)', body: StatusCallback },
 };
 export const CALLBACK_EVENTS = Object.keys(WEBHOOKS);
 

@@ -3,6 +3,7 @@ import { toIso } from './knex';
 import type { ApplicationStatus, IssuanceMode } from '../domain/issuance';
 import type { HolderKind } from '../domain/holder';
 import type { FaceData } from '../domain/face-fields';
+import type { ApplicationKind } from '../domain/certificate-change';
 
 /** Applications, their face-data revisions and events (inbox tasks: db/tasks.ts). */
 
@@ -30,6 +31,10 @@ export interface ApplicationRecord {
   callback_url: string | null;
   workflow_id: string;
   certificate_number: string | null;
+  /** Migration 019; absent only in rows read by a query that names its columns. */
+  kind?: string;
+  replaces_number?: string | null;
+  kind_reason?: string | null;
   created_at: DbTime;
   updated_at: DbTime;
 }
@@ -62,6 +67,11 @@ export interface ApplicationRow {
   callbackUrl: string | null;
   workflowId: string;
   certificateNumber: string | null;
+  /** A first issue, or a change / renewal / reissue of `replacesNumber` (docs/lifecycle.md). */
+  kind: ApplicationKind;
+  replacesNumber: string | null;
+  /** Why: required for a reissue (lost, damaged …), optional otherwise. */
+  kindReason: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -85,6 +95,9 @@ export function toApplication(r: ApplicationRecord): ApplicationRow {
     callbackUrl: r.callback_url ?? null,
     workflowId: r.workflow_id,
     certificateNumber: r.certificate_number ?? null,
+    kind: (r.kind ?? 'new') as ApplicationKind,
+    replacesNumber: r.replaces_number ?? null,
+    kindReason: r.kind_reason ?? null,
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
   };
@@ -104,8 +117,11 @@ export async function findByDedupeKey(db: Db, key: string): Promise<ApplicationR
 
 export interface NewApplication extends Omit<
   ApplicationRow,
-  'status' | 'revision' | 'certificateNumber' | 'createdAt' | 'updatedAt'
+  'status' | 'revision' | 'certificateNumber' | 'createdAt' | 'updatedAt' | 'kind' | 'replacesNumber' | 'kindReason'
 > {
+  kind?: ApplicationKind;
+  replacesNumber?: string | null;
+  kindReason?: string | null;
   /** Default in-review; `sealing` when there is no step to review (domain/issuance.ts initialStatus). */
   status?: ApplicationStatus;
   dedupeKey: string | null;
@@ -147,6 +163,9 @@ export async function insertApplication(db: Db, a: NewApplication): Promise<void
       external_ref: a.externalRef,
       callback_url: a.callbackUrl,
       workflow_id: a.workflowId,
+      kind: a.kind ?? 'new',
+      replaces_number: a.replacesNumber ?? null,
+      kind_reason: a.kindReason ?? null,
       created_at: now,
       updated_at: now,
     });
@@ -241,6 +260,14 @@ export async function listApplications(db: Db, f: ApplicationListFilter): Promis
   if (f.status) q.where('status', f.status);
   if (f.before) q.where('created_at', '<', new Date(f.before));
   return ((await q) as ApplicationRecord[]).map(toApplication);
+}
+
+/** Applications for a successor of `number` that are still under way (not issued, rejected, withdrawn …). */
+export async function openReplacements(db: Db, number: string): Promise<ApplicationRow[]> {
+  const rows = (await applications(db)
+    .where('replaces_number', number)
+    .whereIn('status', ['in-review', 'returned', 'sealing', 'failed'])) as ApplicationRecord[];
+  return rows.map(toApplication);
 }
 
 export async function eventsOf(db: Db, applicationId: string) {

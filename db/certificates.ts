@@ -5,6 +5,7 @@ import { isMysql } from './knex';
 import { appendAudit, type AuditInput } from './audit';
 import { setApplicationStatus, toApplication, type ApplicationRecord } from './applications';
 import type { CertificateStatus } from '../domain/certificate-record';
+import { supersedeInTransaction, type Supersession } from './certificate-versions';
 
 /**
  * Certificate numbers, issued certificates and their catalog state, PDF renditions and
@@ -175,8 +176,13 @@ export interface SealingApplication {
   externalRef: string | null;
   callbackUrl: string | null;
   certificateNumber: string | null;
+  kind: ApplicationRecordKind;
+  replacesNumber: string | null;
+  kindReason: string | null;
   faceData: Record<string, unknown>;
 }
+
+type ApplicationRecordKind = ReturnType<typeof toApplication>['kind'];
 
 /** The application with the face data of its current revision. */
 export async function getSealingApplication(db: Db, id: string): Promise<SealingApplication | undefined> {
@@ -202,6 +208,9 @@ export async function getSealingApplication(db: Db, id: string): Promise<Sealing
     externalRef: a.externalRef,
     callbackUrl: a.callbackUrl,
     certificateNumber: a.certificateNumber,
+    kind: a.kind,
+    replacesNumber: a.replacesNumber,
+    kindReason: a.kindReason,
     faceData: JSON.parse(r.face_data) as Record<string, unknown>,
   };
 }
@@ -233,6 +242,10 @@ export interface CertificateRow {
   statusChangedAt: string;
   statusReason: string | null;
   replacesNumber: string | null;
+  /** The certificate that superseded this one (change, renewal, reissue; docs/lifecycle.md). */
+  supersededBy: string | null;
+  /** While suspended: the last day of the suspension, if it has one. */
+  suspendedUntil: string | null;
   pdfSha256: string;
   docxSha256: string;
   recordSha256: string;
@@ -256,6 +269,8 @@ export type NewCertificate = Omit<
   | 'statusChangedAt'
   | 'statusReason'
   | 'replacesNumber'
+  | 'supersededBy'
+  | 'suspendedUntil'
   | 'catalogRegisteredAt'
   | 'catalogAttempts'
   | 'catalogLastError'
@@ -288,6 +303,8 @@ interface CertificateRecord {
   status_changed_at: DbTime;
   status_reason: string | null;
   replaces_number: string | null;
+  superseded_by?: string | null;
+  suspended_until?: Date | string | null;
   pdf_sha256: string;
   docx_sha256: string;
   record_sha256: string;
@@ -387,6 +404,8 @@ function toCertificate(r: CertificateRecord): CertificateRow {
     faceData: JSON.parse(r.face_data) as Record<string, unknown>,
     statusReason: r.status_reason ?? null,
     replacesNumber: r.replaces_number ?? null,
+    supersededBy: r.superseded_by ?? null,
+    suspendedUntil: day(r.suspended_until),
     pdfSha256: r.pdf_sha256,
     docxSha256: r.docx_sha256,
     recordSha256: r.record_sha256,
@@ -419,12 +438,15 @@ export async function getCertificateByApplication(db: Db, applicationId: string)
  * Stores the certificate, marks the application issued and writes the audit entries — all
  * or nothing, once. A second call for the same application returns the stored row and
  * writes nothing. (The history event is the workflow's: it records 'issued' itself.)
+ * With `supersede`, the certificate it replaces becomes superseded in the same transaction
+ * (db/certificate-versions.ts); if it cannot be, nothing is stored.
  */
 export async function storeCertificate(
   db: Db,
   c: NewCertificate,
   audit: Omit<AuditInput, 'outcome'>[],
   masterKey: Buffer,
+  supersede?: Supersession,
 ): Promise<{ certificate: CertificateRow; created: boolean }> {
   return withDeadlockRetry(() =>
     db.transaction(async (trx) => {
@@ -455,6 +477,7 @@ export async function storeCertificate(
         valid_until: c.validUntil,
         status: 'valid',
         status_changed_at: new Date(c.issuedAt),
+        replaces_number: supersede?.number ?? null,
         pdf_sha256: c.pdfSha256,
         docx_sha256: c.docxSha256,
         record_sha256: c.recordSha256,
@@ -468,6 +491,7 @@ export async function storeCertificate(
         catalog_attempts: 0,
         created_at: now,
       });
+      if (supersede) await supersedeInTransaction(trx, isMysql(db), supersede, c.number, now);
       await setApplicationStatus(trx, c.applicationId, 'issued', now);
       // Inside this transaction (a savepoint): the audit entries exist exactly when the certificate does.
       for (const entry of audit) await appendAudit(trx, { ...entry, outcome: 'success' }, masterKey);

@@ -36,6 +36,8 @@ export const CERTIFICATE_STATUS_CODES = {
   cancelled: '04',
   expired: '05',
   revoked: '07',
+  /** Replaced by a change, renewal or reissue: the ministry list has no code of its own, so 99 (其他). */
+  superseded: '99',
 } as const;
 export type CertificateStatus = keyof typeof CERTIFICATE_STATUS_CODES;
 export const CERTIFICATE_STATUSES = Object.keys(CERTIFICATE_STATUS_CODES) as CertificateStatus[];

@@ -57,6 +57,17 @@ export const certificateTypeDefinitionSchema = z
     faceFields: faceFieldListSchema,
     /** An empty chain means auto-seal: approved the moment it is submitted (docs/issuance.md, "Modes"). */
     approvalChain: z.array(approvalStepSchema).max(10).default([]),
+    /**
+     * Optional chains for changes, renewals and reissues of an issued certificate (docs/lifecycle.md);
+     * a kind without one runs `approvalChain`.
+     */
+    chainsByKind: z
+      .strictObject({
+        change: z.array(approvalStepSchema).max(10).optional(),
+        renewal: z.array(approvalStepSchema).max(10).optional(),
+        reissue: z.array(approvalStepSchema).max(10).optional(),
+      })
+      .optional(),
     /** The seal used when sealing; null: the department's default seal. */
     sealId: z.int().positive().nullable().default(null),
     description: z.string().max(2000).optional(),

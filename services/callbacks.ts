@@ -7,6 +7,7 @@ import {
   type CertificateRow,
 } from '../db/certificates';
 import { getNotice } from '../db/lifecycle';
+import { getSuspension, type Suspension } from '../db/suspensions';
 import { expiryRemindersToEnqueue, findOutboxMessageByKey, type OutboxMessage } from '../db/outbox';
 import { dedupeKey, deliver, enqueue, relayPending, type OutboxDeps, type SigningOwner } from './outbox';
 import { OutboundError } from './outbound';
@@ -32,7 +33,17 @@ export class CallbackUnavailable extends ServiceError {
   }
 }
 
-export const STATUS_EVENTS = ['revoked', 'cancelled', 'withdrawn', 'expiring'] as const;
+export const STATUS_EVENTS = [
+  'revoked',
+  'cancelled',
+  'withdrawn',
+  'expiring',
+  'superseded',
+  'suspended',
+  'reinstated',
+] as const;
+/** Events that can happen to a certificate more than once: one message per suspension (docs/lifecycle.md). */
+const PER_SUSPENSION: readonly StatusEvent[] = ['suspended', 'reinstated'];
 export type StatusEvent = (typeof STATUS_EVENTS)[number];
 
 const NO_URL: NotifyOutcome = { delivered: false, skipped: 'no callback URL' };
@@ -84,13 +95,27 @@ export function downloadUrl(publicUrl: string, number: string, applicationId: st
   return `${publicUrl}/api/v1/certificates/${number}/pdf?reason=${encodeURIComponent(reason)}`;
 }
 
-/** `certificate.<event>` for a status change, once per certificate and event; throws (retry) until 2xx. */
-export async function notifyStatus(deps: CallbackDeps, number: string, event: string): Promise<NotifyOutcome> {
+/**
+ * `certificate.<event>` for a status change, once per certificate and event (per suspension for
+ * suspended / reinstated: `suspensionId`); throws (retry) until 2xx.
+ */
+export async function notifyStatus(
+  deps: CallbackDeps,
+  number: string,
+  event: string,
+  suspensionId?: number,
+): Promise<NotifyOutcome> {
   if (!(STATUS_EVENTS as readonly string[]).includes(event)) {
     const known = STATUS_EVENTS.join(', ');
     throw new CallbackUnavailable(`no callback for event ${JSON.stringify(event)}: one of ${known}`, 'UnknownEvent');
   }
-  const msg = await enqueueStatus(deps, number, event as StatusEvent);
+  const perSuspension = PER_SUSPENSION.includes(event as StatusEvent);
+  if (perSuspension !== (suspensionId !== undefined))
+    throw new CallbackUnavailable(
+      `certificate.${event} needs a suspension id exactly when it is per suspension`,
+      'UnknownEvent',
+    );
+  const msg = await enqueueStatus(deps, number, event as StatusEvent, suspensionId);
   return 'id' in msg ? send(deps, msg) : msg;
 }
 
@@ -99,22 +124,39 @@ async function enqueueStatus(
   deps: CallbackDeps,
   number: string,
   event: StatusEvent,
+  suspensionId?: number,
 ): Promise<OutboxMessage | NotifyOutcome> {
   const cert = await getCertificate(deps.db, number);
   if (!cert) throw new CallbackUnavailable(`no certificate ${number}`, 'NotFound');
   const app = await getApplication(deps.db, cert.applicationId);
   if (!app?.callbackUrl) return NO_URL;
-  const known = await findOutboxMessageByKey(deps.db, dedupeKey(`certificate.${event}`, number));
+  const occurrence = suspensionId === undefined ? undefined : String(suspensionId);
+  const known = await findOutboxMessageByKey(deps.db, dedupeKey(`certificate.${event}`, number, occurrence));
   if (known) return known;
   // Delivered before the outbox existed (migration 008): the notice row says so.
-  if ((await getNotice(deps.db, number, event))?.delivered_at) return ALREADY;
+  if (!occurrence && (await getNotice(deps.db, number, event))?.delivered_at) return ALREADY;
+  let body = statusBody(cert, app, event);
+  if (suspensionId !== undefined) {
+    // Built from the suspension, not the row as it is now: a later change must not alter this message.
+    const s = await getSuspension(deps.db, suspensionId);
+    if (!s || s.number !== number)
+      throw new CallbackUnavailable(`no suspension ${suspensionId} of ${number}`, 'NotFound');
+    body = suspensionBody(body, s, event as 'suspended' | 'reinstated');
+  }
   return enqueue(deps.db, {
     event: `certificate.${event}`,
     subject: number,
+    occurrence,
     targetUrl: app.callbackUrl,
     owner: signingOwner(app),
-    body: statusBody(cert, app, event),
+    body,
   });
+}
+
+function suspensionBody(base: Record<string, unknown>, s: Suspension, event: 'suspended' | 'reinstated') {
+  if (event === 'suspended')
+    return { ...base, status: 'suspended', reason: s.reason, changedAt: s.suspendedAt, suspendedUntil: s.until };
+  return { ...base, status: 'valid', reason: s.reinstateReason, changedAt: s.reinstatedAt, suspendedUntil: null };
 }
 
 function statusBody(cert: CertificateRow, app: ApplicationRow, event: StatusEvent): Record<string, unknown> {
@@ -128,6 +170,7 @@ function statusBody(cert: CertificateRow, app: ApplicationRow, event: StatusEven
   };
   // A reminder is about the end date, not a status change.
   if (event === 'expiring') body.validUntil = cert.validUntil;
+  if (event === 'superseded') body.supersededBy = cert.supersededBy;
   return body;
 }
 

@@ -7,6 +7,7 @@ import { getSeal } from '../db/trust';
 import { createHolderCrypto } from '../platform/holder-crypto';
 import { createFaceCrypto } from '../platform/face-crypto';
 import type { ServiceDeps } from './deps';
+import { certificateVersions } from './certificate-lineage';
 
 /**
  * What a reader sees of one certificate: the same shape for staff (api/routes/certificates.ts),
@@ -45,6 +46,11 @@ export async function certificateView(
     statusCode: CERTIFICATE_STATUS_CODES[cert.status],
     statusChangedAt: cert.statusChangedAt,
     statusReason: cert.statusReason,
+    // docs/lifecycle.md: suspension's last day; the chain of versions (change, renewal, reissue).
+    suspendedUntil: cert.status === 'suspended' ? (cert.suspendedUntil ?? null) : null,
+    replaces: cert.replacesNumber ?? null,
+    supersededBy: cert.supersededBy ?? null,
+    versions: await certificateVersions(deps, cert.number),
     seal: {
       id: cert.sealId,
       name: cert.sealName,

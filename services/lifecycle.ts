@@ -104,8 +104,10 @@ export function lifecycleSteps({ db, cache, config, masterKey }: ServiceDeps) {
     async notifyStatusChange(input: {
       number: string;
       event: string;
+      /** Only for suspended / reinstated: which suspension (docs/lifecycle.md). */
+      suspensionId?: number;
     }): Promise<{ delivered: boolean; skipped?: string }> {
-      return notifyStatus({ db, config, masterKey }, input.number, input.event);
+      return notifyStatus({ db, config, masterKey }, input.number, input.event, input.suspensionId);
     },
 
     /** Sends the recorded expiry reminders through the outbox; failed ones wait for the next sweep. */

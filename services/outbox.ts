@@ -69,12 +69,15 @@ function signingKey(deps: OutboxDeps, owner: SigningOwner): Buffer {
   return Buffer.from(secret, 'utf8');
 }
 
-export const dedupeKey = (event: string, subject: string) => `${event}:${subject}`;
+/** `occurrence` tells apart events that happen to a subject more than once (the n-th suspension). */
+export const dedupeKey = (event: string, subject: string, occurrence?: string) =>
+  occurrence ? `${event}:${subject}:${occurrence}` : `${event}:${subject}`;
 
 export interface NewMessage {
   event: string;
   /** Certificate number or application id: with the event it is the dedupe key. */
   subject: string;
+  occurrence?: string;
   targetUrl: string;
   owner: SigningOwner;
   body: Record<string, unknown>;
@@ -88,7 +91,7 @@ export async function enqueue(db: Db, m: NewMessage): Promise<OutboxMessage> {
   const body = JSON.stringify(m.body);
   return insertOutboxMessage(db, {
     event: m.event,
-    dedupeKey: dedupeKey(m.event, m.subject),
+    dedupeKey: dedupeKey(m.event, m.subject, m.occurrence),
     subject: m.subject,
     targetUrl: m.targetUrl,
     signingOwner: ownerName(m.owner),

@@ -71,6 +71,10 @@ export interface CertificateSummary {
   statusCode: string;
   statusChangedAt: string;
   statusReason: string | null;
+  /** While suspended: its last day, if it has one. */
+  suspendedUntil?: string | null;
+  /** A superseded certificate: the one that replaced it, and that one's status now. */
+  supersededBy?: { number: string; status: CertificateStatus; statusCode: string };
 }
 
 export interface VerificationReport {
@@ -156,8 +160,14 @@ export async function verifyCertificate(
     kind = 'record';
     cert = await verifyRecord(deps, input, checks, rootPem);
   }
-  const status = cert ? statusNow(cert, chinaDate(now.getTime())) : undefined;
+  const today = chinaDate(now.getTime());
+  const status = cert ? statusNow(cert, today) : undefined;
   const staff = (c: CachedCertificate) => options.readsDepartment?.(c.department) ?? false;
+  // An old version says which certificate replaced it, and how that one stands (docs/lifecycle.md).
+  const successor = cert?.supersededBy ? await getCertificateCached(deps.db, deps.cache, cert.supersededBy) : undefined;
+  const successorStatus = successor ? statusNow(successor, today).effective : undefined;
+  if (status && successor)
+    status.check = { ok: false, reason: `${status.check.reason}; ${successor.number} is ${successorStatus}` };
   if (status) checks.from('status', status.check);
   const list = checks.list();
   return {
@@ -168,7 +178,21 @@ export async function verifyCertificate(
         : 'valid',
     input: kind,
     checks: list,
-    certificate: cert && status ? summary(deps, cert, status.effective, staff(cert)) : null,
+    certificate:
+      cert && status
+        ? {
+            ...summary(deps, cert, status.effective, staff(cert)),
+            ...(successor && successorStatus
+              ? {
+                  supersededBy: {
+                    number: successor.number,
+                    status: successorStatus,
+                    statusCode: CERTIFICATE_STATUS_CODES[successorStatus],
+                  },
+                }
+              : {}),
+          }
+        : null,
     checkedAt: now.toISOString(),
   };
 }
@@ -542,8 +566,12 @@ export function statusNow(cert: CachedCertificate, today: string): { check: Chec
       return { effective: 'cancelled', check: { ok: false, reason: `cancelled (注销) on ${on}${why}` } };
     case 'withdrawn':
       return { effective: 'withdrawn', check: { ok: false, reason: `withdrawn (撤销) on ${on}${why}` } };
-    case 'suspended':
-      return { effective: 'suspended', check: { ok: false, reason: `suspended since ${on}${why}` } };
+    case 'suspended': {
+      const until = cert.suspendedUntil ? ` until ${cert.suspendedUntil}` : ' until further notice';
+      return { effective: 'suspended', check: { ok: false, reason: `suspended (暂停) since ${on}${until}${why}` } };
+    }
+    case 'superseded':
+      return { effective: 'superseded', check: { ok: false, reason: `superseded on ${on}${why}` } };
     default:
       return { effective: cert.status, check: { ok: false, reason: `status ${String(cert.status)}` } };
   }
@@ -582,6 +610,7 @@ function summary(
     statusCode: CERTIFICATE_STATUS_CODES[status],
     statusChangedAt: cert.statusChangedAt,
     statusReason: cert.statusReason,
+    ...(status === 'suspended' ? { suspendedUntil: cert.suspendedUntil ?? null } : {}),
   };
 }
 

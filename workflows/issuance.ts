@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  ParentClosePolicy,
   allHandlersFinished,
   condition,
   defineQuery,
@@ -9,6 +10,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -37,7 +39,9 @@ import {
   TEMPORAL_OPERATOR,
   type OperatorRequest,
   type SealingStage,
+  statusNoticeRunText,
 } from '../domain/operations';
+import { notifyStatusChangeWorkflow } from './lifecycle';
 import { ApplicationStatus as StatusKey, CertType, Department } from './search-attributes';
 
 /**
@@ -77,6 +81,8 @@ export interface IssuanceInput {
   filler: ActorRef;
   /** When the API accepted it (the workflow's own clock starts later). */
   submittedAt: string;
+  /** A change, renewal or reissue: the certificate the new one supersedes (docs/lifecycle.md). */
+  replaces?: string;
   /**
    * Set when a run is started again for an application already under way — after a restore into
    * a Temporal that never saw it (services/issuance/resume.ts): carry on from what the database
@@ -420,6 +426,17 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       await callbacks.notifyCallback.executeWithOptions(callback, [state.applicationId]);
     } catch (err) {
       log({ kind: 'callback-failed', comment: failureMessage(err) });
+    }
+    if (input.replaces && patched('superseded-callback')) {
+      // The old certificate's business system hears that it was superseded, in a run that outlives this one.
+      const notice = { number: input.replaces, event: 'superseded' };
+      await startChild(notifyStatusChangeWorkflow, {
+        ...statusNoticeRunText(notice),
+        workflowId: `notify-superseded-${input.replaces}`,
+        args: [notice],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        taskQueue: workflowInfo().taskQueue,
+      }).catch(() => undefined); // already started by an earlier attempt: nothing more to do
     }
     const trouble = state.history.filter((e) => e.kind === 'catalog-failed' || e.kind === 'callback-failed');
     const followUp = trouble.length ? ` · ${trouble.map((e) => e.kind).join(', ')}: see ${RUNBOOK}` : '';

@@ -129,7 +129,11 @@ export async function revocationWorkflow(input: RevocationInput) {
   return result ?? null;
 }
 
-export async function notifyStatusChangeWorkflow(input: { number: string; event: string }): Promise<boolean> {
+export async function notifyStatusChangeWorkflow(input: {
+  number: string;
+  event: string;
+  suspensionId?: number;
+}): Promise<boolean> {
   setCurrentDetails(`telling the business system that ${input.number} is ${input.event}`);
   try {
     const notice = { summary: `notify ${input.event}` };

@@ -10,6 +10,7 @@ import { actorRef, ISSUANCE_MODES, APPLICATION_STATUSES } from '../../domain/iss
 import { getApplication, listApplications, type ApplicationRow } from '../../db/applications';
 import { submissionType, submitApplication } from '../../services/issuance/submit';
 import { HOLDER_KINDS, holderNameSchema } from '../../domain/holder';
+import { APPLICATION_KINDS } from '../../domain/certificate-change';
 import { Application, ApplicationList, SubmittedApplication } from '../schemas/responses';
 import { CALLBACKS, IDEMPOTENCY_KEY, LOCATION, SUBMIT_DESCRIPTION, SUBMIT_EXAMPLE } from '../schemas/submission';
 import { amendApplication, applicationView, withdrawApplication } from '../../services/issuance/applications';
@@ -73,8 +74,21 @@ export function applicationRoutes(api: ApiRouter, deps: AppDeps) {
       tag: 'issuance',
       body: z.object({
         typeCode: z.string().trim().toUpperCase(),
-        holder: holderSchema,
-        faceData: z.record(z.string(), z.unknown()),
+        holder: holderSchema
+          .optional()
+          .describe('Required for a first issue; a change, renewal or reissue keeps the holder of `replaces`'),
+        faceData: z
+          .record(z.string(), z.unknown())
+          .default({})
+          .describe('A change sends only the fields that change; a renewal may; a reissue sends none'),
+        kind: z
+          .enum(APPLICATION_KINDS)
+          .default('new')
+          .describe(
+            'new (新办), change (变更), renewal (延续) or reissue (补发/换发) of `replaces` (docs/lifecycle.md)',
+          ),
+        replaces: z.string().max(40).optional().describe('The certificate a change, renewal or reissue supersedes'),
+        reason: z.string().trim().max(500).optional().describe('Why: required for a reissue (lost, damaged …)'),
         externalRef: z.string().trim().min(1).max(128).optional(),
         callbackUrl: z
           .url({ protocol: /^https?$/ })

@@ -8,6 +8,7 @@ import { requirePermission } from '../auth';
 import { actorRef } from '../../domain/issuance';
 import { getCertificate } from '../../db/certificates';
 import { revocationWorkflow } from '../../workflows/lifecycle';
+import { reinstateUpdate } from '../../workflows/suspension';
 import { revocationRunText } from '../../domain/operations';
 import { CertificateStatusChange } from '../schemas/work';
 
@@ -62,6 +63,15 @@ export function revocationRoutes(api: ApiRouter, deps: AppDeps) {
         throw conflict(
           `Certificate ${cert.number} is already ${result.previous === 'valid' ? body.status : result.previous}`,
         );
+      // A suspension waiting for its end (or for ever) ends here: its run closes, the status stays ended.
+      if (result.previous === 'suspended') {
+        await deps.temporal.workflow
+          .getHandle(`suspension-${cert.number}`)
+          .executeUpdate(reinstateUpdate, {
+            args: [{ reason: `ended by ${body.status}: ${body.reason}`, actor: actorRef(ctx.state.actor) }],
+          })
+          .catch(() => undefined); // no run (already closed): nothing to end
+      }
       return { number: cert.number, status: body.status, reason: body.reason, changedAt: result.changedAt };
     },
   );

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { APPLICATION_STATUSES, ISSUANCE_MODES } from '../../domain/issuance';
 import { CERTIFICATE_STATUSES } from '../../domain/certificate-record';
+import { APPLICATION_KINDS } from '../../domain/certificate-change';
 import { HOLDER_KINDS } from '../../domain/holder';
 
 /**
@@ -67,6 +68,9 @@ export const Application = z
       .nullable()
       .describe('The step waiting for someone, if any'),
     round: z.number().int().nullable(),
+    kind: z.enum(APPLICATION_KINDS).describe('new, change, renewal or reissue (docs/lifecycle.md)'),
+    replaces: z.string().nullable().describe('The certificate a change, renewal or reissue supersedes'),
+    kindReason: z.string().nullable(),
     history: z.array(z.looseObject({ at: z.string(), kind: z.string() })),
     submitter: z.looseObject({ type: z.string(), id: z.string(), name: z.string().nullable() }),
     createdAt: isoTime,
@@ -114,6 +118,20 @@ export const Certificate = z
     statusCode: z.string(),
     statusChangedAt: isoTime,
     statusReason: z.string().nullable(),
+    suspendedUntil: date.nullable().describe('While suspended: the last day of the suspension, if it has one'),
+    replaces: z.string().nullable().describe('The certificate this one superseded (change, renewal, reissue)'),
+    supersededBy: z.string().nullable().describe('The certificate that superseded this one'),
+    versions: z
+      .array(
+        z.looseObject({
+          number: z.string(),
+          kind: z.string(),
+          reason: z.string().nullable(),
+          status: z.enum(CERTIFICATE_STATUSES),
+          changedFields: z.array(z.string()),
+        }),
+      )
+      .describe('Every version of this certificate, oldest first; empty for one never changed (docs/lifecycle.md)'),
     seal: z.looseObject({}),
     documents: z.looseObject({
       pdf: z.url(),

@@ -27,7 +27,10 @@ export const SUBMIT_DESCRIPTION = [
   "every invalid field is named in one 422. Modes: `review` runs the type's approval chain (answers",
   '`in-review`); `auto-seal` (API clients only: the approval system already approved the case) seals at once',
   '(answers `sealing`); `online-seal` asks a sealing officer to seal on `sealingUrl`. With `callbackUrl`,',
-  'certflow POSTs the signed callbacks described under `webhooks` there.',
+  'certflow POSTs the signed callbacks described under `webhooks` there. With `kind` change, renewal or reissue',
+  'and `replaces`, the application supersedes that certificate when sealed: holder and face are carried from it',
+  '(a change sends only the fields that change), and the old one becomes `superseded` in the same transaction',
+  '(docs/lifecycle.md).',
 ].join(' ');
 
 /** The demo company's business licence as a submission (db/seed-demo.ts); the tests' LICENCE is this. */

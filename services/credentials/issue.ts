@@ -37,7 +37,10 @@ export function statusListUrl(publicUrl: string, department: string, purpose: St
 
 /** Bits a certificate's status sets: revocation for the permanent ends, suspension for a suspension. */
 export function statusBits(status: CertificateStatus): { revoked: boolean; suspended: boolean } {
-  return { revoked: ['revoked', 'cancelled', 'withdrawn'].includes(status), suspended: status === 'suspended' };
+  return {
+    revoked: ['revoked', 'cancelled', 'withdrawn', 'superseded'].includes(status),
+    suspended: status === 'suspended',
+  };
 }
 
 /** Adds the department's proof to an unsigned credential. */

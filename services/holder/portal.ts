@@ -3,6 +3,7 @@ import { ROLE_LABELS } from '../../domain/access';
 import { queryAuditByHolder, type AuditEntry } from '../../db/audit';
 import { getCertificateCached, type CachedCertificate } from '../../db/certificate-cache';
 import { listHolderCertificates } from '../../db/certificates';
+import { versionLinks } from '../../db/certificate-versions';
 import { listDepartments } from '../../db/org';
 import { getUser } from '../../db/org';
 import type { ServiceDeps } from '../deps';
@@ -18,6 +19,11 @@ type HolderActor = Extract<Actor, { kind: 'holder' }>;
 
 export async function myCertificates(deps: Pick<ServiceDeps, 'db' | 'config'>, holder: HolderActor) {
   const certs = await listHolderCertificates(deps.db, holder.holderHash);
+  // The chain of versions (docs/lifecycle.md): each names the one it replaced and its successor.
+  const links = await versionLinks(
+    deps.db,
+    certs.map((c) => c.number),
+  );
   const today = new Date().toISOString().slice(0, 10);
   const soon = new Date(Date.now() + deps.config.expiry.reminderDays * 86_400_000).toISOString().slice(0, 10);
   return certs.map((c) => ({
@@ -29,6 +35,8 @@ export async function myCertificates(deps: Pick<ServiceDeps, 'db' | 'config'>, h
     validFrom: c.validFrom,
     validUntil: c.validUntil,
     status: c.status,
+    replaces: links.get(c.number)?.replaces ?? null,
+    supersededBy: links.get(c.number)?.supersededBy ?? null,
     // Within the reminder window (EXPIRY_REMINDER_DAYS): the portal puts these first and flags them.
     expiringSoon: c.status === 'valid' && c.validUntil !== null && c.validUntil >= today && c.validUntil <= soon,
   }));

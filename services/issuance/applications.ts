@@ -71,6 +71,10 @@ export async function applicationView(deps: Deps, app: ApplicationRow, viewer: A
     revision: app.revision,
     externalRef: app.externalRef,
     certificateNumber: state?.certificateNumber ?? app.certificateNumber,
+    // A change, renewal or reissue names the certificate it supersedes (docs/lifecycle.md).
+    kind: app.kind,
+    replaces: app.replacesNumber,
+    kindReason: app.kindReason,
     // Why a failed sealing stopped, and the fix (docs/runbook.md); from the events when no worker answers.
     error: state
       ? state.error

@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { IssuanceDeps } from './submit';
 import { workflowInput } from './submit';
+import { chainForKind } from '../../domain/certificate-change';
 import type { Logger } from '../../platform/logger';
 import { eventsOf, inFlightApplications, type ApplicationRow } from '../../db/applications';
 import { tasksOf } from '../../db/tasks';
@@ -86,7 +87,7 @@ export async function resumeInFlight(deps: IssuanceDeps, logger: Logger): Promis
       logger.error({ application: app.id }, 'cannot resume: its certificate type version is missing');
       continue;
     }
-    const input = { ...workflowInput(app, version.approvalChain), resume: await resumePoint(deps, app) };
+    const input = { ...workflowInput(app, chainForKind(app.kind, version)), resume: await resumePoint(deps, app) };
     try {
       await deps.temporal.workflow.start(issuanceWorkflow, {
         taskQueue: deps.config.temporal.taskQueue,

@@ -39,7 +39,10 @@ import { formatCertificateNumber } from '../../domain/certificate-number';
 import { creditCodeCheckChar } from '../../domain/check-digits';
 import { canonicalBytes } from '../../domain/canonical-json';
 import { chinaDate } from '../../domain/calendar';
-import { validityDates } from '../../domain/certificate-type';
+import { validityFor } from '../../domain/certificate-change';
+import { supersession } from './supersede';
+import { SupersedeConflict } from '../../db/certificate-versions';
+import { statusChanged } from '../status-hooks';
 import { HOLDER_CODE_TYPES } from '../../domain/holder';
 import { buildCertificateRecord, recordFaceData, type CertificateRecord } from '../../domain/certificate-record';
 import { faceDataHash, signOfflineFacts } from '../credentials/offline-qr';
@@ -81,6 +84,7 @@ const FAILURE_KINDS = {
   NotDocx: 'invalid',
   BlobMissing: 'not-found',
   CatalogRefused: 'bad-gateway',
+  NotSupersedable: 'conflict',
 } satisfies Record<string, ServiceErrorKind>;
 
 const fail = (type: keyof typeof FAILURE_KINDS, message: string) =>
@@ -126,7 +130,10 @@ export function sealingSteps(deps: ServiceDeps) {
     if (!department) throw fail('NotFound', `no department ${app.department}`);
     const seal = await getSeal(db, allocation.sealId);
     if (!seal) throw fail('SealUnavailable', `seal ${allocation.sealId} is gone`);
-    const validity = validityDates(type.validity, allocation.issuedOn);
+    // A renewal continues from the old end date (docs/lifecycle.md); everything else from its issue day.
+    const replaced = app.replacesNumber ? await getCertificate(db, app.replacesNumber) : undefined;
+    if (app.replacesNumber && !replaced) throw fail('NotFound', `no certificate ${app.replacesNumber} to replace`);
+    const validity = validityFor(type.validity, allocation.issuedOn, app.kind === 'renewal' ? replaced : undefined);
     // app.faceData is as stored (idNumber values encrypted); faceData is in clear, for the
     // printed face and the signed record, which masks them itself (domain/certificate-record.ts).
     const faceData = faces.open(type.faceFields, app.faceData);
@@ -297,7 +304,12 @@ export function sealingSteps(deps: ServiceDeps) {
     /** Writes the certificate row and marks the application issued, once. */
     async storeCertificate(applicationId: string, input: StoreInput): Promise<{ number: string; created: boolean }> {
       const stored = await getCertificateByApplication(db, applicationId);
-      if (stored) return { number: stored.number, created: false };
+      if (stored) {
+        // A retry after a crash right after the commit: the superseded one must still leave the cache.
+        if (stored.replacesNumber)
+          await statusChanged(deps, { number: stored.replacesNumber, status: 'superseded', reason: null });
+        return { number: stored.number, created: false };
+      }
       const c = await context(applicationId);
       for (const sha of [input.docxSha, input.signedPdfSha, input.recordSha]) {
         if (!(await blobs.has(sha))) throw fail('BlobMissing', `blob ${sha} is missing`);
@@ -314,6 +326,8 @@ export function sealingSteps(deps: ServiceDeps) {
       const a = c.allocation;
       const object = { type: 'certificate', id: a.number };
       const actor = { type: 'system', id: null, name: 'sealing-pipeline' };
+      // A change, renewal or reissue supersedes the old certificate in the same transaction.
+      const { supersede, audit: superseding } = supersession(c.app, a.number, c.department.code);
       const { certificate, created } = await storeCertificate(
         db,
         {
@@ -377,11 +391,18 @@ export function sealingSteps(deps: ServiceDeps) {
               docxSha256: input.docxSha,
               pdfSha256: input.signedPdfSha,
               recordSha256: input.recordSha,
+              ...(supersede ? { kind: c.app.kind, replaces: supersede.number } : {}),
             },
           },
+          ...superseding,
         ],
         deps.masterKey,
-      );
+        supersede,
+      ).catch((err) => {
+        throw err instanceof SupersedeConflict ? fail('NotSupersedable', err.message) : err;
+      });
+      if (supersede)
+        await statusChanged(deps, { number: supersede.number, status: 'superseded', reason: supersede.reason });
       return { number: certificate.number, created };
     },
 

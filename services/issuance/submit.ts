@@ -16,6 +16,8 @@ import { validateFaceData, type FaceData } from '../../domain/face-fields';
 import { chainForMode, initialStatus, type ActorRef, type IssuanceMode } from '../../domain/issuance';
 import { parseHolderId, type HolderKind } from '../../domain/holder';
 import { issuanceRunText } from '../../domain/operations';
+import { chainForKind, type ApplicationKind } from '../../domain/certificate-change';
+import { prepareReplacement } from './replacement';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { createFaceCrypto } from '../../platform/face-crypto';
 import { findApiClient } from '../../db/org';
@@ -37,8 +39,14 @@ export type AuditTrail = (entry: Omit<AuditInput, 'actor' | 'requestId' | 'ip'>)
 export interface Submission {
   submitter: ActorRef;
   typeCode: string;
-  holder: { kind: HolderKind; id: string; name: string };
+  /** Required for a first issue; a change, renewal or reissue keeps the replaced certificate's holder. */
+  holder?: { kind: HolderKind; id: string; name: string };
   faceData: Record<string, unknown>;
+  /** A first issue (default), or a change / renewal / reissue of `replaces` (docs/lifecycle.md). */
+  kind?: ApplicationKind;
+  replaces?: string;
+  /** Why a reissue (required) or a change / renewal (optional). */
+  reason?: string;
   externalRef?: string;
   callbackUrl?: string;
   mode: IssuanceMode;
@@ -85,19 +93,24 @@ export async function submitApplication(
     ]);
   }
   const version = (await getTypeVersion(deps.db, type.code, type.publishedVersion))!;
+  const kind = s.kind ?? 'new';
+  // A change, renewal or reissue takes holder and face from the certificate it replaces.
+  const replacing = kind === 'new' ? undefined : await prepareReplacement(deps, version, { ...s, kind });
+  const holder = replacing?.holder ?? s.holder;
+  if (!holder) throw invalidError('A first issue names its holder', [{ field: 'holder', message: 'required' }]);
   const errors: FieldError[] = [];
-  if (s.holder.kind !== version.holderKind)
+  if (holder.kind !== version.holderKind)
     errors.push({ field: 'holder.kind', message: `${type.code} is issued to a ${version.holderKind}` });
-  const holderId = parseHolderId(s.holder.kind, s.holder.id);
+  const holderId = parseHolderId(holder.kind, holder.id);
   if (!holderId.ok) errors.push({ field: 'holder.id', message: holderId.reason });
-  const face = validateFaceData(version.faceFields, s.faceData);
+  const face = validateFaceData(version.faceFields, replacing?.faceData ?? s.faceData);
   if (!face.ok)
     errors.push(
       ...face.errors.map((e) => ({ field: e.field ? `faceData.${e.field}` : 'faceData', message: e.message })),
     );
   // Only once both are valid: a mismatch between two values that are wrong anyway says nothing new.
   if (face.ok && holderId.ok) {
-    errors.push(...holderFaceMismatches(version, { id: holderId.value, name: s.holder.name }, face.data));
+    errors.push(...holderFaceMismatches(version, { id: holderId.value, name: holder.name }, face.data));
   }
   if (errors.length || !holderId.ok) throw invalidError('The application has invalid fields', errors);
   if (s.callbackUrl) {
@@ -113,9 +126,9 @@ export async function submitApplication(
     typeVersion: version.version,
     department: type.department,
     mode: s.mode,
-    status: initialStatus(chainForMode(s.mode, version.approvalChain)),
-    holderKind: s.holder.kind,
-    holderName: s.holder.name,
+    status: initialStatus(chainForMode(s.mode, chainForKind(kind, version))),
+    holderKind: holder.kind,
+    holderName: holder.name,
     holderIdHash: holders.lookupHash(holderId.value),
     holderIdEncrypted: holders.encrypt(holderId.value),
     submitter: { type: me.type, id: me.id, name: me.name },
@@ -123,6 +136,9 @@ export async function submitApplication(
     callbackUrl: s.callbackUrl ?? null,
     workflowId: `issuance-${id}`,
     dedupeKey,
+    kind,
+    replacesNumber: replacing?.replacesNumber ?? null,
+    kindReason: replacing?.kindReason ?? null,
     // idNumber values encrypted at rest, like the holder's ID (platform/face-crypto.ts).
     faceData: face.ok ? (createFaceCrypto(deps.masterKey).seal(version.faceFields, face.data) as FaceData) : {},
   };
@@ -136,13 +152,18 @@ export async function submitApplication(
   }
   const row = (await getApplication(deps.db, id))!;
   try {
-    await ensureStarted(deps, row, workflowInput(row, version.approvalChain), version.name);
+    await ensureStarted(deps, row, workflowInput(row, chainForKind(kind, version)), version.name);
   } catch (err) {
     // No workflow, no application: an `in-review` row nobody can act on would be worse than a retry.
     await deleteUnstartedApplication(deps.db, id);
     throw err;
   }
-  const detail = { typeCode: type.code, mode: s.mode, externalRef: s.externalRef };
+  const detail = {
+    typeCode: type.code,
+    mode: s.mode,
+    externalRef: s.externalRef,
+    ...(replacing ? { kind, replaces: replacing.replacesNumber, reason: replacing.kindReason } : {}),
+  };
   const object = { type: 'application', id };
   await audit({
     category: 'operation',
@@ -202,6 +223,7 @@ export function workflowInput(app: ApplicationRow, typeChain: Parameters<typeof 
       name: app.submitter.name ?? app.submitter.id,
     },
     submittedAt: app.createdAt,
+    ...(app.replacesNumber ? { replaces: app.replacesNumber } : {}),
   };
 }
 
@@ -211,6 +233,6 @@ async function replay(
   app: ApplicationRow,
 ): Promise<{ application: ApplicationRow; created: boolean }> {
   const version = await getTypeVersion(deps.db, app.typeCode, app.typeVersion);
-  if (version) await ensureStarted(deps, app, workflowInput(app, version.approvalChain), version.name);
+  if (version) await ensureStarted(deps, app, workflowInput(app, chainForKind(app.kind, version)), version.name);
   return { application: app, created: false };
 }

@@ -91,7 +91,7 @@ describe('certificate record', () => {
     assert.equal(canonicalize(buildCertificateRecord(input())), canonicalize(buildCertificateRecord(input())));
   });
 
-  it('status codes are those of the national interface; 06 is not used', () => {
+  it('status codes are those of the national interface; 06 is not used, superseded is 99 (other)', () => {
     assert.deepEqual(CERTIFICATE_STATUS_CODES, {
       valid: '01',
       suspended: '02',
@@ -99,6 +99,7 @@ describe('certificate record', () => {
       cancelled: '04',
       expired: '05',
       revoked: '07',
+      superseded: '99',
     });
   });
 });

@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { hasRole } from '../session.js';
 import { pageHeader, section, messageArea, facts, statusBadge, busy, button, confirmDialog, pdfViewer } from '../ui.js';
 import { faceDataView, loadTypeFields } from '../face-view.js';
+import { lifecycleActions, versionsSection } from './certificate-actions.js';
 
 export const title = (ctx) => `${t('cert.title')} ${ctx.params.number}`;
 
@@ -24,11 +25,18 @@ export async function render(main, { params, query, navigate }) {
   const here = `/certificates/${encodeURIComponent(cert.number)}`;
   const { fields } = await loadTypeFields(cert.type?.code, cert.type?.version);
   if (query.get('revoked')) messages.show('success', t('cert.revokedMsg'));
+  if (query.get('suspended')) messages.show('success', t('cert.suspendedMsg'));
+  if (query.get('reinstated')) messages.show('success', t('cert.reinstatedMsg'));
 
   const actions = [
     h('a', { href: `/verify/${encodeURIComponent(cert.number)}`, class: 'btn btn-secondary' }, t('cert.verify')),
   ];
-  if (cert.status === 'valid' && hasRole('department-admin', cert.issuer?.department)) {
+  const lifecycle = lifecycleActions(cert, { fields, messages, navigate, here });
+  actions.push(...lifecycle.buttons);
+  if (
+    (cert.status === 'valid' || cert.status === 'suspended') &&
+    hasRole('department-admin', cert.issuer?.department)
+  ) {
     const revoke = button(
       t('cert.revoke'),
       () =>
@@ -98,6 +106,7 @@ export async function render(main, { params, query, navigate }) {
                 null,
                 statusBadge('certificate', cert.status),
                 cert.statusReason ? ` ${cert.statusReason}` : '',
+                cert.suspendedUntil ? ` ${t('cert.suspendedUntil', { until: formatDate(cert.suspendedUntil) })}` : '',
               ),
             ],
             [t('certs.holder'), h('span', null, holder.name, ' ', holderId, ' ', revealLink)],
@@ -124,6 +133,8 @@ export async function render(main, { params, query, navigate }) {
           ]),
         ),
         section(t('task.faceData'), faceDataView(fields, cert.faceData || {})),
+        versionsSection(cert, fields),
+        lifecycle.panel,
       ),
       h('div', { class: 'col-side' }, section(t('cert.document'), pdfButton, pdfOut)),
     ),
