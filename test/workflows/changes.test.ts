@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getStatusEntry } from '../../db/credentials';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,6 +79,8 @@ describe('change, renewal and reissue of a certificate', function () {
     const [old, now] = [await cert(first.number), await cert(changed.number)];
     assert.equal(old.status, 'superseded');
     assert.equal(old.superseded_by, changed.number);
+    // Superseded never comes back: its W3C credential counts as revoked in the status list (docs/trust.md).
+    assert.equal((await getStatusEntry(h.t.db, first.number))?.revoked, true);
     assert.match(old.status_reason, new RegExp(`superseded by ${changed.number} \\(变更\\)`));
     assert.equal(now.status, 'valid');
     assert.equal(now.replaces_number, first.number);

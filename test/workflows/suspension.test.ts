@@ -5,6 +5,7 @@ import { temporalEnv } from '../support/temporal';
 import { suspensionWorkflow } from '../../workflows/suspension';
 import { chinaDate } from '../../domain/calendar';
 import { listOutboxMessages } from '../../db/outbox';
+import { getStatusEntry } from '../../db/credentials';
 
 /**
  * Issue 16, item 2 (docs/lifecycle.md): suspension by the issuing department's admin, verify
@@ -98,6 +99,11 @@ describe('suspension and reinstatement', function () {
     assert.equal(report.certificate.suspendedUntil, until);
     const check = report.checks.find((c) => c.id === 'status')!;
     assert.match(check.reason, new RegExp(`suspended \\(暂停\\) since \\d{4}-\\d{2}-\\d{2} until ${until}: 停业整顿`));
+    // Its W3C credential's suspension bit too (docs/trust.md), so wallets and verifiers see it.
+    assert.deepEqual(
+      [(await getStatusEntry(h.t.db, number))?.suspended, (await getStatusEntry(h.t.db, number))?.revoked],
+      [true, false],
+    );
 
     // Reinstated by hand before the end date; the timer then has nothing left to do.
     const reinstate = `/api/v1/certificates/${number}/reinstate`;
@@ -109,6 +115,7 @@ describe('suspension and reinstatement', function () {
     assert.equal(await status(number), 'valid');
     assert.equal((await verify(number)).verdict, 'valid');
     assert.equal((await h.app.fetch(reinstate, { token: admin, json: { reason: '再次恢复' } })).status, 409);
+    assert.equal((await getStatusEntry(h.t.db, number))?.suspended, false, 'the suspension bit is cleared');
     const audit = await h.t
       .db('audit_log')
       .where({ object_id: number })
