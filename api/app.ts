@@ -20,6 +20,7 @@ import { userRoutes } from './routes/users';
 import { apiClientRoutes } from './routes/api-clients';
 import { auditRoutes } from './routes/audit';
 import { certificateTypeRoutes } from './routes/certificate-types';
+import { certificateTypeProblemRoutes } from './routes/certificate-type-problems';
 import { sealRoutes, trustRoutes } from './routes/seals';
 import { sealRevocationRoutes, timeRoutes } from './routes/trust';
 import { certificateRoutes } from './routes/certificates';
@@ -77,6 +78,7 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   apiClientRoutes(v1, deps);
   auditRoutes(v1, deps);
   certificateTypeRoutes(v1, deps);
+  certificateTypeProblemRoutes(v1, deps);
   sealRoutes(v1, deps);
   sealRevocationRoutes(v1, deps);
   certificateRoutes(v1, deps);

@@ -26,6 +26,7 @@ import { refreshDatabaseGauges } from '../services/metrics';
 import { startAuditAnchoring } from '../db/audit-anchors';
 import { resumeInFlight } from '../services/issuance/resume';
 import { backup, restore } from '../services/backup';
+import { warnAboutStaleTypeDefinitions } from '../services/type-definitions';
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as DevIdpModule from './dev-idp';
@@ -132,6 +133,7 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
   const applied = await migrate(db, { masterKey: loadMasterKey(config) });
   if (applied.length) logger.info({ applied }, 'database migrated');
   if (config.demo.enabled && (await seedDemo(db, config.demo.password))) logger.info('demo data seeded');
+  if (does.http) await warnAboutStaleTypeDefinitions(db, logger);
 
   const cache = await createCache({
     redisUrl: config.redisUrl,
@@ -350,6 +352,7 @@ export async function main(argv: string[]): Promise<void> {
     try {
       const applied = await migrate(db, { masterKey: loadMasterKey(config) });
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      await warnAboutStaleTypeDefinitions(db, logger);
     } finally {
       await db.destroy();
     }

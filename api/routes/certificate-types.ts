@@ -13,7 +13,7 @@ import {
   typeCodeSchema,
   type CertificateTypeVersion,
 } from '../../domain/certificate-type';
-import { validateFaceData } from '../../domain/face-fields';
+import { definitionProblems, validateFaceData } from '../../domain/face-fields';
 import {
   addTypeVersion,
   createType,
@@ -61,6 +61,8 @@ function detail(
     },
     faceFields: v.faceFields.map((f) => ({ key: f.key, label: f.label, type: f.type, required: f.required })),
     template: v.templateSha256 ? { sha256: v.templateSha256, problems: templateProblems ?? [] } : null,
+    // Rules this stored version predates (a refused pattern): save the type again (docs/security.md).
+    definitionProblems: definitionProblems(v.faceFields),
   };
 }
 
