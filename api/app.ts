@@ -7,6 +7,7 @@ import type { Cache } from '../platform/cache';
 import type { Logger } from '../platform/logger';
 import type { BlobStore } from '../platform/blobs';
 import type { PdfConverter } from '../services/documents/convert';
+import type { TemplateWorkerPool } from '../services/documents/template-pool';
 import { requestContext } from './request-context';
 import { httpMetrics } from './metrics';
 import { clientAddress } from './client-address';
@@ -54,6 +55,8 @@ export interface AppDeps {
   masterKey: Buffer;
   /** DOCX → PDF for template previews. */
   converter: PdfConverter;
+  /** Template parsing off the event loop; default: the process's shared pool (template-pool.ts). */
+  templates?: TemplateWorkerPool;
 }
 
 /** Builds the Koa app without listening, so tests drive it in-process. */

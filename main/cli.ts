@@ -27,6 +27,7 @@ import { startAuditAnchoring } from '../db/audit-anchors';
 import { resumeInFlight } from '../services/issuance/resume';
 import { backup, restore } from '../services/backup';
 import { warnAboutStaleTypeDefinitions } from '../services/type-definitions';
+import { closeSharedTemplatePools } from '../services/documents/template-pool';
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as DevIdpModule from './dev-idp';
@@ -157,6 +158,7 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
   if (swept.length) logger.info({ pids: swept }, 'removed soffice folders left by stopped processes');
   const converter = new LibreofficeConvertConverter({ timeoutMs: 60_000 });
   life.add('pdf converter', () => converter.close());
+  life.add('template workers', () => closeSharedTemplatePools());
 
   const deps = { config, db, cache, logger, blobs, masterKey, converter };
 

@@ -10,6 +10,7 @@ import type { Logger } from '../../platform/logger';
 import { trackConverterPool } from '../../platform/metrics';
 import { TemplateError } from './render';
 import { checkTemplateSafety } from './template-check';
+import { sofficeSandbox, type SofficeIsolation, type SofficeSandbox } from './soffice-sandbox';
 
 /**
  * DOCX → PDF with LibreOffice, two ways behind one interface:
@@ -23,8 +24,17 @@ import { checkTemplateSafety } from './template-check';
  * into a JPEG, and both kill a soffice that hangs (it can spin at 100% CPU on bad input).
  */
 export interface PdfConverter {
-  convert(docx: Buffer): Promise<Buffer>;
+  convert(docx: Buffer, opts?: ConvertOptions): Promise<Buffer>;
   close(): Promise<void>;
+}
+
+export interface ConvertOptions {
+  /**
+   * Replaces the synchronous external-reference and ZIP check every conversion runs before
+   * LibreOffice opens the document — e.g. the API's, which runs it in a template worker
+   * (template-pool.ts) so that a large document does not stall the event loop. Never skipped.
+   */
+  safetyCheck?: (docx: Buffer) => Promise<void>;
 }
 
 /**
@@ -55,7 +65,7 @@ export class ConversionError extends Error {
   }
 }
 
-function assertDocx(docx: Buffer) {
+async function assertDocx(docx: Buffer, safetyCheck?: ConvertOptions['safetyCheck']) {
   // Every DOCX is a ZIP, which starts with a local file header "PK\3\4".
   if (!Buffer.isBuffer(docx) || docx.length < 4 || docx.readUInt32LE(0) !== 0x04034b50) {
     throw new ConversionError('not_docx', 'cannot convert to PDF: the input is not a DOCX file (no ZIP header)');
@@ -63,8 +73,10 @@ function assertDocx(docx: Buffer) {
   // LibreOffice fetches linked images and objects while loading (SSRF from the server, docs/security.md):
   // a document that links anything is never handed to it, whichever template it came from.
   try {
-    checkTemplateSafety(docx);
+    if (safetyCheck) await safetyCheck(docx);
+    else checkTemplateSafety(docx);
   } catch (err) {
+    if (err instanceof TemplateError && err.code === 'too_complex') throw err;
     if (err instanceof TemplateError)
       throw new ConversionError(err.code === 'not_docx' ? 'not_docx' : 'unsafe', err.message);
     throw err;
@@ -120,6 +132,30 @@ export interface LibreofficeConvertOptions {
   timeoutMs: number;
   /** Another soffice binary (tests put a script that hangs here). */
   sofficePath?: string;
+  /** Default: no network where possible and a locked-down profile (soffice-sandbox.ts); tests turn them off. */
+  isolation?: SofficeIsolation;
+  logger?: Logger;
+}
+
+const stockSandboxes = new Map<string, SofficeSandbox>();
+
+/** The stock converter's soffice wrapper: seeded profile, no network (soffice-sandbox.ts); one per setting. */
+function stockSandbox(opts: LibreofficeConvertOptions): SofficeSandbox {
+  const sofficePath = opts.sofficePath ?? DEFAULT_SOFFICE;
+  const key = JSON.stringify([opts.isolation ?? {}, sofficePath]);
+  let sandbox = stockSandboxes.get(key);
+  if (!sandbox || !fs.existsSync(sandbox.sofficePath)) {
+    const workDir = path.join(converterWorkDir(), `stock-${stockSandboxes.size}`);
+    sandbox = sofficeSandbox({
+      sofficePath,
+      workDir,
+      netnsInWrapper: true,
+      ...(opts.isolation ? { isolation: opts.isolation } : {}),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+    stockSandboxes.set(key, sandbox);
+  }
+  return sandbox;
 }
 
 // Its .d.ts lacks execOptions, which the JS passes straight to child_process.execFile.
@@ -142,8 +178,13 @@ type ConvertWithOptions = (
  * collide; we root its temporary directories in one of ours so that, after a timeout,
  * any soffice still running for this call can be found by its command line and killed.
  */
-export async function convertWithLibreofficeConvert(docx: Buffer, opts: LibreofficeConvertOptions): Promise<Buffer> {
-  assertDocx(docx);
+export async function convertWithLibreofficeConvert(
+  docx: Buffer,
+  opts: LibreofficeConvertOptions,
+  safetyCheck?: ConvertOptions['safetyCheck'],
+): Promise<Buffer> {
+  await assertDocx(docx, safetyCheck);
+  const sandbox = stockSandbox(opts);
   const dir = await fs.promises.mkdtemp(path.join(converterWorkDir(), 'lo-'));
   const convert = libreofficeConvert.convertWithOptions as unknown as ConvertWithOptions;
   // execFile's timeout only sends SIGTERM and then waits for the process to exit; a
@@ -157,7 +198,7 @@ export async function convertWithLibreofficeConvert(docx: Buffer, opts: Libreoff
         PDF_EXPORT_FILTER,
         {
           tmpOptions: { tmpdir: dir },
-          ...(opts.sofficePath ? { sofficeBinaryPaths: [opts.sofficePath] } : {}),
+          sofficeBinaryPaths: [sandbox.sofficePath],
           // SIGTERM lets oosplash take soffice.bin down with it; stragglers get SIGKILL below.
           execOptions: { timeout: opts.timeoutMs, killSignal: 'SIGTERM' },
           // It polls for the output file after soffice exits; one short retry is plenty.
@@ -231,9 +272,9 @@ export class LibreofficeConvertConverter implements PdfConverter {
   private closed = false;
   constructor(private readonly opts: LibreofficeConvertOptions = { timeoutMs: 60_000 }) {}
 
-  convert(docx: Buffer): Promise<Buffer> {
+  convert(docx: Buffer, opts: ConvertOptions = {}): Promise<Buffer> {
     if (this.closed) return Promise.reject(new ConversionError('closed', 'the PDF converter is closed'));
-    return convertWithLibreofficeConvert(docx, this.opts);
+    return convertWithLibreofficeConvert(docx, this.opts, opts.safetyCheck);
   }
 
   async close() {
@@ -254,6 +295,8 @@ export interface WarmConverterOptions {
   pythonPath?: string;
   /** Where the profile and scratch directories go (default: converterWorkDir()). */
   workDir?: string;
+  /** Default: no network where possible and a locked-down profile (soffice-sandbox.ts); tests turn them off. */
+  isolation?: SofficeIsolation;
   logger?: Logger;
 }
 
@@ -279,7 +322,10 @@ class Slot {
 
   constructor(
     private readonly index: number,
-    private readonly opts: Required<Omit<WarmConverterOptions, 'logger' | 'size'>> & { logger?: Logger },
+    private readonly opts: Required<Omit<WarmConverterOptions, 'logger' | 'size' | 'isolation'>> & {
+      logger?: Logger;
+      sandbox: SofficeSandbox;
+    },
   ) {}
 
   get pid() {
@@ -305,21 +351,19 @@ class Slot {
     this.dir = dir;
     const pipe = `certflow-${process.pid}-${this.index}-${crypto.randomBytes(4).toString('hex')}`;
     this.pipe = pipe;
-    const helper = spawn(
-      this.opts.pythonPath,
-      [
-        UNO_SCRIPT,
-        '--soffice',
-        this.opts.sofficePath,
-        '--profile',
-        path.join(dir, 'profile'),
-        '--pipe',
-        pipe,
-        '--start-timeout',
-        String(this.opts.startTimeoutMs / 1000),
-      ],
-      { detached: true, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    // The helper and its soffice in a network namespace of their own (soffice-sandbox.ts).
+    const [command, args] = this.opts.sandbox.wrap(this.opts.pythonPath, [
+      UNO_SCRIPT,
+      '--soffice',
+      this.opts.sandbox.sofficePath,
+      '--profile',
+      path.join(dir, 'profile'),
+      '--pipe',
+      pipe,
+      '--start-timeout',
+      String(this.opts.startTimeoutMs / 1000),
+    ]);
+    const helper = spawn(command, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     this.helper = helper;
     this.sofficePid = undefined;
     this.stderrTail = '';
@@ -439,8 +483,9 @@ class Slot {
     const exited = helper.exitCode !== null || helper.signalCode !== null ? Promise.resolve() : onceExit(helper);
     await terminateGroup(helper.pid, graceMs);
     await exited;
-    // A killed soffice leaves its named pipe's socket file behind.
-    await fs.promises.rm(path.join('/tmp', `OSL_PIPE_${process.getuid?.() ?? 0}_${this.pipe}`), { force: true });
+    // A killed soffice leaves its named pipe's socket file behind (uid 0 inside a user namespace).
+    for (const uid of new Set([process.getuid?.() ?? 0, 0]))
+      await fs.promises.rm(path.join('/tmp', `OSL_PIPE_${uid}_${this.pipe}`), { force: true });
   }
 
   /** Asks soffice to quit (closing stdin), then kills whatever is left after graceMs. */
@@ -531,17 +576,28 @@ export class WarmConverter implements PdfConverter {
   private readonly logger: Logger | undefined;
   private readonly onExit = () => this.slots.forEach((s) => s.killNow());
   private readonly untrack: () => void;
+  private readonly sandboxDir: string;
 
   constructor(opts: WarmConverterOptions = {}) {
     const size = opts.size ?? Math.max(1, Math.min(2, os.cpus().length));
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.logger = opts.logger;
+    const workDir = opts.workDir ?? converterWorkDir();
+    const sofficePath = opts.sofficePath ?? DEFAULT_SOFFICE;
+    this.sandboxDir = fs.mkdtempSync(path.join(workDir, 'warm-'));
     const slotOpts = {
       timeoutMs: this.timeoutMs,
       startTimeoutMs: opts.startTimeoutMs ?? 60_000,
-      sofficePath: opts.sofficePath ?? DEFAULT_SOFFICE,
+      sofficePath,
       pythonPath: opts.pythonPath ?? DEFAULT_UNO_PYTHON,
-      workDir: opts.workDir ?? converterWorkDir(),
+      workDir,
+      sandbox: sofficeSandbox({
+        sofficePath,
+        workDir: this.sandboxDir,
+        ...(opts.isolation ? { isolation: opts.isolation } : {}),
+        netnsInWrapper: false,
+        ...(opts.logger ? { logger: opts.logger } : {}),
+      }),
       ...(opts.logger ? { logger: opts.logger } : {}),
     };
     this.slots = Array.from({ length: size }, (_, i) => new Slot(i, slotOpts));
@@ -565,8 +621,8 @@ export class WarmConverter implements PdfConverter {
     return this.slots.flatMap((s) => (s.warm && s.sofficePid ? [s.sofficePid] : []));
   }
 
-  async convert(docx: Buffer, opts: { timeoutMs?: number } = {}): Promise<Buffer> {
-    assertDocx(docx);
+  async convert(docx: Buffer, opts: ConvertOptions & { timeoutMs?: number } = {}): Promise<Buffer> {
+    await assertDocx(docx, opts.safetyCheck);
     const slot = await this.acquire();
     try {
       return await slot.convert(docx, opts.timeoutMs ?? this.timeoutMs);
@@ -610,6 +666,7 @@ export class WarmConverter implements PdfConverter {
     this.rejectWaiting.splice(0).forEach((reject) => reject(err));
     this.waiting.splice(0);
     await Promise.all(this.slots.map((s) => s.stop()));
+    await fs.promises.rm(this.sandboxDir, { recursive: true, force: true });
     process.off('exit', this.onExit);
   }
 }
@@ -630,6 +687,7 @@ export class BoundedConverter {
   constructor(
     private readonly inner: PdfConverter,
     private readonly limits: { concurrency: number; perOwner: number },
+    private readonly options: ConvertOptions = {},
   ) {}
 
   async convert(docx: Buffer, owner: string): Promise<Buffer> {
@@ -645,7 +703,7 @@ export class BoundedConverter {
       if (this.running >= this.limits.concurrency) await new Promise<void>((resolve) => this.queue.push(resolve));
       else this.running++;
       try {
-        return await this.inner.convert(docx);
+        return await this.inner.convert(docx, this.options);
       } finally {
         const next = this.queue.shift();
         if (next)

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import PizZip from 'pizzip';
 import { forEachDatabase, type TestDatabase } from '../../support/databases';
 import { startTestApp, testDeps, type TestApp } from '../../support/app';
 import { descendants } from '../../support/processes';
+import { edit, licence, withExternalImage } from '../../support/docx';
 import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../../db/seed-demo';
 import { addTypeVersion, getTypeVersion } from '../../../db/certificate-types';
 import { ensureDevelopmentTrust } from '../../../services/trust/seals';
@@ -14,44 +13,8 @@ import type { ConversionError } from '../../../services/documents/convert';
 import type { ActivityDeps } from '../../../activities';
 import type { Client } from '@temporalio/client';
 
-const TEMPLATES = path.resolve(__dirname, '../../../templates');
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 type Problem = { status: number; detail: string; errors?: { field: string; message: string }[] };
-const licence = () => fs.readFileSync(path.join(TEMPLATES, 'business-licence.docx'));
-
-function edit(
-  docx: Buffer,
-  files: Record<string, (text: string) => string>,
-  extra: Record<string, Buffer | string> = {},
-) {
-  const zip = new PizZip(docx);
-  for (const [name, f] of Object.entries(files)) zip.file(name, f(zip.file(name)!.asText()));
-  for (const [name, data] of Object.entries(extra)) zip.file(name, data);
-  return zip.generate({ type: 'nodebuffer', compression: 'DEFLATE' }) as Buffer;
-}
-
-// An inline picture as Word writes one, but r:link (fetched) instead of r:embed (in the file).
-const linkedPicture = (rel: string) =>
-  '<w:p><w:r><w:drawing><wp:inline><wp:extent cx="900000" cy="900000"/><wp:docPr id="9" name="x"/>' +
-  '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">' +
-  '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture">' +
-  '<pic:pic xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:nvPicPr><pic:cNvPr id="0" name="x"/>' +
-  `<pic:cNvPicPr/></pic:nvPicPr><pic:blipFill><a:blip r:link="${rel}"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>` +
-  '<pic:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="900000" cy="900000"/></a:xfrm><a:prstGeom prst="rect"/></pic:spPr>' +
-  '</pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r></w:p>';
-
-/** The shipped licence template with an externally linked image pointing at `url`. */
-function withExternalImage(url: string) {
-  return edit(licence(), {
-    'word/_rels/document.xml.rels': (x) =>
-      x.replace(
-        '</Relationships>',
-        `<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="${url}" TargetMode="External"/></Relationships>`,
-      ),
-    'word/document.xml': (x) => x.replace('<w:body>', `<w:body>${linkedPicture('rId99')}`),
-  });
-}
-
 forEachDatabase(
   'hardening: templates, previews and the converter',
   (get) => {
@@ -189,7 +152,9 @@ forEachDatabase(
       const soffice = () =>
         descendants(process.pid).filter((pid) => {
           try {
-            return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'soffice.bin';
+            // A zombie is one that has ended (soffice.bin restarts itself once on a fresh profile).
+            const state = fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.[0];
+            return state !== 'Z' && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'soffice.bin';
           } catch {
             return false;
           }
