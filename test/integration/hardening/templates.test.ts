@@ -149,23 +149,30 @@ forEachDatabase(
     });
 
     it('eight parallel previews by one user run on a bounded converter: at most 2 soffice, the rest 429', async () => {
-      const soffice = () =>
-        descendants(process.pid).filter((pid) => {
+      // soffice instances by their profile: on a fresh profile soffice.bin restarts itself once, and
+      // for a moment the old and the new process are both there — one conversion all the same.
+      const soffice = () => {
+        const profiles = new Map<number, string>();
+        for (const pid of descendants(process.pid)) {
           try {
-            // A zombie is one that has ended (soffice.bin restarts itself once on a fresh profile).
             const state = fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.[0];
-            return state !== 'Z' && fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'soffice.bin';
+            if (state === 'Z' || fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'soffice.bin') continue;
+            const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+            profiles.set(pid, /-env:UserInstallation=([^\0]+)/.exec(cmdline)?.[1] ?? String(pid));
           } catch {
-            return false;
+            // gone meanwhile
           }
-        });
+        }
+        return profiles;
+      };
       // The earlier tests' conversions may still be exiting; warm converters that stay (the run's
       // shared pool) are not the previews' doing, so only soffice started from here on count.
-      for (let i = 0; i < 30 && soffice().length; i++) await new Promise((r) => setTimeout(r, 100));
-      const before = new Set(soffice());
+      for (let i = 0; i < 30 && soffice().size; i++) await new Promise((r) => setTimeout(r, 100));
+      const before = new Set(soffice().values());
       let most = 0;
       const sampler = setInterval(() => {
-        most = Math.max(most, soffice().filter((pid) => !before.has(pid)).length);
+        const started = new Set([...soffice().values()].filter((profile) => !before.has(profile)));
+        most = Math.max(most, started.size);
       }, 50);
       const answers = await Promise.all(
         Array.from({ length: 8 }, () =>
