@@ -7,6 +7,7 @@ import type { Cache } from '../platform/cache';
 import type { Logger } from '../platform/logger';
 import type { BlobStore } from '../platform/blobs';
 import type { PdfConverter } from '../services/documents/convert';
+import type { TemplateWorkerPool } from '../services/documents/template-pool';
 import { requestContext } from './request-context';
 import { httpMetrics } from './metrics';
 import { clientAddress } from './client-address';
@@ -20,6 +21,7 @@ import { userRoutes } from './routes/users';
 import { apiClientRoutes } from './routes/api-clients';
 import { auditRoutes } from './routes/audit';
 import { certificateTypeRoutes } from './routes/certificate-types';
+import { certificateTypeProblemRoutes } from './routes/certificate-type-problems';
 import { sealRoutes, trustRoutes } from './routes/seals';
 import { sealRevocationRoutes, timeRoutes } from './routes/trust';
 import { certificateRoutes } from './routes/certificates';
@@ -56,6 +58,8 @@ export interface AppDeps {
   masterKey: Buffer;
   /** DOCX → PDF for template previews. */
   converter: PdfConverter;
+  /** Template parsing off the event loop; default: the process's shared pool (template-pool.ts). */
+  templates?: TemplateWorkerPool;
 }
 
 /** Builds the Koa app without listening, so tests drive it in-process. */
@@ -80,6 +84,7 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   apiClientRoutes(v1, deps);
   auditRoutes(v1, deps);
   certificateTypeRoutes(v1, deps);
+  certificateTypeProblemRoutes(v1, deps);
   sealRoutes(v1, deps);
   sealRevocationRoutes(v1, deps);
   certificateRoutes(v1, deps);

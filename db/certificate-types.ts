@@ -159,3 +159,21 @@ export async function setTypeStatus(
       updated_at: new Date(),
     });
 }
+
+/** The latest and the published version of every type (the ones a submission or a save can meet). */
+export async function listCurrentTypeVersions(db: Db): Promise<(CertificateTypeVersion & { published: boolean })[]> {
+  const rows = await db('certificate_type_versions as v')
+    .join('certificate_types as t', 't.id', 'v.type_id')
+    .join('departments as d', 'd.id', 't.department_id')
+    .where((q) => q.whereRaw('v.version = t.latest_version').orWhereRaw('v.version = t.published_version'))
+    .select('v.*', 't.code', 't.published_version', 'd.code as department')
+    .orderBy([{ column: 't.code' }, { column: 'v.version' }]);
+  return rows.map((r) => ({
+    ...(JSON.parse(r.definition) as CertificateTypeDefinition),
+    code: r.code,
+    department: r.department,
+    version: Number(r.version),
+    templateSha256: r.template_sha256 ?? null,
+    published: r.published_version !== null && Number(r.published_version) === Number(r.version),
+  }));
+}

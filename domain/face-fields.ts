@@ -100,6 +100,32 @@ export const faceFieldListSchema = z
 
 export type FaceData = Record<string, string | number | string[]>;
 
+/** A stored field definition that today's rules refuse, e.g. a pattern saved before the ReDoS check. */
+export interface DefinitionProblem {
+  /** `faceFields.3.pattern`, as a save of the type would name it. */
+  path: string;
+  /** The face field's key, '' when the list as a whole is wrong. */
+  key: string;
+  message: string;
+}
+
+/**
+ * What today's rules refuse in a stored list of face fields. Types saved before a rule existed
+ * (the safe-pattern check, docs/security.md) keep their definition in the database; this names
+ * what has to change so that operators can list them and submissions can say so (422, not 500).
+ */
+export function definitionProblems(fields: readonly FaceField[]): DefinitionProblem[] {
+  const parsed = faceFieldListSchema.safeParse(fields);
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => {
+    const at = typeof issue.path[0] === 'number' ? issue.path[0] : undefined;
+    const key = at === undefined ? '' : String((fields[at] as { key?: unknown } | undefined)?.key ?? '');
+    const pattern = issue.path[1] === 'pattern' && at !== undefined ? fields[at]?.pattern : undefined;
+    const message = pattern === undefined ? issue.message : `${issue.message} (the stored pattern is ${pattern})`;
+    return { path: ['faceFields', ...issue.path].join('.'), key, message };
+  });
+}
+
 const DEFAULT_LIST_MAX_ITEMS = 50;
 const LIST_ITEM_MAX_LENGTH = 500;
 
@@ -240,6 +266,20 @@ export type FaceDataValidation = { ok: true; data: FaceData } | { ok: false; err
 
 /** Validates and normalises face data (trimmed strings, upper-case codes, no empty optionals). */
 export function validateFaceData(fields: readonly FaceField[], data: unknown): FaceDataValidation {
+  // A definition stored before a rule existed is never run (a refused pattern may backtrack for
+  // seconds): each submission is told which field and what the admin must change.
+  const stale = definitionProblems(fields);
+  if (stale.length) {
+    return {
+      ok: false,
+      errors: stale.map((p) => ({
+        field: p.key,
+        message:
+          `this certificate type's ${p.path} is no longer accepted: ${p.message}. ` +
+          'A department admin must save the type again with a corrected definition (docs/security.md)',
+      })),
+    };
+  }
   const parsed = faceDataSchema(fields).safeParse(data);
   if (parsed.success) return { ok: true, data: parsed.data };
   const labels = new Map(fields.map((f) => [f.key, f.label]));

@@ -26,6 +26,8 @@ import { refreshDatabaseGauges } from '../services/metrics';
 import { startAuditAnchoring } from '../db/audit-anchors';
 import { resumeInFlight } from '../services/issuance/resume';
 import { backup, restore } from '../services/backup';
+import { warnAboutStaleTypeDefinitions } from '../services/type-definitions';
+import { closeSharedTemplatePools } from '../services/documents/template-pool';
 import fs from 'node:fs';
 import path from 'node:path';
 import type * as DevIdpModule from './dev-idp';
@@ -132,6 +134,7 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
   const applied = await migrate(db, { masterKey: loadMasterKey(config) });
   if (applied.length) logger.info({ applied }, 'database migrated');
   if (config.demo.enabled && (await seedDemo(db, config.demo.password))) logger.info('demo data seeded');
+  if (does.http) await warnAboutStaleTypeDefinitions(db, logger);
 
   const cache = await createCache({
     redisUrl: config.redisUrl,
@@ -155,6 +158,7 @@ async function run(role: Role, does: Duties, givenConfig: Config, logger: Logger
   if (swept.length) logger.info({ pids: swept }, 'removed soffice folders left by stopped processes');
   const converter = new LibreofficeConvertConverter({ timeoutMs: 60_000 });
   life.add('pdf converter', () => converter.close());
+  life.add('template workers', () => closeSharedTemplatePools());
 
   const deps = { config, db, cache, logger, blobs, masterKey, converter };
 
@@ -350,6 +354,7 @@ export async function main(argv: string[]): Promise<void> {
     try {
       const applied = await migrate(db, { masterKey: loadMasterKey(config) });
       process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      await warnAboutStaleTypeDefinitions(db, logger);
     } finally {
       await db.destroy();
     }

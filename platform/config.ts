@@ -154,6 +154,8 @@ const envSchema = z.object({
   WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
   PREVIEW_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
   PREVIEW_PER_USER: z.coerce.number().int().min(1).max(16).default(2),
+  TEMPLATE_WORKERS: z.coerce.number().int().min(1).max(8).default(1),
+  TEMPLATE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
   CALLBACK_ALLOW_PRIVATE: z
     .enum(['true', 'false'])
     .default('false')
@@ -304,6 +306,11 @@ export interface Config {
    * API process (more wait), and per user (more are refused with 429).
    */
   preview: { concurrency: number; perUser: number };
+  /**
+   * DOCX template parsing (inspection, ZIP and link checks, trial renders) runs in this many
+   * worker threads; one that takes longer than timeoutMs is killed and replaced (docs/security.md).
+   */
+  templates: { workers: number; timeoutMs: number };
   /**
    * Prometheus scraping (docs/operations.md, "Metrics"). `port`: GET /metrics on HOST:port, a
    * listener apart from the API's (never on PORT, which the load balancer exposes); unset: off.
@@ -491,6 +498,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trust: { tsaUrl: e.TSA_URL },
     callbacks: { timeoutMs: e.CALLBACK_TIMEOUT_MS, allowPrivate: e.CALLBACK_ALLOW_PRIVATE },
     preview: { concurrency: e.PREVIEW_CONCURRENCY, perUser: e.PREVIEW_PER_USER },
+    templates: { workers: e.TEMPLATE_WORKERS, timeoutMs: e.TEMPLATE_TIMEOUT_MS },
     renderConcurrency: e.RENDER_CONCURRENCY,
     verify: { rateLimitPerMinute: e.VERIFY_RATE_LIMIT_PER_MINUTE },
     compare: {

@@ -13,7 +13,7 @@ import {
   typeCodeSchema,
   type CertificateTypeVersion,
 } from '../../domain/certificate-type';
-import { validateFaceData } from '../../domain/face-fields';
+import { definitionProblems, validateFaceData } from '../../domain/face-fields';
 import {
   addTypeVersion,
   createType,
@@ -24,7 +24,7 @@ import {
   type CertificateTypeSummary,
 } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
-import { templateTags, TemplateError } from '../../services/documents/render';
+import { TemplateError } from '../../services/documents/render';
 import {
   issueInstant,
   renderCertificate,
@@ -35,8 +35,8 @@ import {
 } from '../../services/documents/certificate';
 import { resolveSeal } from '../../services/trust/seals';
 import { BoundedConverter } from '../../services/documents/convert';
+import { sharedTemplatePool } from '../../services/documents/template-pool';
 import { trialRender } from '../../services/documents/trial';
-import { checkTemplateSafety } from '../../services/documents/template-check';
 import { CertificateType, CertificateTypeList } from '../schemas/configuration';
 
 const DOCX_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
@@ -62,6 +62,8 @@ function detail(
     },
     faceFields: v.faceFields.map((f) => ({ key: f.key, label: f.label, type: f.type, required: f.required })),
     template: v.templateSha256 ? { sha256: v.templateSha256, problems: templateProblems ?? [] } : null,
+    // Rules this stored version predates (a refused pattern): save the type again (docs/security.md).
+    definitionProblems: definitionProblems(v.faceFields),
   };
 }
 
@@ -70,11 +72,15 @@ function detail(
  * configured by the department's admin. Every change is a new version.
  */
 export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
+  // Every parse and render of a DOCX runs in a small pool of worker threads with a time limit,
+  // never on the event loop (services/documents/template-pool.ts, docs/security.md).
+  const templates = deps.templates ?? sharedTemplatePool(deps.config.templates);
   // Previews (and trial renders) share a small bounded converter with a per-user limit (docs/security.md).
-  const previews = new BoundedConverter(deps.converter, {
-    concurrency: deps.config.preview.concurrency,
-    perOwner: deps.config.preview.perUser,
-  });
+  const previews = new BoundedConverter(
+    deps.converter,
+    { concurrency: deps.config.preview.concurrency, perOwner: deps.config.preview.perUser },
+    { safetyCheck: (docx) => templates.check(docx) },
+  );
   const ownerOf = (ctx: Context) => `${ctx.state.actor?.kind}:${actorName(ctx)}`;
   const boundedFor = (ctx: Context) => ({
     convert: (docx: Buffer) => previews.convert(docx, ownerOf(ctx)),
@@ -90,7 +96,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
 
   async function templateProblems(v: CertificateTypeVersion) {
     if (!v.templateSha256) return null;
-    return checkTemplateTags(v.faceFields, templateTags(await deps.blobs.get(v.templateSha256)));
+    return checkTemplateTags(v.faceFields, await templates.tags(await deps.blobs.get(v.templateSha256)));
   }
 
   function manage(ctx: Context, summary: { code: string; department: string }) {
@@ -239,8 +245,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       const docx = await readRawBody(ctx, MAX_TEMPLATE_BYTES);
       // ZIP limits and external links before docxtemplater inflates and parses anything; a TemplateError
       // answers 413 (a limit) or 422 naming the part or tag (api/problem.ts).
-      checkTemplateSafety(docx);
-      const found = templateTags(docx);
+      const found = await templates.inspect(docx);
       const problems = checkTemplateTags(latest.faceFields, found);
       if (problems.length) {
         throw unprocessable(
@@ -248,7 +253,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
           problems.map((p) => ({ field: p.tag, message: p.message })),
         );
       }
-      await trialRender(docx, latest, boundedFor(ctx));
+      await trialRender(docx, latest, boundedFor(ctx), templates);
       const sha = await deps.blobs.put(docx);
       const saved = await addTypeVersion(deps.db, params.code, {
         expectedVersion: latest.version,
@@ -341,18 +346,21 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
       const number = sampleCertificateNumber(params.code, dept.regionCode, issuedAt);
       let docx: Buffer;
       try {
-        docx = await renderCertificate({
-          type: v,
-          faceData: { ...face.data, ...masks },
-          holder: body.holder ? { name: body.holder.name, id: body.holder.id.toUpperCase() } : SAMPLE_HOLDER,
-          number,
-          identifier: SAMPLE_MARK,
-          issuerName: dept.name,
-          issuedAt,
-          template: await deps.blobs.get(v.templateSha256),
-          sealImage: await deps.blobs.get(seal.imageSha256),
-          qrTarget: verifyUrl(deps.config.http.publicUrl, number),
-        });
+        docx = await renderCertificate(
+          {
+            type: v,
+            faceData: { ...face.data, ...masks },
+            holder: body.holder ? { name: body.holder.name, id: body.holder.id.toUpperCase() } : SAMPLE_HOLDER,
+            number,
+            identifier: SAMPLE_MARK,
+            issuerName: dept.name,
+            issuedAt,
+            template: await deps.blobs.get(v.templateSha256),
+            sealImage: await deps.blobs.get(seal.imageSha256),
+            qrTarget: verifyUrl(deps.config.http.publicUrl, number),
+          },
+          templates.render,
+        );
       } catch (err) {
         if (err instanceof TemplateError)
           throw unprocessable(
@@ -407,7 +415,7 @@ export function certificateTypeRoutes(api: ApiRouter, deps: AppDeps) {
               problems.map((p) => ({ field: p.tag, message: p.message })),
             );
           // Templates uploaded before the trial render existed get it here (services/documents/trial.ts).
-          await trialRender(await deps.blobs.get(v.templateSha256!), v, boundedFor(ctx));
+          await trialRender(await deps.blobs.get(v.templateSha256!), v, boundedFor(ctx), templates);
           await resolveSeal(deps.db, summary.department, v.sealId).catch((err: Error) => {
             throw unprocessable(`Cannot publish: ${err.message}`, [{ field: 'sealId', message: err.message }]);
           });

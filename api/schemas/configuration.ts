@@ -56,6 +56,9 @@ export const CertificateType = CertificateTypeSummary.extend({
     })
     .nullable()
     .describe('null: no template uploaded for this version yet'),
+  definitionProblems: z
+    .array(z.object({ path: z.string(), key: z.string(), message: z.string() }))
+    .describe('Rules this stored version breaks (e.g. a pattern refused since it was saved): save it again'),
 }).meta({ id: 'CertificateType' });
 
 export const Seal = z

@@ -1,7 +1,7 @@
 import type { CertificateTypeVersion } from '../../domain/certificate-type';
 import { validityDates } from '../../domain/certificate-type';
 import { chinaDate, printedDate } from '../../domain/calendar';
-import { makeQrPng, renderCertificateDocx } from './render';
+import { makeQrPng, renderCertificateDocx, type RenderInput } from './render';
 
 /**
  * The one way a certificate's DOCX is made: the sealing pipeline (activities/sealing.ts,
@@ -66,8 +66,12 @@ export function certificateTemplateData(face: CertificateFace): Record<string, u
 }
 
 /** The certificate's DOCX; throws TemplateError (services/documents/render.ts) when the template or data cannot fit. */
-export async function renderCertificate(input: CertificateDocumentInput): Promise<Buffer> {
-  return renderCertificateDocx({
+export async function renderCertificate(
+  input: CertificateDocumentInput,
+  /** The API passes its template workers' render (template-pool.ts): off the event loop. */
+  render: (r: RenderInput) => Buffer | Promise<Buffer> = renderCertificateDocx,
+): Promise<Buffer> {
+  return render({
     template: input.template,
     data: certificateTemplateData(input),
     images: { seal: input.sealImage, qrCode: await makeQrPng(input.qrTarget) },

@@ -50,7 +50,9 @@ export class TemplateError extends Error {
       /** Links content the converter would fetch (services/documents/template-check.ts). */
       | 'external_reference'
       /** Breaks a size, entry-count or compression limit (services/documents/template-check.ts): 413. */
-      | 'limit',
+      | 'limit'
+      /** Took longer or more memory to read than a template worker allows (template-pool.ts): 422. */
+      | 'too_complex',
     message: string,
     public readonly problems: TemplateProblem[] = [],
   ) {

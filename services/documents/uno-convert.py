@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Warm DOCX -> PDF converter: one long-lived soffice driven over UNO.
 
-Started by WarmConverter (activities/convert.ts), one per pool slot. Needs Debian's
+Started by WarmConverter (services/documents/warm-converter.ts), one per pool slot. Needs Debian's
 python3-uno, so run it with /usr/bin/python3 (a pyenv/venv python has no `uno`).
 
   uno-convert.py --soffice PATH --profile DIR --pipe NAME [--start-timeout S]

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { createTestDatabase, type TestDatabase } from '../support/databases';
+import { forEachDatabase, type TestDatabase } from '../support/databases';
 import { temporalEnv } from '../support/temporal';
 import { startTestApp, testConfig, type TestApp } from '../support/app';
 import { requireService, TEST_REDIS_URL, uniqueSuffix } from '../support/services';
@@ -9,7 +9,7 @@ import { seedDemo } from '../../db/seed-demo';
 import { createRedisCache, type Cache } from '../../platform/cache';
 
 /** The sign-in limit with the counters in the real Redis (issue #20): atomic, and closed when Redis is gone. */
-describe('sign-in lockout with Redis counters', () => {
+forEachDatabase('sign-in lockout with Redis counters', (get) => {
   let t: TestDatabase;
   let proxy: TcpProxy;
   let cache: Cache;
@@ -18,7 +18,7 @@ describe('sign-in lockout with Redis counters', () => {
     app.fetch('/api/v1/auth/login', { json: { username, password } });
 
   before(async function () {
-    t = await createTestDatabase('sqlite');
+    t = get();
     await seedDemo(t.db, 'certflow-demo');
     const target = new URL(TEST_REDIS_URL);
     proxy = new TcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
@@ -38,7 +38,6 @@ describe('sign-in lockout with Redis counters', () => {
     await app?.close();
     await cache?.close();
     await proxy?.close();
-    await t?.drop();
   });
 
   it('checks at most five of twenty parallel guesses; the rest are 429', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createTestDatabase, type TestDatabase } from '../support/databases';
+import { forEachDatabase, type TestDatabase } from '../support/databases';
 import { requireService, TEST_REDIS_URL, uniqueSuffix } from '../support/services';
 import { silentLogger } from '../support/app';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -17,8 +17,7 @@ import { setupCatalog, type CatalogSetup } from './catalog/fixture';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('Redis faults under load: cache fails open, lockout fails closed', function () {
-  this.timeout(60_000);
+forEachDatabase('Redis faults under load: cache fails open, lockout fails closed', (get) => {
   let proxy: TcpProxy;
   let cache: Cache;
   let t: TestDatabase;
@@ -40,7 +39,7 @@ describe('Redis faults under load: cache fails open, lockout fails closed', func
       await proxy.close();
       requireService(this, `Redis at ${TEST_REDIS_URL}`, err);
     }
-    t = await createTestDatabase('sqlite');
+    t = get();
     s = await setupCatalog(t.db, { cache, logins: ['market-handler'] });
     const valid = s.certs.filter((c) => c.department === 'market' && c.status === 'valid');
     number = valid[0]!.number;
@@ -48,7 +47,6 @@ describe('Redis faults under load: cache fails open, lockout fails closed', func
   });
   after(async () => {
     await s?.app.close();
-    await t?.drop();
     await cache?.close();
     await proxy?.close();
   });

@@ -13,6 +13,7 @@ import type { Db } from '../../db/knex';
 import type { ActivityDeps } from '../../activities';
 import { createFileBlobStore } from '../../platform/blobs';
 import { LibreofficeConvertConverter, WarmConverter, type PdfConverter } from '../../services/documents/convert';
+import type { TemplateWorkerPool } from '../../services/documents/template-pool';
 
 export const DEMO_PASSWORD = 'certflow-demo';
 
@@ -74,10 +75,19 @@ export async function startTestApp(parts: {
   cache?: Cache;
   config?: Config;
   deps?: ActivityDeps;
+  /** Its own template worker pool (default: the shared one for the config's settings). */
+  templates?: TemplateWorkerPool;
 }): Promise<TestApp> {
   const base = parts.deps ?? testDeps(parts.db);
   const config = parts.config ?? base.config;
-  const deps: AppDeps = { ...base, config, db: parts.db, cache: parts.cache ?? base.cache, temporal: parts.temporal };
+  const deps: AppDeps = {
+    ...base,
+    config,
+    db: parts.db,
+    cache: parts.cache ?? base.cache,
+    temporal: parts.temporal,
+    ...(parts.templates ? { templates: parts.templates } : {}),
+  };
   const koa = createApp(deps);
   const server: Server = await new Promise((resolve) => {
     const s = koa.listen(0, '127.0.0.1', () => resolve(s));

@@ -63,9 +63,14 @@ export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
  * Runs the same specs against SQLite and MariaDB, each in a database of its own.
  * `get()` inside a test returns the current one.
  */
-export function forEachDatabase(title: string, specs: (get: () => TestDatabase) => void) {
+export function forEachDatabase(
+  title: string,
+  specs: (get: () => TestDatabase) => void,
+  opts: { timeoutMs?: number } = {},
+) {
   for (const kind of ['sqlite', 'mysql'] as const) {
     describe(`${title} [${kind}]`, function () {
+      if (opts.timeoutMs) this.timeout(opts.timeoutMs);
       let current: TestDatabase | undefined;
       before(async function () {
         try {

@@ -3,19 +3,18 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Client } from '@temporalio/client';
-import { createTestDatabase, type TestDatabase } from '../../support/databases';
+import { forEachDatabase, type TestDatabase } from '../../support/databases';
 import { startTestApp, testDeps, type TestApp } from '../../support/app';
 import { seedDemo, seedDemoTypes } from '../../../db/seed-demo';
 import { ensureDevelopmentTrust } from '../../../services/trust/seals';
 
-describe('hardening: a client aborting an upload [sqlite]', function () {
-  this.timeout(60_000);
+forEachDatabase('hardening: a client aborting an upload', (get) => {
   let tdb: TestDatabase;
   let app: TestApp;
   const lines: { level: number; msg: string }[] = [];
 
   before(async () => {
-    tdb = await createTestDatabase('sqlite');
+    tdb = get();
     const sink = new Writable({
       write(chunk, _enc, done) {
         for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
@@ -30,7 +29,6 @@ describe('hardening: a client aborting an upload [sqlite]', function () {
   });
   after(async () => {
     await app?.close();
-    await tdb?.drop();
   });
 
   it('is logged at info as aborted, not as a 500 with a stack trace', async () => {

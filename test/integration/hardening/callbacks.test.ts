@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { createTestDatabase, type TestDatabase } from '../../support/databases';
+import { forEachDatabase, type TestDatabase } from '../../support/databases';
 import { startTestApp, testConfig, testDeps, type TestApp } from '../../support/app';
 import { seedDemo, seedDemoTypes, DEMO_TYPES } from '../../../db/seed-demo';
 import { sampleFaceData } from '../../../domain/certificate-type';
@@ -15,8 +15,7 @@ import type { ServiceError } from '../../../services/errors';
 
 type Problem = { status: number; detail: string; errors?: { field: string; message: string }[] };
 
-describe('hardening: callback targets (SSRF) [sqlite]', function () {
-  this.timeout(60_000);
+forEachDatabase('hardening: callback targets (SSRF)', (get) => {
   let tdb: TestDatabase;
   let deps: ActivityDeps;
   let app: TestApp;
@@ -37,7 +36,7 @@ describe('hardening: callback targets (SSRF) [sqlite]', function () {
   });
 
   before(async () => {
-    tdb = await createTestDatabase('sqlite');
+    tdb = get();
     deps = testDeps(tdb.db);
     await seedDemo(tdb.db, 'certflow-demo');
     await ensureDevelopmentTrust(deps);
@@ -56,7 +55,6 @@ describe('hardening: callback targets (SSRF) [sqlite]', function () {
   after(async () => {
     await app?.close();
     server?.close();
-    await tdb?.drop();
   });
 
   const newClient = async (callbackOrigins?: string[]) => {
