@@ -239,7 +239,8 @@ export interface CertificateRow {
   record: string;
   recordSignature: string;
   signerSerial: string;
-  sealId: number;
+  /** Null for a certificate imported as it was (origin `imported`): certflow never sealed it. */
+  sealId: number | null;
   sealName: string;
   sealedBy: string;
   sealedAt: string;
@@ -247,11 +248,16 @@ export interface CertificateRow {
   catalogAttempts: number;
   catalogLastError: string | null;
   catalogLastAttemptAt: string | null;
+  /** `issued` by certflow's sealing, or `imported` as it was (docs/import.md). */
+  origin: CertificateOrigin;
 }
+
+export type CertificateOrigin = 'issued' | 'imported';
 
 export type NewCertificate = Omit<
   CertificateRow,
   | 'id'
+  | 'origin'
   | 'status'
   | 'statusChangedAt'
   | 'statusReason'
@@ -294,7 +300,7 @@ interface CertificateRecord {
   record: string;
   record_signature: string;
   signer_serial: string;
-  seal_id: number | string;
+  seal_id: number | string | null;
   seal_name: string;
   sealed_by: string;
   sealed_at: DbTime;
@@ -302,6 +308,7 @@ interface CertificateRecord {
   catalog_attempts: number | string;
   catalog_last_error: string | null;
   catalog_last_attempt_at: DbTime | null;
+  origin?: string;
 }
 
 /**
@@ -393,7 +400,7 @@ function toCertificate(r: CertificateRecord): CertificateRow {
     record: r.record,
     recordSignature: r.record_signature,
     signerSerial: r.signer_serial,
-    sealId: Number(r.seal_id),
+    sealId: r.seal_id === null ? null : Number(r.seal_id),
     sealName: r.seal_name,
     sealedBy: r.sealed_by,
     sealedAt: toIso(r.sealed_at),
@@ -401,6 +408,7 @@ function toCertificate(r: CertificateRecord): CertificateRow {
     catalogAttempts: Number(r.catalog_attempts),
     catalogLastError: r.catalog_last_error ?? null,
     catalogLastAttemptAt: opt(r.catalog_last_attempt_at),
+    origin: r.origin === 'imported' ? 'imported' : 'issued',
   };
 }
 
