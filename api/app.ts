@@ -30,6 +30,7 @@ import { operationRoutes } from './routes/operations';
 import { verifyRoutes } from './routes/verify';
 import { holderRoutes } from './routes/holder';
 import { holderAuthRoutes } from './routes/holder-auth';
+import { importRoutes } from './routes/imports';
 import type { Middleware } from 'koa';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
@@ -86,6 +87,7 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   operationRoutes(v1, deps);
   verifyRoutes(v1, deps);
   holderRoutes(v1, deps);
+  importRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1.0.0' });
   const health = healthRoutes(deps);

@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { issuanceHarness, json, type IssuanceHarness } from '../support/issuance';
+import type { TestApp } from '../support/app';
+import { temporalEnv } from '../support/temporal';
+import { expectedRejection, licenceCsv, licenceRow, licenceXlsx, validRows } from '../support/import-files';
+import { parseIdentifier } from '../../domain/identifier';
+import { parseCertificateNumber } from '../../domain/certificate-number';
+import { verifyAuditChain } from '../../db/audit';
+
+const CSV = 'text/csv';
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+export interface ImportView {
+  id: string;
+  status: string;
+  workflowId: string;
+  imported: number;
+  rejected: number;
+  progress: {
+    total: number | null;
+    done: number;
+    percent: number | null;
+    rowsPerSecond: number | null;
+    etaSeconds: number | null;
+  };
+}
+
+export async function upload(
+  app: TestApp,
+  token: string,
+  body: Buffer,
+  type = CSV,
+  headers: Record<string, string> = {},
+) {
+  return app.fetch('/api/v1/certificate-imports?typeCode=BL&fileName=licences', {
+    method: 'POST',
+    token,
+    headers: { 'content-type': type, ...headers },
+    body,
+  });
+}
+
+/** Polls the import until it is completed or failed; `seen` collects every rows-done figure observed. */
+export async function waitForImport(app: TestApp, token: string, id: string, timeoutMs: number, seen: number[] = []) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await json<ImportView>(await app.fetch(`/api/v1/certificate-imports/${id}`, { token }), 200);
+    if (seen[seen.length - 1] !== v.progress.done) seen.push(v.progress.done);
+    if (v.status === 'completed' || v.status === 'failed') return v;
+    if (Date.now() > deadline) throw new Error(`import ${id} is still ${v.status} at ${v.progress.done} rows`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The report as rows of cells (the CSV has no line breaks inside cells). */
+export function reportRows(csv: string): string[][] {
+  return csv
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .split('\r\n')
+    .slice(1)
+    .map((l) => l.split(','));
+}
+
+describe('bulk import of existing certificates (issue 16, docs/import.md)', function () {
+  this.timeout(180_000);
+  let h: IssuanceHarness;
+  let admin = '';
+
+  before(async () => {
+    h = await issuanceHarness('sqlite');
+    admin = await h.app.login('market-admin');
+  });
+  after(() => h?.close());
+
+  it('imports a CSV: valid rows become imported certificates, bad rows are reported with their column', async () => {
+    const rows = 400;
+    const started = await json<ImportView>(await upload(h.app, admin, licenceCsv(rows)), 202);
+    assert.equal(started.status, 'pending');
+    const done = await waitForImport(h.app, admin, started.id, 120_000);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.imported, validRows(rows));
+    assert.equal(done.rejected, rows - validRows(rows));
+    assert.deepEqual(
+      { ...done.progress, rowsPerSecond: null },
+      {
+        total: rows,
+        done: rows,
+        percent: 100,
+        rowsPerSecond: null,
+        etaSeconds: 0,
+      },
+    );
+
+    const certs = await h.t.db('certificates').where({ origin: 'imported' });
+    assert.equal(certs.length, validRows(rows));
+    const kept = certs.filter((c) => String(c.number).startsWith('浙市监-'));
+    assert.ok(kept.length > 100, 'legacy numbers are kept');
+    for (const c of certs) {
+      assert.ok(parseIdentifier(c.identifier).ok, `${c.identifier} is a GB/T 36904 identifier`);
+      if (!String(c.number).startsWith('浙市监-')) assert.ok(parseCertificateNumber(c.number).ok, c.number);
+      assert.equal(c.seal_id, null);
+    }
+    const row7 = certs.find((c) => c.number === '浙市监-21')!; // row 21: 21 % 7 = 0 → 04, cancelled
+    assert.equal(row7.status, 'cancelled');
+    const issued = (await h.t.db('applications').where({ mode: 'import' }).count({ n: '*' }))[0]!.n;
+    assert.equal(Number(issued), certs.length, 'one application row per imported certificate');
+
+    const report = await h.app.fetch(`/api/v1/certificate-imports/${started.id}/report`, { token: admin });
+    assert.equal(report.status, 200);
+    assert.match(report.headers.get('content-type')!, /text\/csv/);
+    const lines = reportRows(await report.text());
+    assert.equal(lines.length, rows);
+    for (const [row, outcome, number, field] of lines) {
+      const bad = expectedRejection(Number(row));
+      assert.equal(outcome, bad ? 'rejected' : 'imported', `row ${row}`);
+      if (bad) assert.equal(field, bad, `row ${row} names its column`);
+      else assert.ok(number, `row ${row} has its number`);
+    }
+    assert.equal((await verifyAuditChain(h.t.db, h.deps.masterKey)).ok, true);
+  });
+
+  it('reads the same rows from an XLSX and rejects a kept number that is already registered', async () => {
+    // Offset 0 again: the legacy numbers of rows 3, 6, … are taken by the first import.
+    const started = await json<ImportView>(await upload(h.app, admin, await licenceXlsx(30), XLSX), 202);
+    const done = await waitForImport(h.app, admin, started.id, 120_000);
+    assert.equal(done.status, 'completed');
+    const lines = reportRows(
+      await (await h.app.fetch(`/api/v1/certificate-imports/${started.id}/report`, { token: admin })).text(),
+    );
+    for (const [row, outcome, , field, reason] of lines) {
+      const n = Number(row);
+      if (n % 3 === 0) {
+        assert.deepEqual([outcome, field], ['rejected', 'number'], `row ${row}`);
+        assert.match(reason!, /already registered/);
+      } else assert.equal(outcome, 'imported', `row ${row}: ${reason}`);
+    }
+    const row1 = licenceRow(1);
+    const cert = await h.t
+      .db('certificates')
+      .where({ holder_name: row1.holderName, origin: 'imported' })
+      .orderBy('id', 'desc')
+      .first();
+    assert.equal(
+      cert.valid_from instanceof Date ? cert.valid_from.toISOString().slice(0, 10) : cert.valid_from,
+      row1.issueDate,
+    );
+  });
+
+  it('answers an Idempotency-Key retry with the first import, and refuses bad files and callers before storing anything', async () => {
+    const key = { 'idempotency-key': 'upload-1' };
+    const first = await json<ImportView>(await upload(h.app, admin, licenceCsv(5, 90_000), CSV, key), 202);
+    const again = await json<ImportView>(await upload(h.app, admin, licenceCsv(5, 90_000), CSV, key), 200);
+    assert.equal(again.id, first.id);
+    await waitForImport(h.app, admin, first.id, 60_000);
+
+    const before = (await h.t.db('certificate_imports').count({ n: '*' }))[0]!.n;
+    const badHeader = Buffer.from('holderName,holderId,issueDate,colour\nx,y,2020-01-01,red\n');
+    const problem = await json<{ errors: { field: string }[] }>(await upload(h.app, admin, badHeader), 422);
+    const fields = problem.errors.map((e) => e.field);
+    assert.ok(fields.includes('colour'), 'the unknown column is named');
+    assert.ok(fields.includes('entityName'), 'a missing required face field is named');
+    await json(await upload(h.app, admin, Buffer.from([0xff, 0xfe, 0x41, 0x00])), 422);
+    await json(await upload(h.app, admin, licenceCsv(2), 'application/pdf'), 415);
+    await json(await upload(h.app, await h.app.login('market-filler'), licenceCsv(2)), 403);
+    await json(await upload(h.app, await h.app.login('health-admin'), licenceCsv(2)), 403);
+    assert.equal((await h.t.db('certificate_imports').count({ n: '*' }))[0]!.n, before, 'nothing stored');
+  });
+
+  it('shows the run in the Temporal Web UI terms: ImportStatus, department and type, progress in the memo', async () => {
+    const started = await json<ImportView>(await upload(h.app, admin, licenceCsv(20, 95_000)), 202);
+    await waitForImport(h.app, admin, started.id, 60_000);
+    const handle = (await temporalEnv()).client.workflow.getHandle(started.workflowId);
+    await handle.result();
+    const d = await handle.describe();
+    const attrs = d.typedSearchAttributes;
+    assert.equal(attrs.get({ name: 'ImportStatus', type: 'KEYWORD' } as never), 'completed');
+    assert.equal(attrs.get({ name: 'Department', type: 'KEYWORD' } as never), 'market');
+    const memo = d.memo as { progress: { done: number; total: number; percent: number } };
+    assert.deepEqual([memo.progress.done, memo.progress.total, memo.progress.percent], [20, 20, 100]);
+  });
+});
