@@ -55,7 +55,8 @@ export const importWorkflowId = (id: string) => `certificate-import-${id}`;
 /** The published version of a type, for an import. */
 async function publishedType(deps: Pick<ServiceDeps, 'db'>, typeCode: string) {
   const type = await getType(deps.db, typeCode);
-  if (!type) throw invalidError('Unknown certificate type', [{ field: 'typeCode', message: `no certificate type ${typeCode}` }]);
+  if (!type)
+    throw invalidError('Unknown certificate type', [{ field: 'typeCode', message: `no certificate type ${typeCode}` }]);
   if (type.status !== 'published' || type.publishedVersion === null)
     throw invalidError(`Certificate type ${type.code} is ${type.status}; imports need a published type`, [
       { field: 'typeCode', message: type.status },
@@ -79,7 +80,9 @@ export async function startBulkImport(
 ): Promise<{ import: CertificateImport; created: boolean }> {
   const key = u.idempotencyKey.trim();
   if (key.length > 100)
-    throw invalidError('Idempotency-Key is too long', [{ field: 'Idempotency-Key', message: 'at most 100 characters' }]);
+    throw invalidError('Idempotency-Key is too long', [
+      { field: 'Idempotency-Key', message: 'at most 100 characters' },
+    ]);
   const dedupeKey = key ? `${u.submitter.type}:${u.submitter.id}:import:${key}` : null;
   const earlier = dedupeKey ? await findImportByDedupeKey(deps.db, dedupeKey) : undefined;
   if (earlier) {
@@ -150,10 +153,14 @@ async function ensureStarted(deps: { config: ImportDeps['config']; temporal: Cli
     );
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return;
-    throw new ServiceError('unavailable', `The workflow service is not reachable; try again shortly (${(err as Error).message})`, {
-      code: 'TemporalUnavailable',
-      retryAfter: 10,
-    });
+    throw new ServiceError(
+      'unavailable',
+      `The workflow service is not reachable; try again shortly (${(err as Error).message})`,
+      {
+        code: 'TemporalUnavailable',
+        retryAfter: 10,
+      },
+    );
   }
 }
 
@@ -231,7 +238,8 @@ export function importSteps(deps: ImportDeps, beat: () => void = () => {}) {
       const department = await getDepartment(db, i.department);
       if (!version || typeId === undefined || !department)
         throw notFoundError(`type ${i.typeCode} v${i.typeVersion} or department ${i.department} is gone`);
-      if (typeId > 999) throw new ServiceError('invalid', `type ${i.typeCode} needs a national type code`, { code: 'NoTypeCode' });
+      if (typeId > 999)
+        throw new ServiceError('invalid', `type ${i.typeCode} needs a national type code`, { code: 'NoTypeCode' });
       const issuerCode = department.creditCode ?? placeholderIssuerCode(department.regionCode, department.id);
       const today = chinaDate(Date.now());
       const now = new Date();
@@ -345,7 +353,11 @@ export function importSteps(deps: ImportDeps, beat: () => void = () => {}) {
 
     /** Marks the import completed (or failed, with the reason the workflow got). */
     async finishImport(input: { importId: string; error?: string }): Promise<BatchResult> {
-      await finishImport(db, input.importId, input.error ? { status: 'failed', error: input.error } : { status: 'completed' });
+      await finishImport(
+        db,
+        input.importId,
+        input.error ? { status: 'failed', error: input.error } : { status: 'completed' },
+      );
       const i = await getImport(db, input.importId);
       if (!i) throw notFoundError(`no import ${input.importId}`);
       return counters(i);
@@ -364,10 +376,11 @@ export async function importReportCsv(deps: Pick<ServiceDeps, 'db'>, importId: s
     return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
   };
   const lines = ['row,outcome,certificateNumber,field,reason'];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await listImportRows(deps.db, importId, after);
     if (page.length === 0) break;
-    for (const r of page) lines.push([r.rowNumber, r.outcome, r.certificateNumber, r.field, r.reason].map(quote).join(','));
+    for (const r of page)
+      lines.push([r.rowNumber, r.outcome, r.certificateNumber, r.field, r.reason].map(quote).join(','));
     after = page[page.length - 1]!.rowNumber;
   }
   return '\uFEFF' + lines.join('\r\n') + '\r\n';
