@@ -204,7 +204,7 @@ export interface ImportBatch {
   audit: Omit<AuditInput, 'outcome'>;
 }
 
-const CHUNK = 100;
+const CHUNK = 250;
 
 async function insertChunked(trx: Knex.Transaction, table: string, rows: Record<string, unknown>[]) {
   for (let i = 0; i < rows.length; i += CHUNK) await trx(table).insert(rows.slice(i, i + CHUNK));

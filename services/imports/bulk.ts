@@ -19,7 +19,7 @@ import {
   type CertificateImport,
   type ImportedCertificate,
 } from '../../db/imports';
-import { checkImportHeader, checkImportRow, importProgress } from '../../domain/imports';
+import { checkImportHeader, importProgress, importRowChecker } from '../../domain/imports';
 import { chinaDate } from '../../domain/calendar';
 import { formatCertificateNumber } from '../../domain/certificate-number';
 import { buildIdentifier, buildTypeCode } from '../../domain/identifier';
@@ -245,9 +245,10 @@ export function importSteps(deps: ImportDeps, beat: () => void = () => {}) {
       const now = new Date();
       const certificates: ImportedCertificate[] = [];
       const rejected: { rowNumber: number; field: string; reason: string }[] = [];
+      const checkRow = importRowChecker(version);
       const last = Math.min(table.rows.length, input.fromRow + input.limit - 1);
       for (let n = input.fromRow; n <= last; n++) {
-        const check = checkImportRow(version, rowCells(table.header, table.rows[n - 1]!), today);
+        const check = checkRow(rowCells(table.header, table.rows[n - 1]!), today);
         if (!check.ok) {
           rejected.push({ rowNumber: n, field: check.field, reason: check.reason });
           continue;
