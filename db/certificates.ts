@@ -250,6 +250,8 @@ export interface CertificateRow {
   catalogLastAttemptAt: string | null;
   /** `issued` by certflow's sealing, or `imported` as it was (docs/import.md). */
   origin: CertificateOrigin;
+  /** An imported certificate's own number, when it was not a certflow number and one was allocated. */
+  originalNumber: string | null;
 }
 
 export type CertificateOrigin = 'issued' | 'imported';
@@ -258,6 +260,7 @@ export type NewCertificate = Omit<
   CertificateRow,
   | 'id'
   | 'origin'
+  | 'originalNumber'
   | 'status'
   | 'statusChangedAt'
   | 'statusReason'
@@ -309,6 +312,7 @@ interface CertificateRecord {
   catalog_last_error: string | null;
   catalog_last_attempt_at: DbTime | null;
   origin?: string;
+  original_number?: string | null;
 }
 
 /**
@@ -409,6 +413,7 @@ function toCertificate(r: CertificateRecord): CertificateRow {
     catalogLastError: r.catalog_last_error ?? null,
     catalogLastAttemptAt: opt(r.catalog_last_attempt_at),
     origin: r.origin === 'imported' ? 'imported' : 'issued',
+    originalNumber: r.original_number ?? null,
   };
 }
 

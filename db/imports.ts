@@ -3,6 +3,7 @@ import type { Db } from './knex';
 import { isMysql, toIso } from './knex';
 import { appendAudit, type AuditInput } from './audit';
 import { withDeadlockRetry } from './certificates';
+import { parseCertificateNumber } from '../domain/certificate-number';
 
 /**
  * Bulk imports of existing certificates (docs/import.md, migration 020): the import, its
@@ -204,6 +205,48 @@ export interface ImportBatch {
   audit: Omit<AuditInput, 'outcome'>;
 }
 
+/**
+ * Takes `count` serials from the counter issuance uses (db/certificates.ts allocateNumber), in
+ * one upsert that holds the counter row until the transaction ends; returns the first.
+ */
+export async function takeSerials(
+  trx: Knex.Transaction,
+  k: { typeCode: string; regionCode: string; year: number },
+  count: number,
+): Promise<number> {
+  const key = { type_code: k.typeCode, region_code: k.regionCode, year: k.year };
+  await trx('certificate_numbers')
+    .insert({ ...key, last_serial: count })
+    .onConflict(['type_code', 'region_code', 'year'])
+    .merge({ last_serial: trx.raw('last_serial + ?', [count]) });
+  const counter = (await trx('certificate_numbers').where(key).first('last_serial')) as {
+    last_serial: number | string;
+  };
+  return Number(counter.last_serial) - count + 1;
+}
+
+/**
+ * Kept certflow-format numbers raise their (type, region, year) counter to at least their serial,
+ * so a number allocated later can never be one already kept.
+ */
+export async function raiseCounters(trx: Knex.Transaction, numbers: string[]): Promise<void> {
+  const highest = new Map<string, { type_code: string; region_code: string; year: number; serial: number }>();
+  for (const n of numbers) {
+    const p = parseCertificateNumber(n);
+    if (!p.ok) continue;
+    const k = `${p.value.typeCode}|${p.value.region}|${p.value.year}`;
+    const serial = Math.max(highest.get(k)?.serial ?? 0, p.value.serial);
+    highest.set(k, { type_code: p.value.typeCode, region_code: p.value.region, year: p.value.year, serial });
+  }
+  const max = isMysql(trx) ? 'GREATEST' : 'MAX';
+  for (const { serial, ...key } of highest.values()) {
+    await trx('certificate_numbers')
+      .insert({ ...key, last_serial: serial })
+      .onConflict(['type_code', 'region_code', 'year'])
+      .merge({ last_serial: trx.raw(`${max}(last_serial, ?)`, [serial]) });
+  }
+}
+
 const CHUNK = 250;
 
 async function insertChunked(trx: Knex.Transaction, table: string, rows: Record<string, unknown>[]) {
@@ -285,6 +328,10 @@ export async function writeImportBatch(
         }
       }
 
+      await raiseCounters(
+        trx,
+        accepted.flatMap((c) => (c.number ? [c.number] : [])),
+      );
       // Serials for rows that lack a number or an identifier, per year of issue.
       const needing = new Map<number, ImportedCertificate[]>();
       for (const c of accepted) {
@@ -293,15 +340,7 @@ export async function writeImportBatch(
       }
       const assigned = new Map<number, { number: string; identifier: string }>();
       for (const [year, list] of needing) {
-        const key = { type_code: b.typeCode, region_code: b.regionCode, year };
-        await trx('certificate_numbers')
-          .insert({ ...key, last_serial: list.length })
-          .onConflict(['type_code', 'region_code', 'year'])
-          .merge({ last_serial: trx.raw('last_serial + ?', [list.length]) });
-        const counter = (await trx('certificate_numbers').where(key).first('last_serial')) as {
-          last_serial: number | string;
-        };
-        const first = Number(counter.last_serial) - list.length + 1;
+        const first = await takeSerials(trx, { typeCode: b.typeCode, regionCode: b.regionCode, year }, list.length);
         list.forEach((c, i) => assigned.set(c.rowNumber, b.format(year, first + i)));
       }
 
@@ -362,8 +401,8 @@ export interface Attachment {
   contentType: string;
 }
 
-export async function listAttachments(db: Db, number: string): Promise<Attachment[]> {
-  const rows = (await db('certificate_attachments').where({ certificate_number: number }).orderBy('kind')) as {
+export async function listAttachments(db: Db, applicationId: string): Promise<Attachment[]> {
+  const rows = (await db('certificate_attachments').where({ application_id: applicationId }).orderBy('kind')) as {
     kind: string;
     blob_sha256: string;
     content_type: string;
@@ -374,3 +413,12 @@ export async function listAttachments(db: Db, number: string): Promise<Attachmen
     contentType: r.content_type,
   }));
 }
+
+export const attachmentRows = (applicationId: string, list: Attachment[], at: Date) =>
+  list.map((a) => ({
+    application_id: applicationId,
+    kind: a.kind,
+    blob_sha256: a.blobSha256,
+    content_type: a.contentType,
+    created_at: at,
+  }));

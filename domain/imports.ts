@@ -7,6 +7,7 @@ import { isIsoDate } from './calendar';
 import { faceDataSchema, type FaceData, type FaceField } from './face-fields';
 import { parseHolderId, holderNameSchema, type HolderId, type HolderKind } from './holder';
 import { parseIdentifier } from './identifier';
+import { parseCertificateNumber } from './certificate-number';
 import { CERTIFICATE_STATUS_CODES, type CertificateStatus } from './certificate-record';
 import { holderFaceMismatches, type CertificateTypeDefinition } from './certificate-type';
 import { unprintableReason } from './text';
@@ -40,8 +41,8 @@ export type ImportStatus = (typeof IMPORT_STATUSES)[number];
 
 /** At most this many data rows in one file (the 20 000-row test is well within it). */
 export const MAX_IMPORT_ROWS = 200_000;
-/** A kept number: printable, no spaces, as long as the catalog's column. */
-export const MAX_IMPORTED_NUMBER_LENGTH = 40;
+/** A row's own number: printable, as long as the `original_number` column. */
+export const MAX_IMPORTED_NUMBER_LENGTH = 100;
 
 export type ImportType = Pick<
   CertificateTypeDefinition,
@@ -72,8 +73,10 @@ export function checkImportHeader(type: ImportType, header: readonly string[]): 
 /** One row that passed every check, ready to be stored. */
 export interface ImportedRow {
   holder: { kind: HolderKind; id: HolderId; name: string };
-  /** The number to keep, or undefined: allocate one. */
+  /** A certflow-format number to keep (canonical spelling), or undefined: allocate one. */
   number?: string;
+  /** The row's own number when it is not in certflow's format: kept beside the allocated one. */
+  originalNumber?: string;
   /** The GB/T 36904 identifier to keep, or undefined: make one. */
   identifier?: string;
   issueDate: string;
@@ -128,9 +131,11 @@ export function checkImportRow(type: ImportType, cells: Record<string, string>, 
  * checkImportRow for many rows of one type: the face data schema is built once (building it
  * costs more than checking a row).
  */
-export function importRowChecker(type: ImportType): (cells: Record<string, string>, today: string) => RowCheck {
+export function importRowChecker(
+  type: ImportType,
+): (cells: Record<string, string>, today: string, face?: Record<string, unknown>) => RowCheck {
   const faceSchema = faceDataSchema(type.faceFields);
-  return (cells, today) => checkRow(type, faceSchema, cells, today);
+  return (cells, today, face) => checkRow(type, faceSchema, cells, today, face);
 }
 
 function checkRow(
@@ -138,6 +143,8 @@ function checkRow(
   faceSchema: ReturnType<typeof faceDataSchema>,
   cells: Record<string, string>,
   today: string,
+  /** Face data as JSON values (a single import); absent: read from the cells (a file row). */
+  faceInput?: Record<string, unknown>,
 ): RowCheck {
   const cell = (k: string) => (cells[k] ?? '').trim();
   const name = holderNameSchema.safeParse(cell('holderName'));
@@ -145,14 +152,19 @@ function checkRow(
   const id = parseHolderId(type.holderKind, cell('holderId'));
   if (!id.ok) return reject('holderId', id.reason);
 
+  // A number in certflow's format (docs/standards.md, check character and all) is kept; any other
+  // is kept as the original number beside one allocated, so every certificate stays addressable.
   let number: string | undefined;
+  let originalNumber: string | undefined;
   if (cell('number') !== '') {
-    number = cell('number');
-    const why = unprintableReason(number);
+    const given = cell('number');
+    const why = unprintableReason(given);
     if (why) return reject('number', why);
-    if (/\s/.test(number)) return reject('number', 'must not contain spaces');
-    if ([...number].length > MAX_IMPORTED_NUMBER_LENGTH)
+    if ([...given].length > MAX_IMPORTED_NUMBER_LENGTH)
       return reject('number', `must be at most ${MAX_IMPORTED_NUMBER_LENGTH} characters`);
+    const parsed = parseCertificateNumber(given);
+    if (parsed.ok) number = parsed.value.number;
+    else originalNumber = given;
   }
   let identifier: string | undefined;
   if (cell('identifier') !== '') {
@@ -180,10 +192,12 @@ function checkRow(
   const status = parseImportStatus(cell('status'));
   if (!status.ok) return reject('status', status.reason);
 
-  const raw: Record<string, unknown> = {};
-  for (const f of type.faceFields) {
-    const v = faceValue(f, cell(f.key));
-    if (v !== undefined) raw[f.key] = v;
+  const raw: Record<string, unknown> = faceInput ? { ...faceInput } : {};
+  if (!faceInput) {
+    for (const f of type.faceFields) {
+      const v = faceValue(f, cell(f.key));
+      if (v !== undefined) raw[f.key] = v;
+    }
   }
   const face = faceSchema.safeParse(raw);
   if (!face.success) {
@@ -198,6 +212,7 @@ function checkRow(
     row: {
       holder: { kind: type.holderKind, id: id.value, name: name.data },
       ...(number ? { number } : {}),
+      ...(originalNumber ? { originalNumber } : {}),
       ...(identifier ? { identifier } : {}),
       issueDate: issued.value,
       validFrom,

@@ -45,6 +45,9 @@ export async function certificateView(
     statusCode: CERTIFICATE_STATUS_CODES[cert.status],
     statusChangedAt: cert.statusChangedAt,
     statusReason: cert.statusReason,
+    // docs/import.md: `imported` certificates were registered as they were, without a certflow seal.
+    origin: cert.origin ?? 'issued',
+    originalNumber: cert.originalNumber ?? null,
     seal: {
       id: cert.sealId,
       name: cert.sealName,

@@ -4,7 +4,8 @@ import type { Knex } from 'knex';
  * Importing the certificates a city already has (docs/import.md).
  *
  * - `certificates.origin`: `issued` (sealed by certflow) or `imported` (registered as it was:
- *   no certflow PDF, record or seal, so `seal_id` may now be null).
+ *   no certflow PDF, record or seal, so `seal_id` may now be null); `original_number`: an
+ *   imported certificate's own number when it was not in certflow's format and one was allocated.
  * - `certificate_imports`: one bulk upload (a CSV or XLSX blob) and its progress counters.
  * - `certificate_import_rows`: one row per processed file row. Its key (import id, row number) is
  *   what makes a batch idempotent: it is written in the same transaction as the certificate, so a
@@ -14,6 +15,9 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('certificates', (t) => {
     t.string('origin', 16).notNullable().defaultTo('issued');
+    /** The number an imported certificate had when it was not a certflow number (it got one): findable by it. */
+    t.string('original_number', 100).nullable();
+    t.index(['original_number'], 'certificates_original_number');
   });
   // knex's setNullable looks the column up by the connection's database name, which a URI
   // connection does not give it on MySQL: say it directly there (SQLite rebuilds the table).
@@ -62,14 +66,15 @@ export async function up(knex: Knex): Promise<void> {
     t.primary(['import_id', 'row_number']);
   });
 
+  /** Keyed by application: a resealed import's number is known only once the pipeline allocated it. */
   await knex.schema.createTable('certificate_attachments', (t) => {
-    t.string('certificate_number', 40).notNullable();
+    t.string('application_id', 36).notNullable().references('id').inTable('applications');
     /** original-pdf · original-signature */
     t.string('kind', 24).notNullable();
     t.string('blob_sha256', 64).notNullable();
     t.string('content_type', 100).notNullable();
     t.timestamp('created_at', { precision: 3 }).notNullable();
-    t.primary(['certificate_number', 'kind']);
+    t.primary(['application_id', 'kind']);
   });
 }
 
@@ -78,6 +83,8 @@ export async function down(knex: Knex): Promise<void> {
     await knex.schema.dropTableIfExists(table);
   }
   await knex.schema.alterTable('certificates', (t) => {
+    t.dropIndex(['original_number'], 'certificates_original_number');
+    t.dropColumn('original_number');
     t.dropColumn('origin');
   });
 }

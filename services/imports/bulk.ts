@@ -317,6 +317,7 @@ export function importSteps(deps: ImportDeps, beat: () => void = () => {}) {
             catalog_attempts: 0,
             created_at: now,
             origin: 'imported',
+            original_number: r.originalNumber ?? null,
           },
         });
       }

@@ -1,5 +1,6 @@
 import ExcelJS from 'exceljs';
 import { entityId, holderName } from '../../bench/catalog-data';
+import { formatCertificateNumber } from '../../domain/certificate-number';
 
 /**
  * Bulk import files for the demo type BL (营业执照) — docs/import.md. Most rows are valid; every
@@ -32,14 +33,23 @@ export function expectedRejection(row: number): string | undefined {
   return undefined;
 }
 
-/** Row n of a file; `offset` makes holders differ between files. Every 3rd row keeps a legacy number. */
+/**
+ * Row n of a file; `offset` makes holders differ between files. Every 3rd row has a legacy number
+ * (kept as the original number beside an allocated one), every 4th other one a number in
+ * certflow's format (kept).
+ */
+export function keptNumber(n: number, offset = 0): string | undefined {
+  if (n % 3 === 0 || n % 4 !== 0) return undefined;
+  return formatCertificateNumber({ typeCode: 'ZJ', region: '330100', year: 2015, serial: offset + n });
+}
+
 export function licenceRow(n: number, offset = 0): Record<string, string> {
   const id = entityId(offset + n);
   const name = holderName('entity', offset + n);
   const row: Record<string, string> = {
     holderName: name,
     holderId: id,
-    number: n % 3 === 0 ? `浙市监-${offset + n}` : '',
+    number: n % 3 === 0 ? `浙市监-${offset + n}` : (keptNumber(n, offset) ?? ''),
     issueDate: `20${String(10 + (n % 15)).padStart(2, '0')}-0${1 + (n % 9)}-1${n % 10}`,
     validUntil: n % 5 === 0 ? '2035-12-31' : '',
     status: n % 7 === 0 ? '04' : n % 11 === 0 ? 'revoked' : '',
