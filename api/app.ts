@@ -31,6 +31,7 @@ import { verifyRoutes } from './routes/verify';
 import { holderRoutes } from './routes/holder';
 import { holderAuthRoutes } from './routes/holder-auth';
 import { importRoutes } from './routes/imports';
+import { importedCertificateRoutes } from './routes/imported-certificates';
 import type { Middleware } from 'koa';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   verifyRoutes(v1, deps);
   holderRoutes(v1, deps);
   importRoutes(v1, deps);
+  importedCertificateRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1.0.0' });
   const health = healthRoutes(deps);
