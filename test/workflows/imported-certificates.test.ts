@@ -78,6 +78,11 @@ describe('importing one certificate made elsewhere (docs/import.md)', function (
     );
     const signature = verified.checks.find((c) => c.id === 'recordSignature')!;
     assert.match(signature.reason, /imported as it was/);
+    const app = await json<{ mode: string; status: string; certificateNumber: string }>(
+      await h.app.fetch(`/api/v1/applications/${made.applicationId}`, { apiKey }),
+      200,
+    );
+    assert.deepEqual([app.mode, app.status, app.certificateNumber], ['import', 'issued', made.number]);
     const audit = await h.t.db('audit_log').where({ action: 'certificate.import', object_id: made.number });
     assert.equal(audit.length, 1);
   });
