@@ -56,6 +56,14 @@ describe('bulk import of existing certificates (issue 16, docs/import.md)', func
     // A kept ZJ-…-2015 serial raised its counter: a number allocated later cannot repeat it.
     const zj = await h.t.db('certificate_numbers').where({ type_code: 'ZJ', year: 2015 }).first();
     assert.equal(Number(zj.last_serial), Math.max(...kept.map((c) => Number(String(c.number).split('-')[3]))));
+    const handler = await h.app.login('market-handler');
+    for (const part of ['pdf', 'record'])
+      await json(await h.app.fetch(`/api/v1/certificates/${row4.number}/${part}`, { token: handler }), 404);
+    const shown = await json<{ origin: string; status: string }>(
+      await h.app.fetch(`/api/v1/certificates/${row4.number}`, { token: handler }),
+      200,
+    );
+    assert.deepEqual([shown.origin, shown.status], ['imported', 'valid']);
     const issued = (await h.t.db('applications').where({ mode: 'import' }).count({ n: '*' }))[0]!.n;
     assert.equal(Number(issued), certs.length, 'one application row per imported certificate');
 
