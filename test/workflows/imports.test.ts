@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { snapshotSqlite } from '../../db/backup';
 import { issuanceHarness, json, type IssuanceHarness } from '../support/issuance';
 import { temporalEnv } from '../support/temporal';
 import { CSV, XLSX, reportRows, upload, waitForImport, type ImportView } from '../support/imports';
@@ -125,6 +129,16 @@ describe('bulk import of existing certificates (issue 16, docs/import.md)', func
     await json(await upload(h.app, await h.app.login('market-filler'), licenceCsv(2)), 403);
     await json(await upload(h.app, await h.app.login('health-admin'), licenceCsv(2)), 403);
     assert.equal((await h.t.db('certificate_imports').count({ n: '*' }))[0]!.n, before, 'nothing stored');
+  });
+
+  it('is backed up with its files: the uploads are blobs to copy, the rows without a document name none', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-import-backup-')), 'db.sqlite');
+    const snapshot = await snapshotSqlite(h.t.db, file);
+    const uploads = (await h.t.db('certificate_imports').select('file_sha256')).map((r) => r.file_sha256 as string);
+    const named = new Set(snapshot.blobs.map((b) => b.sha256));
+    for (const sha of uploads) assert.ok(named.has(sha), `upload ${sha} is copied`);
+    assert.ok(!named.has(''), 'no empty blob name');
+    assert.ok(Object.keys(snapshot.tables).includes('certificate_import_rows'));
   });
 
   it('shows the run in the Temporal Web UI terms: ImportStatus, department and type, progress in the memo', async () => {
