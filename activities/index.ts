@@ -8,6 +8,7 @@ import { operationsActivities } from './operations';
 import { grantActivities } from './grants';
 import { holderRequestActivities } from './holder-requests';
 import { suspensionActivities } from './suspension';
+import { importActivities } from './imports';
 
 /** Activities are thin Temporal adapters over the services: they get the same deps. */
 export type ActivityDeps = ServiceDeps;
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...grantActivities(deps),
     ...holderRequestActivities(deps),
     ...suspensionActivities(deps),
+    ...importActivities(deps),
   };
 }
 

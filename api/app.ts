@@ -35,6 +35,8 @@ import { credentialTrustRoutes } from './routes/credentials';
 import { holderRoutes } from './routes/holder';
 import { holderRequestRoutes } from './routes/holder-requests';
 import { holderAuthRoutes } from './routes/holder-auth';
+import { importRoutes } from './routes/imports';
+import { importedCertificateRoutes } from './routes/imported-certificates';
 import type { Middleware } from 'koa';
 import { authenticate } from './auth';
 import { auditMiddleware } from './audit';
@@ -97,6 +99,8 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   holderRoutes(v1, deps);
   credentialTrustRoutes(v1, deps);
   holderRequestRoutes(v1, deps);
+  importRoutes(v1, deps);
+  importedCertificateRoutes(v1, deps);
 
   const openapi = openApiDocument([v1], { title: 'certflow API', version: '1.0.0' });
   const health = healthRoutes(deps);

@@ -162,7 +162,7 @@ export function openApiDocument(routers: ApiRouter[], info: { title: string; ver
           description:
             'Business systems: `Authorization: ApiKey <id>.<secret>` (the key shown once by `POST /api/v1/api-clients`). ' +
             'The scopes an operation needs are listed in its security requirement: ' +
-            'applications:write, applications:read, certificates:read, certificates:verify, certificates:compare, ' +
+            'applications:write, applications:read, certificates:read, certificates:verify, certificates:compare, certificates:import, ' +
             'operations:ping.',
         },
       },

@@ -29,6 +29,9 @@ export const BLOB_COLUMNS: [table: string, column: string, required: boolean][] 
   ['certificates', 'record_sha256', true],
   ['pdf_renditions', 'docx_sha256', false],
   ['pdf_renditions', 'pdf_sha256', false],
+  // Imports (docs/import.md): the uploaded files and the originals of certificates imported singly.
+  ['certificate_imports', 'file_sha256', true],
+  ['certificate_attachments', 'blob_sha256', true],
 ];
 
 export async function tableNames(db: Db | Knex.Transaction): Promise<string[]> {
@@ -69,7 +72,11 @@ async function describe(q: Db | Knex.Transaction): Promise<DatabaseSnapshot> {
   }
   const blobs = new Map<string, boolean>();
   for (const [table, column, required] of BLOB_COLUMNS) {
-    const rows = (await q(table).whereNotNull(column).distinct(column)) as Record<string, string>[];
+    // '' where a certificate imported from a file has no document of its own (docs/import.md).
+    const rows = (await q(table).whereNotNull(column).where(column, '!=', '').distinct(column)) as Record<
+      string,
+      string
+    >[];
     for (const r of rows) blobs.set(r[column]!, required || (blobs.get(r[column]!) ?? false));
   }
   const list = [...blobs].sort(([a], [b]) => a.localeCompare(b)).map(([sha256, required]) => ({ sha256, required }));

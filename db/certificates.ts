@@ -252,7 +252,8 @@ export interface CertificateRow {
   record: string;
   recordSignature: string;
   signerSerial: string;
-  sealId: number;
+  /** Null for a certificate imported as it was (origin `imported`): certflow never sealed it. */
+  sealId: number | null;
   sealName: string;
   sealedBy: string;
   sealedAt: string;
@@ -260,11 +261,19 @@ export interface CertificateRow {
   catalogAttempts: number;
   catalogLastError: string | null;
   catalogLastAttemptAt: string | null;
+  /** `issued` by certflow's sealing, or `imported` as it was (docs/import.md). */
+  origin: CertificateOrigin;
+  /** An imported certificate's own number, when it was not a certflow number and one was allocated. */
+  originalNumber: string | null;
 }
+
+export type CertificateOrigin = 'issued' | 'imported';
 
 export type NewCertificate = Omit<
   CertificateRow,
   | 'id'
+  | 'origin'
+  | 'originalNumber'
   | 'status'
   | 'statusChangedAt'
   | 'statusReason'
@@ -311,7 +320,7 @@ interface CertificateRecord {
   record: string;
   record_signature: string;
   signer_serial: string;
-  seal_id: number | string;
+  seal_id: number | string | null;
   seal_name: string;
   sealed_by: string;
   sealed_at: DbTime;
@@ -319,6 +328,8 @@ interface CertificateRecord {
   catalog_attempts: number | string;
   catalog_last_error: string | null;
   catalog_last_attempt_at: DbTime | null;
+  origin?: string;
+  original_number?: string | null;
 }
 
 /**
@@ -412,7 +423,7 @@ function toCertificate(r: CertificateRecord): CertificateRow {
     record: r.record,
     recordSignature: r.record_signature,
     signerSerial: r.signer_serial,
-    sealId: Number(r.seal_id),
+    sealId: r.seal_id === null ? null : Number(r.seal_id),
     sealName: r.seal_name,
     sealedBy: r.sealed_by,
     sealedAt: toIso(r.sealed_at),
@@ -420,6 +431,8 @@ function toCertificate(r: CertificateRecord): CertificateRow {
     catalogAttempts: Number(r.catalog_attempts),
     catalogLastError: r.catalog_last_error ?? null,
     catalogLastAttemptAt: opt(r.catalog_last_attempt_at),
+    origin: r.origin === 'imported' ? 'imported' : 'issued',
+    originalNumber: r.original_number ?? null,
   };
 }
 

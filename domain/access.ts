@@ -61,6 +61,7 @@ export const API_SCOPES = [
   'certificates:read',
   'certificates:verify',
   'certificates:compare',
+  'certificates:import',
   'operations:ping',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
@@ -109,6 +110,7 @@ export type Action =
   | 'application.repair'
   | 'stats.read'
   | 'certificate.compare'
+  | 'certificate.import'
   | 'operations.ping';
 
 /** The department an object belongs to; undefined for platform-level objects. */
@@ -150,6 +152,9 @@ const GRANTS: Record<Action, readonly Role[]> = {
   // Callers check it without a department target; readers in the issuing department compare
   // under certificate.read (api/routes/verify.ts).
   'certificate.compare': ['handler'],
+  // Registering certificates issued before certflow (docs/import.md): the department's admin, or its
+  // business system with the scope certificates:import.
+  'certificate.import': ['department-admin'],
   // Pings start a workflow: any staff member may check a deployment, a business system only with its scope.
   'operations.ping': ['department-admin', 'filler', 'reviewer', 'sealing-officer', 'handler', 'audit-admin'],
 };
@@ -161,6 +166,7 @@ const SCOPE_GRANTS: Partial<Record<Action, ApiScope>> = {
   'certificate-type.read': 'applications:write',
   'certificate.read': 'certificates:read',
   'certificate.compare': 'certificates:compare',
+  'certificate.import': 'certificates:import',
   'operations.ping': 'operations:ping',
 };
 

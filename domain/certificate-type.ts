@@ -79,6 +79,12 @@ export const certificateTypeDefinitionSchema = z
      */
     holderIdField: z.string().max(64).optional(),
     holderNameField: z.string().max(64).optional(),
+    /**
+     * How a certificate made elsewhere is taken in one at a time (docs/import.md): `register` (the
+     * default) as it was, origin `imported`; `reseal` through the sealing pipeline as a new
+     * certflow rendition, the original kept as an attachment.
+     */
+    importMode: z.enum(['register', 'reseal']).optional(),
   })
   .superRefine((d, ctx) => {
     const keys = new Set<string>();

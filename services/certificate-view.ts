@@ -51,6 +51,9 @@ export async function certificateView(
     replaces: cert.replacesNumber ?? null,
     supersededBy: cert.supersededBy ?? null,
     versions: await certificateVersions(deps, cert.number),
+    // docs/import.md: `imported` certificates were registered as they were, without a certflow seal.
+    origin: cert.origin ?? 'issued',
+    originalNumber: cert.originalNumber ?? null,
     seal: {
       id: cert.sealId,
       name: cert.sealName,
@@ -75,7 +78,7 @@ export async function certificateView(
 /** The signed record with its signature and the signer chain, as GET …/record answers it. */
 export async function certificateRecord(deps: Pick<ServiceDeps, 'db'>, number: string) {
   const cert = (await getCertificate(deps.db, number))!;
-  const seal = await getSeal(deps.db, cert.sealId);
+  const seal = cert.sealId === null ? undefined : await getSeal(deps.db, cert.sealId);
   return {
     record: JSON.parse(cert.record) as unknown,
     // The exact signed bytes: verify against these, not a re-serialisation of `record`.

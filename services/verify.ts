@@ -398,6 +398,12 @@ async function verifyNumber(deps: VerifyDeps, input: string, checks: Checks, roo
     checks.set('status', 'failed', `${number} was not issued by this platform`);
     return undefined;
   }
+  if (cert.origin === 'imported') {
+    // docs/import.md: registered as it was from an earlier system; certflow never signed it.
+    const why = `${number} was imported as it was from an earlier system: certflow holds no signed record of it`;
+    checks.set('recordSignature', 'indeterminate', why);
+    return cert;
+  }
   const registered = await getRegisteredRecord(deps.db, deps.cache, number);
   const record = registered && parseRecord(registered.record);
   if (!registered || !record) {

@@ -6,3 +6,4 @@ export { resendCallbackWorkflow } from './operations';
 export { grantWorkflow } from './grant';
 export { holderRequestWorkflow } from './holder-request';
 export { suspensionWorkflow } from './suspension';
+export { certificateImportWorkflow } from './imports';

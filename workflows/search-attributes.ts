@@ -8,4 +8,7 @@ export const CertType = defineSearchAttributeKey('CertType', SearchAttributeType
 export const Department = defineSearchAttributeKey('Department', SearchAttributeType.KEYWORD);
 export const ApplicationStatus = defineSearchAttributeKey('ApplicationStatus', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES = [CertType, Department, ApplicationStatus];
+/** A bulk import's state (docs/import.md): `ImportStatus = "running"`; its rows done are in the memo and details. */
+export const ImportStatus = defineSearchAttributeKey('ImportStatus', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTES = [CertType, Department, ApplicationStatus, ImportStatus];

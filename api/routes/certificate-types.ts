@@ -59,6 +59,8 @@ function detail(
       approvalChain: v.approvalChain,
       sealId: v.sealId,
       description: v.description,
+      // How a certificate made elsewhere is taken in one at a time (docs/import.md).
+      importMode: v.importMode ?? 'register',
     },
     faceFields: v.faceFields.map((f) => ({ key: f.key, label: f.label, type: f.type, required: f.required })),
     template: v.templateSha256 ? { sha256: v.templateSha256, problems: templateProblems ?? [] } : null,

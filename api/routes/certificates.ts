@@ -150,6 +150,8 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
     },
     async (ctx, { params, query }) => {
       const cert = await readable(ctx, params.number, query.reason);
+      // A certificate imported from a file has no document (docs/import.md).
+      if (!cert.pdfSha256) throw notFound(`${cert.number} was imported without a document`);
       ctx.type = 'application/pdf';
       ctx.attachment(`${cert.number}.pdf`);
       ctx.set('x-content-sha256', cert.pdfSha256);
@@ -174,7 +176,9 @@ export function certificateRoutes(api: ApiRouter, deps: AppDeps) {
       audit: { category: 'operation', action: 'certificate.record' },
     },
     async (ctx, { params, query }) => {
-      await readable(ctx, params.number, query.reason);
+      const cert = await readable(ctx, params.number, query.reason);
+      if (cert.origin === 'imported')
+        throw notFound(`${cert.number} was imported as it was: certflow holds no signed record of it (docs/import.md)`);
       return certificateRecord(deps, params.number);
     },
   );

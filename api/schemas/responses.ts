@@ -43,7 +43,7 @@ export const Application = z
     typeCode: z.string(),
     typeVersion: z.number().int(),
     department: z.string(),
-    mode: z.enum(ISSUANCE_MODES),
+    mode: z.enum([...ISSUANCE_MODES, 'import']).describe('`import`: an imported certificate (docs/import.md)'),
     status: z.enum(APPLICATION_STATUSES),
     holder: z.looseObject({
       kind: z.enum(HOLDER_KINDS),

@@ -16,6 +16,7 @@ import * as m015 from './015_metrics_indexes';
 import * as m016 from './016_holder_requests';
 import * as m017 from './017_credential_status';
 import * as m019 from './019_certificate_changes';
+import * as m020 from './020_imports';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -39,6 +40,7 @@ const migrations: Record<string, Knex.Migration> = {
   '016_holder_requests': m016,
   '017_credential_status': m017,
   '019_certificate_changes': m019,
+  '020_imports': m020,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -25,6 +25,8 @@ type Deps = IssuanceDeps & Pick<ServiceDeps, 'logger'>;
  * seconds (workers down, a crashed sticky worker) the database's view is shown instead.
  */
 export async function applicationState(deps: Deps, app: ApplicationRow): Promise<ApplicationState | null> {
+  // An imported certificate's row has no issuance workflow to ask (docs/import.md).
+  if ((app.mode as string) === 'import') return null;
   try {
     const handle = deps.temporal.workflow.getHandle(app.workflowId);
     return await deps.temporal.connection.withDeadline(Date.now() + 3000, () => handle.query(applicationStateQuery));

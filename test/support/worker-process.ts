@@ -2,7 +2,8 @@
  * A certflow worker in a process of its own, so a test can SIGKILL it the way a machine
  * dies. Configured by environment: WORKER_CONFIG (JSON: database, blobDir, masterKeyHex,
  * taskQueue, address). CRASH_IN names an activity: right after that activity has done its
- * work — before Temporal hears of it — the process kills itself, once (CRASH_MARKER).
+ * work — before Temporal hears of it — the process kills itself, once (CRASH_MARKER); with
+ * CRASH_ON_CALL=n, on the n-th call of that activity rather than the first.
  */
 import fs from 'node:fs';
 import pino from 'pino';
@@ -38,8 +39,11 @@ async function main() {
   const marker = process.env.CRASH_MARKER;
   if (crashIn && marker && !fs.existsSync(marker)) {
     const real = activities[crashIn]!;
+    let calls = 0;
+    const crashOn = Number(process.env.CRASH_ON_CALL ?? 1);
     activities[crashIn] = async (...args: unknown[]) => {
       const result = await real(...args);
+      if (++calls < crashOn) return result;
       fs.writeFileSync(marker, crashIn);
       process.kill(process.pid, 'SIGKILL');
       return result;

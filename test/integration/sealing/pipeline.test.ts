@@ -41,7 +41,7 @@ forEachDatabase('sealing pipeline', (get) => {
     const out = await issue(s, appId);
     const root = (await rootCertificatePem(db))!;
     const cert = (await getCertificate(db, out.number))!;
-    const seal = (await getSeal(db, cert.sealId))!;
+    const seal = (await getSeal(db, cert.sealId!))!;
 
     // The number: BL-<market's region>-<year>-<serial>-<check>, and a GB/T 36904 identifier.
     const parsed = parseCertificateNumber(out.number);

@@ -109,7 +109,7 @@ forEachDatabase('time-stamping and seal revocation API', (get) => {
       json: { reason: 'keyCompromise', compromisedSince: since, comment: 'test' },
     });
     assert.equal(r.status, 201, await r.clone().text());
-    assert.equal((await getSeal(db, cert.sealId))!.active, false, 'a revoked seal signs no more');
+    assert.equal((await getSeal(db, cert.sealId!))!.active, false, 'a revoked seal signs no more');
     const again = await app.fetch(`/api/v1/seals/${cert.sealId}/revocation`, {
       token: admin,
       json: { reason: 'superseded' },
@@ -132,7 +132,7 @@ forEachDatabase('time-stamping and seal revocation API', (get) => {
     assert.match(lost.checks.find((c) => c.id === 'revocation')!.reason, /key compromise.*timestamped after/);
 
     // A signature without a timestamp cannot prove it came before: the signer's claim is not enough.
-    const serial = (await getSeal(db, cert.sealId))!.serial;
+    const serial = (await getSeal(db, cert.sealId!))!.serial;
     const untimed = await revocationCheck(db, serial, undefined);
     assert.equal(untimed.ok, false);
     assert.match(untimed.reason, /no timestamp proves the signature older/);
@@ -141,7 +141,7 @@ forEachDatabase('time-stamping and seal revocation API', (get) => {
     assert.equal(crl.status, 200);
     writeFile(dir, 'crl.pem', await crl.text());
     const text = run('openssl', ['crl', '-inform', 'PEM', '-noout', '-text', '-in', `${dir}/crl.pem`]).output;
-    assert.match(text, new RegExp(`Serial Number: ${(await getSeal(db, cert.sealId))!.serial}`, 'i'));
+    assert.match(text, new RegExp(`Serial Number: ${(await getSeal(db, cert.sealId!))!.serial}`, 'i'));
     assert.match(text, /Key Compromise/);
     assert.match(text, /Invalidity Date/);
     assert.equal(run('openssl', ['crl', '-in', `${dir}/crl.pem`, '-noout', '-CAfile', `${dir}/root.pem`]).status, 0);

@@ -30,6 +30,7 @@ const ROUTES = [
   { path: '/admin/types/:code/edit', page: 'type-edit' },
   { path: '/admin/staff', page: 'staff' },
   { path: '/admin/seals', page: 'seals' },
+  { path: '/admin/imports', page: 'imports' },
   { path: '/certificates', page: 'certificates' },
   { path: '/certificates/:number', page: 'certificate' },
   { path: '/audit', page: 'audit' },
@@ -47,6 +48,7 @@ export const NAV = [
   { href: '/admin/types', key: 'nav.types', show: () => hasAnyRole(['department-admin']) },
   { href: '/admin/staff', key: 'nav.staff', show: () => hasAnyRole(['department-admin']) || isPlatformAdmin() },
   { href: '/admin/seals', key: 'nav.seals', show: () => hasAnyRole(['department-admin']) },
+  { href: '/admin/imports', key: 'nav.imports', show: () => hasAnyRole(['department-admin']) },
   { href: '/audit', key: 'nav.audit', show: () => hasAnyRole(['audit-admin']) },
   { href: '/verify', key: 'nav.verify', show: () => true },
 ];
