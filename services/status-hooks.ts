@@ -7,8 +7,8 @@ import { setCredentialStatus } from './credentials/issue';
  * Called after a status change of a certificate has been committed — superseded, suspended,
  * reinstated (docs/lifecycle.md). It drops the cached copy, so verification sees the change at
  * once, sets the certificate's bits in its department's credential status lists (docs/trust.md:
- * superseded counts as revoked — it never comes back), and is the one place where the catalog is to be told of status changes: the catalog
- * status push (being built apart) hooks in here. It must stay safe to call more than once.
+ * superseded counts as revoked — it never comes back), and is the one place where the catalog is
+ * to be told of status changes. It must stay safe to call more than once.
  */
 export interface StatusChange {
   number: string;
