@@ -23,6 +23,7 @@ import { certificateTypeRoutes } from './routes/certificate-types';
 import { sealRoutes, trustRoutes } from './routes/seals';
 import { sealRevocationRoutes, timeRoutes } from './routes/trust';
 import { certificateRoutes } from './routes/certificates';
+import { sharingRoutes } from './routes/sharing';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
 import { revocationRoutes } from './routes/revocations';
@@ -80,6 +81,7 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   sealRoutes(v1, deps);
   sealRevocationRoutes(v1, deps);
   certificateRoutes(v1, deps);
+  sharingRoutes(v1, deps);
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
   revocationRoutes(v1, deps);

@@ -61,6 +61,8 @@ export const API_SCOPES = [
   'certificates:read',
   'certificates:verify',
   'certificates:compare',
+  // Fetch (获取) an annotated copy of another department's certificate (docs/sharing.md).
+  'certificates:fetch',
   'operations:ping',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];

@@ -13,6 +13,7 @@ import * as m011 from './011_callback_origins';
 import * as m013 from './013_trust_time';
 import * as m014 from './014_holder_portal';
 import * as m015 from './015_metrics_indexes';
+import * as m018 from './018_sharing';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -33,6 +34,7 @@ const migrations: Record<string, Knex.Migration> = {
   '013_trust_time': m013,
   '014_holder_portal': m014,
   '015_metrics_indexes': m015,
+  '018_sharing': m018,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

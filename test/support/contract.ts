@@ -18,6 +18,7 @@ export async function identities(h: IssuanceHarness): Promise<Identity[]> {
     'applications:read',
     'certificates:read',
     'certificates:compare',
+    'certificates:fetch',
     'operations:ping',
   ];
   const client = await json<{ apiKey: string }>(
