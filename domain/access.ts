@@ -111,6 +111,7 @@ export type Action =
   | 'application.repair'
   | 'stats.read'
   | 'certificate.compare'
+  | 'certificate.fetch'
   | 'operations.ping';
 
 /** The department an object belongs to; undefined for platform-level objects. */
@@ -152,6 +153,9 @@ const GRANTS: Record<Action, readonly Role[]> = {
   // Callers check it without a department target; readers in the issuing department compare
   // under certificate.read (api/routes/verify.ts).
   'certificate.compare': ['handler'],
+  // Fetch (获取) an annotated copy of another department's certificate; whether this one may be
+  // fetched is services/sharing/policy.ts's decision (docs/sharing.md).
+  'certificate.fetch': ['handler'],
   // Pings start a workflow: any staff member may check a deployment, a business system only with its scope.
   'operations.ping': ['department-admin', 'filler', 'reviewer', 'sealing-officer', 'handler', 'audit-admin'],
 };
@@ -163,6 +167,7 @@ const SCOPE_GRANTS: Partial<Record<Action, ApiScope>> = {
   'certificate-type.read': 'applications:write',
   'certificate.read': 'certificates:read',
   'certificate.compare': 'certificates:compare',
+  'certificate.fetch': 'certificates:fetch',
   'operations.ping': 'operations:ping',
 };
 

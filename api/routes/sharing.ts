@@ -2,7 +2,12 @@ import { z } from 'zod';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
 import { notFound } from '../problem';
-import { requirePermission } from '../auth';
+import { deny, requirePermission } from '../auth';
+import { numberParam } from './certificates';
+import { matter, reason, until } from './holder';
+import { getCertificateCached } from '../../db/certificate-cache';
+import { fetchAccess } from '../../services/sharing/policy';
+import { makeAnnotatedCopy } from '../../services/sharing/fetch';
 import { typeCodeSchema } from '../../domain/certificate-type';
 import { SHARING_LABELS, sharingConditionSchema } from '../../domain/sharing';
 import { getType, setTypeSharing } from '../../db/certificate-types';
@@ -17,7 +22,7 @@ const SharingSetting = z.object({
 
 /**
  * Sharing between departments (docs/sharing.md): the sharing condition of a certificate type,
- * set by the issuing department's admin.
+ * set by the issuing department's admin, and fetch (获取) of annotated copies.
  */
 export function sharingRoutes(api: ApiRouter, deps: AppDeps) {
   api.route(
@@ -43,6 +48,76 @@ export function sharingRoutes(api: ApiRouter, deps: AppDeps) {
       await setTypeSharing(deps.db, type.code, body.sharing);
       ctx.state.auditDetail = { from: type.sharing, to: body.sharing };
       return { code: type.code, department: type.department, sharing: body.sharing, ...SHARING_LABELS[body.sharing] };
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/certificates/:number/fetch',
+      operationId: 'fetchCertificate',
+      scopes: ['certificates:fetch'],
+      summary:
+        "Fetch (获取) another department's certificate as an annotated copy (加注件): the issuer's signed PDF plus a page naming the matter, the caller and the copy's validity, signed by the platform's seal",
+      description:
+        'Allowed when the type is shared unconditionally, or — shared on condition — under a live grant to the ' +
+        "caller's department (the holder's, or one an approved access request made). Never for a type that is " +
+        'not shared, nor for a certificate that is not valid. Audited with the reason; the holder sees it in the ' +
+        'usage log. `/verify` reports the copy as an annotated copy of the certificate (docs/sharing.md).',
+      tag: 'sharing',
+      params: numberParam,
+      body: z.object({
+        matter: matter.describe('用证事项: the matter the copy is for'),
+        reason: reason.describe('用证事由: why the certificate is needed'),
+        validUntil: until
+          .optional()
+          .describe(
+            'Until when the copy may be used (a date = end of that day, China time); default 30 days, never past the grant',
+          ),
+      }),
+      responses: {
+        200: {
+          description: 'The annotated copy',
+          contentType: 'application/pdf',
+          rawSchema: { type: 'string', contentMediaType: 'application/pdf' },
+          headers: {
+            'X-Annotated-Copy-Id': {
+              description: 'The copy id, printed on its annotation page',
+              schema: { type: 'string' },
+            },
+            'X-Annotated-Copy-Valid-Until': {
+              description: 'ISO time the copy stops being valid',
+              schema: { type: 'string' },
+            },
+          },
+        },
+      },
+      audit: { category: 'operation', action: 'certificate.fetch' },
+    },
+    async (ctx, { params, body }) => {
+      ctx.state.auditObject = { type: 'certificate', id: params.number };
+      ctx.state.auditDetail = { reason: body.reason, matter: body.matter };
+      const cert = await getCertificateCached(deps.db, deps.cache, params.number);
+      if (!cert) throw notFound(`No certificate ${params.number}`);
+      ctx.state.auditDepartment = cert.department;
+      const access = await fetchAccess(deps, ctx.state.actor, cert);
+      if (!access.allowed) deny(ctx, 'certificate.fetch', access.reason, cert.department);
+      const { copy, pdf } = await makeAnnotatedCopy(deps, ctx.state.actor, cert, access, body);
+      // The entry belongs to the department that used the certificate: the holder's usage log shows it.
+      ctx.state.auditDepartment = copy.department;
+      ctx.state.auditDetail = {
+        reason: copy.reason,
+        matter: copy.matter,
+        basis: copy.basis,
+        ...(copy.grantId ? { grantId: copy.grantId } : {}),
+        copyId: copy.id,
+        validUntil: copy.validUntil,
+      };
+      ctx.type = 'application/pdf';
+      ctx.attachment(`${cert.number}-加注件.pdf`);
+      ctx.set('x-annotated-copy-id', copy.id);
+      ctx.set('x-annotated-copy-valid-until', copy.validUntil);
+      return pdf;
     },
   );
 }

@@ -3,12 +3,23 @@ import type { Knex } from 'knex';
 /**
  * Sharing between departments (docs/sharing.md): each certificate type's sharing condition
  * (unconditional · conditional · not-shared), and the annotated copies (加注件) handed out by
- * fetch — what each one says, so verification can report it and its validity.
+ * fetch — what each one says, so verification can report it and its validity — with the
+ * platform's own seal that signs them.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('certificate_types', (t) => {
     /** unconditional · conditional · not-shared; conditional until the department's admin decides. */
     t.string('sharing', 16).notNullable().defaultTo('conditional');
+  });
+
+  /** The platform's own seal (电子证照共享平台), which signs annotated copies; like the TSA's credential. */
+  await knex.schema.createTable('platform_seals', (t) => {
+    t.increments('id').primary();
+    t.text('certificate_pem').notNullable();
+    t.text('chain_pem').notNullable();
+    t.text('encrypted_private_key').notNullable();
+    t.boolean('active').notNullable().defaultTo(true);
+    t.timestamp('created_at', { precision: 3 }).notNullable();
   });
 
   await knex.schema.createTable('annotated_copies', (t) => {
@@ -35,6 +46,7 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists('annotated_copies');
+  await knex.schema.dropTableIfExists('platform_seals');
   await knex.schema.alterTable('certificate_types', (t) => {
     t.dropColumn('sharing');
   });

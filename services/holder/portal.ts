@@ -51,6 +51,7 @@ const USES: Record<string, string> = {
   'certificate.download': 'download',
   'certificate.record': 'record',
   'certificate.compare': 'compare',
+  'certificate.fetch': 'fetch',
   'certificate.verify': 'verify',
   'show-code.redeem': 'show-code',
   'grant.expire': 'grant-expired',

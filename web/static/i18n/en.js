@@ -759,6 +759,7 @@ export default {
   'holder.usage.viaGrant': 'under your grant',
   'holder.use.read': 'Read',
   'holder.use.download': 'Downloaded',
+  'holder.use.fetch': 'Fetched (annotated copy)',
   'holder.use.record': 'Fetched the signed record',
   'holder.use.compare': 'Compared',
   'holder.use.verify': 'Verified',

@@ -786,6 +786,7 @@ export default {
   'holder.usage.viaGrant': '依据您的授权',
   'holder.use.read': '查看',
   'holder.use.download': '下载',
+  'holder.use.fetch': '共享获取（加注件）',
   'holder.use.record': '调取签名数据',
   'holder.use.compare': '比对',
   'holder.use.verify': '验证',
