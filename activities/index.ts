@@ -6,6 +6,7 @@ import { renderQueueActivities, sealingActivities } from './sealing';
 import { lifecycleActivities } from './lifecycle';
 import { operationsActivities } from './operations';
 import { grantActivities } from './grants';
+import { accessRequestActivities } from './access-requests';
 
 /** Activities are thin Temporal adapters over the services: they get the same deps. */
 export type ActivityDeps = ServiceDeps;
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...lifecycleActivities(deps),
     ...operationsActivities(deps),
     ...grantActivities(deps),
+    ...accessRequestActivities(deps),
   };
 }
 

@@ -24,6 +24,7 @@ import { sealRoutes, trustRoutes } from './routes/seals';
 import { sealRevocationRoutes, timeRoutes } from './routes/trust';
 import { certificateRoutes } from './routes/certificates';
 import { sharingRoutes } from './routes/sharing';
+import { accessRequestRoutes } from './routes/access-requests';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
 import { revocationRoutes } from './routes/revocations';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   sealRevocationRoutes(v1, deps);
   certificateRoutes(v1, deps);
   sharingRoutes(v1, deps);
+  accessRequestRoutes(v1, deps);
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
   revocationRoutes(v1, deps);

@@ -4,3 +4,4 @@ export { issuanceWorkflow } from './issuance';
 export { expirySweepWorkflow, revocationWorkflow, notifyStatusChangeWorkflow } from './lifecycle';
 export { resendCallbackWorkflow } from './operations';
 export { grantWorkflow } from './grant';
+export { accessRequestWorkflow } from './access-request';
