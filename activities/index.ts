@@ -7,6 +7,7 @@ import { lifecycleActivities } from './lifecycle';
 import { operationsActivities } from './operations';
 import { grantActivities } from './grants';
 import { accessRequestActivities } from './access-requests';
+import { catalogStatusActivities } from './catalog-status';
 
 /** Activities are thin Temporal adapters over the services: they get the same deps. */
 export type ActivityDeps = ServiceDeps;
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...operationsActivities(deps),
     ...grantActivities(deps),
     ...accessRequestActivities(deps),
+    ...catalogStatusActivities(deps),
   };
 }
 

@@ -5,3 +5,4 @@ export { expirySweepWorkflow, revocationWorkflow, notifyStatusChangeWorkflow } f
 export { resendCallbackWorkflow } from './operations';
 export { grantWorkflow } from './grant';
 export { accessRequestWorkflow } from './access-request';
+export { catalogStatusWorkflow } from './catalog-status';

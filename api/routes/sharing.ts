@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
-import { notFound } from '../problem';
+import { HttpProblem, notFound } from '../problem';
+import { departmentCode } from './departments';
+import { departmentsFor } from '../../domain/access';
+import { getStatusPush, pendingStatusPushes } from '../../db/catalog-status';
+import { pushCatalogStatus } from '../../services/sharing/catalog-sync';
+import { OutboundError } from '../../services/outbound';
 import { deny, requirePermission } from '../auth';
 import { numberParam } from './certificates';
 import { matter, reason, until } from './holder';
@@ -118,6 +123,60 @@ export function sharingRoutes(api: ApiRouter, deps: AppDeps) {
       ctx.set('x-annotated-copy-id', copy.id);
       ctx.set('x-annotated-copy-valid-until', copy.validUntil);
       return pdf;
+    },
+  );
+
+  // ---------------------------------------------------------------- catalog status sync
+
+  api.route(
+    {
+      method: 'get',
+      path: '/catalog/status-failed',
+      operationId: 'listCatalogStatusFailures',
+      summary:
+        'Status changes (revocation, expiry, …) the external catalog has not taken yet, after at least one try (for re-push)',
+      tag: 'catalog',
+      auth: 'staff',
+      query: z.object({
+        department: departmentCode.optional(),
+        limit: z.coerce.number().int().min(1).max(500).default(50),
+      }),
+    },
+    async (ctx, { query }) => {
+      requirePermission(ctx, 'catalog.repair', query.department ? { department: query.department } : {});
+      const departments = query.department ? [query.department] : departmentsFor(ctx.state.actor, 'catalog.repair');
+      const items = await pendingStatusPushes(deps.db, { departments, failedOnly: true, limit: query.limit });
+      return { items: items.map(({ id: _id, pushedAt: _p, ...p }) => p) };
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/catalog/status-failed/:number/repush',
+      operationId: 'repushCatalogStatus',
+      summary: "Push a certificate's status change to the catalog again",
+      tag: 'catalog',
+      auth: 'staff',
+      params: numberParam,
+      body: z.object({ status: z.enum(['revoked', 'cancelled', 'withdrawn', 'expired', 'suspended', 'superseded']) }),
+      responses: { 200: 'Pushed', 502: 'The catalog refused or did not answer; the error is recorded' },
+      audit: { category: 'operation', action: 'catalog.repush-status' },
+    },
+    async (ctx, { params, body }) => {
+      ctx.state.auditObject = { type: 'certificate', id: params.number };
+      const pending = await getStatusPush(deps.db, params.number, body.status);
+      if (!pending) throw notFound(`No ${body.status} status change of ${params.number} to push`);
+      ctx.state.auditDepartment = pending.department;
+      requirePermission(ctx, 'catalog.repair', { department: pending.department });
+      try {
+        const outcome = await pushCatalogStatus(deps, params.number, body.status);
+        ctx.state.auditDetail = { status: body.status, attempts: outcome.attempts };
+        return { number: params.number, status: body.status, ...outcome };
+      } catch (err) {
+        if (err instanceof OutboundError) throw new HttpProblem(502, 'Bad Gateway', err.message);
+        throw err;
+      }
     },
   );
 }

@@ -97,9 +97,29 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('created_at', { precision: 3 }).notNullable();
     t.index(['department', 'type_code', 'requester_department']);
   });
+
+  /**
+   * Status changes to push to the external catalog (CATALOG_URL): revocation, expiry, and the
+   * lifecycle issue's suspension and supersession — so the central catalog never keeps saying
+   * "valid". pushed_at null with attempts > 0 is a failure a sealing officer sees and re-pushes.
+   */
+  await knex.schema.createTable('catalog_status_pushes', (t) => {
+    t.increments('id').primary();
+    t.string('certificate_number', 40).notNullable();
+    t.string('department', 40).notNullable();
+    t.string('status', 16).notNullable();
+    t.integer('attempts').notNullable().defaultTo(0);
+    t.string('last_error', 500).nullable();
+    t.timestamp('last_attempt_at', { precision: 3 }).nullable();
+    t.timestamp('pushed_at', { precision: 3 }).nullable();
+    t.timestamp('created_at', { precision: 3 }).notNullable();
+    t.unique(['certificate_number', 'status']);
+    t.index(['pushed_at', 'department']);
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists('catalog_status_pushes');
   await knex.schema.dropTableIfExists('sharing_rules');
   await knex.schema.dropTableIfExists('access_requests');
   await knex.schema.dropTableIfExists('annotated_copies');
