@@ -16,8 +16,8 @@ import { createApplication, issue, type NewApplication } from '../integration/se
  * `market` issues; `health` asks and fetches.
  */
 export interface SharingHarness extends IssuanceHarness {
-  /** Issues a certificate of market (BL by default) through the sealing steps; returns its number. */
-  issue(a?: NewApplication): Promise<string>;
+  /** Issues a certificate (market's BL by default) through the sealing steps; returns its number. */
+  issue(a?: NewApplication & { department?: string }): Promise<string>;
   setSharing(typeCode: string, sharing: SharingCondition): Promise<void>;
   apiClient(department: string, scopes: ApiScope[]): Promise<{ key: string; id: string }>;
 }
@@ -29,8 +29,10 @@ export async function sharingHarness(kind: DbKind = 'sqlite'): Promise<SharingHa
   const acts = sealingActivities(h.deps);
   const render = renderQueueActivities({ ...h.deps, converter });
   return Object.assign(h, {
-    async issue(a: NewApplication = {}) {
-      return (await issue({ acts, render }, await createApplication(h.t.db, h.deps.masterKey, a))).number;
+    async issue(a: NewApplication & { department?: string } = {}) {
+      const id = await createApplication(h.t.db, h.deps.masterKey, a);
+      if (a.department) await h.t.db('applications').where({ id }).update({ department: a.department });
+      return (await issue({ acts, render }, id)).number;
     },
     async setSharing(typeCode: string, sharing: SharingCondition) {
       await setTypeSharing(h.t.db, typeCode, sharing);
