@@ -73,8 +73,11 @@ describe('sharing through the web pages in Chromium', function () {
 
   it('market asks, health approves in its requests, market downloads the annotated copy', async () => {
     const market = await as('market-handler');
-    await market.page.getByRole('link', { name: '共享用证' }).click();
-    await market.page.getByLabel('证照编号').fill(number);
+    // The search by holder shows the health certificate as needing a request, and leads to it.
+    await market.page.goto(`/certificates?holderId=91350100M000100Y43&reason=${encodeURIComponent('核验卫生许可')}`);
+    await market.page.getByRole('link', { name: '需申请用证' }).click();
+    await market.page.waitForURL((u) => u.pathname === '/sharing');
+    assert.equal(await market.page.getByLabel('证照编号').inputValue(), number);
     await market.page.getByLabel('用证事项').fill('食品经营许可核发');
     await market.page.getByLabel('用证事由').fill('核验卫生许可');
     const until = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
