@@ -121,3 +121,55 @@ export async function listPlatformSealCertificates(db: Db): Promise<string[]> {
   const rows = (await db('platform_seals').select('certificate_pem')) as { certificate_pem: string }[];
   return rows.map((r) => r.certificate_pem);
 }
+
+// ------------------------------------------------------------------ grants between departments
+
+export interface DepartmentGrant {
+  id: string;
+  certificateNumber: string;
+  typeCode: string;
+  /** The issuing department and the department granted. */
+  issuer: string;
+  department: string;
+  apiClientId: string | null;
+  matter: string;
+  validUntil: string;
+  status: string;
+  grantedBy: string;
+  createdAt: string;
+}
+
+/**
+ * Grants (the holders' and those approved access requests made) received by these departments,
+ * or issued on certificates of these departments (docs/sharing.md).
+ */
+export async function listDepartmentGrants(
+  db: Db,
+  f: { box: 'received' | 'issued'; departments: string[]; limit: number },
+): Promise<DepartmentGrant[]> {
+  if (f.departments.length === 0) return [];
+  const q = db('holder_grants as g')
+    .join('certificates as c', 'c.number', 'g.certificate_number')
+    .select('g.*', 'c.type_code', 'c.department as issuer')
+    .orderBy('g.created_at', 'desc')
+    .limit(f.limit);
+  q.whereIn(f.box === 'received' ? 'g.department' : 'c.department', f.departments);
+  const rows = (await q) as Record<string, unknown>[];
+  return rows.map((r) => ({
+    id: r.id as string,
+    certificateNumber: r.certificate_number as string,
+    typeCode: r.type_code as string,
+    issuer: r.issuer as string,
+    department: r.department as string,
+    apiClientId: (r.api_client_id as string | null) ?? null,
+    matter: r.matter as string,
+    validUntil: toIso(r.valid_until as Date),
+    // A grant past its end counts as expired even before its timer fired (domain/sharing.ts).
+    status:
+      r.status === 'active' && toIso(r.valid_until as Date) <= new Date().toISOString()
+        ? 'expired'
+        : (r.status as string),
+    grantedBy: r.granted_by as string,
+    createdAt: toIso(r.created_at as Date),
+  }));
+}

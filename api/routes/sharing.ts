@@ -14,7 +14,8 @@ import { getCertificateCached } from '../../db/certificate-cache';
 import { fetchAccess } from '../../services/sharing/policy';
 import { makeAnnotatedCopy } from '../../services/sharing/fetch';
 import { typeCodeSchema } from '../../domain/certificate-type';
-import { SHARING_LABELS, sharingConditionSchema } from '../../domain/sharing';
+import { fetchingDepartments, SHARING_LABELS, sharingConditionSchema } from '../../domain/sharing';
+import { listDepartmentGrants } from '../../db/sharing';
 import { getType, setTypeSharing } from '../../db/certificate-types';
 
 const SharingSetting = z.object({
@@ -177,6 +178,40 @@ export function sharingRoutes(api: ApiRouter, deps: AppDeps) {
         if (err instanceof OutboundError) throw new HttpProblem(502, 'Bad Gateway', err.message);
         throw err;
       }
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/sharing/grants',
+      operationId: 'listDepartmentGrants',
+      scopes: ['certificates:fetch'],
+      summary:
+        "Grants between departments: `received` — to the caller's departments (the holders' and approved access requests'); `issued` — on certificates of the caller's departments",
+      tag: 'sharing',
+      query: z.object({
+        box: z.enum(['received', 'issued']).default('received'),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+      }),
+    },
+    async (ctx, { query }) => {
+      const actor = ctx.state.actor;
+      const departments =
+        query.box === 'received'
+          ? fetchingDepartments(actor)
+          : actor.kind === 'user'
+            ? [
+                ...new Set(
+                  actor.roles
+                    .filter((r) => ['handler', 'department-admin'].includes(r.role) && r.department)
+                    .map((r) => r.department!),
+                ),
+              ]
+            : actor.kind === 'api-client'
+              ? [actor.department]
+              : [];
+      return { items: await listDepartmentGrants(deps.db, { box: query.box, departments, limit: query.limit }) };
     },
   );
 }

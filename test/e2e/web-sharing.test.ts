@@ -104,6 +104,9 @@ describe('sharing through the web pages in Chromium', function () {
     const copies = await h.t.db('annotated_copies').where({ certificate_number: number, department: 'market' });
     assert.equal(copies.length, 1);
     assert.equal(copies[0].copy_sha256, (await import('node:crypto')).createHash('sha256').update(pdf).digest('hex'));
+    await market.page.reload();
+    await market.page.getByRole('heading', { name: '本部门获得的用证授权' }).waitFor();
+    assert.ok(await market.page.getByRole('cell', { name: 'health', exact: true }).count());
     await screenshot(market.page, 'sharing-sent');
     await market.done();
   });

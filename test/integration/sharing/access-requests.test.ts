@@ -288,6 +288,33 @@ describe('access requests', function () {
     }
   });
 
+  it('lists grants received by the asking department and issued on the issuing one', async () => {
+    type Grant = { certificateNumber: string; department: string; issuer: string; status: string };
+    const received = await json<{ items: Grant[] }>(
+      await h.app.fetch('/api/v1/sharing/grants?box=received', { token: healthHandler }),
+      200,
+    );
+    assert.ok(received.items.length >= 4);
+    assert.ok(received.items.every((g) => g.department === 'health' && g.issuer === 'market'));
+    assert.ok(
+      received.items.some((g) => g.status === 'expired'),
+      'the first, ended by its timer',
+    );
+    const issued = await json<{ items: Grant[] }>(
+      await h.app.fetch('/api/v1/sharing/grants?box=issued', { token: marketHandler }),
+      200,
+    );
+    assert.deepEqual(
+      issued.items.map((g) => g.certificateNumber).sort(),
+      received.items.map((g) => g.certificateNumber).sort(),
+    );
+    const none = await json<{ items: Grant[] }>(
+      await h.app.fetch('/api/v1/sharing/grants?box=issued', { token: healthHandler }),
+      200,
+    );
+    assert.equal(none.items.length, 0);
+  });
+
   it('audits every step', async () => {
     const actions = new Set(
       ((await h.t.db('audit_log').select('action')) as { action: string }[]).map((a) => a.action),

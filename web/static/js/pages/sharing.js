@@ -24,10 +24,25 @@ export async function render(main, { query, navigate }) {
   const messages = messageArea();
   if (query.get('done')) messages.show('success', t(`sharing.done.${query.get('done')}`));
   const reload = (done) => navigate(`/sharing?done=${done}`, { replace: true });
-  const [received, sent] = await Promise.all([
+  const [received, sent, grantsIn, grantsOut] = await Promise.all([
     api('/access-requests', { query: { box: 'received' } }).then(itemsOf),
     api('/access-requests', { query: { box: 'sent' } }).then(itemsOf),
+    api('/sharing/grants', { query: { box: 'received' } }).then(itemsOf),
+    api('/sharing/grants', { query: { box: 'issued' } }).then(itemsOf),
   ]);
+  const grantsTable = (rows, emptyText, other) =>
+    table(
+      [
+        { label: t('sharing.certificate'), cell: (g) => g.certificateNumber },
+        { label: other === 'issuer' ? t('sharing.to') : t('sharing.from'), cell: (g) => g[other] },
+        { label: t('sharing.matter'), cell: (g) => g.matter },
+        { label: t('sharing.validUntil'), cell: (g) => formatDateTime(g.validUntil) },
+        { label: t('sharing.statusLabel'), cell: (g) => tOr(`sharing.grant.${g.status}`, g.status) },
+        { label: t('sharing.grantedBy'), cell: (g) => g.grantedBy },
+      ],
+      rows,
+      { empty: emptyText },
+    );
   const status = (r) =>
     h('span', { class: `badge badge-request-${r.status}` }, tOr(`sharing.status.${r.status}`, r.status));
   const what = (r) => r.certificateNumber || `${r.typeCode}（${t('sharing.allOfHolder')}）`;
@@ -149,5 +164,7 @@ export async function render(main, { query, navigate }) {
       ),
     ),
     section(t('sharing.new'), form),
+    section(t('sharing.grantsReceived'), grantsTable(grantsIn, t('sharing.noGrants'), 'issuer')),
+    section(t('sharing.grantsIssued'), grantsTable(grantsOut, t('sharing.noGrants'), 'department')),
   );
 }
