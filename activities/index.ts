@@ -9,6 +9,8 @@ import { grantActivities } from './grants';
 import { holderRequestActivities } from './holder-requests';
 import { suspensionActivities } from './suspension';
 import { importActivities } from './imports';
+import { accessRequestActivities } from './access-requests';
+import { catalogStatusActivities } from './catalog-status';
 
 /** Activities are thin Temporal adapters over the services: they get the same deps. */
 export type ActivityDeps = ServiceDeps;
@@ -24,6 +26,8 @@ export function createActivities(deps: ActivityDeps) {
     ...holderRequestActivities(deps),
     ...suspensionActivities(deps),
     ...importActivities(deps),
+    ...accessRequestActivities(deps),
+    ...catalogStatusActivities(deps),
   };
 }
 

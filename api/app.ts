@@ -25,6 +25,8 @@ import { certificateTypeProblemRoutes } from './routes/certificate-type-problems
 import { sealRoutes, trustRoutes } from './routes/seals';
 import { sealRevocationRoutes, timeRoutes } from './routes/trust';
 import { certificateRoutes } from './routes/certificates';
+import { sharingRoutes } from './routes/sharing';
+import { accessRequestRoutes } from './routes/access-requests';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
 import { revocationRoutes } from './routes/revocations';
@@ -90,6 +92,8 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   sealRoutes(v1, deps);
   sealRevocationRoutes(v1, deps);
   certificateRoutes(v1, deps);
+  sharingRoutes(v1, deps);
+  accessRequestRoutes(v1, deps);
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
   revocationRoutes(v1, deps);

@@ -162,7 +162,8 @@ export function openApiDocument(routers: ApiRouter[], info: { title: string; ver
           description:
             'Business systems: `Authorization: ApiKey <id>.<secret>` (the key shown once by `POST /api/v1/api-clients`). ' +
             'The scopes an operation needs are listed in its security requirement: ' +
-            'applications:write, applications:read, certificates:read, certificates:verify, certificates:compare, certificates:import, ' +
+            'applications:write, applications:read, certificates:read, certificates:verify, certificates:compare, ' +
+            'certificates:fetch, certificates:import, ' +
             'operations:ping.',
         },
       },
@@ -213,6 +214,10 @@ const TAGS = [
   { name: 'issuance', description: 'Submit and follow applications (docs/issuance.md)' },
   { name: 'certificates', description: 'Issued certificates: detail, PDF, signed record, compare' },
   { name: 'verification', description: 'Public verification of a certificate or a PDF' },
+  {
+    name: 'sharing',
+    description: 'Sharing between departments: sharing conditions, fetch of annotated copies (docs/sharing.md)',
+  },
   { name: 'callbacks', description: 'The key that signs callbacks (see `webhooks`)' },
   { name: 'health', description: 'Probes and this document' },
   { name: 'trust', description: "Public trust anchors: the platform root and the departments' signing certificates" },

@@ -1,6 +1,7 @@
 import type { Db } from './knex';
 import { toIso } from './knex';
 import type { CertificateTypeDefinition, CertificateTypeVersion } from '../domain/certificate-type';
+import type { SharingCondition } from '../domain/sharing';
 
 /**
  * Certificate types and their versions. A version row is written once and never
@@ -17,6 +18,8 @@ export interface CertificateTypeSummary {
   status: TypeStatus;
   latestVersion: number;
   publishedVersion: number | null;
+  /** Sharing between departments (docs/sharing.md): a property of the type, not of a version. */
+  sharing: SharingCondition;
   updatedAt: string;
 }
 
@@ -33,6 +36,7 @@ function toSummary(r: Record<string, unknown>): CertificateTypeSummary {
     status: r.status as TypeStatus,
     latestVersion: Number(r.latest_version),
     publishedVersion: r.published_version === null ? null : Number(r.published_version),
+    sharing: (r.sharing as SharingCondition | undefined) ?? 'conditional',
     updatedAt: toIso(r.updated_at),
   };
 }
@@ -176,4 +180,20 @@ export async function listCurrentTypeVersions(db: Db): Promise<(CertificateTypeV
     templateSha256: r.template_sha256 ?? null,
     published: r.published_version !== null && Number(r.published_version) === Number(r.version),
   }));
+/** The type's sharing condition (docs/sharing.md); false when there is no such type. */
+export async function setTypeSharing(db: Db, code: string, sharing: SharingCondition): Promise<boolean> {
+  const changed = await db('certificate_types').where({ code }).update({ sharing, updated_at: new Date() });
+  return changed === 1;
+}
+
+/** Sharing conditions of the given types, for catalog entries. */
+export async function sharingOfTypes(db: Db, codes: string[]): Promise<Map<string, SharingCondition>> {
+  if (codes.length === 0) return new Map();
+  const rows = (await db('certificate_types')
+    .whereIn('code', [...new Set(codes)])
+    .select('code', 'sharing')) as {
+    code: string;
+    sharing: SharingCondition;
+  }[];
+  return new Map(rows.map((r) => [r.code, r.sharing]));
 }

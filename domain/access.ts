@@ -62,6 +62,8 @@ export const API_SCOPES = [
   'certificates:verify',
   'certificates:compare',
   'certificates:import',
+  // Fetch (获取) an annotated copy of another department's certificate (docs/sharing.md).
+  'certificates:fetch',
   'operations:ping',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
@@ -111,6 +113,7 @@ export type Action =
   | 'stats.read'
   | 'certificate.compare'
   | 'certificate.import'
+  | 'certificate.fetch'
   | 'operations.ping';
 
 /** The department an object belongs to; undefined for platform-level objects. */
@@ -155,6 +158,9 @@ const GRANTS: Record<Action, readonly Role[]> = {
   // Registering certificates issued before certflow (docs/import.md): the department's admin, or its
   // business system with the scope certificates:import.
   'certificate.import': ['department-admin'],
+  // Fetch (获取) an annotated copy of another department's certificate; whether this one may be
+  // fetched is services/sharing/policy.ts's decision (docs/sharing.md).
+  'certificate.fetch': ['handler'],
   // Pings start a workflow: any staff member may check a deployment, a business system only with its scope.
   'operations.ping': ['department-admin', 'filler', 'reviewer', 'sealing-officer', 'handler', 'audit-admin'],
 };
@@ -167,6 +173,7 @@ const SCOPE_GRANTS: Partial<Record<Action, ApiScope>> = {
   'certificate.read': 'certificates:read',
   'certificate.compare': 'certificates:compare',
   'certificate.import': 'certificates:import',
+  'certificate.fetch': 'certificates:fetch',
   'operations.ping': 'operations:ping',
 };
 

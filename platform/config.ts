@@ -139,6 +139,12 @@ const envSchema = z.object({
     .max(24 * 60)
     .default(60),
   EXPIRY_REMINDER_DAYS: z.coerce.number().int().min(0).max(365).default(30),
+  /** Access requests between departments (docs/sharing.md): hours until overdue and escalated. */
+  ACCESS_REQUEST_DEADLINE_HOURS: z.coerce
+    .number()
+    .min(0.0001)
+    .max(24 * 365)
+    .default(72),
   AUDIT_ANCHOR_SECONDS: z.coerce
     .number()
     .int()
@@ -281,6 +287,8 @@ export interface Config {
   trust: { tsaUrl: string | undefined };
   /** The expiry sweep runs this often; reminders go out this many days before validity ends. */
   expiry: { sweepMinutes: number; reminderDays: number };
+  /** Sharing between departments: an access request not decided in this many hours is overdue and escalated. */
+  sharing: { requestDeadlineHours: number };
   /**
    * Signed checkpoints of the audit chain's head (db/audit-anchors.ts): appended to files under
    * anchorsDir (DATA_DIR/audit-anchors) every anchorEverySeconds when there are new entries.
@@ -506,6 +514,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxFailuresPerCertificate: e.COMPARE_MAX_FAILURES_PER_CERTIFICATE,
     },
     expiry: { sweepMinutes: e.EXPIRY_SWEEP_MINUTES, reminderDays: e.EXPIRY_REMINDER_DAYS },
+    sharing: { requestDeadlineHours: e.ACCESS_REQUEST_DEADLINE_HOURS },
     metrics: { port: e.METRICS_PORT, temporalPort: e.TEMPORAL_METRICS_PORT },
     shutdownGraceSeconds: e.WORKER_SHUTDOWN_GRACE_SECONDS,
     audit: { anchorsDir: path.join(dataDir, 'audit-anchors'), anchorEverySeconds: e.AUDIT_ANCHOR_SECONDS },

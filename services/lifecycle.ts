@@ -6,6 +6,7 @@ import { getApplication } from '../db/applications';
 import { invalidateCertificate } from '../db/certificate-cache';
 import { notifyStatus, relayExpiryReminders } from './callbacks';
 import { relayHolderReminders } from './holder/notify';
+import { recordCatalogStatusChange } from './sharing/catalog-sync';
 import type { ActorRef } from '../domain/issuance';
 import { setCredentialStatus } from './credentials/issue';
 
@@ -23,6 +24,8 @@ export function lifecycleSteps({ db, cache, config, masterKey }: ServiceDeps) {
     async expireCertificates(input: { asOf: string; limit: number }): Promise<number> {
       const numbers = await expireBatch(db, input.asOf, input.limit);
       if (numbers.length === 0) return 0;
+      // For the external catalog (services/sharing/catalog-sync.ts); the sweep relays them.
+      await recordCatalogStatusChange(db, numbers, 'expired');
       await invalidateCertificate(cache, ...numbers);
       await appendAudit(
         db,
@@ -74,6 +77,9 @@ export function lifecycleSteps({ db, cache, config, masterKey }: ServiceDeps) {
       // The credential status list too (docs/trust.md); also on a retry that finds it already ended.
       await setCredentialStatus({ db }, input.number, 'revocation', true);
       await invalidateCertificate(cache, input.number);
+      // Also on a retry after the change: the catalog must hear of it (services/sharing/catalog-sync.ts).
+      if (result.changed || result.previous === input.status)
+        await recordCatalogStatusChange(db, [input.number], input.status);
       if (result.changed) {
         const cert = (await getCertificate(db, input.number))!;
         const app = await getApplication(db, cert.applicationId);

@@ -42,6 +42,9 @@ export const CHECKS = {
   pdfHash: { title: '文件摘要', titleEn: 'Document hash matches the record' },
   record: { title: '证照记录', titleEn: 'Record matches the registry' },
   status: { title: '证照状态', titleEn: 'Status now' },
+  // An annotated copy (加注件, docs/sharing.md): services/sharing/verify-copy.ts.
+  copySignature: { title: '加注件签章', titleEn: "Annotated copy intact and signed by the platform's seal" },
+  copyValidity: { title: '加注件有效期', titleEn: 'Annotated copy within its validity' },
 } as const;
 export type CheckId = keyof typeof CHECKS;
 export type CheckStatus = 'passed' | 'failed' | 'indeterminate';
@@ -82,7 +85,22 @@ export interface VerificationReport {
   input: 'pdf' | 'record' | 'number';
   checks: VerificationCheck[];
   certificate: CertificateSummary | null;
+  /** When the PDF is an annotated copy (加注件): what its annotation says (services/sharing/verify-copy.ts). */
+  annotatedCopy?: AnnotatedCopySummary;
   checkedAt: string;
+}
+
+export interface AnnotatedCopySummary {
+  id: string;
+  certificateNumber: string;
+  matter: string;
+  /** The department that fetched it, and its business system when one did. */
+  department: string;
+  apiClientId: string | null;
+  fetchedAt: string;
+  validUntil: string;
+  /** expired: past its validity — the certificate itself may well still be valid. */
+  state: 'valid' | 'expired';
 }
 
 export interface VerifyDeps {

@@ -26,6 +26,7 @@ const PAGE_ROOTS = new Set([
   'certificates',
   'verify',
   'audit',
+  'sharing',
 ]);
 
 const TYPES: Record<string, string> = {

@@ -7,3 +7,5 @@ export { grantWorkflow } from './grant';
 export { holderRequestWorkflow } from './holder-request';
 export { suspensionWorkflow } from './suspension';
 export { certificateImportWorkflow } from './imports';
+export { accessRequestWorkflow } from './access-request';
+export { catalogStatusWorkflow } from './catalog-status';

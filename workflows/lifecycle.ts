@@ -11,6 +11,7 @@ import type { Activities } from '../activities';
 import type { ActorRef } from '../domain/issuance';
 import { addDays, chinaDate } from '../domain/calendar';
 import { statusNoticeRunText } from '../domain/operations';
+import { catalogStatusWorkflow } from './catalog-status';
 
 /**
  * Expiry, reminders and revocation (docs/issuance.md, "After issue"): short, idempotent steps,
@@ -77,6 +78,13 @@ export async function expirySweepWorkflow(
     reminded += n;
     if (n < batchSize) break;
   }
+  if (patched('catalog-status-sync')) {
+    // Expired certificates, and status pushes earlier runs could not deliver, to the external catalog.
+    for (;;) {
+      const r = await lifecycle.relayCatalogStatuses({ limit: batchSize, giveUpAfter: 10 });
+      if (r.attempted < batchSize) break;
+    }
+  }
   if (patched('expiry-reminder-callbacks')) {
     // Runs started before reminders were sent only recorded them; these send them through the outbox.
     for (;;) {
@@ -122,6 +130,15 @@ export async function revocationWorkflow(input: RevocationInput) {
       ...statusNoticeRunText({ number: input.number, event: input.status }),
       workflowId: `notify-${input.status}-${input.number}`,
       args: [{ number: input.number, event: input.status }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      taskQueue: workflowInfo().taskQueue,
+    });
+  }
+  if (result && (result.changed || result.previous === input.status) && patched('catalog-status-sync')) {
+    // The external catalog hears of it too (docs/sharing.md), in a run that outlives this one.
+    await startChild(catalogStatusWorkflow, {
+      workflowId: `catalog-status-${input.status}-${input.number}`,
+      args: [{ number: input.number, status: input.status }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       taskQueue: workflowInfo().taskQueue,
     });

@@ -18,6 +18,8 @@ import {
 } from '../../db/catalog';
 import { createHolderCrypto } from '../../platform/holder-crypto';
 import { CatalogPage, Statistics } from '../schemas/work';
+import { sharingOfTypes } from '../../db/certificate-types';
+import { SHARING_LABELS, type SharingCondition } from '../../domain/sharing';
 
 /**
  * The catalog search (GET /certificates) and statistics (GET /stats). Registered from
@@ -96,7 +98,7 @@ const statsQuery = z
 export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
   const holders = createHolderCrypto(deps.masterKey);
 
-  function entry(r: CatalogRow, readable: boolean) {
+  function entry(r: CatalogRow, readable: boolean, sharing: SharingCondition) {
     const base = {
       number: r.number,
       identifier: r.identifier,
@@ -108,6 +110,8 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
       status: r.status,
       statusCode: CERTIFICATE_STATUS_CODES[r.status],
       access: readable ? ('read' as const) : ('catalog-only' as const),
+      // Whether other departments may fetch it, and on what condition (docs/sharing.md).
+      sharing: { condition: sharing, ...SHARING_LABELS[sharing] },
     };
     if (!readable) return { ...base, holder: { kind: r.holderKind, codeType: r.holderCodeType } };
     return {
@@ -164,7 +168,11 @@ export function catalogRoutes(api: ApiRouter, deps: AppDeps) {
         limit: query.limit,
       });
       const mayRead = (d: string) => readable === null || readable.includes(d);
-      const items = page.items.map((r) => entry(r, mayRead(r.department)));
+      const sharing = await sharingOfTypes(
+        deps.db,
+        page.items.map((r) => r.typeCode),
+      );
+      const items = page.items.map((r) => entry(r, mayRead(r.department), sharing.get(r.typeCode) ?? 'conditional'));
       const { holderId, cursor, reason, ...filters } = query;
       ctx.state.auditDetail = {
         reason: reason ?? null,

@@ -41,11 +41,11 @@ import { CertificateRecord } from '../schemas/work';
 type HolderActor = Extract<Actor, { kind: 'holder' }>;
 const holderOf = (ctx: Context) => ctx.state.actor as HolderActor;
 
-const matter = z.string({ error: 'matter must be a string' }).trim().min(1, 'matter is required').max(200);
-const reason = z.string({ error: 'reason must be a string' }).trim().min(1, 'reason is required').max(200);
+export const matter = z.string({ error: 'matter must be a string' }).trim().min(1, 'matter is required').max(200);
+export const reason = z.string({ error: 'reason must be a string' }).trim().min(1, 'reason is required').max(200);
 
 /** A date (the grant lasts through that day, China time) or an exact ISO time. */
-const until = z.string().transform((value, ctx) => {
+export const until = z.string().transform((value, ctx) => {
   const iso = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T23:59:59.999+08:00` : value;
   const t = Date.parse(iso);
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) {

@@ -10,7 +10,8 @@ import { readRawBody } from '../raw-body';
 import { authorize, describeActor } from '../../domain/access';
 import { CERTIFICATE_NUMBER_PATTERN, parseCertificateNumber } from '../../domain/certificate-number';
 import { getCertificateCached } from '../../db/certificate-cache';
-import { statusNow, verifyCertificate, type VerifyInput } from '../../services/verify';
+import { statusNow, type VerifyInput } from '../../services/verify';
+import { verifyDocument } from '../../services/sharing/verify-copy';
 import { chinaDate } from '../../domain/calendar';
 import { compareCertificateFields } from '../../services/compare';
 import { ComparisonResult, VerificationReport } from '../schemas/work';
@@ -93,7 +94,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
     try {
       const actor = ctx.state.actor;
       const readsDepartment = (department: string) => authorize(actor, 'certificate.read', { department }).allowed;
-      const report = await verifyCertificate(deps, input, { readsDepartment });
+      const report = await verifyDocument(deps, input, { readsDepartment });
       const id = report.certificate?.number ?? number;
       await recordAudit(ctx, {
         category: 'verification',
@@ -104,6 +105,7 @@ export function verifyRoutes(api: ApiRouter, deps: AppDeps) {
         detail: {
           input: report.input,
           verdict: report.verdict,
+          ...(report.annotatedCopy ? { annotatedCopy: report.annotatedCopy.id } : {}),
           failed: report.checks.filter((c) => c.status === 'failed').map((c) => c.id),
           indeterminate: report.checks.filter((c) => c.status === 'indeterminate').map((c) => c.id),
         },

@@ -15,6 +15,7 @@ import * as m014 from './014_holder_portal';
 import * as m015 from './015_metrics_indexes';
 import * as m016 from './016_holder_requests';
 import * as m017 from './017_credential_status';
+import * as m018 from './018_sharing';
 import * as m019 from './019_certificate_changes';
 import * as m020 from './020_imports';
 
@@ -39,6 +40,7 @@ const migrations: Record<string, Knex.Migration> = {
   '015_metrics_indexes': m015,
   '016_holder_requests': m016,
   '017_credential_status': m017,
+  '018_sharing': m018,
   '019_certificate_changes': m019,
   '020_imports': m020,
 };

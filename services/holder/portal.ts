@@ -60,6 +60,7 @@ const USES: Record<string, string> = {
   'certificate.record': 'record',
   'certificate.credential': 'credential',
   'certificate.compare': 'compare',
+  'certificate.fetch': 'fetch',
   'certificate.verify': 'verify',
   'show-code.redeem': 'show-code',
   'grant.expire': 'grant-expired',

@@ -13,7 +13,7 @@ export interface DssContents {
   crlsDer: Buffer[];
 }
 
-interface Trailer {
+export interface Trailer {
   root: number;
   rootGeneration: number;
   size: number;
@@ -21,7 +21,7 @@ interface Trailer {
   id?: string;
 }
 
-function lastTrailer(text: string): Trailer {
+export function lastTrailer(text: string): Trailer {
   const sx = /startxref\s+(\d+)\s+%%EOF\s*$/.exec(text);
   if (!sx) throw new Error('the PDF has no startxref at its end');
   const at = text.lastIndexOf('trailer');
@@ -40,7 +40,7 @@ function lastTrailer(text: string): Trailer {
 }
 
 /** The body (between `obj` and `endobj`) of the latest definition of object `n` in `text`. */
-function latestObject(text: string, n: number, gen: number): string | undefined {
+export function latestObject(text: string, n: number, gen: number): string | undefined {
   const re = new RegExp(`(?:^|[\\s>])${n}\\s+${gen}\\s+obj\\b([\\s\\S]*?)endobj`, 'g');
   let body: string | undefined;
   for (let m = re.exec(text); m; m = re.exec(text)) body = m[1];

@@ -19,6 +19,7 @@ export async function identities(h: IssuanceHarness): Promise<Identity[]> {
     'certificates:read',
     'certificates:compare',
     'certificates:import',
+    'certificates:fetch',
     'operations:ping',
   ];
   const client = await json<{ apiKey: string }>(

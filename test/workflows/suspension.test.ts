@@ -6,6 +6,7 @@ import { suspensionWorkflow } from '../../workflows/suspension';
 import { chinaDate } from '../../domain/calendar';
 import { listOutboxMessages } from '../../db/outbox';
 import { getStatusEntry } from '../../db/credentials';
+import { getStatusPush } from '../../db/catalog-status';
 
 /**
  * Issue 16, item 2 (docs/lifecycle.md): suspension by the issuing department's admin, verify
@@ -104,6 +105,8 @@ describe('suspension and reinstatement', function () {
       [(await getStatusEntry(h.t.db, number))?.suspended, (await getStatusEntry(h.t.db, number))?.revoked],
       [true, false],
     );
+    // And the external catalog is to hear of it (docs/sharing.md, catalog status sync).
+    assert.ok(await getStatusPush(h.t.db, number, 'suspended'), 'a catalog push of the suspension is recorded');
 
     // Reinstated by hand before the end date; the timer then has nothing left to do.
     const reinstate = `/api/v1/certificates/${number}/reinstate`;
@@ -116,6 +119,7 @@ describe('suspension and reinstatement', function () {
     assert.equal((await verify(number)).verdict, 'valid');
     assert.equal((await h.app.fetch(reinstate, { token: admin, json: { reason: '再次恢复' } })).status, 409);
     assert.equal((await getStatusEntry(h.t.db, number))?.suspended, false, 'the suspension bit is cleared');
+    assert.ok(await getStatusPush(h.t.db, number, 'valid'), 'a catalog push of the reinstatement is recorded');
     const audit = await h.t
       .db('audit_log')
       .where({ object_id: number })

@@ -34,6 +34,7 @@ const ROUTES = [
   { path: '/certificates', page: 'certificates' },
   { path: '/certificates/:number', page: 'certificate' },
   { path: '/audit', page: 'audit' },
+  { path: '/sharing', page: 'sharing' },
   { path: '/verify', page: 'verify', public: true },
   { path: '/verify/:number', page: 'verify', public: true },
 ];
@@ -45,6 +46,7 @@ export const NAV = [
   { href: '/applications/new', key: 'nav.newApplication', show: () => hasAnyRole(['filler']) },
   { href: '/applications', key: 'nav.myApplications', show: () => hasAnyRole(['filler']) },
   { href: '/certificates', key: 'nav.certificates', show: () => hasAnyRole(READING_CERTS) },
+  { href: '/sharing', key: 'nav.sharing', show: () => hasAnyRole(['handler']) },
   { href: '/admin/types', key: 'nav.types', show: () => hasAnyRole(['department-admin']) },
   { href: '/admin/staff', key: 'nav.staff', show: () => hasAnyRole(['department-admin']) || isPlatformAdmin() },
   { href: '/admin/seals', key: 'nav.seals', show: () => hasAnyRole(['department-admin']) },

@@ -12,6 +12,19 @@ const FILTERS = ['holderId', 'typeCode', 'department', 'region', 'status', 'issu
  * Certificate search for handlers and admins (GET /certificates?holderId=&typeCode=&…),
  * and a direct look-up by number. Filters live in the URL.
  */
+/**
+ * For another department's certificate: may it be fetched at once (无条件共享), after an access
+ * request (有条件共享; a live grant also lets it be fetched), or never (docs/sharing.md)?
+ */
+function sharingMark(x) {
+  const condition = x.sharing?.condition;
+  if (condition === 'unconditional') return h('span', { class: 'badge badge-fetch-now' }, t('certs.fetchNow'));
+  if (condition === 'conditional')
+    return h('a', { href: `/sharing?number=${encodeURIComponent(x.number)}`, class: 'badge' }, t('certs.needsRequest'));
+  if (condition === 'not-shared') return h('span', { class: 'badge' }, t('certs.notShared'));
+  return null;
+}
+
 export async function render(main, { query, navigate }) {
   const messages = messageArea();
   const number = h('input', { type: 'text', class: 'mono', spellcheck: 'false', autocomplete: 'off' });
@@ -143,6 +156,7 @@ export async function render(main, { query, navigate }) {
                     null,
                     h('span', { class: 'mono' }, x.number),
                     h('span', { class: 'badge', title: t('certs.catalogOnlyHint') }, t('certs.catalogOnly')),
+                    sharingMark(x),
                   )
                 : h('a', { href: `/certificates/${encodeURIComponent(x.number)}`, class: 'mono' }, x.number),
           },
