@@ -180,6 +180,8 @@ export async function listCurrentTypeVersions(db: Db): Promise<(CertificateTypeV
     templateSha256: r.template_sha256 ?? null,
     published: r.published_version !== null && Number(r.published_version) === Number(r.version),
   }));
+}
+
 /** The type's sharing condition (docs/sharing.md); false when there is no such type. */
 export async function setTypeSharing(db: Db, code: string, sharing: SharingCondition): Promise<boolean> {
   const changed = await db('certificate_types').where({ code }).update({ sharing, updated_at: new Date() });
