@@ -25,6 +25,8 @@ import { sealRevocationRoutes, timeRoutes } from './routes/trust';
 import { certificateRoutes } from './routes/certificates';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
+import { taskActionRoutes } from './routes/task-actions';
+import { delegationRoutes } from './routes/delegations';
 import { revocationRoutes } from './routes/revocations';
 import { operationRoutes } from './routes/operations';
 import { verifyRoutes } from './routes/verify';
@@ -84,6 +86,8 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   certificateRoutes(v1, deps);
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
+  taskActionRoutes(v1, deps);
+  delegationRoutes(v1, deps);
   revocationRoutes(v1, deps);
   operationRoutes(v1, deps);
   verifyRoutes(v1, deps);

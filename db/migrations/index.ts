@@ -15,6 +15,7 @@ import * as m014 from './014_holder_portal';
 import * as m015 from './015_metrics_indexes';
 import * as m016 from './016_holder_requests';
 import * as m017 from './017_credential_status';
+import * as m022 from './022_staff_assignment';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -37,6 +38,7 @@ const migrations: Record<string, Knex.Migration> = {
   '015_metrics_indexes': m015,
   '016_holder_requests': m016,
   '017_credential_status': m017,
+  '022_staff_assignment': m022,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
