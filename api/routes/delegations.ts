@@ -3,9 +3,9 @@ import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
 import { conflict, forbidden, notFound, unprocessable } from '../problem';
 import { createDelegation, delegationsOf, getDelegation, revokeDelegation } from '../../db/delegations';
-import { getUser } from '../../db/org';
+import { getUser, listUsers } from '../../db/org';
 import type { StaffActor } from './task-access';
-import { Delegation } from '../schemas/inbox';
+import { Delegation, Person, personOf } from '../schemas/inbox';
 
 /** The longest absence one delegation covers; a longer one is a reassignment of duties, not a stand-in. */
 const MAX_DAYS = 90;
@@ -32,6 +32,24 @@ export function delegationRoutes(api: ApiRouter, deps: AppDeps) {
       },
     },
     async (ctx) => ({ items: await delegationsOf(deps.db, (ctx.state.actor as StaffActor).id) }),
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/delegations/candidates',
+      operationId: 'listDelegationCandidates',
+      summary: 'Colleagues I may name as my delegate (active, with a role in one of my departments)',
+      tag: 'inbox',
+      auth: 'staff',
+      responses: { 200: { description: 'Colleagues', schema: z.looseObject({ items: z.array(Person) }) } },
+    },
+    async (ctx) => {
+      const actor = ctx.state.actor as StaffActor;
+      const departments = [...new Set(actor.roles.map((r) => r.department).filter((d): d is string => !!d))];
+      const users = departments.length ? await listUsers(deps.db, departments) : [];
+      return { items: users.filter((u) => u.active && u.id !== actor.id).map(personOf) };
+    },
   );
 
   api.route(

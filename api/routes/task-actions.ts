@@ -7,8 +7,8 @@ import { userActor } from '../auth';
 import { DECISIONS, type Decision } from '../../domain/issuance';
 import { hasRole } from '../../domain/access';
 import { assignTask, getTask, setTaskFollowUp, type TaskRow } from '../../db/tasks';
-import { getUser } from '../../db/org';
-import { BulkDecisions, Task, type BulkDecisionItem as BulkItem } from '../schemas/inbox';
+import { getUser, listUsers } from '../../db/org';
+import { BulkDecisions, Person, personOf, Task, type BulkDecisionItem as BulkItem } from '../schemas/inbox';
 import { decideAs, mayWork, principalFor, type StaffActor } from './task-access';
 
 /** Decisions on many tasks at once run this many `decide` Updates at a time. */
@@ -47,6 +47,30 @@ export function taskActionRoutes(api: ApiRouter, deps: AppDeps) {
     ctx.state.auditDepartment = task.department;
     return task;
   }
+
+  api.route(
+    {
+      method: 'get',
+      path: '/tasks/:id/assignees',
+      operationId: 'listTaskAssignees',
+      summary: 'Colleagues a department admin may hand this task to (active, holding its role there)',
+      tag: 'inbox',
+      auth: 'staff',
+      params: z.object({ id: z.coerce.number().int().positive() }),
+      responses: { 200: { description: 'Who may take it', schema: z.looseObject({ items: z.array(Person) }) } },
+    },
+    async (ctx, { params }) => {
+      const task = await getTask(deps.db, params.id);
+      if (!task) throw notFound(`No task ${params.id}`);
+      if (!hasRole(ctx.state.actor, 'department-admin', task.department)) {
+        const reason = `needs the department-admin role in ${task.department}`;
+        ctx.state.denial = { action: 'task.assign', reason, department: task.department };
+        throw forbidden(`Reassigning task ${task.id} ${reason}`);
+      }
+      const users = await listUsers(deps.db, [task.department]);
+      return { items: users.filter((u) => u.active && mayWork(userActor(u), task)).map(personOf) };
+    },
+  );
 
   api.route(
     {

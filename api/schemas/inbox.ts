@@ -8,6 +8,15 @@ import { z } from 'zod';
 const isoTime = z.string().describe('ISO 8601 date-time');
 const person = z.looseObject({ id: z.number().int(), name: z.string() });
 
+export const Person = z
+  .looseObject({ id: z.number().int(), username: z.string(), displayName: z.string() })
+  .meta({ id: 'Colleague' });
+export const personOf = (u: { id: number; username: string; displayName: string }) => ({
+  id: u.id,
+  username: u.username,
+  displayName: u.displayName,
+});
+
 export const Task = z
   .looseObject({
     id: z.number().int(),

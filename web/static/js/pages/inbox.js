@@ -3,6 +3,7 @@ import { t, tOr, formatDateTime, relativeTime } from '../i18n.js';
 import { api, itemsOf } from '../api.js';
 import { departmentsWith } from '../session.js';
 import { pageHeader, messageArea, table, loading, button, busy, field } from '../ui.js';
+import { assignButton, bulkPanel, delegationSection, taskSelection } from './inbox-staff.js';
 
 export const title = () => t('inbox.title');
 
@@ -112,12 +113,18 @@ export async function render(main, { query, navigate }) {
   );
 
   const refresh = button(t('common.refresh'), () => busy(refresh, load));
+  // Bulk decisions on the open tasks shown (docs/issuance.md, "Bulk decisions").
+  const selection = taskSelection((n) => bulk.setCount(n));
+  const bulk = bulkPanel(selection, { messages, onDone: () => load() });
+  const bulkable = filters.status === 'open';
   main.append(
     pageHeader(t('inbox.title'), refresh),
     messages.el,
     filterBar,
     h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('inbox.views') }, tabs),
+    bulkable ? bulk.el : null,
     panel,
+    delegationSection(messages),
   );
 
   async function claim(task, btn) {
@@ -164,10 +171,18 @@ export async function render(main, { query, navigate }) {
     }
     const items = sortByDue(itemsOf(results[VIEWS.indexOf(filters.view)]), filters.sort);
     const dueSort = filters.sort === 'asc' ? 'ascending' : 'descending';
+    selection.reset();
+    const selectColumn = {
+      label: selection.header,
+      class: 'col-select',
+      // Holders' requests are decided on their own page, one by one.
+      cell: (x) => (x.requestId ? '' : selection.cell(x, x.holderName || String(x.id))),
+    };
     fill(
       panel,
       table(
         [
+          ...(bulkable ? [selectColumn] : []),
           {
             label: t('inbox.col.application'),
             cell: (x) =>
@@ -194,15 +209,25 @@ export async function render(main, { query, navigate }) {
                     h('time', { datetime: x.dueAt }, formatDateTime(x.dueAt)),
                     h('span', { class: 'muted' }, ` (${relativeTime(x.dueAt)})`),
                     x.overdue ? h('span', { class: 'badge badge-overdue' }, t('inbox.overdue')) : null,
+                    x.followUpAt
+                      ? h(
+                          'span',
+                          { class: 'muted' },
+                          ` · ${t('inbox.followUp', { date: formatDateTime(x.followUpAt) })}`,
+                        )
+                      : null,
                   )
                 : '—',
           },
           {
             label: t('inbox.col.assignee'),
-            cell: (x) =>
+            cell: (x) => [
               x.assignee
                 ? x.assignee.name || x.assignee.username || x.assignee.displayName || String(x.assignee)
                 : h('span', { class: 'muted' }, t('inbox.unassigned')),
+              // A delegate works this task for the colleague it belongs to.
+              x.standIn ? h('span', { class: 'badge' }, t('inbox.standIn', { name: x.standIn })) : null,
+            ],
           },
           {
             label: t('inbox.col.actions'),
@@ -212,9 +237,11 @@ export async function render(main, { query, navigate }) {
                 { href: taskHref(x), class: 'btn btn-small btn-primary' },
                 filters.status === 'open' ? t('inbox.handle') : t('inbox.view'),
               );
-              if (filters.view !== 'queue' || x.assignee || filters.status !== 'open') return open;
+              const assign = filters.status === 'open' ? assignButton(x, { messages, onDone: load }) : null;
+              if (filters.view !== 'queue' || x.assignee || filters.status !== 'open')
+                return assign ? h('span', { class: 'actions' }, open, assign) : open;
               const c = button(t('inbox.claim'), () => claim(x, c), { kind: 'small btn-secondary' });
-              return h('span', { class: 'actions' }, open, c);
+              return h('span', { class: 'actions' }, open, c, assign);
             },
           },
         ],

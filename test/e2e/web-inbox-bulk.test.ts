@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { launchChromium, newPage, signIn, screenshot } from './web-harness';
+import {
+  issuanceHarness,
+  json,
+  LICENCE,
+  licenceTypeWithChain,
+  waitForTask,
+  type IssuanceHarness,
+} from '../support/issuance';
+
+/** Bulk decisions from the inbox page (docs/issuance.md, "Bulk decisions"), keyboard first, in Chromium. */
+describe('bulk approve from the inbox page in Chromium', function () {
+  this.timeout(180_000);
+  let h: IssuanceHarness;
+  let browser: Browser;
+
+  before(async () => {
+    [h, browser] = await Promise.all([issuanceHarness('sqlite'), launchChromium()]);
+    await licenceTypeWithChain(h, 'RR', [
+      { key: 'review', name: '审核', role: 'reviewer' },
+      { key: 'second-review', name: '复核', role: 'reviewer' },
+    ]);
+  });
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await h?.close();
+  });
+
+  it('the reviewer selects every task with the keyboard and approves them at once; the one four-eyes refuses is named', async () => {
+    const filler = await h.app.login('market-filler');
+    const reviewer = await h.app.login('market-reviewer');
+    const tasks: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { id } = await json<{ id: string }>(
+        await h.app.fetch('/api/v1/applications', { token: filler, json: { ...LICENCE, typeCode: 'RR' } }),
+        201,
+      );
+      tasks.push(await waitForTask(h.app, filler, id));
+    }
+    // The reviewer already approved the first step of one: its second step is theirs to see, not to decide.
+    const first = await json<{ currentStep: { taskId: number } }>(
+      await h.app.fetch(`/api/v1/tasks/${tasks[0]}/decision`, { token: reviewer, json: { decision: 'approve' } }),
+      200,
+    );
+    const secondStep = first.currentStep.taskId;
+
+    const { page, context, errors } = await newPage(browser, h.app.url);
+    await signIn(page, 'market-reviewer');
+    await page.goto('/inbox?view=queue');
+    await page.getByRole('group', { name: '批量处理已选任务' }).waitFor();
+    const boxes = page.getByRole('checkbox', { name: /^选择任务/ });
+    for (let i = 0; i < 50 && (await boxes.count()) < 4; i++) {
+      await page.waitForTimeout(200);
+      await page.reload();
+    }
+    assert.equal(await boxes.count(), 4);
+
+    const all = page.getByRole('checkbox', { name: '全选本页任务' });
+    await all.focus();
+    await page.keyboard.press('Space');
+    await page.getByText('已选 4 项').waitFor();
+    assert.equal(await page.getByLabel('处理结果').inputValue(), 'approve');
+    await page.getByRole('button', { name: '批量提交' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByText('已通过 3 项；1 项未能处理。').waitFor();
+    const refused = await page.getByText(`任务 #${secondStep}：`).innerText();
+    assert.match(refused, /four-eyes: you already approved/);
+    await screenshot(page, 'inbox-bulk-approved');
+
+    const approved = await h.t.db('tasks').whereIn('id', tasks.slice(1)).pluck('decision');
+    assert.deepEqual(approved, ['approve', 'approve', 'approve']);
+    assert.equal((await h.t.db('tasks').where({ id: secondStep }).first()).status, 'open');
+    assert.deepEqual(errors, [], 'no script errors');
+    await context.close();
+  });
+});
