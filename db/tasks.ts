@@ -262,6 +262,8 @@ export interface InboxFilter {
    */
   queues?: { role: string; departments: string[] | null }[];
   escalatedDepartments?: string[] | null;
+  /** And every task of these departments, whatever its role (department admins' "all" view, to reassign). */
+  wholeDepartments?: string[];
   /** Only tasks nobody else has claimed. */
   unclaimedOrBy?: number;
   limit: number;
@@ -290,6 +292,7 @@ export async function listInbox(db: Db, f: InboxFilter): Promise<InboxItem[]> {
         x.where('tasks.escalated', true);
         if (f.escalatedDepartments) x.whereIn('tasks.department', f.escalatedDepartments);
       });
+      if (f.wholeDepartments?.length) w.orWhereIn('tasks.department', f.wholeDepartments);
     });
     const by = f.unclaimedOrBy;
     if (by !== undefined) q.where((w) => w.whereNull('tasks.assignee_id').orWhere('tasks.assignee_id', by));

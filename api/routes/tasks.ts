@@ -71,6 +71,8 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
           departments: roleDepartments(actor, role),
         })),
         escalatedDepartments: roleDepartments(actor, 'department-admin'),
+        // A department admin's "all": every task of their departments, to reassign them.
+        wholeDepartments: query.view === 'all' ? (roleDepartments(actor, 'department-admin') ?? undefined) : undefined,
         unclaimedOrBy: !mine && query.view === 'queue' && query.status === 'open' ? actor.id : undefined,
         limit: query.limit,
       });

@@ -75,4 +75,28 @@ describe('bulk approve from the inbox page in Chromium', function () {
     assert.deepEqual(errors, [], 'no script errors');
     await context.close();
   });
+
+  it('the department admin sees all tasks of the department and reassigns one to a named reviewer', async () => {
+    const open = await h.t.db('tasks').where({ status: 'open', department: 'market' }).orderBy('id').first();
+    const { page, context, errors } = await newPage(browser, h.app.url);
+    await signIn(page, 'market-admin');
+    await page.goto('/inbox?view=all');
+    await page.getByRole('tab', { name: /本部门全部任务/ }).waitFor();
+    await page.getByRole('button', { name: `转办任务 #${open.id}` }).click();
+    const dialog = page.getByRole('dialog', { name: /转办/ });
+    await dialog.getByLabel('转给').selectOption({ label: '市场监督管理局审核员（market-reviewer）' });
+    await dialog.getByRole('button', { name: '确认转办' }).click();
+    await page.getByText('已转办给 market-reviewer。').waitFor();
+    await screenshot(page, 'inbox-reassigned');
+    const row = await h.t.db('tasks').where({ id: open.id }).first();
+    assert.equal(row.assignee_name, 'market-reviewer');
+    assert.ok(
+      await h.t
+        .db('audit_log')
+        .where({ action: 'task.assign', object_id: String(open.id) })
+        .first(),
+    );
+    assert.deepEqual(errors, [], 'no script errors');
+    await context.close();
+  });
 });

@@ -75,6 +75,19 @@ describe('staff at scale: reassign, delegate, bulk decisions (docs/issuance.md)'
     const id = await submit();
     const task = await waitForTask(h.app, filler, id);
 
+    const all = await json<{ items: { id: number }[] }>(
+      await h.app.fetch('/api/v1/tasks?view=all', { token: admin }),
+      200,
+    );
+    assert.ok(
+      all.items.some((t) => t.id === task),
+      "the department admin's all view holds the department's tasks",
+    );
+    const people = await json<{ items: { username: string }[] }>(
+      await h.app.fetch(`/api/v1/tasks/${task}/assignees`, { token: admin }),
+      200,
+    );
+    assert.deepEqual(people.items.map((p) => p.username).sort(), ['market-rev2', 'market-rev3', 'market-reviewer']);
     const sealer = await json<Problem>(await assign(admin, task, ids['market-sealer']!), 422);
     assert.equal(sealer.errors?.[0]?.field, 'userId');
     assert.match(sealer.detail, /does not hold the reviewer role in market/);

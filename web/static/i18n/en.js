@@ -229,6 +229,7 @@ export default {
   'inbox.title': 'Inbox',
   'inbox.views': 'Task views',
   'inbox.view.mine': 'My tasks',
+  'inbox.view.all': 'All tasks of my departments',
   'inbox.view.queue': "My role's queue",
   'inbox.count': '{n} tasks',
   'inbox.filters': 'Filters',

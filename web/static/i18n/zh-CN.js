@@ -248,6 +248,7 @@ export default {
   'inbox.views': '任务视图',
   'inbox.view.mine': '我的任务',
   'inbox.view.queue': '本岗位待领任务',
+  'inbox.view.all': '本部门全部任务',
   'inbox.count': '共 {n} 项',
   'inbox.filters': '筛选条件',
   'inbox.type': '证照类型',

@@ -7,7 +7,9 @@ import { assignButton, bulkPanel, delegationSection, taskSelection } from './inb
 
 export const title = () => t('inbox.title');
 
-const VIEWS = ['mine', 'queue'];
+/** Department admins also see every task of their departments, to reassign them. */
+const viewsFor = () =>
+  departmentsWith(['department-admin'])?.length !== 0 ? ['mine', 'queue', 'all'] : ['mine', 'queue'];
 
 /** Filters live in the URL, so a reload or a shared link shows the same list. */
 /** A holder's request (注销申请 / 异议) opens on its own page; approval steps on the task page. */
@@ -15,6 +17,7 @@ const taskHref = (x) =>
   x.requestId ? `/requests/${encodeURIComponent(x.requestId)}` : `/tasks/${encodeURIComponent(x.id)}`;
 
 function readFilters(query) {
+  const VIEWS = viewsFor();
   return {
     view: VIEWS.includes(query.get('view')) ? query.get('view') : 'mine',
     status: query.get('status') === 'done' ? 'done' : 'open',
@@ -41,6 +44,7 @@ function sortByDue(items, dir) {
 }
 
 export async function render(main, { query, navigate }) {
+  const VIEWS = viewsFor();
   const filters = readFilters(query);
   const messages = messageArea();
   const go = (patch) => navigate(toQuery({ ...filters, ...patch }), { replace: true });
@@ -86,7 +90,7 @@ export async function render(main, { query, navigate }) {
   const tabIds = Object.fromEntries(VIEWS.map((v) => [v, uid(`tab-${v}`)]));
   panel.id = uid('panel');
   panel.setAttribute('aria-labelledby', tabIds[filters.view]);
-  const counts = { mine: h('span', { class: 'count' }), queue: h('span', { class: 'count' }) };
+  const counts = Object.fromEntries(VIEWS.map((v) => [v, h('span', { class: 'count' })]));
   const tabs = VIEWS.map((v) =>
     h(
       'button',
