@@ -8,6 +8,8 @@ import {
   waitForTask,
   type IssuanceHarness,
 } from '../support/issuance';
+import { Worker } from '@temporalio/worker';
+import { temporalEnv, workflowBundle } from '../support/temporal';
 import type { ApplicationState } from '../../domain/issuance';
 
 type Problem = { status: number; detail: string; errors?: { field: string; message: string }[] };
@@ -286,10 +288,71 @@ describe('staff at scale: reassign, delegate, bulk decisions (docs/issuance.md)'
       returned.items.map((i) => i.outcome),
       ['returned', 'returned'],
     );
+    const tooMany = await json<Problem>(
+      await h.app.fetch('/api/v1/tasks/decisions', {
+        token: reviewer,
+        json: { taskIds: Array.from({ length: 101 }, (_, i) => i + 1), decision: 'approve' },
+      }),
+      422,
+    );
+    assert.ok(tooMany.errors?.some((e) => e.field === 'taskIds'));
     const empty = await json<Problem>(
       await h.app.fetch('/api/v1/tasks/decisions', { token: reviewer, json: { taskIds: [], decision: 'approve' } }),
       422,
     );
     assert.ok(empty.errors?.some((e) => e.field === 'taskIds'));
+  });
+
+  it('sealing officers seal a batch of applications waiting for them (online-seal) the same way', async () => {
+    const admin = await h.app.login('market-admin');
+    const { apiKey } = await json<{ apiKey: string }>(
+      await h.app.fetch('/api/v1/api-clients', {
+        token: admin,
+        json: { name: '审批系统', department: 'market', scopes: ['applications:write', 'applications:read'] },
+      }),
+      201,
+    );
+    const sealTasks: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const { id } = await json<{ id: string }>(
+        await h.app.fetch('/api/v1/applications', { apiKey, json: { ...LICENCE, mode: 'online-seal' } }),
+        201,
+      );
+      let task: { id: number } | undefined;
+      for (let n = 0; n < 200 && !task; n++) {
+        task = await h.t.db('tasks').where({ application_id: id, status: 'open' }).first('id');
+        if (!task) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(task, `the seal step of ${id} opened`);
+      sealTasks.push(Number(task.id));
+    }
+    const sealer = await h.app.login('market-sealer');
+    const answer = await json<BulkAnswer>(
+      await h.app.fetch('/api/v1/tasks/decisions', {
+        token: sealer,
+        json: { taskIds: sealTasks, decision: 'approve' },
+      }),
+      200,
+    );
+    assert.deepEqual(
+      answer.items.map((i) => [i.outcome, (i as { applicationStatus?: string }).applicationStatus]),
+      [
+        ['approved', 'sealing'],
+        ['approved', 'sealing'],
+      ],
+    );
+  });
+
+  it("replays this file's runs, delegated decisions included, deterministically with the current workflow code", async () => {
+    const env = await temporalEnv();
+    const delegated = await h.t.db('tasks').whereNotNull('acting_for').pluck('application_id');
+    assert.ok(delegated.length >= 1);
+    const rows = await h.t.db('applications').select('workflow_id', 'id').limit(20);
+    const ids = new Set([...delegated, ...rows.map((r) => r.id as string)]);
+    for (const id of ids) {
+      const workflowId = `issuance-${id}`;
+      const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+    }
   });
 });
