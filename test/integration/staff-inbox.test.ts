@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporal } from '@temporalio/proto';
 import {
   issuanceHarness,
   json,
@@ -353,6 +356,10 @@ describe('staff at scale: reassign, delegate, bulk decisions (docs/issuance.md)'
       const workflowId = `issuance-${id}`;
       const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
       await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+      // RECORD_HISTORIES=1 keeps a delegated run among the fixtures later releases must replay.
+      const fixture = path.resolve(__dirname, '../workflows/histories/issuance-acting-for.pb');
+      if (process.env.RECORD_HISTORIES && id === delegated[0] && !fs.existsSync(fixture))
+        fs.writeFileSync(fixture, temporal.api.history.v1.History.encode(history).finish());
     }
   });
 });
