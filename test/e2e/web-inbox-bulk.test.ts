@@ -99,4 +99,23 @@ describe('bulk approve from the inbox page in Chromium', function () {
     assert.deepEqual(errors, [], 'no script errors');
     await context.close();
   });
+
+  it('the reviewer sets a follow-up date on the task page, and the inbox shows it', async () => {
+    const open = await h.t.db('tasks').where({ status: 'open', department: 'market' }).orderBy('id').first();
+    const { page, context, errors } = await newPage(browser, h.app.url);
+    await signIn(page, 'market-reviewer');
+    await page.goto(`/tasks/${open.id}`);
+    await page.getByLabel('跟进日期').fill('2030-05-01');
+    await page.getByRole('button', { name: '保存跟进日期' }).click();
+    await page.getByText('已保存跟进日期。').waitFor();
+    const row = await h.t.db('tasks').where({ id: open.id }).first();
+    assert.ok(row.follow_up_at, 'stored');
+    await page.goto('/inbox?view=mine');
+    await page
+      .getByText(/跟进：2030/)
+      .first()
+      .waitFor();
+    assert.deepEqual(errors, [], 'no script errors');
+    await context.close();
+  });
 });

@@ -205,7 +205,7 @@ export async function render(main, { query, navigate }) {
             label: t('inbox.col.due'),
             sort: dueSort,
             onSort: () => go({ sort: filters.sort === 'asc' ? 'desc' : 'asc' }),
-            cell: (x) =>
+            cell: (x) => [
               x.dueAt
                 ? h(
                     'span',
@@ -213,15 +213,13 @@ export async function render(main, { query, navigate }) {
                     h('time', { datetime: x.dueAt }, formatDateTime(x.dueAt)),
                     h('span', { class: 'muted' }, ` (${relativeTime(x.dueAt)})`),
                     x.overdue ? h('span', { class: 'badge badge-overdue' }, t('inbox.overdue')) : null,
-                    x.followUpAt
-                      ? h(
-                          'span',
-                          { class: 'muted' },
-                          ` · ${t('inbox.followUp', { date: formatDateTime(x.followUpAt) })}`,
-                        )
-                      : null,
                   )
                 : '—',
+              // The date someone set to look at it again (PUT /tasks/:id/follow-up).
+              x.followUpAt
+                ? h('div', { class: 'muted' }, t('inbox.followUp', { date: formatDateTime(x.followUpAt) }))
+                : null,
+            ],
           },
           {
             label: t('inbox.col.assignee'),
