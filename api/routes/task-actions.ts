@@ -191,7 +191,8 @@ export function taskActionRoutes(api: ApiRouter, deps: AppDeps) {
         }
       });
       const refused = items.filter((i) => i.outcome === 'refused');
-      ctx.state.auditObject = { type: 'tasks', id: ids.join(',').slice(0, 200) };
+      // The ids are in the detail; object_id holds 128 characters.
+      ctx.state.auditObject = { type: 'tasks', id: `${ids.length} tasks` };
       ctx.state.auditDetail = {
         decision: body.decision,
         decided: items.filter((i) => i.outcome !== 'refused').map((i) => i.taskId),
