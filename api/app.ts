@@ -29,6 +29,8 @@ import { sharingRoutes } from './routes/sharing';
 import { accessRequestRoutes } from './routes/access-requests';
 import { applicationRoutes } from './routes/applications';
 import { taskRoutes } from './routes/tasks';
+import { taskActionRoutes } from './routes/task-actions';
+import { delegationRoutes } from './routes/delegations';
 import { revocationRoutes } from './routes/revocations';
 import { suspensionRoutes } from './routes/suspensions';
 import { operationRoutes } from './routes/operations';
@@ -96,6 +98,8 @@ export function createApp(deps: AppDeps, options: { beforeAuth?: Middleware[] } 
   accessRequestRoutes(v1, deps);
   applicationRoutes(v1, deps);
   taskRoutes(v1, deps);
+  taskActionRoutes(v1, deps);
+  delegationRoutes(v1, deps);
   revocationRoutes(v1, deps);
   suspensionRoutes(v1, deps);
   operationRoutes(v1, deps);

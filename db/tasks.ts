@@ -33,6 +33,8 @@ interface TaskRecord {
   created_at: DbTime;
   decided_at: DbTime | null;
   request_id?: number | string | null;
+  acting_for?: string | null;
+  follow_up_at?: DbTime | null;
 }
 
 export type TaskStatus = 'open' | 'done' | 'cancelled';
@@ -59,6 +61,10 @@ export interface TaskRow {
   decidedAt: string | null;
   /** Set when the task is a holder's request (migration 016, services/holder/requests.ts), not an approval step. */
   requestId: number | null;
+  /** When a delegate decided: whom they acted for (migration 022); `decidedBy` is the delegate. */
+  actingFor: string | null;
+  /** When the person working it wants to look at it again. */
+  followUpAt: string | null;
 }
 
 function toTask(r: TaskRecord): TaskRow {
@@ -83,6 +89,8 @@ function toTask(r: TaskRecord): TaskRow {
     createdAt: toIso(r.created_at),
     decidedAt: r.decided_at ? toIso(r.decided_at) : null,
     requestId: r.request_id === null || r.request_id === undefined ? null : Number(r.request_id),
+    actingFor: r.acting_for ?? null,
+    followUpAt: r.follow_up_at ? toIso(r.follow_up_at) : null,
   };
 }
 
@@ -174,15 +182,18 @@ export async function findRequestTask(db: Db, requestId: number): Promise<TaskRo
 export async function decideTask(
   db: Db,
   id: number,
-  d: { decision: string; decidedBy: string; comment: string | null },
+  d: { decision: string; decidedBy: string; actingFor?: string | null; comment: string | null },
 ): Promise<boolean> {
-  const changed = await db('tasks').where({ id, status: 'open' }).update({
-    status: 'done',
-    decision: d.decision,
-    decided_by: d.decidedBy,
-    comment: d.comment,
-    decided_at: new Date(),
-  });
+  const changed = await db('tasks')
+    .where({ id, status: 'open' })
+    .update({
+      status: 'done',
+      decision: d.decision,
+      decided_by: d.decidedBy,
+      acting_for: d.actingFor ?? null,
+      comment: d.comment,
+      decided_at: new Date(),
+    });
   return changed > 0;
 }
 
@@ -212,6 +223,18 @@ export async function releaseTask(db: Db, id: number, userId: number): Promise<b
   return changed === 1;
 }
 
+/** A department admin hands an open task to a named colleague, whoever held it. */
+export async function assignTask(db: Db, id: number, user: { id: number; name: string }): Promise<boolean> {
+  const changed = await db('tasks')
+    .where({ id, status: 'open' })
+    .update({ assignee_id: user.id, assignee_name: user.name });
+  return changed === 1;
+}
+
+export async function setTaskFollowUp(db: Db, id: number, at: Date | null): Promise<void> {
+  await db('tasks').where({ id }).update({ follow_up_at: at });
+}
+
 export interface Approval {
   decidedBy: string | null;
   role: string;
@@ -231,14 +254,16 @@ export interface InboxFilter {
   status: TaskStatus;
   typeCode?: string;
   overdue?: boolean;
-  /** Tasks claimed by this user only ("mine"). */
-  assigneeId?: number;
+  /** Tasks claimed by (or assigned to) these users only: "mine", with the principals a delegate acts for. */
+  assigneeIds?: number[];
   /**
    * Otherwise the queues the user may see: each role in its departments (null: everywhere),
    * and escalated tasks in `escalatedDepartments` (null: everywhere).
    */
   queues?: { role: string; departments: string[] | null }[];
   escalatedDepartments?: string[] | null;
+  /** And every task of these departments, whatever its role (department admins' "all" view, to reassign). */
+  wholeDepartments?: string[];
   /** Only tasks nobody else has claimed. */
   unclaimedOrBy?: number;
   limit: number;
@@ -253,8 +278,8 @@ export async function listInbox(db: Db, f: InboxFilter): Promise<InboxItem[]> {
   const q = db('tasks').where('tasks.status', f.status);
   if (f.typeCode) q.where('tasks.type_code', f.typeCode);
   if (f.overdue !== undefined) q.where('tasks.overdue', f.overdue);
-  if (f.assigneeId !== undefined) {
-    q.where('tasks.assignee_id', f.assigneeId);
+  if (f.assigneeIds !== undefined) {
+    q.whereIn('tasks.assignee_id', f.assigneeIds);
   } else {
     q.where((w) => {
       for (const { role, departments } of f.queues ?? []) {
@@ -267,6 +292,7 @@ export async function listInbox(db: Db, f: InboxFilter): Promise<InboxItem[]> {
         x.where('tasks.escalated', true);
         if (f.escalatedDepartments) x.whereIn('tasks.department', f.escalatedDepartments);
       });
+      if (f.wholeDepartments?.length) w.orWhereIn('tasks.department', f.wholeDepartments);
     });
     const by = f.unclaimedOrBy;
     if (by !== undefined) q.where((w) => w.whereNull('tasks.assignee_id').orWhere('tasks.assignee_id', by));

@@ -52,6 +52,8 @@ export interface ActorRef {
   type: 'user' | 'api-client' | 'system';
   id: string;
   name: string;
+  /** A delegate's decision: whom they acted for ("X acting for Y", docs/issuance.md). */
+  actingFor?: { type: 'user'; id: string; name: string };
 }
 
 export function actorRef(actor: Actor): ActorRef {
@@ -140,6 +142,11 @@ export interface DecideInput {
   decision: Decision;
   comment?: string;
   actor: Actor;
+  /**
+   * Set when a delegate decides a task of their principal (docs/issuance.md, "Assignment and
+   * delegation"): the principal's authority decides, and four-eyes holds for both people.
+   */
+  onBehalfOf?: Actor;
 }
 
 /** Why this decision may not be taken now, or undefined when it may. */
@@ -158,19 +165,30 @@ export function checkDecision(
     };
   if (deciding) return { kind: 'conflict', message: `a decision on task ${step.taskId} is already being recorded` };
   if (input.actor.kind !== 'user') return { kind: 'forbidden', message: 'only signed-in staff decide approval steps' };
+  const principal = input.onBehalfOf;
+  if (principal && (principal.kind !== 'user' || principal.id === input.actor.id))
+    return { kind: 'forbidden', message: 'a delegate acts for another member of staff' };
+  // A delegate decides with the principal's authority.
+  const authority = principal ?? input.actor;
   const mayDecide =
-    hasRole(input.actor, step.role, state.department) ||
-    (step.escalated && hasRole(input.actor, 'department-admin', state.department));
+    hasRole(authority, step.role, state.department) ||
+    (step.escalated && hasRole(authority, 'department-admin', state.department));
   if (!mayDecide)
     return {
       kind: 'forbidden',
       message: `step "${step.name}" needs the ${step.role} role in department ${state.department}`,
     };
-  const who = actorRef(input.actor);
-  if (sameActor(who, state.filler))
-    return { kind: 'forbidden', message: 'four-eyes: the filler of an application cannot decide on it' };
-  if (state.approvers.some((a) => sameActor(a, who))) {
-    return { kind: 'forbidden', message: 'four-eyes: you already approved an earlier step of this application' };
+  // Four-eyes holds for the delegate and for the one they act for.
+  for (const person of principal ? [input.actor, principal] : [input.actor]) {
+    const who = actorRef(person);
+    const you = person === input.actor ? 'you' : `${who.name}, for whom you act,`;
+    if (sameActor(who, state.filler)) {
+      const whom = person === input.actor ? '' : ` (${who.name}, for whom you act)`;
+      return { kind: 'forbidden', message: `four-eyes: the filler of an application cannot decide on it${whom}` };
+    }
+    if (state.approvers.some((a) => sameActor(a, who) || (a.actingFor && sameActor(a.actingFor, who)))) {
+      return { kind: 'forbidden', message: `four-eyes: ${you} already approved an earlier step of this application` };
+    }
   }
   if (input.decision !== 'approve' && !input.comment?.trim()) {
     return {

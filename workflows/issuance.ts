@@ -153,6 +153,13 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
   /** Bumped when the main flow has acted on an operator's retry or cancel. */
   let operated = 0;
   const log = (e: Omit<HistoryEntry, 'at'>) => state.history.push({ at: new Date().toISOString(), ...e });
+  /** Who decided; a delegate's decision names whom they acted for (only new runs see one: patched). */
+  const decidedBy = (d: DecideInput): ActorRef => {
+    const who = actorRef(d.actor);
+    if (!d.onBehalfOf || !patched('acting-for')) return who;
+    const { id, name } = actorRef(d.onBehalfOf);
+    return { ...who, actingFor: { type: 'user', id, name } };
+  };
 
   setHandler(applicationStateQuery, () => state);
 
@@ -167,7 +174,7 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
         taskId: d.taskId,
         decision: d.decision,
         comment: d.comment ?? null,
-        actor: actorRef(d.actor),
+        actor: decidedBy(d),
         step: step.name,
       });
       decision = d;
@@ -305,7 +312,7 @@ export async function issuanceWorkflow(input: IssuanceInput): Promise<Applicatio
       if (cancelled) return 'cancelled';
       if (withdrawn) return 'withdrawn';
       const d = decision!;
-      const who = actorRef(d.actor);
+      const who = decidedBy(d);
       log({
         kind: d.decision === 'approve' ? 'approved' : d.decision === 'reject' ? 'rejected' : 'returned',
         actor: who,

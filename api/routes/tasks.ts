@@ -4,30 +4,16 @@ import type { AppDeps } from '../app';
 import type { ApiRouter } from '../routing';
 import { conflict, forbidden, notFound, problemOf } from '../problem';
 import { DECISIONS } from '../../domain/issuance';
-import { hasRole, type Actor, type Role } from '../../domain/access';
+import { hasRole, type Actor } from '../../domain/access';
 import { eventsOf, faceDataOf, getApplication } from '../../db/applications';
 import { createFaceCrypto } from '../../platform/face-crypto';
 import { claimTask, getTask, inboxCounts, listInbox, releaseTask, type TaskRow } from '../../db/tasks';
+import { principalsOf } from '../../db/delegations';
 import { getTypeVersion } from '../../db/certificate-types';
 import { maskHolderId } from '../../domain/holder';
 import { createHolderCrypto } from '../../platform/holder-crypto';
-import { decideUpdate } from '../../workflows/issuance';
 import { ApplicationState, Inbox, Task, TaskDetail } from '../schemas/work';
-
-/** Departments where the actor holds the role (null: everywhere). */
-function roleDepartments(actor: Actor, role: Role): string[] | null {
-  if (actor.kind !== 'user') return [];
-  const held = actor.roles.filter((r) => r.role === role);
-  return held.some((r) => r.department === null) ? null : held.map((r) => r.department as string);
-}
-
-/** May this person act on the task: its role in its department, or the department admin once it escalated. */
-function mayWork(actor: Actor, task: TaskRow): boolean {
-  return (
-    hasRole(actor, task.role as Role, task.department) ||
-    (task.escalated && hasRole(actor, 'department-admin', task.department))
-  );
-}
+import { decideAs, mayWork, principalFor, roleDepartments, type StaffActor } from './task-access';
 
 /**
  * The task inbox (docs/issuance.md, in the habits of Camunda Tasklist and Flowable): my tasks, my role's
@@ -40,7 +26,9 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
   async function loadWorkable(ctx: Context, id: number, action = 'task.read'): Promise<TaskRow> {
     const task = await getTask(deps.db, id);
     if (!task) throw notFound(`No task ${id}`);
-    if (!mayWork(ctx.state.actor, task) && !hasRole(ctx.state.actor, 'department-admin', task.department)) {
+    const actor = ctx.state.actor;
+    const delegated = actor.kind === 'user' && (await principalFor(deps, actor, task)) !== undefined;
+    if (!mayWork(actor, task) && !hasRole(actor, 'department-admin', task.department) && !delegated) {
       ctx.state.denial = {
         action,
         reason: `needs the ${task.role} role in ${task.department}`,
@@ -57,7 +45,8 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
       path: '/tasks',
       operationId: 'listTasks',
       responses: { 200: { description: 'The tasks of this view, and the inbox counts', schema: Inbox } },
-      summary: "My tasks (claimed by me) or my role's queue in my departments, sorted by due time",
+      summary:
+        "My tasks (claimed by or assigned to me, and those of colleagues I stand in for) or my role's queue in my departments, sorted by due time",
       tag: 'inbox',
       auth: 'staff',
       query: z.object({
@@ -77,18 +66,25 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
         status: query.status,
         typeCode: query.typeCode,
         overdue: query.overdue ? query.overdue === 'true' : undefined,
-        assigneeId: mine ? actor.id : undefined,
+        // A delegate's "mine" holds the tasks of the colleagues they stand in for, too.
+        assigneeIds: mine ? [actor.id, ...(await principalsOf(deps.db, actor.id))] : undefined,
         queues: [...new Set(actor.roles.map((r) => r.role))].map((role) => ({
           role,
           departments: roleDepartments(actor, role),
         })),
         escalatedDepartments: roleDepartments(actor, 'department-admin'),
+        // A department admin's "all": every task of their departments, to reassign them.
+        wholeDepartments: query.view === 'all' ? (roleDepartments(actor, 'department-admin') ?? undefined) : undefined,
         unclaimedOrBy: !mine && query.view === 'queue' && query.status === 'open' ? actor.id : undefined,
         limit: query.limit,
       });
       const departments = actor.roles.map((r) => r.department).filter((d): d is string => !!d);
       return {
-        items,
+        // standIn: in "mine", the colleague whose task the caller works as their delegate.
+        items: items.map((t) => ({
+          ...t,
+          standIn: mine && t.assignee && t.assignee.id !== actor.id ? t.assignee.name : null,
+        })),
         counts: await inboxCounts(deps.db, actor.id, departments),
       };
     },
@@ -189,21 +185,9 @@ export function taskRoutes(api: ApiRouter, deps: AppDeps) {
     },
     async (ctx, { params, body }) => {
       const task = await loadWorkable(ctx, params.id, 'task.decide');
-      const actor = ctx.state.actor as Extract<Actor, { kind: 'user' }>;
-      if (task.requestId !== null) {
-        throw conflict(
-          `Task ${task.id} is a holder's request: decide it at /holder-requests/${task.requestId}/decision`,
-        );
-      }
-      if (task.status !== 'open') throw conflict(`Task ${task.id} is ${task.status}`);
-      if (task.assignee && task.assignee.id !== actor.id)
-        throw conflict(`Task ${task.id} is claimed by ${task.assignee.name}`);
-      const app = (await getApplication(deps.db, task.applicationId))!;
+      const actor = ctx.state.actor as StaffActor;
       try {
-        const state = await deps.temporal.workflow.getHandle(app.workflowId).executeUpdate(decideUpdate, {
-          args: [{ taskId: task.id, decision: body.decision, comment: body.comment, actor }],
-        });
-        return state;
+        return await decideAs(deps, actor, { taskId: task.id, decision: body.decision, comment: body.comment });
       } catch (err) {
         const problem = problemOf(err);
         if (problem?.status === 403)

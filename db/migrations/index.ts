@@ -18,6 +18,7 @@ import * as m017 from './017_credential_status';
 import * as m018 from './018_sharing';
 import * as m019 from './019_certificate_changes';
 import * as m020 from './020_imports';
+import * as m022 from './022_staff_assignment';
 
 /**
  * Migrations are listed here rather than discovered on disk, so they load the same
@@ -43,6 +44,7 @@ const migrations: Record<string, Knex.Migration> = {
   '018_sharing': m018,
   '019_certificate_changes': m019,
   '020_imports': m020,
+  '022_staff_assignment': m022,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -99,15 +99,18 @@ export async function recordDecision(deps: Deps, input: RecordDecisionInput): Pr
   const { db } = deps;
   const task = await getTask(db, input.taskId);
   if (!task) throw notFoundError(`no task ${input.taskId}`);
+  // A delegate's decision is recorded as "X acting for Y" (docs/issuance.md).
+  const actingFor = input.actor.actingFor?.name ?? null;
   if (task.status === 'open') {
-    const decided = { decision: input.decision, decidedBy: input.actor.name, comment: input.comment };
+    const decided = { decision: input.decision, decidedBy: input.actor.name, actingFor, comment: input.comment };
     await decideTask(db, input.taskId, decided);
-    const detail = { taskId: input.taskId, step: input.step, comment: input.comment };
+    const detail = { taskId: input.taskId, step: input.step, comment: input.comment, ...(actingFor && { actingFor }) };
     await audit(deps, input.applicationId, task.department, `task.${input.decision}`, input.actor, detail);
   }
   const kind = input.decision === 'approve' ? 'approved' : input.decision === 'reject' ? 'rejected' : 'returned';
   const { applicationId, step, comment } = input;
-  await addEvent(db, { applicationId, key: `decision:${input.taskId}`, kind, actor: input.actor.name, step, comment });
+  const name = actingFor ? `${input.actor.name} acting for ${actingFor}` : input.actor.name;
+  await addEvent(db, { applicationId, key: `decision:${input.taskId}`, kind, actor: name, step, comment });
 }
 
 export interface MarkOverdueInput {

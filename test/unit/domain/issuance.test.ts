@@ -170,6 +170,42 @@ describe('issuance rules: who may decide a step (checkDecision)', () => {
   });
 });
 
+describe('issuance rules: a delegate acting for a colleague (onBehalfOf)', () => {
+  const handler = staff(6, 'handler');
+
+  it("decides with the principal's authority, even without the step role", () => {
+    assert.equal(checkDecision(waitingAt(0), decide(handler, { onBehalfOf: reviewer }), false), undefined);
+    const v = checkDecision(waitingAt(0), decide(handler, { onBehalfOf: sealer }), false);
+    assert.equal(v?.kind, 'forbidden');
+    assert.match(v!.message, /needs the reviewer role/);
+  });
+
+  it('four-eyes holds for the principal: one whose step was approved for them decides no other', () => {
+    const actedFor = { ...actorRef(handler), actingFor: { type: 'user' as const, id: '2', name: 'user2' } };
+    const state = waitingAt(1, { approvers: [actedFor] });
+    const v = checkDecision(state, decide(reviewer, { taskId: 101 }), false);
+    assert.equal(v?.kind, 'forbidden');
+    assert.match(v!.message, /already approved/);
+    assert.equal(checkDecision(state, decide(secondReviewer, { taskId: 101 }), false), undefined);
+  });
+
+  it('four-eyes holds for the delegate, and for a principal who approved or filled it', () => {
+    const approved = waitingAt(1, { approvers: [actorRef(handler)] });
+    const v = checkDecision(approved, decide(handler, { taskId: 101, onBehalfOf: secondReviewer }), false);
+    assert.match(v!.message, /four-eyes: you already approved/);
+    const byPrincipal = waitingAt(1, { approvers: [actorRef(reviewer)] });
+    const w = checkDecision(byPrincipal, decide(handler, { taskId: 101, onBehalfOf: reviewer }), false);
+    assert.match(w!.message, /user2, for whom you act, already approved/);
+    const fillerAlsoReviews: Actor = { ...filler, roles: [{ role: 'reviewer', department: 'market' }] } as Actor;
+    const x = checkDecision(waitingAt(0), decide(handler, { onBehalfOf: fillerAlsoReviews }), false);
+    assert.match(x!.message, /filler of an application cannot decide on it \(user1, for whom you act\)/);
+  });
+
+  it('nobody acts for themselves', () => {
+    assert.equal(checkDecision(waitingAt(0), decide(reviewer, { onBehalfOf: reviewer }), false)?.kind, 'forbidden');
+  });
+});
+
 describe('issuance rules: amend and withdraw', () => {
   const returned = () => waitingAt(0, { status: 'returned', currentStep: null });
 

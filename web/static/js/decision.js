@@ -38,7 +38,13 @@ export function decisionPanel(task, { onDone, sealing = false } = {}) {
           t('task.decision'),
           tOr(`decision.${task.decision}`, task.decision || tOr(`status.task.${task.status}`, task.status)),
         ],
-        [t('task.decidedBy'), task.decidedBy || assigneeName(task.assignee)],
+        [
+          t('task.decidedBy'),
+          // A delegate's decision reads "X acting for Y" (docs/issuance.md).
+          task.actingFor
+            ? t('task.actingFor', { who: task.decidedBy, whom: task.actingFor })
+            : task.decidedBy || assigneeName(task.assignee),
+        ],
         [t('task.decidedAt'), formatDateTime(task.decidedAt)],
         [t('task.comment'), task.comment],
       ]),

@@ -3,10 +3,13 @@ import { t, tOr, formatDateTime, relativeTime } from '../i18n.js';
 import { api, itemsOf } from '../api.js';
 import { departmentsWith } from '../session.js';
 import { pageHeader, messageArea, table, loading, button, busy, field } from '../ui.js';
+import { assignButton, bulkPanel, delegationSection, taskSelection } from './inbox-staff.js';
 
 export const title = () => t('inbox.title');
 
-const VIEWS = ['mine', 'queue'];
+/** Department admins also see every task of their departments, to reassign them. */
+const viewsFor = () =>
+  departmentsWith(['department-admin'])?.length !== 0 ? ['mine', 'queue', 'all'] : ['mine', 'queue'];
 
 /** Filters live in the URL, so a reload or a shared link shows the same list. */
 /** A holder's request (注销申请 / 异议) opens on its own page; approval steps on the task page. */
@@ -14,6 +17,7 @@ const taskHref = (x) =>
   x.requestId ? `/requests/${encodeURIComponent(x.requestId)}` : `/tasks/${encodeURIComponent(x.id)}`;
 
 function readFilters(query) {
+  const VIEWS = viewsFor();
   return {
     view: VIEWS.includes(query.get('view')) ? query.get('view') : 'mine',
     status: query.get('status') === 'done' ? 'done' : 'open',
@@ -40,6 +44,7 @@ function sortByDue(items, dir) {
 }
 
 export async function render(main, { query, navigate }) {
+  const VIEWS = viewsFor();
   const filters = readFilters(query);
   const messages = messageArea();
   const go = (patch) => navigate(toQuery({ ...filters, ...patch }), { replace: true });
@@ -85,7 +90,7 @@ export async function render(main, { query, navigate }) {
   const tabIds = Object.fromEntries(VIEWS.map((v) => [v, uid(`tab-${v}`)]));
   panel.id = uid('panel');
   panel.setAttribute('aria-labelledby', tabIds[filters.view]);
-  const counts = { mine: h('span', { class: 'count' }), queue: h('span', { class: 'count' }) };
+  const counts = Object.fromEntries(VIEWS.map((v) => [v, h('span', { class: 'count' })]));
   const tabs = VIEWS.map((v) =>
     h(
       'button',
@@ -112,12 +117,18 @@ export async function render(main, { query, navigate }) {
   );
 
   const refresh = button(t('common.refresh'), () => busy(refresh, load));
+  // Bulk decisions on the open tasks shown (docs/issuance.md, "Bulk decisions").
+  const selection = taskSelection((n) => bulk.setCount(n));
+  const bulk = bulkPanel(selection, { messages, onDone: () => load() });
+  const bulkable = filters.status === 'open';
   main.append(
     pageHeader(t('inbox.title'), refresh),
     messages.el,
     filterBar,
     h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('inbox.views') }, tabs),
+    bulkable ? bulk.el : null,
     panel,
+    delegationSection(messages),
   );
 
   async function claim(task, btn) {
@@ -164,10 +175,18 @@ export async function render(main, { query, navigate }) {
     }
     const items = sortByDue(itemsOf(results[VIEWS.indexOf(filters.view)]), filters.sort);
     const dueSort = filters.sort === 'asc' ? 'ascending' : 'descending';
+    selection.reset();
+    const selectColumn = {
+      label: selection.header,
+      class: 'col-select',
+      // Holders' requests are decided on their own page, one by one.
+      cell: (x) => (x.requestId ? '' : selection.cell(x, x.holderName || String(x.id))),
+    };
     fill(
       panel,
       table(
         [
+          ...(bulkable ? [selectColumn] : []),
           {
             label: t('inbox.col.application'),
             cell: (x) =>
@@ -186,7 +205,7 @@ export async function render(main, { query, navigate }) {
             label: t('inbox.col.due'),
             sort: dueSort,
             onSort: () => go({ sort: filters.sort === 'asc' ? 'desc' : 'asc' }),
-            cell: (x) =>
+            cell: (x) => [
               x.dueAt
                 ? h(
                     'span',
@@ -196,13 +215,21 @@ export async function render(main, { query, navigate }) {
                     x.overdue ? h('span', { class: 'badge badge-overdue' }, t('inbox.overdue')) : null,
                   )
                 : '—',
+              // The date someone set to look at it again (PUT /tasks/:id/follow-up).
+              x.followUpAt
+                ? h('div', { class: 'muted' }, t('inbox.followUp', { date: formatDateTime(x.followUpAt) }))
+                : null,
+            ],
           },
           {
             label: t('inbox.col.assignee'),
-            cell: (x) =>
+            cell: (x) => [
               x.assignee
                 ? x.assignee.name || x.assignee.username || x.assignee.displayName || String(x.assignee)
                 : h('span', { class: 'muted' }, t('inbox.unassigned')),
+              // A delegate works this task for the colleague it belongs to.
+              x.standIn ? h('span', { class: 'badge' }, t('inbox.standIn', { name: x.standIn })) : null,
+            ],
           },
           {
             label: t('inbox.col.actions'),
@@ -212,9 +239,11 @@ export async function render(main, { query, navigate }) {
                 { href: taskHref(x), class: 'btn btn-small btn-primary' },
                 filters.status === 'open' ? t('inbox.handle') : t('inbox.view'),
               );
-              if (filters.view !== 'queue' || x.assignee || filters.status !== 'open') return open;
+              const assign = filters.status === 'open' ? assignButton(x, { messages, onDone: load }) : null;
+              if (filters.view !== 'queue' || x.assignee || filters.status !== 'open')
+                return assign ? h('span', { class: 'actions' }, open, assign) : open;
               const c = button(t('inbox.claim'), () => claim(x, c), { kind: 'small btn-secondary' });
-              return h('span', { class: 'actions' }, open, c);
+              return h('span', { class: 'actions' }, open, c, assign);
             },
           },
         ],

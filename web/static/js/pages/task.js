@@ -1,7 +1,7 @@
-import { h } from '../dom.js';
+import { h, uid } from '../dom.js';
 import { t, tOr, formatDateTime } from '../i18n.js';
 import { api } from '../api.js';
-import { pageHeader, section, messageArea, facts, statusBadge } from '../ui.js';
+import { pageHeader, section, messageArea, facts, statusBadge, button, busy } from '../ui.js';
 import { faceDataView, historyView, loadTypeFields, applicationFacts } from '../face-view.js';
 import { decisionPanel } from '../decision.js';
 import { facePreview } from '../preview.js';
@@ -19,6 +19,28 @@ export async function loadTask(id) {
     faceData: body.faceData ?? application.faceData ?? {},
     history: body.history ?? application.history ?? [],
   };
+}
+
+/** The date to look at the task again (PUT /tasks/:id/follow-up): set, change or clear. */
+function followUpControl(task, messages) {
+  const id = uid('follow');
+  const toDate = (iso) => (iso ? new Date(iso).toLocaleDateString('sv-SE') : '');
+  const input = h('input', { type: 'date', id, value: toDate(task.followUpAt) });
+  const save = button(
+    t('task.followUp.save'),
+    () =>
+      busy(save, async () => {
+        try {
+          const followUpAt = input.value ? new Date(`${input.value}T09:00:00`).toISOString() : null;
+          await api(`/tasks/${encodeURIComponent(task.id)}/follow-up`, { method: 'PUT', json: { followUpAt } });
+          messages.show('success', t(followUpAt ? 'task.followUp.saved' : 'task.followUp.cleared'));
+        } catch (err) {
+          messages.error(err);
+        }
+      }),
+    { kind: 'small btn-secondary' },
+  );
+  return h('div', { class: 'field' }, h('label', { for: id }, t('task.followUp.label')), input, ' ', save);
 }
 
 export async function render(main, { params, query, navigate }) {
@@ -71,6 +93,7 @@ export async function render(main, { params, query, navigate }) {
         section(
           t('task.thisTask'),
           taskFacts,
+          task.status === 'open' ? followUpControl(task, messages) : null,
           decisionPanel(task, {
             onDone: (d) => navigate(`/tasks/${encodeURIComponent(params.id)}?done=${d}`, { replace: true }),
           }),
