@@ -26,6 +26,38 @@ const SharingSetting = z.object({
   en: z.string(),
 });
 
+const StatusPushItem = z.object({
+  certificateNumber: z.string(),
+  department: z.string(),
+  status: z.string().describe('The status the catalog is to be told'),
+  attempts: z.int(),
+  lastError: z.string().nullable(),
+  lastAttemptAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+const RepushOutcome = z.object({
+  number: z.string(),
+  status: z.string(),
+  pushed: z.literal(true),
+  attempts: z.int(),
+  alreadyPushed: z.boolean().describe('true: an earlier push had already been taken; nothing was sent'),
+});
+
+const DepartmentGrantItem = z.object({
+  id: z.string(),
+  certificateNumber: z.string(),
+  typeCode: z.string(),
+  issuer: z.string().describe('The issuing department'),
+  department: z.string().describe('The department granted'),
+  apiClientId: z.string().nullable(),
+  matter: z.string(),
+  validUntil: z.string(),
+  status: z.string(),
+  grantedBy: z.string(),
+  createdAt: z.string(),
+});
+
 /**
  * Sharing between departments (docs/sharing.md): the sharing condition of a certificate type,
  * set by the issuing department's admin, and fetch (获取) of annotated copies.
@@ -142,6 +174,9 @@ export function sharingRoutes(api: ApiRouter, deps: AppDeps) {
         department: departmentCode.optional(),
         limit: z.coerce.number().int().min(1).max(500).default(50),
       }),
+      responses: {
+        200: { description: 'The status changes still to push', schema: z.object({ items: z.array(StatusPushItem) }) },
+      },
     },
     async (ctx, { query }) => {
       requirePermission(ctx, 'catalog.repair', query.department ? { department: query.department } : {});
@@ -161,7 +196,10 @@ export function sharingRoutes(api: ApiRouter, deps: AppDeps) {
       auth: 'staff',
       params: numberParam,
       body: z.object({ status: z.enum(['revoked', 'cancelled', 'withdrawn', 'expired', 'suspended', 'superseded']) }),
-      responses: { 200: 'Pushed', 502: 'The catalog refused or did not answer; the error is recorded' },
+      responses: {
+        200: { description: 'Pushed', schema: RepushOutcome },
+        502: 'The catalog refused or did not answer; the error is recorded',
+      },
       audit: { category: 'operation', action: 'catalog.repush-status' },
     },
     async (ctx, { params, body }) => {
@@ -194,6 +232,7 @@ export function sharingRoutes(api: ApiRouter, deps: AppDeps) {
         box: z.enum(['received', 'issued']).default('received'),
         limit: z.coerce.number().int().min(1).max(200).default(50),
       }),
+      responses: { 200: { description: 'The grants', schema: z.object({ items: z.array(DepartmentGrantItem) }) } },
     },
     async (ctx, { query }) => {
       const actor = ctx.state.actor;

@@ -151,6 +151,13 @@ export const CatalogEntry = z
     access: z.enum(['read', 'catalog-only']).describe("`catalog-only`: another department's, found by holder"),
     holder: catalogHolder,
     href: z.url().optional().describe('The certificate (`getCertificate`); only for readable entries'),
+    sharing: z
+      .object({
+        condition: z.enum(['unconditional', 'conditional', 'not-shared']),
+        zh: z.string(),
+        en: z.string(),
+      })
+      .describe('Whether other departments may fetch it, and on what condition (docs/sharing.md)'),
   })
   .meta({ id: 'CatalogEntry' });
 
