@@ -109,7 +109,10 @@ export const WEBHOOKS: Record<string, { summary: string; body: z.ZodType }> = {
     summary: 'The certificate was superseded by a change, renewal or reissue (see `supersededBy`)',
     body: StatusCallback,
   },
-  'certificate.suspended': { summary: 'The certificate was suspended (暂停; see `suspendedUntil`)', body: StatusCallback },
+  'certificate.suspended': {
+    summary: 'The certificate was suspended (暂停; see `suspendedUntil`)',
+    body: StatusCallback,
+  },
   'certificate.reinstated': { summary: 'The suspension ended (恢复)', body: StatusCallback },
 };
 export const CALLBACK_EVENTS = Object.keys(WEBHOOKS);
