@@ -56,6 +56,23 @@ export const StatusCallback = z
   })
   .meta({ id: 'CertificateStatusCallback' });
 
+export const AccessRequestDecidedCallback = z
+  .object({
+    event: z.literal('access-request.decided'),
+    requestId: z.string().describe('The access request (`getAccessRequest`)'),
+    status: z.enum(['approved', 'rejected', 'expired']),
+    certificateNumber: z
+      .string()
+      .nullable()
+      .describe('The certificate asked for; null when all of a holder’s of a type'),
+    typeCode: z.string(),
+    matter: z.string().describe('The matter (事项) the request named'),
+    validUntil: z.string().describe('Until when the grants run'),
+    grants: z.array(z.string()).describe('The grants made on approval; fetch with them (`fetchCertificate`)'),
+    comment: z.string().nullable().describe("The deciding handler's comment"),
+  })
+  .meta({ id: 'AccessRequestDecidedCallback' });
+
 const header = (name: string, description: string, schema: Record<string, unknown>) => ({
   name,
   in: 'header',
@@ -114,16 +131,20 @@ export const WEBHOOKS: Record<string, { summary: string; body: z.ZodType }> = {
     body: StatusCallback,
   },
   'certificate.reinstated': { summary: 'The suspension ended (恢复)', body: StatusCallback },
+  // Sent to the callbackUrl of an access request a business system made (docs/sharing.md), not a submission's.
+  'access-request.decided': {
+    summary: 'An access request (用证申请) was decided: approved with its grants, rejected, or expired undecided',
+    body: AccessRequestDecidedCallback,
+  },
 };
 export const CALLBACK_EVENTS = Object.keys(WEBHOOKS);
 
-/** `certificate.access-decided` → `onAccessDecided`. */
+/** `certificate.issued` → `onIssued`; `access-request.decided` → `onAccessRequestDecided`. */
 const operationIdOf = (event: string) =>
   'on' +
   event
-    .split('.')
-    .slice(1)
-    .join('-')
+    .replace(/^certificate\./, '')
+    .replace(/\./g, '-')
     .replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase());
 
 export function webhooks() {

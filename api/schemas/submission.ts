@@ -51,7 +51,8 @@ export const SUBMIT_EXAMPLE = {
 export const CALLBACKS: Record<string, unknown> = (() => {
   const all = webhooks() as Record<string, { post: Record<string, unknown> }>;
   const out: Record<string, unknown> = {};
-  for (const event of CALLBACK_EVENTS) {
+  // A submission's callbackUrl hears of its certificate; access requests have their own (docs/sharing.md).
+  for (const event of CALLBACK_EVENTS.filter((e) => e.startsWith('certificate.'))) {
     const { operationId: _id, ...post } = all[event]!.post;
     out[event] = { '{$request.body#/callbackUrl}': { post } };
   }

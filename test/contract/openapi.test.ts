@@ -173,7 +173,8 @@ describe('the integration contract (/openapi.json)', function () {
 
   it('documents every callback certflow sends as a webhook, with its signature scheme', () => {
     // What services/callbacks.ts sends; a new event needs its line in WEBHOOKS (api/openapi-webhooks.ts).
-    const sent = ['certificate.issued', ...STATUS_EVENTS.map((e) => `certificate.${e}`)];
+    // services/sharing/access-requests.ts notifyRequester sends the last.
+    const sent = ['certificate.issued', ...STATUS_EVENTS.map((e) => `certificate.${e}`), 'access-request.decided'];
     assert.deepEqual(Object.keys(doc.webhooks).sort(), sent.sort(), 'a callback certflow sends is not a webhook');
     assert.deepEqual(Object.keys(doc.webhooks).sort(), [...CALLBACK_EVENTS].sort());
     const issued = JSON.stringify(doc.webhooks['certificate.issued']);
