@@ -1,5 +1,6 @@
 import type { Db } from './knex';
 import { toIso } from './knex';
+import { getActivePlatformCredential, insertPlatformCredential, type PlatformCredentialRow } from './trust';
 
 /**
  * Sharing between departments (migration 018, docs/sharing.md): the platform's seal that signs
@@ -8,34 +9,10 @@ import { toIso } from './knex';
 
 // ------------------------------------------------------------------ the platform's seal
 
-export interface PlatformSealRow {
-  id: number;
-  certificatePem: string;
-  chainPem: string[];
-  encryptedPrivateKey: string;
-}
-
-export async function getActivePlatformSeal(db: Db): Promise<PlatformSealRow | undefined> {
-  const r = await db('platform_seals').where({ active: true }).orderBy('id', 'desc').first();
-  return r
-    ? {
-        id: Number(r.id),
-        certificatePem: r.certificate_pem,
-        chainPem: JSON.parse(r.chain_pem as string) as string[],
-        encryptedPrivateKey: r.encrypted_private_key,
-      }
-    : undefined;
-}
-
-export async function insertPlatformSeal(db: Db, s: Omit<PlatformSealRow, 'id'>): Promise<void> {
-  await db('platform_seals').insert({
-    certificate_pem: s.certificatePem,
-    chain_pem: JSON.stringify(s.chainPem),
-    encrypted_private_key: s.encryptedPrivateKey,
-    active: true,
-    created_at: new Date(),
-  });
-}
+export type PlatformSealRow = PlatformCredentialRow;
+export const getActivePlatformSeal = (db: Db) => getActivePlatformCredential(db, 'platform_seals');
+export const insertPlatformSeal = (db: Db, s: Omit<PlatformSealRow, 'id'>) =>
+  insertPlatformCredential(db, 'platform_seals', s);
 
 // ------------------------------------------------------------------ annotated copies
 

@@ -157,15 +157,24 @@ export async function publicTrustMaterial(db: Db) {
 
 // ---------------------------------------------------------------- time-stamping and revocation
 
-export interface TsaCredentialRow {
+/**
+ * A credential of the platform itself, kept under the root: the time-stamping authority
+ * (`tsa_credentials`) and the platform seal that signs annotated copies (`platform_seals`,
+ * docs/sharing.md). Both tables have the same shape; the newest active row is the one in use.
+ */
+export interface PlatformCredentialRow {
   id: number;
   certificatePem: string;
   chainPem: string[];
   encryptedPrivateKey: string;
 }
+export type PlatformCredentialTable = 'tsa_credentials' | 'platform_seals';
 
-export async function getActiveTsa(db: Db): Promise<TsaCredentialRow | undefined> {
-  const r = await db('tsa_credentials').where({ active: true }).orderBy('id', 'desc').first();
+export async function getActivePlatformCredential(
+  db: Db,
+  table: PlatformCredentialTable,
+): Promise<PlatformCredentialRow | undefined> {
+  const r = await db(table).where({ active: true }).orderBy('id', 'desc').first();
   return r
     ? {
         id: Number(r.id),
@@ -176,15 +185,24 @@ export async function getActiveTsa(db: Db): Promise<TsaCredentialRow | undefined
     : undefined;
 }
 
-export async function insertTsa(db: Db, t: Omit<TsaCredentialRow, 'id'>): Promise<void> {
-  await db('tsa_credentials').insert({
-    certificate_pem: t.certificatePem,
-    chain_pem: JSON.stringify(t.chainPem),
-    encrypted_private_key: t.encryptedPrivateKey,
+export async function insertPlatformCredential(
+  db: Db,
+  table: PlatformCredentialTable,
+  c: Omit<PlatformCredentialRow, 'id'>,
+): Promise<void> {
+  await db(table).insert({
+    certificate_pem: c.certificatePem,
+    chain_pem: JSON.stringify(c.chainPem),
+    encrypted_private_key: c.encryptedPrivateKey,
     active: true,
     created_at: new Date(),
   });
 }
+
+export type TsaCredentialRow = PlatformCredentialRow;
+export const getActiveTsa = (db: Db) => getActivePlatformCredential(db, 'tsa_credentials');
+export const insertTsa = (db: Db, t: Omit<TsaCredentialRow, 'id'>) =>
+  insertPlatformCredential(db, 'tsa_credentials', t);
 
 export type RevocationReason = 'keyCompromise' | 'superseded';
 
