@@ -3,17 +3,15 @@ import { getStatusEntry } from '../../db/credentials';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { issuanceHarness, json, LICENCE, waitForStatus, waitForTask, type IssuanceHarness } from '../support/issuance';
 import { temporalEnv } from '../support/temporal';
+import { spawnCrashingWorker } from '../support/crashing-worker';
 import { requireService, TEST_MYSQL_URL } from '../support/services';
 import { createType, setTypeStatus } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
 import { DEMO_TYPES } from '../../db/seed-demo';
 import { addDays } from '../../domain/calendar';
 import { validityDates } from '../../domain/certificate-type';
-
-const ROOT = path.resolve(__dirname, '../..');
 
 /** Face data that passes FBP (食品经营许可证, a 60-month term). */
 const PERMIT = {
@@ -254,35 +252,16 @@ describe('change, renewal and reissue of a certificate', function () {
     await h.worker.stop(); // the child process below is the only worker on the main queue
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'certflow-change-kill-'));
     const marker = path.join(tmp, 'crashed');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        WORKER_CONFIG: JSON.stringify({
-          database: h.t.config,
-          blobDir: h.blobDir,
-          masterKeyHex: h.deps.masterKey.toString('hex'),
-          taskQueue: h.worker.taskQueue,
-          address: (await temporalEnv()).address,
-        }),
-        CRASH_IN: 'storeCertificate',
-        CRASH_MARKER: marker,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (b) => (output += b));
-    child.stderr.on('data', (b) => (output += b));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, signal) => resolve(signal)));
+    const { output, exited } = await spawnCrashingWorker(h, { activity: 'storeCertificate', marker });
     const { id } = await json<{ id: string }>(
       await submit({ kind: 'change', replaces: first.number, faceData: { legalRepresentative: '王五' } }),
       201,
     );
     const signal = await Promise.race([
       exited,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`worker never crashed:\n${output}`)), 150_000)),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`worker never crashed:\n${output()}`)), 150_000)),
     ]);
-    assert.equal(signal, 'SIGKILL', output);
+    assert.equal(signal, 'SIGKILL', output());
     // Killed before Temporal heard of the store: both halves are in the database all the same.
     const stored = await h.t.db('certificates').where({ application_id: id });
     assert.equal(stored.length, 1);

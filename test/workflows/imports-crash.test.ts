@@ -2,13 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { issuanceHarness, json, type IssuanceHarness } from '../support/issuance';
-import { temporalEnv } from '../support/temporal';
+import { spawnCrashingWorker } from '../support/crashing-worker';
 import { expectedRejection, licenceCsv, validRows } from '../support/import-files';
 import { reportRows, upload, waitForImport, type ImportView } from '../support/imports';
 
-const ROOT = path.resolve(__dirname, '../..');
 const ROWS = 20_000;
 /** The batch whose work is committed when the worker dies (batches are 500 rows). */
 const CRASH_ON_BATCH = 15;
@@ -32,30 +30,14 @@ describe('bulk import of 20 000 rows on MariaDB with the worker SIGKILLed mid-wa
     const admin = await h.app.login('market-admin');
     await h.worker.stop(); // the child process below is the only worker on the queue
     const marker = path.join(tmp, 'crashed');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        WORKER_CONFIG: JSON.stringify({
-          database: h.t.config,
-          blobDir: h.blobDir,
-          masterKeyHex: h.deps.masterKey.toString('hex'),
-          taskQueue: h.worker.taskQueue,
-          address: (await temporalEnv()).address,
-        }),
-        CRASH_IN: 'importBatch',
-        CRASH_ON_CALL: String(CRASH_ON_BATCH),
-        CRASH_MARKER: marker,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child, output, exited } = await spawnCrashingWorker(h, {
+      activity: 'importBatch',
+      marker,
+      onCall: CRASH_ON_BATCH,
     });
-    let output = '';
-    child.stdout.on('data', (b) => (output += b));
-    child.stderr.on('data', (b) => (output += b));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, signal) => resolve(signal)));
     const deadline = Date.now() + 120_000;
-    while (!output.includes('worker ready')) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`worker did not start:\n${output}`);
+    while (!output().includes('worker ready')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`worker did not start:\n${output()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
 
@@ -67,7 +49,7 @@ describe('bulk import of 20 000 rows on MariaDB with the worker SIGKILLed mid-wa
     let crashed = false;
     void exited.then(() => (crashed = true));
     while (!crashed) {
-      if (Date.now() - t0 > 300_000) throw new Error(`worker never crashed:\n${output}`);
+      if (Date.now() - t0 > 300_000) throw new Error(`worker never crashed:\n${output()}`);
       const v = await json<ImportView>(
         await h.app.fetch(`/api/v1/certificate-imports/${started.id}`, { token: admin }),
         200,
@@ -76,7 +58,7 @@ describe('bulk import of 20 000 rows on MariaDB with the worker SIGKILLed mid-wa
       await new Promise((r) => setTimeout(r, 250));
     }
     const crashedAt = Date.now();
-    assert.equal(await exited, 'SIGKILL', output);
+    assert.equal(await exited, 'SIGKILL', output());
     const committed = Number(
       (await h.t.db('certificate_import_rows').where({ import_id: started.id }).count({ n: '*' }))[0]!.n,
     );

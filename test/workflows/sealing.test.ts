@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import PizZip from 'pizzip';
 import { issuanceHarness, json, LICENCE, waitForStatus, waitForTask, type IssuanceHarness } from '../support/issuance';
-import { temporalEnv } from '../support/temporal';
+import { spawnCrashingWorker } from '../support/crashing-worker';
 import { blobFiles, referencedBlobs } from '../integration/sealing/helpers';
 import { nssDatabase, pdfsig, run, writeFile } from '../integration/trust/tools';
 
@@ -40,28 +39,7 @@ describe('sealing pipeline in the issuance workflow', function () {
   it('survives a worker killed in the middle of signing: one number, one certificate, no orphan blob', async () => {
     await h.worker.stop(); // the child process below is the only worker on the main queue
     const marker = path.join(tmp, 'crashed');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/worker-process.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        WORKER_CONFIG: JSON.stringify({
-          database: h.t.config,
-          blobDir: h.blobDir,
-          masterKeyHex: h.deps.masterKey.toString('hex'),
-          taskQueue: h.worker.taskQueue,
-          address: (await temporalEnv()).address,
-        }),
-        CRASH_IN: 'signCertificate',
-        CRASH_MARKER: marker,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (b) => (output += b));
-    child.stderr.on('data', (b) => (output += b));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.once('exit', (_code, signal) => resolve(signal)),
-    );
+    const { output, exited } = await spawnCrashingWorker(h, { activity: 'signCertificate', marker });
 
     const { id } = await json<{ id: string }>(
       await h.app.fetch('/api/v1/applications', {
@@ -72,9 +50,9 @@ describe('sealing pipeline in the issuance workflow', function () {
     );
     const signal = await Promise.race([
       exited,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`worker never crashed:\n${output}`)), 90_000)),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`worker never crashed:\n${output()}`)), 90_000)),
     ]);
-    assert.equal(signal, 'SIGKILL', output);
+    assert.equal(signal, 'SIGKILL', output());
     assert.equal(fs.readFileSync(marker, 'utf8'), 'signCertificate');
     assert.equal((await h.t.db('certificates').where({ application_id: id })).length, 0, 'killed before storing');
 
