@@ -1,6 +1,6 @@
 import type { Db } from './knex';
 import { toIso } from './knex';
-import { withDeadlockRetry } from './certificates';
+import { withDeadlockRetry } from './knex';
 
 /**
  * Bitstring Status List positions and bits, and the offline QR signatures (migration 017,
@@ -38,7 +38,7 @@ export async function getStatusEntry(db: Db, number: string): Promise<StatusEntr
 
 /**
  * The certificate's position, taken on first use: the department's counter is incremented with one
- * atomic upsert (which holds its row lock until commit, as db/certificates.ts allocateNumber), so
+ * atomic upsert (which holds its row lock until commit, as db/allocations.ts allocateNumber), so
  * no index is ever given twice; a concurrent first use for the same number loses the insert and
  * reads the winner's entry (its increment is a gap, never reused). A new entry's bits start as
  * `initial`, the certificate's status at that moment; every later change goes through setStatusBit.

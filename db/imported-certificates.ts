@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from './knex';
 import { appendAudit, type AuditInput } from './audit';
-import { withDeadlockRetry } from './certificates';
+import { withDeadlockRetry } from './knex';
 import { attachmentRows, raiseCounters, takeSerials, type Attachment } from './imports';
 
 /**

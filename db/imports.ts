@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Db } from './knex';
 import { isMysql, toIso } from './knex';
 import { appendAudit, type AuditInput } from './audit';
-import { withDeadlockRetry } from './certificates';
+import { withDeadlockRetry } from './knex';
 import { parseCertificateNumber } from '../domain/certificate-number';
 
 /**
@@ -206,7 +206,7 @@ export interface ImportBatch {
 }
 
 /**
- * Takes `count` serials from the counter issuance uses (db/certificates.ts allocateNumber), in
+ * Takes `count` serials from the counter issuance uses (db/allocations.ts allocateNumber), in
  * one upsert that holds the counter row until the transaction ends; returns the first.
  */
 export async function takeSerials(

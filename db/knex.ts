@@ -97,3 +97,22 @@ export function isMysql(db: Db): boolean {
 export function toIso(v: unknown): string {
   return (v instanceof Date ? v : new Date(v as string | number)).toISOString();
 }
+
+/** MySQL/MariaDB may pick a transaction as a deadlock victim; the whole transaction is then safe to run again. */
+export async function withDeadlockRetry<T>(fn: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (i >= attempts || (code !== 'ER_LOCK_DEADLOCK' && code !== 'ER_LOCK_WAIT_TIMEOUT')) throw err;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * i));
+    }
+  }
+}
+
+/** SELECT … FOR UPDATE where it exists; SQLite has one writer at a time anyway. */
+export const locked = <T extends Knex.QueryBuilder>(db: Db, q: T): T => (isMysql(db) ? (q.forUpdate() as T) : q);
+
+/** A timestamp column as stored: mysql2 gives a Date, better-sqlite3 the number written. */
+export type DbTime = Date | string | number;

@@ -21,16 +21,13 @@ import { createFaceCrypto } from '../../platform/face-crypto';
 import { getTypeId, getTypeVersion } from '../../db/certificate-types';
 import { getDepartment } from '../../db/org';
 import { findSignedCertificate, getSeal, saveSignedCertificate } from '../../db/trust';
+import { allocateNumber, findAllocation, type Allocation } from '../../db/allocations';
+import { findRendition, saveRendition } from '../../db/renditions';
 import {
-  allocateNumber,
-  findAllocation,
-  findRendition,
   getCertificate,
   getCertificateByApplication,
   getSealingApplication,
-  saveRendition,
   storeCertificate,
-  type Allocation,
 } from '../../db/certificates';
 import { certificateCacheKey, CERTIFICATE_CACHE_TTL_S, cachedView } from '../../db/certificate-cache';
 import { approvalsOf } from '../../db/tasks';

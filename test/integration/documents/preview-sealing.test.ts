@@ -6,7 +6,7 @@ import { testWarmConverter, startTestApp, type TestApp } from '../../support/app
 import { createTestDatabase, type TestDatabase } from '../../support/databases';
 import { temporalEnv } from '../../support/temporal';
 import { createApplication, FACE_DATA, issue, setupSealing, type Issued, type SealingSetup } from '../sealing/helpers';
-import { findAllocation, type Allocation } from '../../../db/certificates';
+import { findAllocation, type Allocation } from '../../../db/allocations';
 import { getTypeVersion } from '../../../db/certificate-types';
 import { getSeal } from '../../../db/trust';
 import { chinaDate, printedDate } from '../../../domain/calendar';
