@@ -8,53 +8,15 @@ import { z } from 'zod';
  * then passed around as a plain object. Nothing else in the code reads process.env.
  */
 
+import { parseBlobStoreUrl, type S3Location } from './blob-store-url';
+import { ConfigError } from './config-error';
+import { holderNotify, holderOidc, type HolderClaims, type HolderOidc } from './config-holder';
+
+export { ConfigError, type HolderClaims, type HolderOidc, type S3Location };
+
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 const port = z.coerce.number().int().min(1).max(65535);
-
-/** Where an S3 store keeps blobs: `s3://bucket[/prefix]?endpoint=http://host:port[&region=…]`. */
-export interface S3Location {
-  bucket: string;
-  /** Prepended to every key ('' or ending in '/'), so one bucket can serve several installations. */
-  prefix: string;
-  /** Unset: AWS itself. */
-  endpoint: string | undefined;
-  region: string | undefined;
-}
-
-// S3's bucket naming rules, which every S3-compatible server accepts.
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-function parseBlobStoreUrl(value: string, ctx: z.RefinementCtx): S3Location {
-  const fail = (message: string) => {
-    ctx.addIssue({ code: 'custom', message });
-    return z.NEVER;
-  };
-  const example = 'e.g. s3://certflow?endpoint=http://127.0.0.1:8333';
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return fail(`must be a URL, ${example}`);
-  }
-  if (url.protocol !== 's3:') return fail(`must start with s3:// (unset means files under DATA_DIR/blobs), ${example}`);
-  if (url.username || url.password) {
-    return fail('must not hold credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
-  }
-  if (!BUCKET.test(url.hostname)) {
-    return fail(`"${url.hostname}" is not a valid bucket name (3–63 of a-z 0-9 . -), ${example}`);
-  }
-  const unknown = [...url.searchParams.keys()].filter((k) => k !== 'endpoint' && k !== 'region');
-  if (unknown.length) return fail(`unknown parameter ${unknown.join(', ')} (only endpoint and region)`);
-  const endpoint = url.searchParams.get('endpoint') ?? undefined;
-  if (endpoint !== undefined && !/^https?:\/\/[^/?#\s]+\/?$/.test(endpoint)) {
-    return fail(`endpoint must be http(s)://host[:port] with no path, ${example}`);
-  }
-  const region = url.searchParams.get('region') ?? undefined;
-  if (region !== undefined && !/^[a-z0-9-]+$/.test(region)) return fail('region must be a name such as us-east-1');
-  const prefix = url.pathname.replace(/^\/+|\/+$/g, '');
-  return { bucket: url.hostname, prefix: prefix ? `${prefix}/` : '', endpoint: endpoint?.replace(/\/$/, ''), region };
-}
 
 /** A claim name in an ID token: a JSON member name we can also write in docs and env files. */
 const claimName = z
@@ -341,61 +303,6 @@ export interface Config {
     /** A holder's request is overdue, and handed to the department admin too, after this long. */
     requestDeadlineHours: number;
   };
-}
-
-function holderNotify(e: Env): Config['holder']['notify'] {
-  const { HOLDER_NOTIFY_URL: url, HOLDER_NOTIFY_SECRET: secret } = e;
-  if (!url && !secret) return undefined;
-  if (!url || !secret) {
-    const variable = url ? 'HOLDER_NOTIFY_SECRET' : 'HOLDER_NOTIFY_URL';
-    throw new ConfigError([{ variable, message: 'set both HOLDER_NOTIFY_URL and HOLDER_NOTIFY_SECRET, or none' }]);
-  }
-  if (e.NODE_ENV === 'production' && !url.startsWith('https://')) {
-    throw new ConfigError([{ variable: 'HOLDER_NOTIFY_URL', message: 'must be https:// in production' }]);
-  }
-  return { url, secret };
-}
-
-export interface HolderOidc {
-  issuer: string;
-  clientId: string;
-  clientSecret: string;
-}
-
-/** Which ID-token (or userinfo) claims carry the holder (docs/holders.md, "Claim mapping"). */
-export interface HolderClaims {
-  /** The resident ID number of the person signing in (for an entity: the person acting for it). */
-  personId: string;
-  personName: string;
-  /** Present only when the person signs in for an entity. */
-  entityCode: string;
-  entityName: string;
-}
-
-function holderOidc(e: Env): HolderOidc | undefined {
-  const { HOLDER_OIDC_ISSUER: issuer, HOLDER_OIDC_CLIENT_ID: clientId, HOLDER_OIDC_CLIENT_SECRET: clientSecret } = e;
-  if (!issuer && !clientId && !clientSecret) return undefined;
-  const missing = [
-    ['HOLDER_OIDC_ISSUER', issuer],
-    ['HOLDER_OIDC_CLIENT_ID', clientId],
-    ['HOLDER_OIDC_CLIENT_SECRET', clientSecret],
-  ].filter(([, v]) => !v);
-  if (missing.length) {
-    throw new ConfigError(
-      missing.map(([variable]) => ({ variable: variable!, message: 'set all three HOLDER_OIDC_* or none' })),
-    );
-  }
-  if (e.NODE_ENV === 'production' && !issuer!.startsWith('https://')) {
-    throw new ConfigError([{ variable: 'HOLDER_OIDC_ISSUER', message: 'must be https:// in production' }]);
-  }
-  return { issuer: issuer!.replace(/\/$/, ''), clientId: clientId!, clientSecret: clientSecret! };
-}
-
-export class ConfigError extends Error {
-  constructor(public readonly problems: { variable: string; message: string }[]) {
-    super('Invalid configuration:\n' + problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n'));
-    this.name = 'ConfigError';
-  }
 }
 
 /** Where setup.sh records the Temporal CLI it installed; PATH is the fallback. */
